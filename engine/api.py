@@ -1,0 +1,147 @@
+"""The small, stable Python API: ``engine.load_model(...)`` → :class:`Model`.
+
+Numpy in, numpy out: uint8 images N×H×W×3, float32 latents N×D. Torch stays inside.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from engine import checkpoint as ckpt_io
+from engine.data.images import to_model_input
+from engine.devices import describe, pick_device
+from engine.protocol import LatentStats
+
+BUNDLED = {"default": "default-faces-vae64.safetensors"}
+
+
+def bundled_path(name: str) -> Path:
+    return Path(str(resources.files("resources") / "models" / BUNDLED[name]))
+
+
+def resolve_source(source: str | os.PathLike) -> Path:
+    """A bundled model name or a checkpoint path → the file."""
+    if isinstance(source, str) and source in BUNDLED:
+        path = bundled_path(source)
+        if not path.exists():
+            raise ckpt_io.CheckpointError(f"bundled model {source!r} is missing from this install ({path.name})")
+        return path
+    return Path(source)
+
+
+@dataclass
+class Model:
+    net: torch.nn.Module
+    ckpt: ckpt_io.Checkpoint
+    device: torch.device
+    name: str = "model"
+
+    # ------------------------------------------------------------------ facts
+    @property
+    def family(self) -> str:
+        return self.ckpt.family
+
+    @property
+    def image_size(self) -> int:
+        return int(self.ckpt.config.image_size)
+
+    @property
+    def channels(self) -> int:
+        return int(self.ckpt.config.channels)
+
+    @property
+    def latent_dim(self) -> int:
+        return self.ckpt.latent_dim
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.ckpt.labels)
+
+    @property
+    def attributes(self) -> dict[str, np.ndarray]:
+        return self.ckpt.attributes
+
+    @property
+    def latent_stats(self) -> LatentStats:
+        s = self.ckpt.stats
+        d = self.latent_dim
+        return LatentStats(
+            mean=s.get("mean", np.zeros(d, np.float32)),
+            std=s.get("std", np.ones(d, np.float32)),
+            kl=s.get("kl", np.ones(d, np.float32)),
+        )
+
+    @property
+    def device_name(self) -> str:
+        return describe(self.device)
+
+    # ------------------------------------------------------------------ conversions
+    def to_tensor(self, images: np.ndarray) -> torch.Tensor:
+        """uint8 N×H×W×3 (any size) or one H×W×3 → float N×C×S×S in [0, 1] on the device."""
+        images = np.asarray(images)
+        if images.ndim == 3 and images.shape[-1] in (1, 3, 4):
+            images = images[None]
+        if images.ndim != 4:
+            raise ValueError(f"expected images shaped N×H×W×3, got {tuple(images.shape)}")
+        batch = np.stack([to_model_input(im, self.image_size) for im in images])
+        x = torch.from_numpy(batch).to(self.device).permute(0, 3, 1, 2).float().div_(255.0)
+        if self.channels == 1:
+            x = x.mean(1, keepdim=True)
+        return x.contiguous(memory_format=torch.channels_last)
+
+    def to_images(self, x: torch.Tensor) -> np.ndarray:
+        """float N×C×S×S in [0, 1] → uint8 N×S×S×3."""
+        x = x.float().clamp_(0, 1).mul_(255.0).round_().to(torch.uint8)
+        if x.shape[1] == 1:
+            x = x.expand(-1, 3, -1, -1)
+        return x.permute(0, 2, 3, 1).contiguous().cpu().numpy()
+
+    def _latents(self, z: np.ndarray) -> torch.Tensor:
+        z = np.asarray(z, dtype=np.float32)
+        if z.ndim == 1:
+            z = z[None]
+        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(f"expected latents shaped N×{self.latent_dim}, got {tuple(z.shape)}")
+        if not np.isfinite(z).all():
+            raise ValueError("latents contain NaN or infinity")
+        return torch.from_numpy(z).to(self.device)
+
+    # ------------------------------------------------------------------ the API
+    @torch.inference_mode()
+    def encode(self, images: np.ndarray) -> np.ndarray:
+        """Posterior means μ(x), float32 N×D."""
+        mu, _ = self.net.encode(self.to_tensor(images))
+        return mu.float().cpu().numpy()
+
+    @torch.inference_mode()
+    def decode(self, z: np.ndarray, labels: dict[str, float] | None = None) -> np.ndarray:
+        return self.to_images(self.net.decode(self._latents(z)))
+
+    def sample(self, n: int, seed: int = 0, temperature: float = 1.0, labels: dict[str, float] | None = None) -> np.ndarray:
+        return self.decode(self.sample_latents(n, seed, temperature), labels=labels)
+
+    def sample_latents(self, n: int, seed: int = 0, temperature: float = 1.0) -> np.ndarray:
+        if not 1 <= int(n) <= 4096:
+            raise ValueError(f"n must be within 1..4096, got {n}")
+        if not 0.0 <= float(temperature) <= 10.0:
+            raise ValueError(f"temperature must be within 0..10, got {temperature}")
+        rng = np.random.default_rng(int(seed))
+        return (rng.standard_normal((int(n), self.latent_dim)) * float(temperature)).astype(np.float32)
+
+
+def load_model(source: str | os.PathLike = "default", device: str = "auto") -> Model:
+    """Load a bundled model by name or a checkpoint file; raises CheckpointError with a clear message."""
+    path = resolve_source(source)
+    ckpt = ckpt_io.load(path)
+    dev = pick_device(device)
+    net = ckpt.build().to(dev).eval()
+    net = net.to(memory_format=torch.channels_last)
+    name = str(source) if isinstance(source, str) and source in BUNDLED else Path(path).stem
+    return Model(net=net, ckpt=ckpt, device=dev, name=name)
+

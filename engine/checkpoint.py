@@ -1,0 +1,168 @@
+"""Checkpoints: one ``.safetensors`` file, nothing pickled.
+
+Tensors:
+    ``model.<name>``      the module's state dict
+    ``attr.<name>``       a named attribute direction (D)
+    ``stats.mean|std|kl`` per-dimension latent statistics (D)
+    ``extra.<name>``      any other array a family or tool needs (e.g. PCA axes)
+Metadata: ``{"latent_studio": JSON}`` with format version, family, config, image size,
+channels, label names, data description and metrics. A file that is not such a checkpoint
+gets a :class:`CheckpointError` that names what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from engine.models import registry
+
+FORMAT = "latent-studio/checkpoint"
+FORMAT_VERSION = 1
+META_KEY = "latent_studio"
+
+
+class CheckpointError(ValueError):
+    """A file that is not a usable Latent Studio checkpoint; the message says why."""
+
+
+@dataclass
+class Checkpoint:
+    family: str
+    config: Any  # the family's frozen config dataclass
+    state: dict[str, torch.Tensor]
+    labels: list[str] = field(default_factory=list)
+    attributes: dict[str, np.ndarray] = field(default_factory=dict)
+    stats: dict[str, np.ndarray] = field(default_factory=dict)  # mean, std, kl
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)  # data, metrics, training: free JSON
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.config.latent_dim)
+
+    def build(self) -> torch.nn.Module:
+        """Rebuild the module and load the weights, strictly."""
+        module = registry.build(self.family, self.config)
+        try:
+            module.load_state_dict(self.state, strict=True)
+        except RuntimeError as exc:
+            first = str(exc).splitlines()[0]
+            detail = " ".join(str(exc).split())[:300]
+            raise CheckpointError(f"weights do not match the {self.family} config: {first} {detail[len(first):]}".strip()) from None
+        return module
+
+
+def save(ckpt: Checkpoint, path: str | os.PathLike) -> Path:
+    """Write the checkpoint atomically."""
+    tensors: dict[str, torch.Tensor] = {f"model.{k}": v.detach().cpu().contiguous() for k, v in ckpt.state.items()}
+    for prefix, arrays in (("attr", ckpt.attributes), ("stats", ckpt.stats), ("extra", ckpt.extra)):
+        for name, arr in arrays.items():
+            tensors[f"{prefix}.{name}"] = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32))
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "family": ckpt.family,
+        "config": asdict(ckpt.config),
+        "image_size": ckpt.config.image_size,
+        "channels": ckpt.config.channels,
+        "latent_dim": ckpt.latent_dim,
+        "labels": list(ckpt.labels),
+        "attributes": sorted(ckpt.attributes),
+        "info": ckpt.info,
+    }
+    return write_safetensors(tensors, path, {META_KEY: json.dumps(meta)})
+
+
+def write_safetensors(tensors: dict[str, torch.Tensor], path: str | os.PathLike, metadata: dict[str, str]) -> Path:
+    """Atomic write: a temporary file in the same folder, fsynced, then renamed over the target,
+    so a kill at any moment leaves either the old file or the new one, never half of one."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata=metadata)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load(path: str | os.PathLike) -> Checkpoint:
+    """Read and validate a checkpoint; never unpickles."""
+    path = Path(path)
+    name = path.name
+    if not path.exists():
+        raise CheckpointError(f"{name}: no such checkpoint file")
+    if path.is_dir():
+        raise CheckpointError(f"{name}: is a folder, not a checkpoint file")
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head[:2] == b"\x80\x02" or head[:1] == b"\x80" or head[:2] == b"PK":
+        raise CheckpointError(f"{name}: a pickle/torch.save file; only .safetensors checkpoints are accepted (pickles can run code)")
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            raw_meta = f.metadata() or {}
+        tensors = load_file(str(path))
+    except Exception as exc:  # safetensors raises its own error types
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CheckpointError(f"{name}: not a readable safetensors file ({reason})") from None
+    if META_KEY not in raw_meta:
+        raise CheckpointError(f"{name}: a safetensors file without Latent Studio metadata (not one of our checkpoints)")
+    try:
+        meta = json.loads(raw_meta[META_KEY])
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"{name}: metadata is not valid JSON ({exc.msg})") from None
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(f"{name}: unknown format {meta.get('format')!r}")
+    if int(meta.get("format_version", -1)) > FORMAT_VERSION:
+        raise CheckpointError(f"{name}: format version {meta.get('format_version')} is newer than this Latent Studio ({FORMAT_VERSION})")
+    for key in ("family", "config"):
+        if key not in meta:
+            raise CheckpointError(f"{name}: metadata lacks {key!r}")
+    try:
+        config = registry.config_from_dict(meta["family"], dict(meta["config"]))
+    except (ValueError, TypeError) as exc:
+        raise CheckpointError(f"{name}: bad config: {exc}") from None
+
+    def group(prefix: str) -> dict[str, torch.Tensor]:
+        p = prefix + "."
+        return {k[len(p) :]: v for k, v in tensors.items() if k.startswith(p)}
+
+    d = int(config.latent_dim)
+    arrays = {}
+    for prefix in ("attr", "stats", "extra"):
+        arrays[prefix] = {k: v.float().numpy() for k, v in group(prefix).items()}
+    for kind in ("attr", "stats"):
+        for k, v in arrays[kind].items():
+            if v.shape != (d,):
+                raise CheckpointError(f"{name}: {kind}.{k} has shape {tuple(v.shape)}, expected ({d},) for latent_dim {d}")
+    ckpt = Checkpoint(
+        family=meta["family"],
+        config=config,
+        state=group("model"),
+        labels=list(meta.get("labels", [])),
+        attributes=arrays["attr"],
+        stats=arrays["stats"],
+        extra=arrays["extra"],
+        info=dict(meta.get("info", {})),
+    )
+    if not ckpt.state:
+        raise CheckpointError(f"{name}: holds no model weights")
+    return ckpt

@@ -1,0 +1,244 @@
+"""``latent-studio``: the GUI when called without a subcommand, else one of the subcommands.
+
+Every subcommand has ``--help``, exits non-zero with a one-line ``error:`` on bad input, shows
+progress on long work (``--quiet`` silences it) and prints JSON with ``--json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Callable
+
+COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], dict | None], str]] = {}
+
+
+def command(name: str, help: str):
+    """Register ``add_args`` (this decorator's target's ``.args``) and the runner of a subcommand."""
+
+    def deco(run):
+        COMMANDS[name] = (getattr(run, "add_args", lambda p: None), run, help)
+        return run
+
+    return deco
+
+
+def args(add: Callable[[argparse.ArgumentParser], None]):
+    def deco(run):
+        run.add_args = add
+        return run
+
+    return deco
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+# --------------------------------------------------------------------------- train
+
+
+def _train_args(p):
+    from engine.train import TrainConfig
+
+    d = TrainConfig()
+    p.add_argument("--model", default=d.model, help="model family (vae)")
+    p.add_argument("--data", required=True, help="faces:DIR | folder:DIR | celeba:DIR | fashion-mnist")
+    p.add_argument("--size", type=int, default=d.size, help="image size, 28..128")
+    p.add_argument("--channels", type=int, default=d.channels, choices=(1, 3))
+    p.add_argument("--latent-dim", type=int, default=d.latent_dim)
+    p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--beta", type=float, default=d.beta, help="weight of the KL term")
+    p.add_argument("--kl-warmup-epochs", type=float, default=d.kl_warmup_epochs)
+    p.add_argument("--free-bits", type=float, default=d.free_bits, help="nats per latent dimension not penalised")
+    p.add_argument("--likelihood", default=d.likelihood, choices=("gaussian", "bernoulli"))
+    p.add_argument("--base-width", type=int, default=d.base_width)
+    p.add_argument("--no-flip", action="store_true", help="no horizontal-flip augmentation")
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--device", default=d.device)
+    p.add_argument("--threads", type=int, default=d.threads)
+    p.add_argument("--time-budget-min", type=float, default=0.0, help="stop cleanly after this many minutes")
+    p.add_argument("--limit", type=int, default=0, help="use only the first N training images")
+    p.add_argument("--out", required=True, help="checkpoint to write (.safetensors)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run of --out")
+
+
+@command("train", "train a model")
+@args(_train_args)
+def _train(a):
+    from engine.train import TrainConfig, train
+
+    tc = TrainConfig(
+        model=a.model, data=a.data, size=a.size, channels=a.channels, latent_dim=a.latent_dim, epochs=a.epochs,
+        batch_size=a.batch_size, lr=a.lr, beta=a.beta, kl_warmup_epochs=a.kl_warmup_epochs, free_bits=a.free_bits,
+        likelihood=a.likelihood, base_width=a.base_width, flip=not a.no_flip, seed=a.seed, device=a.device,
+        threads=a.threads, time_budget_min=a.time_budget_min, limit=a.limit,
+    )  # fmt: skip
+    log = (lambda s: None) if a.quiet else (lambda s: print(s, file=sys.stderr))
+    metrics = train(tc, a.out, resume=a.resume, progress=not a.quiet, log=log)
+    return {"checkpoint": a.out, **metrics}
+
+
+# --------------------------------------------------------------------------- sample / encode
+
+
+def _sample_args(p):
+    p.add_argument("--model", default="default", help="bundled name or checkpoint path")
+    p.add_argument("-n", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--out", required=True, help="PNG grid to write")
+
+
+@command("sample", "draw samples from a model into a PNG grid")
+@args(_sample_args)
+def _sample(a):
+    import engine
+    from engine.data.grids import save_grid
+
+    m = engine.load_model(a.model, device=a.device)
+    images = m.sample(a.n, seed=a.seed, temperature=a.temperature)
+    save_grid(images, a.out)
+    return {"out": a.out, "n": a.n}
+
+
+def _encode_args(p):
+    p.add_argument("images", nargs="+", help="image files")
+    p.add_argument("--model", default="default")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--out", help="write the latents as .npy (N×D)")
+
+
+@command("encode", "encode images to latents")
+@args(_encode_args)
+def _encode(a):
+    import numpy as np
+
+    import engine
+    from engine.data.images import load_image
+
+    m = engine.load_model(a.model, device=a.device)
+    z = np.concatenate([m.encode(load_image(path)) for path in a.images])
+    if a.out:
+        np.save(a.out, z)
+    return {"latents": z.round(4).tolist() if not a.out else a.out, "shape": list(z.shape)}
+
+
+# --------------------------------------------------------------------------- eval / info / data
+
+
+def _eval_args(p):
+    p.add_argument("checkpoint")
+    p.add_argument("--data", required=True, help="data spec, as for train")
+    p.add_argument("--split", default="test", choices=("train", "val", "test"))
+    p.add_argument("--device", default="auto")
+
+
+@command("eval", "held-out metrics of a checkpoint: PSNR, SSIM, ELBO bits/dim, active units")
+@args(_eval_args)
+def _eval(a):
+    import engine
+    from engine.data.datasets import load_dataset
+    from engine.evaluate import evaluate_vae
+
+    m = engine.load_model(a.checkpoint, device=a.device)
+    data = load_dataset(a.data, m.image_size, m.channels, a.split, progress=not a.quiet)
+    return evaluate_vae(m.net, data, m.device)
+
+
+@command("info", "versions, devices and bundled models")
+def _info(a):
+    from importlib.metadata import PackageNotFoundError, version
+
+    import torch
+
+    from engine.api import BUNDLED, bundled_path
+
+    def ver(name):
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
+
+    devices = ["cpu"] + [f"cuda:{i} ({torch.cuda.get_device_name(i)})" for i in range(torch.cuda.device_count())]
+    return {
+        "latent-studio": ver("latent-studio"),
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "PySide6": ver("PySide6-Essentials") or ver("PySide6"),
+        "devices": devices,
+        "threads": torch.get_num_threads(),
+        "bundled_models": {k: str(bundled_path(k)) if bundled_path(k).exists() else "missing" for k in BUNDLED},
+    }
+
+
+def _data_args(p):
+    sub = p.add_subparsers(dest="data_command", required=True)
+    b = sub.add_parser("build-faces", help="build the built-in face set (needs the 'data' extra)")
+    b.add_argument("--n", type=int, required=True, help="number of faces")
+    b.add_argument("--out", required=True, help="folder to write (CelebA layout)")
+    b.add_argument("--seed", type=int, default=0)
+
+
+@command("data", "build data sets")
+@args(_data_args)
+def _data(a):
+    try:
+        from engine.data.build_faces import build_faces
+    except ImportError as exc:
+        raise ValueError(f"the face-set builder needs the 'data' extra: pip install 'latent-studio[data]' ({exc})") from None
+    if a.n < 1:
+        raise ValueError(f"--n must be positive, got {a.n}")
+    return build_faces(a.n, Path(a.out), seed=a.seed, progress=not a.quiet)
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="latent-studio", description="Latent Studio: edit images through a generative model's latent space.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (add_args, _, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        add_args(p)
+        _common(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in COMMANDS and argv[0] not in ("-h", "--help"):
+        # No subcommand: open the GUI (optionally on a photo). The editor is a separate
+        # package that only speaks engine.protocol; it is imported here, lazily, as a launcher.
+        from editor.app import main as gui_main
+
+        return gui_main(argv)
+    parser = build_parser()
+    a = parser.parse_args(argv)
+    _, run, _ = COMMANDS[a.command]
+    try:
+        result = run(a)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, OSError, RuntimeError) as exc:  # our errors are ValueError/RuntimeError subclasses
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+    if result is not None:
+        if a.json:
+            print(json.dumps(result, indent=2, default=str))
+        else:
+            for k, v in result.items():
+                print(f"{k}: {v if not isinstance(v, float) else round(v, 4)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""``Engine.handle(request) -> response``: synchronous, Qt-free, never raises.
+
+It owns the loaded model and answers the requests of :mod:`engine.protocol`. Handlers are
+registered per request type (no if/elif chain). Interactive requests (Decode, Encode) run
+with their own small thread budget so that a training run beside the app cannot starve a
+slider drag (measured: 2 threads under load have a p90 past 100 ms, 1 thread ~3 ms).
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from typing import Callable
+
+import numpy as np
+import torch
+
+from engine import protocol as p
+from engine.api import Model, load_model
+
+INTERACTIVE_THREADS = 1
+
+
+@contextmanager
+def thread_budget(n: int):
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+class NoModelLoaded(RuntimeError):
+    pass
+
+
+class Engine:
+    def __init__(self, interactive_threads: int = INTERACTIVE_THREADS):
+        self.model: Model | None = None
+        self.interactive_threads = interactive_threads
+        self._handlers: dict[type, Callable[[p.Request], p.Response]] = {
+            p.LoadModel: self._load,
+            p.GetLatentStats: self._stats,
+            p.Encode: self._encode,
+            p.Decode: self._decode,
+            p.Sample: self._sample,
+        }
+
+    def handle(self, request: p.Request) -> p.Response:
+        t0 = time.perf_counter()
+        rid = getattr(request, "request_id", -1)
+        try:
+            handler = self._handlers.get(type(request))
+            if handler is None:
+                raise TypeError(f"the engine does not handle {type(request).__name__}")
+            return handler(request, t0)
+        except Exception as exc:  # errors are values: the GUI shows them and carries on
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            return p.ErrorResponse(request_id=rid, message=message, kind=type(exc).__name__, elapsed_ms=_ms(t0))
+
+    # ------------------------------------------------------------------ handlers
+    def _require_model(self) -> Model:
+        if self.model is None:
+            raise NoModelLoaded("no model is loaded yet")
+        return self.model
+
+    def _load(self, req: p.LoadModel, t0: float) -> p.ModelInfo:
+        self.model = load_model(req.source, device=req.device)
+        return self._info(req.request_id, t0)
+
+    def _stats(self, req: p.GetLatentStats, t0: float) -> p.ModelInfo:
+        return self._info(req.request_id, t0)
+
+    def _info(self, rid: int, t0: float) -> p.ModelInfo:
+        m = self._require_model()
+        return p.ModelInfo(
+            request_id=rid,
+            name=m.name,
+            family=m.family,
+            image_size=m.image_size,
+            channels=m.channels,
+            latent_dim=m.latent_dim,
+            labels=tuple(m.labels),
+            device=m.device_name,
+            stats=m.latent_stats,
+            attributes=dict(m.attributes),
+            description=str(m.ckpt.info.get("description", "")),
+            elapsed_ms=_ms(t0),
+        )
+
+    def _encode(self, req: p.Encode, t0: float) -> p.Encoded:
+        m = self._require_model()
+        image = np.asarray(req.image)
+        with thread_budget(self.interactive_threads), torch.inference_mode():
+            x = m.to_tensor(image)
+            mu, _ = m.net.encode(x)
+            recon = m.to_images(m.net.decode(mu))
+            aligned = m.to_images(x)
+        return p.Encoded(
+            request_id=req.request_id, z=mu[0].float().cpu().numpy(), reconstruction=recon[0], aligned=aligned[0], elapsed_ms=_ms(t0)
+        )
+
+    def _decode(self, req: p.Decode, t0: float) -> p.Decoded:
+        m = self._require_model()
+        with thread_budget(self.interactive_threads):
+            images = m.decode(req.z, labels=req.labels)
+        return p.Decoded(request_id=req.request_id, images=images, preview=req.preview, elapsed_ms=_ms(t0))
+
+    def _sample(self, req: p.Sample, t0: float) -> p.Sampled:
+        m = self._require_model()
+        z = m.sample_latents(req.n, seed=req.seed, temperature=req.temperature)
+        images = m.decode(z, labels=req.labels)
+        return p.Sampled(request_id=req.request_id, images=images, z=z, elapsed_ms=_ms(t0))
+
+
+def _ms(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1000.0

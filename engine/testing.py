@@ -1,0 +1,42 @@
+"""Tiny, fast models for tests (seconds on a CPU): real code paths, untrained weights."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from engine import checkpoint as ckpt_io
+from engine.models.vae import VAE, VAEConfig
+from engine.semantics.latent_stats import encode_batches, latent_statistics
+
+
+def tiny_vae_config(image_size: int = 32, latent_dim: int = 8, channels: int = 3) -> VAEConfig:
+    return VAEConfig(image_size=image_size, channels=channels, latent_dim=latent_dim, base_width=8, max_width=32)
+
+
+def smooth_images(n: int, size: int, channels: int = 3, seed: int = 0) -> torch.Tensor:
+    """Random smooth colour fields, float N×C×S×S in [0,1]: a stand-in data set."""
+    g = torch.Generator().manual_seed(seed)
+    low = torch.rand(n, channels, 4, 4, generator=g)
+    return torch.nn.functional.interpolate(low, size=(size, size), mode="bilinear", align_corners=False)
+
+
+def tiny_checkpoint(path: str | Path, image_size: int = 32, latent_dim: int = 8, seed: int = 0) -> Path:
+    """Write an untrained tiny VAE checkpoint (with stats and two attribute directions)."""
+    torch.manual_seed(seed)
+    cfg = tiny_vae_config(image_size, latent_dim)
+    net = VAE(cfg).eval()
+    mu, logvar = encode_batches(net, [smooth_images(32, image_size, seed=seed)], torch.device("cpu"))
+    rng = np.random.default_rng(seed)
+    attrs = {name: rng.standard_normal(latent_dim).astype(np.float32) for name in ("Eyeglasses", "Smiling")}
+    ckpt = ckpt_io.Checkpoint(
+        family="vae",
+        config=cfg,
+        state=net.state_dict(),
+        attributes=attrs,
+        stats=latent_statistics(mu, logvar),
+        info={"description": "tiny untrained test model"},
+    )
+    return ckpt_io.save(ckpt, path)

@@ -1,0 +1,258 @@
+"""The training loop: seeded, resumable, crash-safe, with a progress bar and preview grids.
+
+    latent-studio train --model vae --data faces:DIR --size 64 --out CKPT
+
+Every epoch: validation, a checkpoint written atomically (weights + metadata, usable at once
+by the app) and a training-state file beside it (optimiser, RNG, epoch) for ``--resume``;
+reconstruction and sample grids as PNG. When training ends, the checkpoint gets the latent
+statistics over the training set, attribute directions from the labels and held-out metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from engine import checkpoint as ckpt_io
+from engine.data.datasets import ImageSet, load_dataset
+from engine.data.grids import save_grid
+from engine.devices import pick_device
+from engine.evaluate import _to_uint8, evaluate_vae
+from engine.models import registry
+from engine.semantics.directions import mean_difference_directions
+from engine.semantics.latent_stats import encode_batches, latent_statistics
+
+STATE_META_KEY = "latent_studio_train_state"
+RESUMABLE_CHANGES = ("epochs", "time_budget_min", "device", "threads")  # may differ on --resume
+
+
+class TrainingError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    model: str = "vae"
+    data: str = "faces:data/faces"
+    size: int = 64
+    channels: int = 3
+    latent_dim: int = 64
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 1e-3
+    lr_final_fraction: float = 0.1  # cosine decay to this fraction of lr
+    beta: float = 1.0
+    kl_warmup_epochs: float = 1.0
+    free_bits: float = 0.0
+    likelihood: str = "gaussian"
+    base_width: int = 32
+    flip: bool = True
+    seed: int = 0
+    device: str = "auto"
+    threads: int = 0  # 0: torch's default
+    time_budget_min: float = 0.0  # stop cleanly after this many minutes (0: no limit)
+    limit: int = 0  # use only the first N training images (0: all)
+
+
+def state_path(out: Path) -> Path:
+    return out.with_name(out.stem + ".train-state.safetensors")
+
+
+def log_dir(out: Path) -> Path:
+    return out.with_name(out.stem + "-train")
+
+
+def model_config(tc: TrainConfig, steps_per_epoch: int):
+    fam = registry.family(tc.model)
+    return registry.config_from_dict(
+        fam.name,
+        dict(
+            image_size=tc.size,
+            channels=tc.channels,
+            latent_dim=tc.latent_dim,
+            base_width=tc.base_width,
+            likelihood=tc.likelihood,
+            beta=tc.beta,
+            kl_warmup_steps=int(tc.kl_warmup_epochs * steps_per_epoch),
+            free_bits=tc.free_bits,
+        ),
+    )
+
+
+def lr_at(tc: TrainConfig, step: int, total: int) -> float:
+    t = min(1.0, step / max(1, total))
+    return tc.lr * (tc.lr_final_fraction + (1 - tc.lr_final_fraction) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def train(tc: TrainConfig, out: str | Path, resume: bool = False, progress: bool = True, log: Callable[[str], None] = print) -> dict:
+    """Train a model and write ``out``; returns the final metrics."""
+    from tqdm import tqdm
+
+    out = Path(out)
+    if out.suffix != ".safetensors":
+        raise TrainingError(f"--out must end in .safetensors, got {out.name}")
+    if tc.threads:
+        torch.set_num_threads(tc.threads)
+    device = pick_device(tc.device)
+    train_set = load_dataset(tc.data, tc.size, tc.channels, "train", progress)
+    if tc.limit:
+        train_set = train_set.subset(np.arange(min(tc.limit, len(train_set))))
+    val_set = load_dataset(tc.data, tc.size, tc.channels, "val", progress)
+    if len(train_set) < tc.batch_size:
+        raise TrainingError(f"only {len(train_set)} training images, fewer than one batch of {tc.batch_size}")
+    steps_per_epoch = len(train_set) // tc.batch_size
+    total_steps = steps_per_epoch * tc.epochs
+
+    torch.manual_seed(tc.seed)
+    shuffle_gen = torch.Generator().manual_seed(tc.seed)
+    cfg = model_config(tc, steps_per_epoch)
+    net = registry.build(tc.model, cfg).to(device).to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(net.parameters(), lr=tc.lr)
+    start_epoch, step, history = 0, 0, []
+    if resume:
+        start_epoch, step, history = _load_state(out, net, opt, shuffle_gen, tc)
+        log(f"resuming at epoch {start_epoch + 1}/{tc.epochs} (step {step})")
+    elif state_path(out).exists():
+        raise TrainingError(f"{out.name} already has a training state; pass --resume to continue it, or choose another --out")
+
+    fixed_val = val_set.images[:32].to(device).float().div(255)
+    fixed_z = torch.randn(64, cfg.latent_dim, generator=torch.Generator().manual_seed(tc.seed)).to(device)
+    deadline = time.monotonic() + tc.time_budget_min * 60 if tc.time_budget_min else math.inf
+    train_imgs = train_set.images  # uint8, indexed per batch: no per-item Python in the loop
+    epoch = start_epoch
+    for epoch in range(start_epoch, tc.epochs):
+        net.train()
+        perm = torch.randperm(len(train_set), generator=shuffle_gen)
+        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{tc.epochs}", unit="batch", disable=not progress, dynamic_ncols=True)
+        t0, sums = time.perf_counter(), {"loss": 0.0, "rec": 0.0, "kl": 0.0}
+        for i in bar:
+            idx = perm[i * tc.batch_size : (i + 1) * tc.batch_size]
+            x = train_imgs[idx].to(device, non_blocking=True).float().div_(255.0)
+            if tc.flip:
+                flip = torch.rand(x.shape[0], generator=shuffle_gen) < 0.5
+                x[flip] = x[flip].flip(-1)
+            x = x.contiguous(memory_format=torch.channels_last)
+            for group in opt.param_groups:
+                group["lr"] = lr_at(tc, step, total_steps)
+            losses = net.loss(x, step=step)
+            loss = losses["loss"]
+            if not torch.isfinite(loss):
+                raise TrainingError(
+                    f"loss became {float(loss)} at epoch {epoch + 1}, step {step}; stopped. "
+                    f"The last good checkpoint ({out.name}) is kept; try a lower --lr"
+                )
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            for k in sums:
+                sums[k] += float(losses[k].detach())
+            if i % 10 == 0 or i == steps_per_epoch - 1:
+                rate = (i + 1) * tc.batch_size / (time.perf_counter() - t0)
+                bar.set_postfix(loss=f"{sums['loss'] / (i + 1):.1f}", kl=f"{sums['kl'] / (i + 1):.1f}", img_s=f"{rate:.0f}")
+            if time.monotonic() > deadline:
+                break
+        bar.close()
+        n_done = i + 1
+        val = _validate(net, val_set, device)
+        record = {
+            "epoch": epoch + 1,
+            "train_loss": sums["loss"] / n_done,
+            "train_kl": sums["kl"] / n_done,
+            "img_per_s": n_done * tc.batch_size / (time.perf_counter() - t0),
+            **val,
+        }
+        history.append(record)
+        log(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in record.items()}))
+        _save_previews(net, fixed_val, fixed_z, log_dir(out), epoch + 1)
+        _save_model(out, net, cfg, tc, train_set, history, device, final=False)
+        _save_state(out, opt, shuffle_gen, tc, epoch + 1, step, history)
+        if time.monotonic() > deadline:
+            log(f"time budget of {tc.time_budget_min} min reached after epoch {epoch + 1}")
+            break
+
+    test_set = load_dataset(tc.data, tc.size, tc.channels, "test", progress)
+    metrics = evaluate_vae(net, test_set, device)
+    _save_model(out, net, cfg, tc, train_set, history, device, final=True, test_metrics=metrics)
+    return metrics
+
+
+@torch.inference_mode()
+def _validate(net, val_set: ImageSet, device) -> dict[str, float]:
+    net.eval()
+    tot, kl, n = 0.0, 0.0, 0
+    for x in val_set.batches(256, device):
+        losses = net.loss(x)
+        tot += float(losses["rec"] + losses["kl"]) * x.shape[0]
+        kl += float(losses["kl"]) * x.shape[0]
+        n += x.shape[0]
+    return {"val_neg_elbo": tot / n, "val_kl": kl / n}
+
+
+@torch.inference_mode()
+def _save_previews(net, fixed_val, fixed_z, folder: Path, epoch: int) -> None:
+    net.eval()
+    recon = net(fixed_val)
+    pairs = torch.stack([fixed_val, recon], 1).flatten(0, 1)  # original, reconstruction, ...
+    save_grid(_to_uint8(pairs), folder / f"epoch{epoch:03d}_recon.png", ncol=16, scale=2)
+    save_grid(_to_uint8(net.decode(fixed_z)), folder / f"epoch{epoch:03d}_samples.png", ncol=8, scale=2)
+
+
+def _save_model(out, net, cfg, tc, train_set: ImageSet, history, device, final: bool, test_metrics=None) -> None:
+    """The app-ready checkpoint: weights, latent statistics and attribute directions."""
+    mu, logvar = encode_batches(net, train_set.batches(256, device), device)
+    attributes = {}
+    if train_set.labels is not None and train_set.label_names != ["class"]:
+        attributes = mean_difference_directions(mu, train_set.labels, train_set.label_names)
+    info = {
+        "description": f"{tc.model} on {train_set.description}",
+        "data": {"spec": tc.data, "train_images": len(train_set), "label_names": train_set.label_names},
+        "training": {"config": asdict(tc), "epochs_done": len(history), "history": history, "final": final},
+        "metrics": test_metrics or {},
+    }
+    net_state = {k: v for k, v in net.state_dict().items()}
+    ckpt = ckpt_io.Checkpoint(family=tc.model, config=cfg, state=net_state, attributes=attributes, stats=latent_statistics(mu, logvar), info=info)
+    ckpt_io.save(ckpt, out)
+
+
+def _save_state(out: Path, opt, shuffle_gen, tc: TrainConfig, epoch: int, step: int, history) -> None:
+    sd = opt.state_dict()
+    tensors = {"rng.torch": torch.get_rng_state(), "rng.shuffle": shuffle_gen.get_state()}
+    for pid, st in sd["state"].items():
+        for key, val in st.items():
+            tensors[f"opt.{pid}.{key}"] = (val if torch.is_tensor(val) else torch.tensor(val)).contiguous()
+    meta = {"epoch": epoch, "step": step, "param_groups": sd["param_groups"], "config": asdict(tc), "history": history}
+    ckpt_io.write_safetensors(tensors, state_path(out), {STATE_META_KEY: json.dumps(meta)})
+
+
+def _load_state(out: Path, net, opt, shuffle_gen, tc: TrainConfig):
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    sp = state_path(out)
+    if not out.exists() or not sp.exists():
+        raise TrainingError(f"nothing to resume: {out.name} or its training state {sp.name} is missing")
+    with safe_open(str(sp), framework="pt") as f:
+        meta = json.loads((f.metadata() or {})[STATE_META_KEY])
+    diff = {k: (v, getattr(tc, k)) for k, v in meta["config"].items() if k not in RESUMABLE_CHANGES and getattr(tc, k, v) != v}
+    if diff:
+        raise TrainingError(f"--resume with other settings than the interrupted run (saved, now): {diff}")
+    tensors = load_file(str(sp))
+    ckpt = ckpt_io.load(out)
+    net.load_state_dict(ckpt.state)
+    state: dict[int, dict] = {}
+    for key, val in tensors.items():
+        if key.startswith("opt."):
+            _, pid, name = key.split(".", 2)
+            state.setdefault(int(pid), {})[name] = val
+    opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+    torch.set_rng_state(tensors["rng.torch"])
+    shuffle_gen.set_state(tensors["rng.shuffle"])
+    return int(meta["epoch"]), int(meta["step"]), list(meta["history"])
