@@ -1,4 +1,4 @@
-"""Tiny, fast models for tests (seconds on a CPU): real code paths, untrained weights."""
+"""Tiny, fast models for tests (about a second on a CPU): real code paths, barely trained weights."""
 
 from __future__ import annotations
 
@@ -23,12 +23,20 @@ def smooth_images(n: int, size: int, channels: int = 3, seed: int = 0) -> torch.
     return torch.nn.functional.interpolate(low, size=(size, size), mode="bilinear", align_corners=False)
 
 
-def tiny_checkpoint(path: str | Path, image_size: int = 32, latent_dim: int = 8, seed: int = 0) -> Path:
-    """Write an untrained tiny VAE checkpoint (with stats and two attribute directions)."""
+def tiny_checkpoint(path: str | Path, image_size: int = 32, latent_dim: int = 8, seed: int = 0, steps: int = 30) -> Path:
+    """Write a tiny, briefly trained VAE checkpoint (with stats and two attribute directions)."""
     torch.manual_seed(seed)
     cfg = tiny_vae_config(image_size, latent_dim)
-    net = VAE(cfg).eval()
-    mu, logvar = encode_batches(net, [smooth_images(32, image_size, seed=seed)], torch.device("cpu"))
+    net = VAE(cfg)
+    data = smooth_images(64, image_size, seed=seed)
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+    for _ in range(steps):  # a few steps, so the latents carry information (non-dead dimensions)
+        loss = net.loss(data)["loss"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    net.eval()
+    mu, logvar = encode_batches(net, [data], torch.device("cpu"))
     rng = np.random.default_rng(seed)
     attrs = {name: rng.standard_normal(latent_dim).astype(np.float32) for name in ("Eyeglasses", "Smiling")}
     ckpt = ckpt_io.Checkpoint(
@@ -37,6 +45,6 @@ def tiny_checkpoint(path: str | Path, image_size: int = 32, latent_dim: int = 8,
         state=net.state_dict(),
         attributes=attrs,
         stats=latent_statistics(mu, logvar),
-        info={"description": "tiny untrained test model"},
+        info={"description": "tiny test model"},
     )
     return ckpt_io.save(ckpt, path)

@@ -1,0 +1,71 @@
+"""Training end to end on a miniature: checkpoint contents, previews, resume, NaN stop."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from engine import checkpoint as ckpt_io
+from engine.train import TrainConfig, TrainingError, log_dir, state_path, train
+
+
+def _cfg(data, **kw):
+    base = dict(data=f"celeba:{data}", size=32, latent_dim=6, base_width=8, batch_size=8, epochs=2, lr=2e-3, seed=0, threads=1)
+    return TrainConfig(**{**base, **kw})
+
+
+def test_train_writes_app_ready_checkpoint(celeba_dir, tmp_path):
+    out = tmp_path / "m.safetensors"
+    metrics = train(_cfg(celeba_dir), out, progress=False, log=lambda s: None)
+    ck = ckpt_io.load(out)
+    assert set(ck.stats) == {"mean", "std", "kl"} and ck.stats["kl"].shape == (6,)
+    assert set(ck.attributes) == {"Eyeglasses", "Male"}
+    assert ck.info["training"]["epochs_done"] == 2 and ck.info["training"]["final"]
+    assert metrics["n_images"] == 6 and np.isfinite(metrics["psnr_db"]) and "elbo_bits_per_dim" in metrics
+    history = ck.info["training"]["history"]
+    assert history[-1]["val_neg_elbo"] < history[0]["val_neg_elbo"] * 1.5
+    assert (log_dir(out) / "epoch002_recon.png").exists() and (log_dir(out) / "epoch002_samples.png").exists()
+    # the 'Eyeglasses' direction points from the dark images towards the bright ones
+    net = ck.build().eval().requires_grad_(False)
+    mu_dark, _ = net.encode(torch.full((1, 3, 32, 32), 0.25))
+    mu_bright, _ = net.encode(torch.full((1, 3, 32, 32), 0.8))
+    assert float((mu_bright - mu_dark)[0] @ torch.from_numpy(ck.attributes["Eyeglasses"])) > 0
+
+
+def test_resume_continues_where_it_stopped(celeba_dir, tmp_path):
+    out = tmp_path / "m.safetensors"
+    train(_cfg(celeba_dir, epochs=1), out, progress=False, log=lambda s: None)
+    with pytest.raises(TrainingError, match="pass --resume"):
+        train(_cfg(celeba_dir, epochs=2), out, progress=False, log=lambda s: None)
+    logs = []
+    train(_cfg(celeba_dir, epochs=2), out, resume=True, progress=False, log=logs.append)
+    assert any("resuming at epoch 2/2" in s for s in logs)
+    assert ckpt_io.load(out).info["training"]["epochs_done"] == 2
+    with pytest.raises(TrainingError, match="other settings"):
+        train(_cfg(celeba_dir, epochs=3, latent_dim=7), out, resume=True, progress=False, log=lambda s: None)
+
+
+def test_resume_without_state_is_refused(celeba_dir, tmp_path):
+    with pytest.raises(TrainingError, match="nothing to resume"):
+        train(_cfg(celeba_dir), tmp_path / "none.safetensors", resume=True, progress=False)
+
+
+def test_nan_loss_stops_with_clear_message_and_keeps_last_checkpoint(celeba_dir, tmp_path, monkeypatch):
+    out = tmp_path / "m.safetensors"
+    train(_cfg(celeba_dir, epochs=1), out, progress=False, log=lambda s: None)
+    good = out.read_bytes()
+    from engine.models.vae import VAE
+
+    real_loss = VAE.loss
+
+    def poisoned(self, x, step=None):
+        d = real_loss(self, x, step)
+        if step is not None and step >= 5:
+            d["loss"] = d["loss"] * float("nan")
+        return d
+
+    monkeypatch.setattr(VAE, "loss", poisoned)
+    with pytest.raises(TrainingError, match="loss became nan"):
+        train(_cfg(celeba_dir, epochs=3), out, resume=True, progress=False, log=lambda s: None)
+    assert out.read_bytes() == good and state_path(out).exists()
