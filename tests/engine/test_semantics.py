@@ -1,0 +1,54 @@
+"""Latent statistics, mean-difference directions and traversals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import engine
+from engine.semantics.directions import mean_difference_directions
+from engine.semantics.latent_stats import latent_statistics
+from engine.semantics.traverse import attribute_axis, choose_axes, traversal_grid, traversal_latents
+
+
+def test_mean_difference_recovers_a_planted_direction():
+    rng = np.random.default_rng(0)
+    labels = np.where(rng.random((500, 2)) < 0.5, 1, -1)
+    mu = rng.standard_normal((500, 6)).astype(np.float32)
+    mu[:, 2] += 2.0 * (labels[:, 0] > 0)  # attribute 0 lives on dimension 2
+    dirs = mean_difference_directions(mu, labels, ["A", "B"])
+    assert int(np.argmax(np.abs(dirs["A"]))) == 2 and dirs["A"][2] == pytest.approx(2.0, abs=0.25)
+    assert np.abs(dirs["B"]).max() < 0.4
+    one_sided = np.ones((500, 1), dtype=int)
+    assert mean_difference_directions(mu, one_sided, ["C"]) == {}
+
+
+def test_latent_statistics_mark_dead_dimensions():
+    mu = np.zeros((100, 3), np.float32)
+    mu[:, 0] = np.linspace(-2, 2, 100)
+    logvar = np.zeros((100, 3), np.float32)
+    logvar[:, 0] = -4.0
+    s = latent_statistics(mu, logvar)
+    assert s["kl"][0] > 1.0 and s["kl"][1] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_traversal_latents_and_attribute_axis():
+    base = np.zeros(4, np.float32)
+    lat = traversal_latents(base, np.array([1, 0, 0, 0], np.float32), steps=5, span=2.0)
+    np.testing.assert_allclose(lat[:, 0], [-2, -1, 0, 1, 2])
+    axis = attribute_axis(np.array([3.0, 4.0, 0, 0]), std=np.array([2.0, 2.0, 1.0, 1.0]))
+    np.testing.assert_allclose(axis, [1.2, 1.6, 0, 0], atol=1e-6)  # unit (0.6, 0.8), σ = 2
+
+
+def test_traversal_grid_rows_change_along_the_axis(tiny_ckpt):
+    m = engine.load_model(str(tiny_ckpt), device="cpu")
+    axes = choose_axes(m, "dims", count=2)
+    grid = traversal_grid(m, axes, m.latent_stats.mean, steps=5)
+    s, pad = m.image_size, 2
+    assert grid.shape == (2 * (s + pad) + pad, 5 * (s + pad) + pad, 3)
+    first = grid[pad : pad + s, pad : pad + s].astype(int)
+    last = grid[pad : pad + s, -pad - s : -pad].astype(int)
+    assert np.abs(first - last).mean() > 1.0
+    assert set(choose_axes(m, "attributes")) == {"Eyeglasses", "Smiling"}
+    with pytest.raises(ValueError, match="unknown axes"):
+        choose_axes(m, "pca")
