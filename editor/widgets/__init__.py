@@ -1,0 +1,1 @@
+"""Panels of the main window; each observes controllers and knows nothing of the engine."""

@@ -1,0 +1,189 @@
+"""The main window: composition only. Controllers hold state, panels show it; this wires them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabWidget, QVBoxLayout, QWidget
+
+from engine.protocol import Decode, Encode, ErrorResponse, GetLatentStats, LoadModel, Request, Sample
+from editor.client import EngineClient
+from editor.controllers.edit import EditController
+from editor.controllers.model import ModelController
+from editor.controllers.sampling import SamplingController
+from editor.recent import RecentList
+from editor.widgets.canvas_panel import CanvasPanel
+from editor.widgets.file_actions import FileActions
+from editor.widgets.file_drop import FileDropFilter
+from editor.widgets.latent_panel import LatentPanel
+from editor.widgets.model_chooser import ModelChooser
+from editor.widgets.notification import NotificationBanner
+from editor.widgets.sampling_panel import SamplingPanel
+from editor.widgets.status_panel import StatusPanel
+from editor.widgets.traversal_strip import TraversalStrip
+
+FAILURE_TITLES = {
+    LoadModel: "Could not load the model",
+    Encode: "Could not encode the photo",
+    Decode: "Decoding failed",
+    Sample: "Sampling failed",
+    GetLatentStats: "Could not read the model's statistics",
+}
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, client: EngineClient, settings: QSettings | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Latent Studio")
+        self.resize(1280, 800)
+        self.setAcceptDrops(True)
+        self.client = client
+        self.settings = settings if settings is not None else QSettings()
+        # state
+        self.model = ModelController(client, self)
+        self.edit = EditController(client, self.model, self)
+        self.sampling = SamplingController(client, self.model, self.edit, self)
+        # panels
+        self.banner = NotificationBanner()
+        self.canvas = CanvasPanel()
+        self.samples = SamplingPanel()
+        self.latents = LatentPanel()
+        self.traversal = TraversalStrip()
+        self.chooser = ModelChooser(RecentList(self.settings, "recent/models"))
+        self.files = FileActions(self, RecentList(self.settings, "recent/images"), self._export_source)
+        self.status = StatusPanel(self.statusBar())
+        self.drop = FileDropFilter(self)
+        self.installEventFilter(self.drop)
+        self._lay_out()
+        self._wire()
+
+    # ------------------------------------------------------------------ layout
+
+    def _lay_out(self) -> None:
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.canvas, "Edit")
+        self.tabs.addTab(self.samples, "Sample")
+        central = QWidget()
+        box = QVBoxLayout(central)
+        box.setContentsMargins(4, 4, 4, 0)
+        box.addWidget(self.banner)
+        box.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+
+        side = QWidget()
+        side_box = QVBoxLayout(side)
+        side_box.setContentsMargins(0, 0, 0, 0)
+        side_box.addWidget(self.latents, 1)
+        side_box.addWidget(self.traversal)
+        dock = QDockWidget("Latent dimensions", self, objectName="latents")
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        dock.setWidget(side)
+        dock.setMinimumWidth(340)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("main-toolbar")
+        toolbar.addAction(self.files.open)
+        toolbar.addAction(self.files.export)
+        toolbar.addSeparator()
+        toolbar.addWidget(self.chooser)
+
+        file_menu = self.menuBar().addMenu("&File")
+        self.files.add_to(file_menu)
+        file_menu.addSeparator()
+        quit_action = file_menu.addAction("&Quit")
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        view_menu = self.menuBar().addMenu("&View")
+        for text, key, factor in (("Fit", "Ctrl+0", None), ("Actual pixels", "Ctrl+1", 1)):
+            action = QAction(text, self, shortcut=QKeySequence(key))
+            action.triggered.connect(lambda _=False, f=factor: self.canvas.set_zoom(f))
+            view_menu.addAction(action)
+        view_menu.addAction(dock.toggleViewAction())
+        self.latents.setEnabled(False)
+
+    # ------------------------------------------------------------------ wiring
+
+    def _wire(self) -> None:
+        client, model, edit, sampling = self.client, self.model, self.edit, self.sampling
+        client.error.connect(self._on_engine_error)
+        client.busyChanged.connect(self.status.set_busy)
+        client.timing.connect(self.status.on_timing)
+        client.workerRestarted.connect(self.banner.show_error)
+
+        self.chooser.modelRequested.connect(model.load)
+        model.loading.connect(self.status.set_loading)
+        model.changed.connect(self._on_model_changed)
+        model.failed.connect(self._on_model_failed)
+
+        self.files.openRequested.connect(self.open_image)
+        self.files.failed.connect(self.banner.show_error)
+        self.files.exported.connect(lambda path: self.banner.show_info(f"Exported {path}"))
+        self.drop.fileDropped.connect(self.open_image)
+
+        edit.photoChanged.connect(self.canvas.set_photo)
+        edit.encodedChanged.connect(self.canvas.set_encoded)
+        edit.encodedChanged.connect(lambda encoded: self.latents.setEnabled(encoded is not None))
+        edit.editedChanged.connect(self.canvas.set_edited)
+        edit.editedChanged.connect(self.status.on_frame)
+        edit.offsetsChanged.connect(self.latents.set_offsets)
+        edit.traversalReady.connect(self.traversal.set_images)
+        edit.failed.connect(self.banner.show_error)
+
+        self.latents.offsetChanged.connect(edit.set_offset)
+        self.latents.dragStarted.connect(edit.begin_drag)
+        self.latents.dragFinished.connect(edit.end_drag)
+        self.latents.resetRequested.connect(lambda dim: edit.reset(None if dim < 0 else dim))
+        self.latents.randomiseRequested.connect(edit.randomise)
+        self.latents.traversalRequested.connect(self.traversal.wait_for)
+        self.latents.traversalRequested.connect(edit.show_traversal)
+        self.traversal.valuePicked.connect(edit.jump)
+        self.traversal.closed.connect(lambda: edit.show_traversal(None))
+
+        self.samples.sampleRequested.connect(sampling.sample)
+        self.samples.sampleChosen.connect(self._on_sample_chosen)
+        self.samples.failed.connect(self.banner.show_error)
+        self.samples.saved.connect(lambda path: self.banner.show_info(f"Saved {path}"))
+        sampling.ready.connect(self.samples.show_samples)
+        sampling.cleared.connect(self.samples.clear)
+
+    # ------------------------------------------------------------------ actions
+
+    def open_image(self, path: str | Path) -> bool:
+        """Open a photo file for editing (menu, drop, command line, recent files)."""
+        self.tabs.setCurrentWidget(self.canvas)
+        if not self.edit.open_image(path):
+            return False
+        self.files.remember(path)
+        self.setWindowTitle(f"{Path(path).name} — Latent Studio")
+        return True
+
+    def _on_sample_chosen(self, index: int) -> None:
+        self.sampling.choose(index)
+        self.tabs.setCurrentWidget(self.canvas)
+        self.setWindowTitle(f"{self.edit.name} — Latent Studio")
+
+    def _on_model_changed(self, info) -> None:
+        self.latents.build(info)
+        self.latents.setEnabled(False)
+        self.traversal.close_strip()
+        self.status.set_model(info)
+        self.chooser.set_current(self.model.source or info.name)
+        if self.edit.photo is None and self.tabs.currentWidget() is self.samples:
+            self.samples.request()
+
+    def _on_model_failed(self, message: str) -> None:
+        self.status.set_model(self.model.info)
+        self.chooser.set_current(self.model.source or "default")
+
+    def _on_engine_error(self, request: Request, error: ErrorResponse) -> None:
+        title = FAILURE_TITLES.get(type(request), "Engine error")
+        self.banner.show_error(f"{title}: {error.message}")
+        self.statusBar().showMessage(f"{title}: {error.message}", 8000)
+
+    def _export_source(self):
+        if self.edit.edited is None:
+            return None
+        return self.edit.edited.array, self.edit.path
