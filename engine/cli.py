@@ -230,6 +230,18 @@ def _data(a):
 # --------------------------------------------------------------------------- entry point
 
 
+#: Modules that register more subcommands with ``@command`` (imported on start; must be cheap:
+#: no torch at import time). One module per capability keeps this file small.
+COMMAND_MODULES: list[str] = []
+
+
+def _load_command_modules() -> None:
+    import importlib
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(name)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="latent-studio", description="Latent Studio: edit images through a generative model's latent space.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -242,6 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    _load_command_modules()
     if not argv or argv[0] not in COMMANDS and argv[0] not in ("-h", "--help"):
         # No subcommand: open the GUI (optionally on a photo). The editor is a separate
         # package that only speaks engine.protocol; it is imported here, lazily, as a launcher.

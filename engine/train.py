@@ -86,8 +86,10 @@ def model_config(tc: TrainConfig, steps_per_epoch: int):
     )
 
 
-def lr_at(tc: TrainConfig, step: int, total: int) -> float:
-    t = min(1.0, step / max(1, total))
+def lr_at(tc: TrainConfig, step: int, total: int, time_fraction: float = 0.0) -> float:
+    """Cosine decay over the run; with a time budget, over whichever ends first (steps or time),
+    so a run cut short by its budget still ends at the low learning rate."""
+    t = min(1.0, max(step / max(1, total), time_fraction))
     return tc.lr * (tc.lr_final_fraction + (1 - tc.lr_final_fraction) * 0.5 * (1 + math.cos(math.pi * t)))
 
 
@@ -124,7 +126,9 @@ def train(tc: TrainConfig, out: str | Path, resume: bool = False, progress: bool
 
     fixed_val = val_set.images[:32].to(device).float().div(255)
     fixed_z = torch.randn(64, cfg.latent_dim, generator=torch.Generator().manual_seed(tc.seed)).to(device)
-    deadline = time.monotonic() + tc.time_budget_min * 60 if tc.time_budget_min else math.inf
+    started = time.monotonic()
+    budget_s = tc.time_budget_min * 60 if tc.time_budget_min else math.inf
+    deadline = started + budget_s
     train_imgs = train_set.images  # uint8, indexed per batch: no per-item Python in the loop
     epoch = start_epoch
     for epoch in range(start_epoch, tc.epochs):
@@ -140,7 +144,7 @@ def train(tc: TrainConfig, out: str | Path, resume: bool = False, progress: bool
                 x[flip] = x[flip].flip(-1)
             x = x.contiguous(memory_format=torch.channels_last)
             for group in opt.param_groups:
-                group["lr"] = lr_at(tc, step, total_steps)
+                group["lr"] = lr_at(tc, step, total_steps, (time.monotonic() - started) / budget_s)
             losses = net.loss(x, step=step)
             loss = losses["loss"]
             if not torch.isfinite(loss):
