@@ -1,0 +1,77 @@
+"""Fixtures for the editor suite: a FakeEngine, an EngineClient on it, the main window."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings
+
+from editor.client import EngineClient
+from editor.imaging import array_to_qimage
+from tests.editor.fake_engine import FakeEngine
+
+TIMEOUT_MS = 5000
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> QSettings:
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def fake() -> FakeEngine:
+    return FakeEngine(latent_dim=8, image_size=32, dead=2, models={"wide": (12, 24)})
+
+
+@pytest.fixture
+def client(qtbot, fake):
+    client = EngineClient(lambda: fake)
+    yield client
+    assert client.shutdown(5000)
+
+
+@pytest.fixture
+def window(qtbot, client, settings):
+    from editor.main_window import MainWindow
+
+    window = MainWindow(client, settings)
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.model.changed, timeout=TIMEOUT_MS):
+        window.model.load("default")
+    return window
+
+
+def write_photo(path: Path, h: int = 48, w: int = 64, seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w]
+    array = np.stack([x * 255 // w, y * 255 // h, np.full_like(x, 128)], -1).astype(np.uint8)
+    array = np.clip(array.astype(int) + rng.integers(-20, 20, array.shape), 0, 255).astype(np.uint8)
+    assert array_to_qimage(array).save(str(path))
+    return path
+
+
+@pytest.fixture
+def photo(tmp_path: Path) -> Path:
+    return write_photo(tmp_path / "photo.png")
+
+
+def open_photo(qtbot, window, path: Path) -> None:
+    with qtbot.waitSignal(window.edit.encodedChanged, timeout=TIMEOUT_MS, check_params_cb=lambda e: e is not None):
+        assert window.open_image(path)
+
+
+def shown_edit(window) -> np.ndarray:
+    return window.canvas.views["edited"].frame.array
+
+
+def expected_edit(window, fake: FakeEngine) -> np.ndarray:
+    """Decode, independently of the editor, what the sliders on screen say."""
+    info = window.model.info
+    z = window.edit.encoded.z.astype(np.float32).copy()
+    for dim, row in window.latents.rows.items():
+        std = float(info.stats.std[dim])
+        z[dim] += row.value() * (std if std > 1e-6 else 1.0)
+    return fake.decode_latents(z[None])[0]
