@@ -6,7 +6,9 @@ import json
 
 import pytest
 
-from engine.cli import COMMANDS, main
+from engine.cli import COMMANDS, _load_command_modules, main
+
+_load_command_modules()  # so every registered subcommand is parametrized below
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
