@@ -227,6 +227,28 @@ def _data(a):
     return build_faces(a.n, Path(a.out), seed=a.seed, progress=not a.quiet)
 
 
+def _bench_args(p):
+    p.add_argument("--model", default="default", help="model for the editor latency measurement")
+    p.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
+    p.add_argument("--no-editor", action="store_true", help="skip the offscreen editor measurement")
+    p.add_argument("--out", help="also write the JSON here")
+
+
+@command("bench", "latency and throughput, each against a baseline measured in the same run")
+@args(_bench_args)
+def _bench(a):
+    from engine import bench
+
+    say = (lambda s: None) if a.quiet else (lambda s: print(f"bench: {s}", file=sys.stderr))
+    results = bench.run(a.model, quick=a.quick, editor=not a.no_editor, progress=say)
+    if a.out:
+        Path(a.out).write_text(json.dumps(results, indent=2))
+    if not a.json:
+        print(bench.table(results))
+        return None
+    return results
+
+
 # --------------------------------------------------------------------------- entry point
 
 
