@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections import deque
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QStatusBar
 from superqt.utils import qthrottled
 
@@ -27,6 +28,9 @@ class StatusPanel:
         self.decode_ms: float | None = None
         self._frames: deque[float] = deque(maxlen=240)
         self._refresh = qthrottled(self._render, timeout=250, parent=bar)
+        self._idle = QTimer(bar, interval=1000)  # lets the FPS fall to 0 when nothing is drawn
+        self._idle.timeout.connect(self._render)
+        self._idle.start()
 
     def set_loading(self, source: str) -> None:
         self.model.setText(f"loading {source} …")
