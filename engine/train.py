@@ -177,7 +177,7 @@ def train(tc: TrainConfig, out: str | Path, resume: bool = False, progress: bool
         log(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in record.items()}))
         _save_previews(net, fixed_val, fixed_z, log_dir(out), epoch + 1)
         _save_model(out, net, cfg, tc, train_set, history, device, final=False)
-        _save_state(out, opt, shuffle_gen, tc, epoch + 1, step, history)
+        _save_state(out, net, opt, shuffle_gen, tc, epoch + 1, step, history)
         if time.monotonic() > deadline:
             log(f"time budget of {tc.time_budget_min} min reached after epoch {epoch + 1}")
             break
@@ -226,9 +226,12 @@ def _save_model(out, net, cfg, tc, train_set: ImageSet, history, device, final: 
     ckpt_io.save(ckpt, out)
 
 
-def _save_state(out: Path, opt, shuffle_gen, tc: TrainConfig, epoch: int, step: int, history) -> None:
+def _save_state(out: Path, net, opt, shuffle_gen, tc: TrainConfig, epoch: int, step: int, history) -> None:
+    """Everything --resume needs, in one file (so weights and optimiser can never disagree,
+    whenever a kill lands): weights, optimiser moments, RNG states, epoch, step, history."""
     sd = opt.state_dict()
     tensors = {"rng.torch": torch.get_rng_state(), "rng.shuffle": shuffle_gen.get_state()}
+    tensors.update({f"model.{k}": v.detach().cpu().contiguous() for k, v in net.state_dict().items()})
     for pid, st in sd["state"].items():
         for key, val in st.items():
             tensors[f"opt.{pid}.{key}"] = (val if torch.is_tensor(val) else torch.tensor(val)).contiguous()
@@ -241,16 +244,15 @@ def _load_state(out: Path, net, opt, shuffle_gen, tc: TrainConfig):
     from safetensors.torch import load_file
 
     sp = state_path(out)
-    if not out.exists() or not sp.exists():
-        raise TrainingError(f"nothing to resume: {out.name} or its training state {sp.name} is missing")
+    if not sp.exists():
+        raise TrainingError(f"nothing to resume: the training state {sp.name} of {out.name} is missing")
     with safe_open(str(sp), framework="pt") as f:
         meta = json.loads((f.metadata() or {})[STATE_META_KEY])
     diff = {k: (v, getattr(tc, k)) for k, v in meta["config"].items() if k not in RESUMABLE_CHANGES and getattr(tc, k, v) != v}
     if diff:
         raise TrainingError(f"--resume with other settings than the interrupted run (saved, now): {diff}")
     tensors = load_file(str(sp))
-    ckpt = ckpt_io.load(out)
-    net.load_state_dict(ckpt.state)
+    net.load_state_dict({k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")})
     state: dict[int, dict] = {}
     for key, val in tensors.items():
         if key.startswith("opt."):
