@@ -7,7 +7,7 @@ Rebuilt whenever a model with another latent size arrives. A filter box narrows 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -22,6 +22,9 @@ from superqt.utils import qdebounced
 
 from engine.protocol import ModelInfo
 from editor.widgets.slider_row import SliderRow
+
+FIRST_ROWS = 32  # built at once; the rest follow in chunks so a 512-d model never stalls the window
+CHUNK_ROWS = 8
 
 
 class LatentPanel(QWidget):
@@ -40,6 +43,8 @@ class LatentPanel(QWidget):
         self.dead_dims = np.zeros(0, int)
         self._offsets = np.zeros(0, np.float32)
         self.folded: QCollapsible | None = None
+        self._pending: list[int] = []  # active dims whose rows are still to be built
+        self._box: QVBoxLayout | None = None
 
         self.filter = QLineEdit(placeholderText="Filter dimensions: 3, z12 …", clearButtonEnabled=True)
         self._apply_filter_later = qdebounced(self.apply_filter, timeout=120, parent=self)
@@ -72,9 +77,10 @@ class LatentPanel(QWidget):
         self.rows = {}
         self.folded = None
         body = QWidget()
-        box = QVBoxLayout(body)
+        box = self._box = QVBoxLayout(body)
         box.setContentsMargins(0, 0, 0, 0)
         box.setSpacing(1)
+        self._pending = []
         if info is None:
             self.active_dims = self.dead_dims = np.zeros(0, int)
             self._offsets = np.zeros(0, np.float32)
@@ -84,8 +90,9 @@ class LatentPanel(QWidget):
             active = info.stats.active[order]
             self.active_dims, self.dead_dims = order[active], order[~active]
             self._offsets = np.zeros(info.latent_dim, np.float32)
-            for dim in self.active_dims:
+            for dim in self.active_dims[:FIRST_ROWS]:
                 box.addWidget(self._make_row(int(dim)))
+            self._pending = [int(d) for d in self.active_dims[FIRST_ROWS:]]
             if len(self.dead_dims):
                 self.folded = QCollapsible(f"{len(self.dead_dims)} inactive dimensions (KL ≈ 0)")
                 self.folded.toggled.connect(self._build_folded)
@@ -100,6 +107,27 @@ class LatentPanel(QWidget):
             old.deleteLater()
         self.scroll.setWidget(body)
         self.apply_filter()
+        if self._pending:
+            QTimer.singleShot(0, self._build_more)
+
+    def _build_more(self) -> None:
+        if not self._pending or self._box is None:
+            return
+        chunk, self._pending = self._pending[:CHUNK_ROWS], self._pending[CHUNK_ROWS:]
+        at = sum(1 for d in self.rows if self.info.stats.active[d])  # active rows come first in the box
+        for i, dim in enumerate(chunk):
+            self._box.insertWidget(at + i, self._make_row(dim))
+        self.apply_filter()
+        if self._pending:
+            QTimer.singleShot(0, self._build_more)
+
+    def finish_building(self) -> None:
+        """Build every pending row now (tests, scripting)."""
+        while self._pending:
+            self._build_more()
+
+    def _folded_built(self) -> bool:
+        return any(int(d) in self.rows for d in self.dead_dims)
 
     def _make_row(self, dim: int) -> SliderRow:
         stats = self.info.stats
@@ -114,7 +142,7 @@ class LatentPanel(QWidget):
         return row
 
     def _build_folded(self, expanded: bool) -> None:
-        if not expanded or self.folded is None or any(int(d) in self.rows for d in self.dead_dims):
+        if not expanded or self.folded is None or self._folded_built():
             return
         for dim in self.dead_dims:
             self.folded.addWidget(self._make_row(int(dim)))

@@ -94,3 +94,15 @@ def test_model_switch_clears_the_sample_grid(qtbot, window):
     with qtbot.waitSignal(window.model.changed, timeout=TIMEOUT_MS):
         window.model.load("wide")
     assert window.samples.grid.count() == 0 and window.sampling.result is None
+
+
+def test_a_wide_latent_builds_its_sliders_without_blocking(qtbot, window, fake):
+    fake.specs["huge"] = (100, 16)
+    with qtbot.waitSignal(window.model.changed, timeout=TIMEOUT_MS):
+        window.model.load("huge")
+    panel = window.latents
+    assert 0 < len(panel.rows) < 98  # the first rows at once, the rest on later event-loop turns
+    qtbot.waitUntil(lambda: len(panel.rows) == 98, timeout=TIMEOUT_MS)
+    box = panel._box
+    shown = [box.itemAt(i).widget().dim for i in range(box.count()) if hasattr(box.itemAt(i).widget(), "dim")]
+    assert shown == [int(d) for d in panel.active_dims]  # still ordered by information
