@@ -148,6 +148,7 @@ class MainWindow(QMainWindow):
         self.samples.saved.connect(lambda path: self.banner.show_info(f"Saved {path}"))
         sampling.ready.connect(self.samples.show_samples)
         sampling.cleared.connect(self.samples.clear)
+        self.tabs.currentChanged.connect(self._maybe_autosample)
 
     # ------------------------------------------------------------------ actions
 
@@ -171,7 +172,11 @@ class MainWindow(QMainWindow):
         self.traversal.close_strip()
         self.status.set_model(info)
         self.chooser.set_current(self.model.source or info.name)
-        if self.edit.photo is None and self.tabs.currentWidget() is self.samples:
+        self._maybe_autosample()
+
+    def _maybe_autosample(self, *_: object) -> None:
+        """The Sample tab shows a grid as soon as it is looked at."""
+        if self.tabs.currentWidget() is self.samples and self.model.info is not None and self.sampling.result is None:
             self.samples.request()
 
     def _on_model_failed(self, message: str) -> None:

@@ -9,8 +9,13 @@ from editor.imaging import read_image
 from tests.editor.conftest import TIMEOUT_MS, expected_edit, open_photo, shown_edit
 
 
+def test_sample_tab_fills_itself_on_first_look(qtbot, window):
+    with qtbot.waitSignal(window.sampling.ready, timeout=TIMEOUT_MS):
+        window.tabs.setCurrentWidget(window.samples)
+    assert window.samples.grid.count() == 16
+
+
 def test_sampling_grid_pick_one_to_edit_and_save(qtbot, window, fake, tmp_path):
-    window.tabs.setCurrentWidget(window.samples)
     panel = window.samples
     panel.count.setValue(9)
     panel.seed.setValue(5)
