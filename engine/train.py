@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from engine import checkpoint as ckpt_io
+from engine import distributed
 from engine.data.datasets import ImageSet, load_dataset
 from engine.data.grids import save_grid
 from engine.devices import pick_device
@@ -94,7 +95,13 @@ def lr_at(tc: TrainConfig, step: int, total: int, time_fraction: float = 0.0) ->
 
 
 def train(tc: TrainConfig, out: str | Path, resume: bool = False, progress: bool = True, log: Callable[[str], None] = print) -> dict:
-    """Train a model and write ``out``; returns the final metrics."""
+    """Train a model and write ``out``; returns the final held-out metrics.
+
+    Under ``torchrun`` each process takes its slice of every global batch of one shared,
+    seeded permutation (DistributedSampler's job, done per batch so that a global batch is
+    exactly the single-process batch); DDP averages the gradients; only rank 0 validates,
+    logs and writes files.
+    """
     from tqdm import tqdm
 
     out = Path(out)
@@ -102,90 +109,112 @@ def train(tc: TrainConfig, out: str | Path, resume: bool = False, progress: bool
         raise TrainingError(f"--out must end in .safetensors, got {out.name}")
     if tc.threads:
         torch.set_num_threads(tc.threads)
-    device = pick_device(tc.device)
-    train_set = load_dataset(tc.data, tc.size, tc.channels, "train", progress)
-    if tc.limit:
-        train_set = train_set.subset(np.arange(min(tc.limit, len(train_set))))
-    val_set = load_dataset(tc.data, tc.size, tc.channels, "val", progress)
-    if len(train_set) < tc.batch_size:
-        raise TrainingError(f"only {len(train_set)} training images, fewer than one batch of {tc.batch_size}")
-    steps_per_epoch = len(train_set) // tc.batch_size
-    total_steps = steps_per_epoch * tc.epochs
+    world = distributed.init(pick_device(tc.device))
+    try:
+        device = distributed.local_device(pick_device(tc.device), world)
+        if tc.batch_size % world.size:
+            raise TrainingError(f"--batch-size {tc.batch_size} must be divisible by the {world.size} processes")
+        progress = progress and world.is_main
+        log = log if world.is_main else (lambda s: None)
+        train_set = load_dataset(tc.data, tc.size, tc.channels, "train", progress)
+        if tc.limit:
+            train_set = train_set.subset(np.arange(min(tc.limit, len(train_set))))
+        val_set = load_dataset(tc.data, tc.size, tc.channels, "val", progress)
+        if len(train_set) < tc.batch_size:
+            raise TrainingError(f"only {len(train_set)} training images, fewer than one batch of {tc.batch_size}")
+        steps_per_epoch = len(train_set) // tc.batch_size
+        total_steps = steps_per_epoch * tc.epochs
 
-    torch.manual_seed(tc.seed)
-    shuffle_gen = torch.Generator().manual_seed(tc.seed)
-    cfg = model_config(tc, steps_per_epoch)
-    net = registry.build(tc.model, cfg).to(device).to(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(net.parameters(), lr=tc.lr)
-    start_epoch, step, history = 0, 0, []
-    if resume:
-        start_epoch, step, history = _load_state(out, net, opt, shuffle_gen, tc)
-        log(f"resuming at epoch {start_epoch + 1}/{tc.epochs} (step {step})")
-    elif state_path(out).exists():
-        raise TrainingError(f"{out.name} already has a training state; pass --resume to continue it, or choose another --out")
+        torch.manual_seed(tc.seed)
+        shuffle_gen = torch.Generator().manual_seed(tc.seed)
+        cfg = model_config(tc, steps_per_epoch)
+        net = registry.build(tc.model, cfg).to(device).to(memory_format=torch.channels_last)
+        opt = torch.optim.Adam(net.parameters(), lr=tc.lr)
+        start_epoch, step, history = 0, 0, []
+        if resume:
+            start_epoch, step, history = _load_state(out, net, opt, shuffle_gen, tc)
+            log(f"resuming at epoch {start_epoch + 1}/{tc.epochs} (step {step})")
+        elif state_path(out).exists():
+            raise TrainingError(f"{out.name} already has a training state; pass --resume to continue it, or choose another --out")
+        model = distributed.wrap(net, world, device)
 
-    fixed_val = val_set.images[:32].to(device).float().div(255)
-    fixed_z = torch.randn(64, cfg.latent_dim, generator=torch.Generator().manual_seed(tc.seed)).to(device)
-    started = time.monotonic()
-    budget_s = tc.time_budget_min * 60 if tc.time_budget_min else math.inf
-    deadline = started + budget_s
-    train_imgs = train_set.images  # uint8, indexed per batch: no per-item Python in the loop
-    epoch = start_epoch
-    for epoch in range(start_epoch, tc.epochs):
-        net.train()
-        perm = torch.randperm(len(train_set), generator=shuffle_gen)
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{tc.epochs}", unit="batch", disable=not progress, dynamic_ncols=True)
-        t0, sums = time.perf_counter(), {"loss": 0.0, "rec": 0.0, "kl": 0.0}
-        for i in bar:
-            idx = perm[i * tc.batch_size : (i + 1) * tc.batch_size]
-            x = train_imgs[idx].to(device, non_blocking=True).float().div_(255.0)
-            if tc.flip:
-                flip = torch.rand(x.shape[0], generator=shuffle_gen) < 0.5
-                x[flip] = x[flip].flip(-1)
-            x = x.contiguous(memory_format=torch.channels_last)
-            for group in opt.param_groups:
-                group["lr"] = lr_at(tc, step, total_steps, (time.monotonic() - started) / budget_s)
-            losses = net.loss(x, step=step)
-            loss = losses["loss"]
-            if not torch.isfinite(loss):
-                raise TrainingError(
-                    f"loss became {float(loss)} at epoch {epoch + 1}, step {step}; stopped. "
-                    f"The last good checkpoint ({out.name}) is kept; try a lower --lr"
-                )
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            step += 1
-            for k in sums:
-                sums[k] += float(losses[k].detach())
-            if i % 10 == 0 or i == steps_per_epoch - 1:
-                rate = (i + 1) * tc.batch_size / (time.perf_counter() - t0)
-                bar.set_postfix(loss=f"{sums['loss'] / (i + 1):.1f}", kl=f"{sums['kl'] / (i + 1):.1f}", img_s=f"{rate:.0f}")
-            if time.monotonic() > deadline:
+        fixed_val = val_set.images[:32].to(device).float().div(255)
+        fixed_z = torch.randn(64, cfg.latent_dim, generator=torch.Generator().manual_seed(tc.seed)).to(device)
+        started = time.monotonic()
+        budget_s = tc.time_budget_min * 60 if tc.time_budget_min else math.inf
+        train_imgs = train_set.images  # uint8, indexed per batch: no per-item Python in the loop
+        for epoch in range(start_epoch, tc.epochs):
+            net.train()
+            perm = torch.randperm(len(train_set), generator=shuffle_gen)
+            bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{tc.epochs}", unit="batch", disable=not progress, dynamic_ncols=True)
+            t0, sums, out_of_time = time.perf_counter(), {"loss": 0.0, "rec": 0.0, "kl": 0.0}, False
+            for i in bar:
+                idx = perm[i * tc.batch_size : (i + 1) * tc.batch_size]
+                flip = torch.rand(len(idx), generator=shuffle_gen) < 0.5 if tc.flip else None
+                x = _batch(train_imgs, idx, flip, world, device)
+                for group in opt.param_groups:
+                    group["lr"] = lr_at(tc, step, total_steps, (time.monotonic() - started) / budget_s)
+                losses = model(x, step)
+                logged = {k: distributed.mean(losses[k].detach(), world) for k in sums}
+                if not torch.isfinite(logged["loss"]):  # the same verdict on every rank
+                    raise TrainingError(
+                        f"loss became {float(logged['loss'])} at epoch {epoch + 1}, step {step}; stopped. "
+                        f"The last good checkpoint ({out.name}) is kept; try a lower --lr"
+                    )
+                opt.zero_grad(set_to_none=True)
+                losses["loss"].backward()
+                opt.step()
+                step += 1
+                for k in sums:
+                    sums[k] += float(logged[k])
+                if i % 10 == 0 or i == steps_per_epoch - 1:
+                    rate = (i + 1) * tc.batch_size / (time.perf_counter() - t0)
+                    bar.set_postfix(loss=f"{sums['loss'] / (i + 1):.1f}", kl=f"{sums['kl'] / (i + 1):.1f}", img_s=f"{rate:.0f}")
+                if budget_s < math.inf:
+                    out_of_time = distributed.any_true(time.monotonic() - started > budget_s, world, device)
+                    if out_of_time:
+                        break
+            bar.close()
+            n_done = i + 1
+            record = {
+                "epoch": epoch + 1,
+                "train_loss": sums["loss"] / n_done,
+                "train_kl": sums["kl"] / n_done,
+                "img_per_s": n_done * tc.batch_size / (time.perf_counter() - t0),
+            }
+            if world.is_main:
+                record.update(_validate(net, val_set, device))
+                history.append(record)
+                log(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in record.items()}))
+                _save_previews(net, fixed_val, fixed_z, log_dir(out), epoch + 1)
+                _save_model(out, net, cfg, tc, train_set, history, device, final=False)
+                _save_state(out, net, opt, shuffle_gen, tc, epoch + 1, step, history)
+            else:
+                history.append(record)
+            distributed.barrier(world)
+            if out_of_time:
+                log(f"time budget of {tc.time_budget_min} min reached after epoch {epoch + 1}")
                 break
-        bar.close()
-        n_done = i + 1
-        val = _validate(net, val_set, device)
-        record = {
-            "epoch": epoch + 1,
-            "train_loss": sums["loss"] / n_done,
-            "train_kl": sums["kl"] / n_done,
-            "img_per_s": n_done * tc.batch_size / (time.perf_counter() - t0),
-            **val,
-        }
-        history.append(record)
-        log(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in record.items()}))
-        _save_previews(net, fixed_val, fixed_z, log_dir(out), epoch + 1)
-        _save_model(out, net, cfg, tc, train_set, history, device, final=False)
-        _save_state(out, net, opt, shuffle_gen, tc, epoch + 1, step, history)
-        if time.monotonic() > deadline:
-            log(f"time budget of {tc.time_budget_min} min reached after epoch {epoch + 1}")
-            break
 
-    test_set = load_dataset(tc.data, tc.size, tc.channels, "test", progress)
-    metrics = evaluate_vae(net, test_set, device)
-    _save_model(out, net, cfg, tc, train_set, history, device, final=True, test_metrics=metrics)
-    return metrics
+        if not world.is_main:
+            return {}
+        test_set = load_dataset(tc.data, tc.size, tc.channels, "test", progress)
+        metrics = evaluate_vae(net, test_set, device)
+        _save_model(out, net, cfg, tc, train_set, history, device, final=True, test_metrics=metrics)
+        return metrics
+    finally:
+        distributed.shutdown(world)
+
+
+def _batch(images: torch.Tensor, idx: torch.Tensor, flip: torch.Tensor | None, world: distributed.World, device) -> torch.Tensor:
+    """This process's share of a global batch, as float [0,1], flipped where drawn, channels_last."""
+    if world.active:
+        idx = idx[world.rank :: world.size]
+        flip = None if flip is None else flip[world.rank :: world.size]
+    x = images[idx].to(device, non_blocking=True).float().div_(255.0)
+    if flip is not None:
+        x[flip] = x[flip].flip(-1)
+    return x.contiguous(memory_format=torch.channels_last)
 
 
 @torch.inference_mode()

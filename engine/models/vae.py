@@ -93,8 +93,8 @@ class VAE(nn.Module):
             dec += [nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
         dec += [nn.ConvTranspose2d(w[0], config.channels, 4, 2, 1)]  # S/2 → S
         self.decoder = nn.Sequential(*dec)
-        # Learned per-channel log-scale of the Gaussian likelihood (unused for Bernoulli).
-        self.log_scale = nn.Parameter(torch.full((config.channels,), -2.0))
+        if config.likelihood == "gaussian":  # learned per-channel log-scale of p(x|z)
+            self.log_scale = nn.Parameter(torch.full((config.channels,), -2.0))
 
     # ------------------------------------------------------------------ the two halves
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
