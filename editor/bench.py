@@ -188,7 +188,29 @@ def format_result(result: dict[str, Any]) -> str:
     )
 
 
+def main(argv: list[str] | None = None) -> int:
+    """``python -m editor.bench [--model M] [-n N] [--seconds S] [--json]`` (used by ``latent-studio bench``)."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(prog="python -m editor.bench", description=measure_slider_latency.__doc__)
+    parser.add_argument("--model", default="default", help="bundled model name or checkpoint path")
+    parser.add_argument("-n", type=int, default=200, help="single slider events to time (default 200)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of the continuous drag (default 10)")
+    parser.add_argument("--rate", type=float, default=60.0, help="mouse events per second during the drag")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--engine", default=ENGINE_FACTORY, help="engine factory, module:attribute")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    args = parser.parse_args(argv)
+    try:
+        result = measure_slider_latency(args.model, args.n, duration_s=args.seconds, rate_hz=args.rate,
+                                        engine=args.engine, device=args.device)
+    except (RuntimeError, TimeoutError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(result) if args.json else format_result(result))
+    return 0
+
+
 if __name__ == "__main__":
-    spec = sys.argv[1] if len(sys.argv) > 1 else "default"
-    factory = sys.argv[2] if len(sys.argv) > 2 else ENGINE_FACTORY
-    print(format_result(measure_slider_latency(spec, engine=factory)))
+    sys.exit(main())

@@ -17,3 +17,14 @@ def test_measure_slider_latency_on_the_fake_engine(qapp):
     assert result["drag_events"] > 5 and result["drag_frames"] > 0
     assert result["max_stall_ms"] > 0
     assert "p95" in format_result(result)
+
+
+def test_bench_command_prints_json(qapp, capsys):
+    import json
+
+    from editor.bench import main
+
+    assert main(["--engine", "tests.editor.fake_engine:FakeEngine", "-n", "5", "--seconds", "0.3", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["n"] == 5 and result["p95_ms"] > 0
+    assert main(["--engine", "tests.editor.fake_engine:FakeEngine", "--model", "missing", "-n", "1"]) == 2
