@@ -2,7 +2,9 @@
 
 An axis is a direction in latent space with its own σ unit: for a latent dimension, e_d·std_d;
 for a named attribute direction a, the unit vector u = a/‖a‖ scaled by the spread of the data
-along it, σ_u = √(Σ_d u_d² std_d²) (treating the aggregate posterior as axis-aligned).
+along it, σ_u = √(Σ_d u_d² std_d²) (treating the aggregate posterior as axis-aligned); for a
+principal axis of the aggregate posterior (``pca.py``, stored in the checkpoint's extras), the
+unit axis times the exact σ along it, √variance.
 """
 
 from __future__ import annotations
@@ -39,8 +41,13 @@ def traversal_grid(model, axes: dict[str, np.ndarray], base: np.ndarray, steps: 
     return make_grid(np.concatenate(rows), ncol=steps)
 
 
+AXES = ("dims", "pca", "attributes")
+
+
 def choose_axes(model, kind: str, count: int = 8) -> dict[str, np.ndarray]:
-    """``dims``: the ``count`` most informative dimensions; ``attributes``: every named direction."""
+    """``dims``: the ``count`` most informative dimensions; ``pca``: the ``count`` leading
+    principal axes stored in the checkpoint (``latent-studio pca``); ``attributes``: every
+    named direction."""
     stats = model.latent_stats
     if kind == "dims":
         return dimension_axes(stats.std, stats.order_by_information()[:count])
@@ -48,4 +55,12 @@ def choose_axes(model, kind: str, count: int = 8) -> dict[str, np.ndarray]:
         if not model.attributes:
             raise ValueError("this model has no attribute directions")
         return {name: attribute_axis(a, stats.std) for name, a in sorted(model.attributes.items())}
-    raise ValueError(f"unknown axes {kind!r}; use dims or attributes")
+    if kind == "pca":
+        from engine.semantics.pca import load_pca, pca_axes
+
+        ckpt = getattr(model, "ckpt", None)
+        result = load_pca(ckpt) if ckpt is not None else None
+        if result is None:
+            raise ValueError("this model has no PCA axes; compute them with: latent-studio pca CKPT --data faces:DIR (or traverse --data)")
+        return pca_axes(result, count)
+    raise ValueError(f"unknown axes {kind!r}; use dims, pca or attributes")
