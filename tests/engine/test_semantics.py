@@ -50,5 +50,7 @@ def test_traversal_grid_rows_change_along_the_axis(tiny_ckpt):
     last = grid[pad : pad + s, -pad - s : -pad].astype(int)
     assert np.abs(first - last).mean() > 1.0
     assert set(choose_axes(m, "attributes")) == {"Eyeglasses", "Smiling"}
+    with pytest.raises(ValueError, match="no PCA axes"):
+        choose_axes(m, "pca")  # test_semantics_pca.py covers stored axes
     with pytest.raises(ValueError, match="unknown axes"):
-        choose_axes(m, "pca")
+        choose_axes(m, "eigen")
