@@ -90,8 +90,8 @@ def read_directions(path: str | os.PathLike, latent_dim: int | None = None) -> t
     if path.stat().st_size > MAX_FILE_BYTES:
         raise DirectionsFileError(f"{name}: {path.stat().st_size / 2**20:.0f} MiB is too big for a directions file")
     with open(path, "rb") as f:
-        head = f.read(2)
-    if head[:1] == b"\x80" or head == b"PK":
+        head = f.read(9)
+    if looks_like_pickle(head, path.stat().st_size):
         raise DirectionsFileError(f"{name}: a pickle/torch.save file; only .safetensors directions files are accepted")
     from safetensors import safe_open
     from safetensors.numpy import load_file
@@ -127,6 +127,15 @@ def read_directions(path: str | os.PathLike, latent_dim: int | None = None) -> t
     if latent_dim is not None and d != int(latent_dim):
         raise DirectionsFileError(f"{name}: directions are {d}-dimensional but the model's latent has {latent_dim} dimensions")
     return directions, meta, aux
+
+
+def looks_like_pickle(head: bytes, size: int) -> bool:
+    """A pickle / torch.save zip, judged from the first 9 bytes. A safetensors file starts with its
+    header length (u64, little-endian) and then ``{``; that length's first byte may be 0x80 (as a
+    pickle's is), so the safetensors shape is checked first."""
+    if len(head) >= 9 and head[8:9] == b"{" and 0 < int.from_bytes(head[:8], "little") <= size - 8:
+        return False
+    return head[:1] == b"\x80" or head[:2] == b"PK"
 
 
 def _check_name(name: str) -> None:

@@ -114,3 +114,18 @@ def test_directions_file_is_validated(tmp_path, tiny_ckpt):
         write_directions(f, {"a": np.array([1.0, np.nan])})
     with pytest.raises(DirectionsFileError, match="no such"):
         read_directions(tmp_path / "missing.safetensors")
+
+
+def test_a_safetensors_header_length_starting_with_0x80_is_not_a_pickle(tmp_path):
+    from engine.semantics.direction_files import looks_like_pickle
+
+    assert not looks_like_pickle(b"\x80\x17\0\0\0\0\0\0{", 10_000)  # header of 0x1780 bytes, then JSON
+    assert looks_like_pickle(b"\x80\x04\x95\x10\0\0\0\0\0", 10_000)
+    assert looks_like_pickle(b"PK\x03\x04\0\0\0\0\0", 10_000)
+    # a real file whose header length has 0x80 as its low byte reads back
+    for pad in range(256):
+        f = write_directions(tmp_path / "d.safetensors", {"a": np.ones(3)}, info={"pad": "x" * pad})
+        if f.read_bytes()[0] == 0x80:
+            break
+    assert f.read_bytes()[0] == 0x80
+    assert set(read_directions(f)[0]) == {"a"}
