@@ -113,3 +113,14 @@ def test_cli_interpolate_between_two_images(tiny_ckpt, celeba_dir, tmp_path, cap
     assert np.asarray(Image.open(strip)).shape == (64 + 4, 16 * 66 + 2, 3)
     assert main(["interpolate", str(imgs[0]), "sample:1", "--model", str(tiny_ckpt), "--steps", "1", "--out", str(out)]) == 2
     assert main(["interpolate", str(imgs[0]), "sample:1", "--model", str(tiny_ckpt), "--out", str(tmp_path / "x.avi")]) == 2
+
+
+def test_real_photo_crops():
+    pytest.importorskip("skimage")
+    from engine.semantics.photos import face_crop, sample_photos
+
+    photos = sample_photos(64)
+    assert set(photos) == {"astronaut", "lfw0"}
+    assert all(p.shape == (64, 64, 3) and p.dtype == np.uint8 for p in photos.values())
+    flat = np.full((40, 80, 3), 7, np.uint8)  # no face: the centre square
+    assert face_crop(flat, 32).shape == (32, 32, 3)
