@@ -93,3 +93,19 @@ def test_cli_train_judge_and_eval_edits(tiny_ckpt, big_celeba, tmp_path, capsys,
     assert {(x["attribute"], x["variant"]) for x in r["rows"]} >= {("Eyeglasses", "classifier raw"), ("Male", "mean ⊥others")}
     assert set(r["judge"]) >= {"held_out_real", "test_real", "test_reconstructions"}
     assert md.read_text().startswith("| attribute | direction | success")
+
+
+def test_dlib_identity_distance_is_zero_for_the_same_face_and_larger_for_another():
+    from engine.semantics.identity import dlib_available, identity_metric
+
+    if not dlib_available():
+        pytest.skip("dlib (faces extra) not installed")
+    from engine.semantics.photos import sample_photos
+
+    p = sample_photos(64)
+    ident = identity_metric("auto")
+    assert ident.kind == "dlib"
+    a = np.stack([p["astronaut"], p["astronaut"]])
+    b = np.stack([p["astronaut"], p["lfw0"]])
+    d = ident.distances(a, b)
+    assert d[0] == pytest.approx(0.0, abs=1e-5) and d[1] > 0.3
