@@ -92,6 +92,7 @@ def write_safetensors(tensors: dict[str, torch.Tensor], path: str | os.PathLike,
     os.close(fd)
     try:
         save_file(tensors, tmp, metadata=metadata)
+        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; a model file is meant to be shared
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)

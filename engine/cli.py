@@ -218,13 +218,14 @@ def _data_args(p):
 @command("data", "build data sets")
 @args(_data_args)
 def _data(a):
-    try:
-        from engine.data.build_faces import build_faces
-    except ImportError as exc:
-        raise ValueError(f"the face-set builder needs the 'data' extra: pip install 'latent-studio[data]' ({exc})") from None
+    from engine.data.build_faces import build_faces
+
     if a.n < 1:
         raise ValueError(f"--n must be positive, got {a.n}")
-    return build_faces(a.n, Path(a.out), seed=a.seed, progress=not a.quiet)
+    try:
+        return build_faces(a.n, Path(a.out), seed=a.seed, progress=not a.quiet)
+    except ImportError as exc:  # the heavy labellers are imported inside the call
+        raise ValueError(f"the face-set builder needs the 'data' extra: bash scripts/setup.sh data ({exc})") from None
 
 
 def _bench_args(p):

