@@ -102,6 +102,15 @@ def write_safetensors(tensors: dict[str, torch.Tensor], path: str | os.PathLike,
     return path
 
 
+def looks_like_pickle(head: bytes, size: int) -> bool:
+    """A pickle / torch.save zip, judged from a file's first 9 bytes. A safetensors file starts with
+    its header length (u64, little-endian) and then ``{``; that length's first byte may be 0x80 (as
+    a pickle's is), so the safetensors shape is checked first."""
+    if len(head) >= 9 and head[8:9] == b"{" and 0 < int.from_bytes(head[:8], "little") <= size - 8:
+        return False
+    return head[:1] == b"\x80" or head[:2] == b"PK"
+
+
 def load(path: str | os.PathLike) -> Checkpoint:
     """Read and validate a checkpoint; never unpickles."""
     path = Path(path)
@@ -111,8 +120,8 @@ def load(path: str | os.PathLike) -> Checkpoint:
     if path.is_dir():
         raise CheckpointError(f"{name}: is a folder, not a checkpoint file")
     with open(path, "rb") as f:
-        head = f.read(8)
-    if head[:2] == b"\x80\x02" or head[:1] == b"\x80" or head[:2] == b"PK":
+        head = f.read(9)
+    if looks_like_pickle(head, path.stat().st_size):
         raise CheckpointError(f"{name}: a pickle/torch.save file; only .safetensors checkpoints are accepted (pickles can run code)")
     from safetensors import safe_open
     from safetensors.torch import load_file

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from engine.checkpoint import looks_like_pickle
+
 FORMAT = "latent-studio/directions"
 FORMAT_VERSION = 1
 META_KEY = "latent_studio_directions"
@@ -127,15 +129,6 @@ def read_directions(path: str | os.PathLike, latent_dim: int | None = None) -> t
     if latent_dim is not None and d != int(latent_dim):
         raise DirectionsFileError(f"{name}: directions are {d}-dimensional but the model's latent has {latent_dim} dimensions")
     return directions, meta, aux
-
-
-def looks_like_pickle(head: bytes, size: int) -> bool:
-    """A pickle / torch.save zip, judged from the first 9 bytes. A safetensors file starts with its
-    header length (u64, little-endian) and then ``{``; that length's first byte may be 0x80 (as a
-    pickle's is), so the safetensors shape is checked first."""
-    if len(head) >= 9 and head[8:9] == b"{" and 0 < int.from_bytes(head[:8], "little") <= size - 8:
-        return False
-    return head[:1] == b"\x80" or head[:2] == b"PK"
 
 
 def _check_name(name: str) -> None:

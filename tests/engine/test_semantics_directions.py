@@ -117,7 +117,7 @@ def test_directions_file_is_validated(tmp_path, tiny_ckpt):
 
 
 def test_a_safetensors_header_length_starting_with_0x80_is_not_a_pickle(tmp_path):
-    from engine.semantics.direction_files import looks_like_pickle
+    from engine.checkpoint import looks_like_pickle
 
     assert not looks_like_pickle(b"\x80\x17\0\0\0\0\0\0{", 10_000)  # header of 0x1780 bytes, then JSON
     assert looks_like_pickle(b"\x80\x04\x95\x10\0\0\0\0\0", 10_000)
