@@ -36,7 +36,7 @@ def test_open_encode_shows_crop_reconstruction_and_edit(qtbot, window, fake, pho
 
 
 def test_200_rapid_slider_changes_coalesce_and_the_last_values_are_shown(qtbot, window, fake, photo):
-    fake.delay = 0.008
+    fake.delay = 0.01
     open_photo(qtbot, window, photo)
     rows = [window.latents.rows[int(d)] for d in window.latents.active_dims[:3]]
     fake.decode_count = 0
