@@ -41,6 +41,8 @@ def ensure_signal_refcounts() -> bool:
     _checked = True
     if not emit_drops_true_reference():
         return False
+    if hasattr(sys, "gettotalrefcount"):  # a debug build lays PyObject out differently: leave it alone
+        return False
     for singleton in (True, False):
         ctypes.c_ssize_t.from_address(id(singleton)).value += _IMMORTAL
     return True
