@@ -123,16 +123,32 @@ class Model:
     def decode(self, z: np.ndarray, labels: dict[str, float] | None = None) -> np.ndarray:
         return self.to_images(self.net.decode(self._latents(z)))
 
-    def sample(self, n: int, seed: int = 0, temperature: float = 1.0, labels: dict[str, float] | None = None) -> np.ndarray:
-        return self.decode(self.sample_latents(n, seed, temperature), labels=labels)
+    def sample(self, n: int, seed: int = 0, temperature: float = 1.0, labels: dict[str, float] | None = None, prior: str = "auto") -> np.ndarray:
+        return self.decode(self.sample_latents(n, seed, temperature, prior), labels=labels)
 
-    def sample_latents(self, n: int, seed: int = 0, temperature: float = 1.0) -> np.ndarray:
+    @property
+    def priors(self) -> list[str]:
+        """Latent priors this model can sample from: ``standard`` N(0, I) always; ``aggregate`` (a
+        Gaussian fitted to the training set's posterior, see semantics.latent_stats.aggregate_prior)
+        when the checkpoint carries one."""
+        return ["aggregate", "standard"] if "prior_chol" in self.ckpt.extra else ["standard"]
+
+    def sample_latents(self, n: int, seed: int = 0, temperature: float = 1.0, prior: str = "auto") -> np.ndarray:
+        """``prior="auto"``: the aggregate prior when present, else N(0, I). Temperature scales the
+        spread around the prior's mean."""
         if not 1 <= int(n) <= 4096:
             raise ValueError(f"n must be within 1..4096, got {n}")
         if not 0.0 <= float(temperature) <= 10.0:
             raise ValueError(f"temperature must be within 0..10, got {temperature}")
+        prior = self.priors[0] if prior == "auto" else prior
+        if prior not in self.priors:
+            raise ValueError(f"prior {prior!r} is not available for this model; use one of {', '.join(self.priors)}")
         rng = np.random.default_rng(int(seed))
-        return (rng.standard_normal((int(n), self.latent_dim)) * float(temperature)).astype(np.float32)
+        eps = rng.standard_normal((int(n), self.latent_dim)) * float(temperature)
+        if prior == "aggregate":
+            extra = self.ckpt.extra
+            eps = extra["prior_mean"].reshape(1, -1) + eps @ extra["prior_chol"].reshape(self.latent_dim, self.latent_dim).T
+        return eps.astype(np.float32)
 
 
 def load_model(source: str | os.PathLike = "default", device: str = "auto") -> Model:

@@ -92,6 +92,7 @@ def _sample_args(p):
     p.add_argument("-n", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--prior", default="auto", choices=("auto", "aggregate", "standard"), help="aggregate: a Gaussian fitted to the training latents; standard: N(0, I)")
     p.add_argument("--device", default="auto")
     p.add_argument("--out", required=True, help="PNG grid to write")
 
@@ -103,9 +104,23 @@ def _sample(a):
     from engine.data.grids import save_grid
 
     m = engine.load_model(a.model, device=a.device)
-    images = m.sample(a.n, seed=a.seed, temperature=a.temperature)
+    images = m.sample(a.n, seed=a.seed, temperature=a.temperature, prior=a.prior)
     save_grid(images, a.out)
     return {"out": a.out, "n": a.n}
+
+
+def _stats_args(p):
+    p.add_argument("checkpoint", help="checkpoint to update in place")
+    p.add_argument("--data", required=True, help="data spec whose train split is encoded (labels give mean-difference directions)")
+    p.add_argument("--device", default="auto")
+
+
+@command("stats", "recompute a checkpoint's latent statistics, aggregate prior and mean-difference directions from a data set")
+@args(_stats_args)
+def _stats(a):
+    from engine.semantics.latent_stats import refresh_statistics
+
+    return refresh_statistics(a.checkpoint, a.data, device=a.device, progress=not a.quiet)
 
 
 def _encode_args(p):

@@ -65,6 +65,7 @@ class Sample(Request):
     seed: int = 0
     temperature: float = 1.0
     labels: dict[str, float] | None = None
+    prior: str = "auto"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -119,6 +120,7 @@ class ModelInfo(Response):
     stats: LatentStats
     attributes: dict[str, np.ndarray]
     description: str = ""
+    priors: tuple[str, ...] = ("standard",)  # what Sample.prior accepts besides "auto", best first
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

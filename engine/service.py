@@ -86,6 +86,7 @@ class Engine:
             stats=m.latent_stats,
             attributes=dict(m.attributes),
             description=str(m.ckpt.info.get("description", "")),
+            priors=tuple(m.priors),
             elapsed_ms=_ms(t0),
         )
 
@@ -109,7 +110,7 @@ class Engine:
 
     def _sample(self, req: p.Sample, t0: float) -> p.Sampled:
         m = self._require_model()
-        z = m.sample_latents(req.n, seed=req.seed, temperature=req.temperature)
+        z = m.sample_latents(req.n, seed=req.seed, temperature=req.temperature, prior=req.prior)
         images = m.decode(z, labels=req.labels)
         return p.Sampled(request_id=req.request_id, images=images, z=z, elapsed_ms=_ms(t0))
 

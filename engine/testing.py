@@ -9,7 +9,7 @@ import torch
 
 from engine import checkpoint as ckpt_io
 from engine.models.vae import VAE, VAEConfig
-from engine.semantics.latent_stats import encode_batches, latent_statistics
+from engine.semantics.latent_stats import aggregate_prior, encode_batches, latent_statistics
 
 
 def tiny_vae_config(image_size: int = 32, latent_dim: int = 8, channels: int = 3) -> VAEConfig:
@@ -45,6 +45,7 @@ def tiny_checkpoint(path: str | Path, image_size: int = 32, latent_dim: int = 8,
         state=net.state_dict(),
         attributes=attrs,
         stats=latent_statistics(mu, logvar),
+        extra=aggregate_prior(mu, logvar),
         info={"description": "tiny test model"},
     )
     return ckpt_io.save(ckpt, path)

@@ -28,7 +28,7 @@ from engine.devices import pick_device
 from engine.evaluate import _to_uint8, evaluate_vae
 from engine.models import registry
 from engine.semantics.directions import mean_difference_directions
-from engine.semantics.latent_stats import encode_batches, latent_statistics
+from engine.semantics.latent_stats import aggregate_prior, encode_batches, latent_statistics
 
 STATE_META_KEY = "latent_studio_train_state"
 RESUMABLE_CHANGES = ("epochs", "time_budget_min", "device", "threads")  # may differ on --resume
@@ -251,7 +251,7 @@ def _save_model(out, net, cfg, tc, train_set: ImageSet, history, device, final: 
         "metrics": test_metrics or {},
     }
     net_state = {k: v for k, v in net.state_dict().items()}
-    ckpt = ckpt_io.Checkpoint(family=tc.model, config=cfg, state=net_state, attributes=attributes, stats=latent_statistics(mu, logvar), info=info)
+    ckpt = ckpt_io.Checkpoint(family=tc.model, config=cfg, state=net_state, attributes=attributes, stats=latent_statistics(mu, logvar), extra=aggregate_prior(mu, logvar), info=info)
     ckpt_io.save(ckpt, out)
 
 

@@ -54,3 +54,36 @@ def test_traversal_grid_rows_change_along_the_axis(tiny_ckpt):
         choose_axes(m, "pca")  # test_semantics_pca.py covers stored axes
     with pytest.raises(ValueError, match="unknown axes"):
         choose_axes(m, "eigen")
+
+
+def test_aggregate_prior_matches_the_latents_and_sampling_uses_it(tiny_ckpt, tmp_path):
+    from engine.semantics.latent_stats import aggregate_prior
+
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((3, 3))
+    mu = (rng.standard_normal((4000, 3)) @ a.T + 5.0).astype(np.float32)
+    prior = aggregate_prior(mu, np.full_like(mu, -20.0))
+    np.testing.assert_allclose(prior["prior_mean"], mu.mean(0), atol=1e-4)
+    np.testing.assert_allclose(prior["prior_chol"] @ prior["prior_chol"].T, np.cov(mu, rowvar=False), rtol=1e-3, atol=1e-3)
+
+    m = engine.load_model(str(tiny_ckpt), device="cpu")
+    assert m.priors == ["aggregate", "standard"]
+    z_agg = m.sample_latents(2000, seed=0)
+    z_std = m.sample_latents(2000, seed=0, prior="standard")
+    np.testing.assert_allclose(z_agg.mean(0), m.ckpt.extra["prior_mean"], atol=0.15 * float(z_agg.std()))
+    assert abs(float(z_std.std()) - 1.0) < 0.05
+    np.testing.assert_allclose(m.sample_latents(2000, seed=0, temperature=0.0), np.broadcast_to(m.ckpt.extra["prior_mean"], (2000, 8)), atol=1e-6)
+    with pytest.raises(ValueError, match="prior 'flow' is not available"):
+        m.sample_latents(2, prior="flow")
+
+
+def test_stats_command_refreshes_statistics_and_directions(celeba_dir, tmp_path):
+    from engine import checkpoint as ckpt_io
+    from engine.semantics.latent_stats import refresh_statistics
+    from engine.testing import tiny_checkpoint
+
+    path = tiny_checkpoint(tmp_path / "t.safetensors")
+    out = refresh_statistics(path, f"celeba:{celeba_dir}", device="cpu", progress=False)
+    assert out["images"] == 28 and out["attributes"] == ["Eyeglasses", "Male", "Smiling"]
+    ck = ckpt_io.load(path)
+    assert ck.info["data"]["statistics_from"]["images"] == 28 and ck.extra["prior_chol"].shape == (8, 8)

