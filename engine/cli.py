@@ -145,35 +145,6 @@ def _encode(a):
     return {"latents": z.round(4).tolist() if not a.out else a.out, "shape": list(z.shape)}
 
 
-def _traverse_args(p):
-    p.add_argument("checkpoint", help="bundled name or checkpoint path")
-    p.add_argument("--axes", default="dims", choices=("dims", "attributes"))
-    p.add_argument("--count", type=int, default=8, help="number of dimensions (--axes dims)")
-    p.add_argument("--steps", type=int, default=9)
-    p.add_argument("--span", type=float, default=3.0, help="from -span to +span σ")
-    p.add_argument("--base", help="an image to start from (default: the latent mean)")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--out", required=True, help="PNG grid to write, one row per axis")
-
-
-@command("traverse", "traversal grid: one row per latent dimension or attribute, -span..+span σ")
-@args(_traverse_args)
-def _traverse(a):
-    from PIL import Image
-
-    import engine
-    from engine.data.images import load_image
-    from engine.semantics.traverse import choose_axes, traversal_grid
-
-    if not 2 <= a.steps <= 64:
-        raise ValueError(f"--steps must be within 2..64, got {a.steps}")
-    m = engine.load_model(a.checkpoint, device=a.device)
-    base = m.encode(load_image(a.base))[0] if a.base else m.latent_stats.mean
-    axes = choose_axes(m, a.axes, a.count)
-    Image.fromarray(traversal_grid(m, axes, base, a.steps, a.span)).save(a.out)
-    return {"out": a.out, "rows": list(axes)}
-
-
 # --------------------------------------------------------------------------- eval / info / data
 
 
