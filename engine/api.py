@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -63,6 +64,23 @@ class Model:
     def labels(self) -> list[str]:
         return list(self.ckpt.labels)
 
+    @cached_property
+    def label_space(self):
+        """Conditional models: names, kind ("multi" | "onehot") and prior of the labels; else None."""
+        from engine.models.conditional import label_space_of
+
+        return label_space_of(self.ckpt)
+
+    def label_tensor(self, labels: dict[str, float] | None, n: int) -> torch.Tensor | None:
+        """A label dict → y (N×L on the device) for conditional models (unnamed labels: see
+        ``engine.models.conditional``); None for unconditional ones, which take no labels."""
+        space = self.label_space
+        if space is None:
+            if labels:
+                raise ValueError(f"this model ({self.family}) is not conditional: it takes no labels, got {', '.join(labels)}")
+            return None
+        return torch.from_numpy(space.vector(labels)).to(self.device).expand(n, -1).contiguous()
+
     @property
     def attributes(self) -> dict[str, np.ndarray]:
         return self.ckpt.attributes
@@ -115,13 +133,32 @@ class Model:
     # ------------------------------------------------------------------ the API
     @torch.inference_mode()
     def encode(self, images: np.ndarray) -> np.ndarray:
-        """Posterior means μ(x), float32 N×D."""
-        mu, _ = self.net.encode(self.to_tensor(images))
+        """Posterior means μ(x) (a cGAN: its encoder's ẑ), float32 N×D."""
+        mu, _ = self.encode_tensor(self.to_tensor(images))
         return mu.float().cpu().numpy()
 
     @torch.inference_mode()
+    def encode_with_labels(self, images: np.ndarray) -> tuple[np.ndarray, list[dict[str, float]]]:
+        """Latents and, for conditional models, each image's estimated labels (else empty dicts)."""
+        z, y = self.encode_tensor(self.to_tensor(images))
+        space = self.label_space
+        dicts = [{} for _ in range(z.shape[0])] if y is None else [space.as_dict(row) for row in y.float().cpu().numpy()]
+        return z.float().cpu().numpy(), dicts
+
+    def encode_tensor(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """x (float N×C×S×S on the device) → (z, label estimate N×L or None)."""
+        if self.label_space is None:
+            return self.net.encode(x)[0], None
+        return self.net.infer(x)
+
+    def decode_tensor(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net.decode(z) if y is None else self.net.decode(z, y)
+
+    @torch.inference_mode()
     def decode(self, z: np.ndarray, labels: dict[str, float] | None = None) -> np.ndarray:
-        return self.to_images(self.net.decode(self._latents(z)))
+        """Latents → images; conditional models take labels (fractional values blend them)."""
+        zt = self._latents(z)
+        return self.to_images(self.decode_tensor(zt, self.label_tensor(labels, zt.shape[0])))
 
     def sample(self, n: int, seed: int = 0, temperature: float = 1.0, labels: dict[str, float] | None = None, prior: str = "auto") -> np.ndarray:
         return self.decode(self.sample_latents(n, seed, temperature, prior), labels=labels)

@@ -95,8 +95,8 @@ class Engine:
         image = np.asarray(req.image)
         with thread_budget(self.interactive_threads), torch.inference_mode():
             x = m.to_tensor(image)
-            mu, _ = m.net.encode(x)
-            recon = m.to_images(m.net.decode(mu))
+            mu, y = m.encode_tensor(x)  # y: the label estimate of a conditional model, else None
+            recon = m.to_images(m.decode_tensor(mu, y))
             aligned = m.to_images(x)
         return p.Encoded(
             request_id=req.request_id, z=mu[0].float().cpu().numpy(), reconstruction=recon[0], aligned=aligned[0], elapsed_ms=_ms(t0)

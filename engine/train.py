@@ -10,6 +10,8 @@ statistics over the training set, attribute directions from the labels and held-
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import json
 import math
 import time
@@ -60,6 +62,7 @@ class TrainConfig:
     threads: int = 0  # 0: torch's default
     time_budget_min: float = 0.0  # stop cleanly after this many minutes (0: no limit)
     limit: int = 0  # use only the first N training images (0: all)
+    model_options: str = ""  # "key=value,..." for fields of the family's config (e.g. "loss=wgan-gp,ema_decay=0.999")
 
 
 def state_path(out: Path) -> Path:
@@ -70,21 +73,106 @@ def log_dir(out: Path) -> Path:
     return out.with_name(out.stem + "-train")
 
 
-def model_config(tc: TrainConfig, steps_per_epoch: int):
+def model_config(tc: TrainConfig, steps_per_epoch: int, labels=None):
+    """The family's config from the training settings (the fields it has), the data's label
+    space (conditional families) and ``model_options``."""
     fam = registry.family(tc.model)
-    return registry.config_from_dict(
-        fam.name,
-        dict(
-            image_size=tc.size,
-            channels=tc.channels,
-            latent_dim=tc.latent_dim,
-            base_width=tc.base_width,
-            likelihood=tc.likelihood,
-            beta=tc.beta,
-            kl_warmup_steps=int(tc.kl_warmup_epochs * steps_per_epoch),
-            free_bits=tc.free_bits,
-        ),
+    values = dict(
+        image_size=tc.size,
+        channels=tc.channels,
+        latent_dim=tc.latent_dim,
+        base_width=tc.base_width,
+        likelihood=tc.likelihood,
+        beta=tc.beta,
+        kl_warmup_steps=int(tc.kl_warmup_epochs * steps_per_epoch),
+        free_bits=tc.free_bits,
     )
+    if labels is not None:
+        values.update(label_dim=labels.dim, label_mode=labels.mode)
+    fields = {f.name: f for f in dataclasses.fields(fam.config_cls)}
+    values = {k: v for k, v in values.items() if k in fields}
+    values.update(parse_model_options(tc.model_options, fam.config_cls))
+    return registry.config_from_dict(fam.name, values)
+
+
+def parse_model_options(text: str, config_cls) -> dict:
+    """``"loss=wgan-gp,n_critic=5"`` → typed values for fields of ``config_cls``."""
+    fields = {f.name: f for f in dataclasses.fields(config_cls)}
+    out = {}
+    for item in filter(None, (t.strip() for t in text.split(","))):
+        key, eq, raw = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not eq or key not in fields:
+            raise TrainingError(f"--model-options: {item!r} is not key=value for a field of {config_cls.__name__} ({', '.join(fields)})")
+        kind = type(fields[key].default)
+        try:
+            out[key] = raw.strip().lower() in ("1", "true", "yes") if kind is bool else kind(raw.strip())
+        except ValueError:
+            raise TrainingError(f"--model-options: {key} needs a {kind.__name__}, got {raw!r}") from None
+    return out
+
+
+#: Families whose training step is not the VAE's: "module:Class" of their trainer (imported lazily).
+TRAINERS = {"cgan": "engine.train_conditional:CGANTrainer", "cvae": "engine.train_conditional:CVAETrainer"}
+
+
+class VAETrainer:
+    """One family's training step and its epoch-end work. This is the VAE's (one Adam on
+    ``net.loss(x, step)``, through DDP); other families give their own class in TRAINERS,
+    with the same methods, its own optimisers and labels ``y`` (``None`` for the VAE)."""
+
+    log_keys = ("loss", "rec", "kl")  # summed over the epoch; "loss" is checked for NaN
+
+    def __init__(self, net, tc: TrainConfig, train_set: ImageSet, labels=None):
+        self.net, self.tc = net, tc
+        self.opt = torch.optim.Adam(net.parameters(), lr=tc.lr)
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"": self.opt}
+
+    def wrap(self, world: distributed.World, device) -> None:
+        self.world, self.model = world, distributed.wrap(self.net, world, device)
+
+    def labels(self, idx: torch.Tensor, device):
+        return None
+
+    def set_lr(self, lr: float) -> None:
+        for group in self.opt.param_groups:
+            group["lr"] = lr
+
+    def step(self, x: torch.Tensor, y, step: int) -> dict[str, torch.Tensor]:
+        losses = self.model(x, step)
+        logged = {k: distributed.mean(losses[k].detach(), self.world) for k in self.log_keys}
+        if torch.isfinite(logged["loss"]):
+            self.opt.zero_grad(set_to_none=True)
+            losses["loss"].backward()
+            self.opt.step()
+        return logged
+
+    def postfix(self, means: dict[str, float]) -> dict[str, str]:
+        return {"loss": f"{means['loss']:.1f}", "kl": f"{means['kl']:.1f}"}
+
+    def summary(self, means: dict[str, float]) -> dict[str, float]:
+        return {"train_loss": means["loss"], "train_kl": means["kl"]}
+
+    def validate(self, val_set: ImageSet, device) -> dict[str, float]:
+        return _validate(self.net, val_set, device)
+
+    def previews(self, fixed_val, fixed_z, folder: Path, epoch: int) -> None:
+        _save_previews(self.net, fixed_val, fixed_z, folder, epoch)
+
+    def save_model(self, out, cfg, train_set, history, device, final: bool, test_metrics=None) -> None:
+        _save_model(out, self.net, cfg, self.tc, train_set, history, device, final, test_metrics)
+
+    def evaluate(self, test_set: ImageSet, device) -> dict:
+        return evaluate_vae(self.net, test_set, device)
+
+
+def trainer_class(model: str):
+    if model not in TRAINERS:
+        return VAETrainer
+    module, _, name = TRAINERS[model].partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def lr_at(tc: TrainConfig, step: int, total: int, time_fraction: float = 0.0) -> float:
@@ -127,16 +215,24 @@ def train(tc: TrainConfig, out: str | Path, resume: bool = False, progress: bool
 
         torch.manual_seed(tc.seed)
         shuffle_gen = torch.Generator().manual_seed(tc.seed)
-        cfg = model_config(tc, steps_per_epoch)
+        labels = None
+        if registry.family(tc.model).conditional:
+            from engine.models.conditional import label_space_from_data
+
+            try:
+                labels = label_space_from_data(train_set)
+            except ValueError as exc:
+                raise TrainingError(str(exc)) from None
+        cfg = model_config(tc, steps_per_epoch, labels)
         net = registry.build(tc.model, cfg).to(device).to(memory_format=torch.channels_last)
-        opt = torch.optim.Adam(net.parameters(), lr=tc.lr)
+        trainer = trainer_class(tc.model)(net, tc, train_set, labels)
         start_epoch, step, history = 0, 0, []
         if resume:
-            start_epoch, step, history = _load_state(out, net, opt, shuffle_gen, tc)
+            start_epoch, step, history = _load_state(out, net, trainer.optimizers(), shuffle_gen, tc)
             log(f"resuming at epoch {start_epoch + 1}/{tc.epochs} (step {step})")
         elif state_path(out).exists():
             raise TrainingError(f"{out.name} already has a training state; pass --resume to continue it, or choose another --out")
-        model = distributed.wrap(net, world, device)
+        trainer.wrap(world, device)
 
         fixed_val = val_set.images[:32].to(device).float().div(255)
         fixed_z = torch.randn(64, cfg.latent_dim, generator=torch.Generator().manual_seed(tc.seed)).to(device)
@@ -147,29 +243,26 @@ def train(tc: TrainConfig, out: str | Path, resume: bool = False, progress: bool
             net.train()
             perm = torch.randperm(len(train_set), generator=shuffle_gen)
             bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{tc.epochs}", unit="batch", disable=not progress, dynamic_ncols=True)
-            t0, sums, out_of_time = time.perf_counter(), {"loss": 0.0, "rec": 0.0, "kl": 0.0}, False
+            t0, sums, out_of_time = time.perf_counter(), dict.fromkeys(trainer.log_keys, 0.0), False
             for i in bar:
                 idx = perm[i * tc.batch_size : (i + 1) * tc.batch_size]
                 flip = torch.rand(len(idx), generator=shuffle_gen) < 0.5 if tc.flip else None
                 x = _batch(train_imgs, idx, flip, world, device)
-                for group in opt.param_groups:
-                    group["lr"] = lr_at(tc, step, total_steps, (time.monotonic() - started) / budget_s)
-                losses = model(x, step)
-                logged = {k: distributed.mean(losses[k].detach(), world) for k in sums}
-                if not torch.isfinite(logged["loss"]):  # the same verdict on every rank
+                y = trainer.labels(idx[world.rank :: world.size] if world.active else idx, device)
+                trainer.set_lr(lr_at(tc, step, total_steps, (time.monotonic() - started) / budget_s))
+                logged = trainer.step(x, y, step)  # rank-averaged; no update is applied when not finite
+                bad = [k for k in trainer.log_keys if not torch.isfinite(logged[k])]
+                if bad:  # the same verdict on every rank
                     raise TrainingError(
-                        f"loss became {float(logged['loss'])} at epoch {epoch + 1}, step {step}; stopped. "
+                        f"{bad[0]} became {float(logged[bad[0]])} at epoch {epoch + 1}, step {step}; stopped. "
                         f"The last good checkpoint ({out.name}) is kept; try a lower --lr"
                     )
-                opt.zero_grad(set_to_none=True)
-                losses["loss"].backward()
-                opt.step()
                 step += 1
                 for k in sums:
                     sums[k] += float(logged[k])
                 if i % 10 == 0 or i == steps_per_epoch - 1:
                     rate = (i + 1) * tc.batch_size / (time.perf_counter() - t0)
-                    bar.set_postfix(loss=f"{sums['loss'] / (i + 1):.1f}", kl=f"{sums['kl'] / (i + 1):.1f}", img_s=f"{rate:.0f}")
+                    bar.set_postfix(**trainer.postfix({k: v / (i + 1) for k, v in sums.items()}), img_s=f"{rate:.0f}")
                 if budget_s < math.inf:
                     out_of_time = distributed.any_true(time.monotonic() - started > budget_s, world, device)
                     if out_of_time:
@@ -178,17 +271,16 @@ def train(tc: TrainConfig, out: str | Path, resume: bool = False, progress: bool
             n_done = i + 1
             record = {
                 "epoch": epoch + 1,
-                "train_loss": sums["loss"] / n_done,
-                "train_kl": sums["kl"] / n_done,
+                **trainer.summary({k: v / n_done for k, v in sums.items()}),
                 "img_per_s": n_done * tc.batch_size / (time.perf_counter() - t0),
             }
             if world.is_main:
-                record.update(_validate(net, val_set, device))
+                record.update(trainer.validate(val_set, device))
                 history.append(record)
                 log(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in record.items()}))
-                _save_previews(net, fixed_val, fixed_z, log_dir(out), epoch + 1)
-                _save_model(out, net, cfg, tc, train_set, history, device, final=False)
-                _save_state(out, net, opt, shuffle_gen, tc, epoch + 1, step, history)
+                trainer.previews(fixed_val, fixed_z, log_dir(out), epoch + 1)
+                trainer.save_model(out, cfg, train_set, history, device, final=False)
+                _save_state(out, net, trainer.optimizers(), shuffle_gen, tc, epoch + 1, step, history)
             else:
                 history.append(record)
             distributed.barrier(world)
@@ -199,8 +291,8 @@ def train(tc: TrainConfig, out: str | Path, resume: bool = False, progress: bool
         if not world.is_main:
             return {}
         test_set = load_dataset(tc.data, tc.size, tc.channels, "test", progress)
-        metrics = evaluate_vae(net, test_set, device)
-        _save_model(out, net, cfg, tc, train_set, history, device, final=True, test_metrics=metrics)
+        metrics = trainer.evaluate(test_set, device)
+        trainer.save_model(out, cfg, train_set, history, device, final=True, test_metrics=metrics)
         return metrics
     finally:
         distributed.shutdown(world)
@@ -255,20 +347,23 @@ def _save_model(out, net, cfg, tc, train_set: ImageSet, history, device, final: 
     ckpt_io.save(ckpt, out)
 
 
-def _save_state(out: Path, net, opt, shuffle_gen, tc: TrainConfig, epoch: int, step: int, history) -> None:
+def _save_state(out: Path, net, opts: dict, shuffle_gen, tc: TrainConfig, epoch: int, step: int, history) -> None:
     """Everything --resume needs, in one file (so weights and optimiser can never disagree,
-    whenever a kill lands): weights, optimiser moments, RNG states, epoch, step, history."""
-    sd = opt.state_dict()
+    whenever a kill lands): weights, optimiser moments, RNG states, epoch, step, history.
+    ``opts``: the trainer's optimisers by name ("" is stored as ``opt.*``, "d" as ``opt_d.*``)."""
     tensors = {"rng.torch": torch.get_rng_state(), "rng.shuffle": shuffle_gen.get_state()}
     tensors.update({f"model.{k}": v.detach().cpu().contiguous() for k, v in net.state_dict().items()})
-    for pid, st in sd["state"].items():
-        for key, val in st.items():
-            tensors[f"opt.{pid}.{key}"] = (val if torch.is_tensor(val) else torch.tensor(val)).contiguous()
-    meta = {"epoch": epoch, "step": step, "param_groups": sd["param_groups"], "config": asdict(tc), "history": history}
+    meta = {"epoch": epoch, "step": step, "config": asdict(tc), "history": history}
+    for name, opt in opts.items():
+        sd, suffix = opt.state_dict(), f"_{name}" if name else ""
+        for pid, st in sd["state"].items():
+            for key, val in st.items():
+                tensors[f"opt{suffix}.{pid}.{key}"] = (val if torch.is_tensor(val) else torch.tensor(val)).contiguous()
+        meta[f"param_groups{suffix}"] = sd["param_groups"]
     ckpt_io.write_safetensors(tensors, state_path(out), {STATE_META_KEY: json.dumps(meta)})
 
 
-def _load_state(out: Path, net, opt, shuffle_gen, tc: TrainConfig):
+def _load_state(out: Path, net, opts: dict, shuffle_gen, tc: TrainConfig):
     from safetensors import safe_open
     from safetensors.torch import load_file
 
@@ -282,12 +377,14 @@ def _load_state(out: Path, net, opt, shuffle_gen, tc: TrainConfig):
         raise TrainingError(f"--resume with other settings than the interrupted run (saved, now): {diff}")
     tensors = load_file(str(sp))
     net.load_state_dict({k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")})
-    state: dict[int, dict] = {}
-    for key, val in tensors.items():
-        if key.startswith("opt."):
-            _, pid, name = key.split(".", 2)
-            state.setdefault(int(pid), {})[name] = val
-    opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+    for opt_name, opt in opts.items():
+        suffix = f"_{opt_name}" if opt_name else ""
+        state: dict[int, dict] = {}
+        for key, val in tensors.items():
+            if key.startswith(f"opt{suffix}."):
+                _, pid, name = key.split(".", 2)
+                state.setdefault(int(pid), {})[name] = val
+        opt.load_state_dict({"state": state, "param_groups": meta[f"param_groups{suffix}"]})
     torch.set_rng_state(tensors["rng.torch"])
     shuffle_gen.set_state(tensors["rng.shuffle"])
     return int(meta["epoch"]), int(meta["step"]), list(meta["history"])

@@ -36,7 +36,7 @@ def register(name: str, config_cls: type, conditional: bool = False):
 
 def _ensure_builtin_families() -> None:
     # Importing the family modules runs their @register decorators.
-    from engine.models import vae  # noqa: F401
+    from engine.models import cgan, cvae, vae  # noqa: F401
 
 
 def family(name: str) -> Family:

@@ -1,0 +1,339 @@
+"""Subcommands of the conditional models: training every family, the realism gauge, classify
+with reject, its Fashion-MNIST evaluation, and inversion into a model.
+
+Registered with ``engine.cli``'s ``@command`` (imported on start: no torch at import time).
+``train`` is re-registered here with ``--model cgan|cvae`` and ``--model-options``; its other
+options are those of ``engine.cli`` unchanged.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from engine.cli import _train_args, args, command
+
+#: Learning rate when --lr is not given: the DCGAN's 2e-4 for GANs, the VAE's default otherwise.
+FAMILY_LR = {"cgan": 2e-4}
+
+
+def _say(a):
+    return (lambda s: None) if a.quiet else (lambda s: print(s, file=sys.stderr))
+
+
+def _threads(a) -> None:
+    if getattr(a, "threads", 0):
+        import torch
+
+        torch.set_num_threads(int(a.threads))
+
+
+def _model_opts(p):
+    p.add_argument("checkpoint", help="bundled name or checkpoint path")
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+
+
+def _labels_arg(text: str | None) -> dict[str, float] | None:
+    """``"Eyeglasses=1,Male=0.5"`` → dict (``=`` may be omitted: 1.0)."""
+    if not text:
+        return None
+    out = {}
+    for item in filter(None, (t.strip() for t in text.split(","))):
+        name, eq, val = item.partition("=")
+        try:
+            out[name.strip()] = float(val) if eq else 1.0
+        except ValueError:
+            raise ValueError(f"--labels: {item!r} is not NAME=VALUE") from None
+    return out
+
+
+# --------------------------------------------------------------------------- train (all families)
+
+
+def _train_all_args(p):
+    _train_args(p)
+    for action in p._actions:
+        if action.dest == "model":
+            action.help = "model family: vae | cvae (conditional VAE) | cgan (conditional GAN); conditional ones need labelled data"
+        if action.dest == "lr":
+            action.default = None
+            action.help = f"learning rate (default: {', '.join(f'{k} {v:g}' for k, v in FAMILY_LR.items())}, else 1e-3)"
+    p.add_argument(
+        "--model-options",
+        default="",
+        help="fields of the family's config as key=value,... e.g. cgan: loss=ns|wgan|wgan-gp, n_critic=5, clip=0.01, "
+        "gp_weight=10, ema_decay=0.999, embed_dim=32, enc_rec_weight=1; cvae: embed_dim=16",
+    )
+
+
+@command("train", "train a model (vae, cvae or cgan)")
+@args(_train_all_args)
+def _train(a):
+    from engine.train import TrainConfig, train
+
+    lr = a.lr if a.lr is not None else FAMILY_LR.get(a.model, TrainConfig().lr)
+    tc = TrainConfig(
+        model=a.model, data=a.data, size=a.size, channels=a.channels, latent_dim=a.latent_dim, epochs=a.epochs,
+        batch_size=a.batch_size, lr=lr, beta=a.beta, kl_warmup_epochs=a.kl_warmup_epochs, free_bits=a.free_bits,
+        likelihood=a.likelihood, base_width=a.base_width, flip=not a.no_flip, seed=a.seed, device=a.device,
+        threads=a.threads, time_budget_min=a.time_budget_min, limit=a.limit, model_options=a.model_options,
+    )  # fmt: skip
+    metrics = train(tc, a.out, resume=a.resume, progress=not a.quiet, log=_say(a))
+    return {"checkpoint": a.out, **metrics}
+
+
+# --------------------------------------------------------------------------- realism gauge
+
+
+def _calibrate_args(p):
+    _model_opts(p)
+    p.add_argument("--data", required=True, help="held-out data spec, as for train (labelled for conditional models)")
+    p.add_argument("--split", default="val", choices=("train", "val", "test"))
+    p.add_argument("--k", type=int, default=16, help="importance samples (VAEs)")
+    p.add_argument("--limit", type=int, default=2000, help="at most this many images")
+    p.add_argument("--out", help="write a new checkpoint here instead of updating CHECKPOINT in place")
+
+
+@command("calibrate", "calibrate the realism gauge (and the reject score) on held-out data; stored in the checkpoint")
+@args(_calibrate_args)
+def _calibrate(a):
+    import engine
+    from engine import checkpoint as ckpt_io
+    from engine.api import resolve_source
+    from engine.data.datasets import load_dataset
+    from engine.likelihood import calibrate
+
+    _threads(a)
+    m = engine.load_model(a.checkpoint, device=a.device)
+    data = load_dataset(a.data, m.image_size, m.channels, a.split, progress=not a.quiet)
+    y = m.label_space.encode(data.labels) if m.label_space is not None else None
+    cals = calibrate(m.net, m.family, data, y, k=a.k, limit=a.limit, device=m.device, spec=f"{a.data} ({a.split})")
+    path = resolve_source(a.checkpoint)
+    ck = ckpt_io.load(path)
+    for name, cal in cals.items():
+        ck.info[name] = cal.to_dict()
+    out = Path(a.out) if a.out else path
+    ckpt_io.save(ck, out)
+    return {"checkpoint": str(out), **{f"{name}_p{p}": cal.quantiles[p] for name, cal in cals.items() for p in (1, 5, 50, 95)}, "score": cals["realism"].score}
+
+
+def _realism_args(p):
+    _model_opts(p)
+    p.add_argument("images", nargs="+", help="image files")
+    p.add_argument("--labels", help="conditional models: NAME=VALUE,... (default: estimated from each image)")
+    p.add_argument("--k", type=int, default=16, help="importance samples (VAEs)")
+
+
+@command("realism", "realism gauge of images: ELBO / importance-weighted bits per dim (VAEs) or D's score (GANs), as a held-out percentile")
+@args(_realism_args)
+def _realism(a):
+    import numpy as np
+
+    import engine
+    from engine.data.images import load_image
+    from engine.likelihood import RealismGauge
+
+    _threads(a)
+    m = engine.load_model(a.checkpoint, device=a.device)
+    gauge = RealismGauge(m, k=a.k)
+    labels = _labels_arg(a.labels)
+    rows = []
+    for path in a.images:
+        r = gauge(load_image(path)[None], labels)[0]
+        rows.append({"file": path, **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()}})
+    out = {"calibrated": gauge.calibration is not None, "images": rows}
+    if not a.json:
+        for r in rows:
+            pct = "uncalibrated" if np.isnan(r["percentile"]) else f"percentile {r['percentile']:.1f}"
+            print(f"{r['file']}: score {r['score']:.4f}, {pct}{'' if r['plausible'] else '  (implausible)'}")
+        return None
+    return out
+
+
+# --------------------------------------------------------------------------- classify with reject
+
+
+def _reject_threshold(spec: str | None, ck_info: dict) -> tuple[float | None, str]:
+    """``"5%"`` → the 5th percentile of the stored held-out reject scores; a number → itself."""
+    from engine.likelihood import Calibration
+
+    if spec is None:
+        return None, "none"
+    spec = spec.strip()
+    if spec.endswith("%"):
+        raw = ck_info.get("reject")
+        if not raw:
+            raise ValueError("--reject-below as a percentile needs a calibrated checkpoint (latent-studio calibrate CKPT --data ...)")
+        pct = float(spec[:-1])
+        if not 0 <= pct <= 100:
+            raise ValueError(f"--reject-below percentile must be within 0..100, got {spec}")
+        return Calibration.from_dict(raw).threshold(pct), f"{pct:g}th percentile of held-out max_y log p(x|y)"
+    try:
+        return float(spec), "log-likelihood bits/dim"
+    except ValueError:
+        raise ValueError(f"--reject-below must be a number (log p bits/dim) or a percentile like 5%, got {spec!r}") from None
+
+
+def _require_cvae(m):
+    if m.family != "cvae":
+        raise ValueError(f"classify needs a conditional VAE (family cvae); {m.name} is a {m.family}")
+
+
+def _classify_args(p):
+    _model_opts(p)
+    p.add_argument("images", nargs="+", help="image files")
+    p.add_argument("--reject-below", help="reject when max_y log p(x|y) (bits/dim) is below this, or below this percentile of held-out data ('5%%')")
+    p.add_argument("--k", type=int, default=16, help="importance samples per label")
+
+
+@command("classify", "classify images by p(y|x) ∝ p(x|y)p(y) with a conditional VAE, rejecting the implausible (max_y log p(x|y) below a threshold)")
+@args(_classify_args)
+def _classify(a):
+    import numpy as np
+    import torch
+
+    import engine
+    from engine.data.images import load_image
+    from engine.likelihood import classify
+
+    _threads(a)
+    m = engine.load_model(a.checkpoint, device=a.device)
+    _require_cvae(m)
+    threshold, kind = _reject_threshold(a.reject_below, m.ckpt.info)
+    x = torch.cat([m.to_tensor(load_image(p)) for p in a.images])
+    res = classify(m.net, x, m.label_space, k=a.k)
+    rows = []
+    for i, path in enumerate(a.images):
+        j = int(res.prediction[i])
+        rows.append({
+            "file": path, "label": res.names[j], "p": round(float(res.posterior[i, j]), 4),
+            "max_loglik_bits_per_dim": round(float(res.score[i]), 4),
+            "rejected": bool(threshold is not None and res.score[i] < threshold),
+        })  # fmt: skip
+    out = {"threshold": threshold, "threshold_kind": kind, "images": rows, "rejected": int(sum(r["rejected"] for r in rows))}
+    if not a.json:
+        for r in rows:
+            verdict = "REJECTED" if r["rejected"] else f"{r['label']} (p={r['p']:.3f})"
+            print(f"{r['file']}: {verdict}  max_y log p(x|y) = {r['max_loglik_bits_per_dim']:.3f} bits/dim")
+        if threshold is not None:
+            print(f"threshold: {threshold:.4f} ({kind}); rejected {out['rejected']}/{len(rows)}")
+        return None
+    _ = np
+    return out
+
+
+def _eval_reject_args(p):
+    _model_opts(p)
+    p.add_argument("--data", default="fashion-mnist", help="in-distribution data (its test split is classified)")
+    p.add_argument("--faces", default="/work/data/faces_v2", help="CelebA-layout face folder used (grey) as out-of-distribution")
+    p.add_argument("--reject-below", default="5%", help="threshold: a percentile of held-out (val) data, or a number (bits/dim)")
+    p.add_argument("--k", type=int, default=16, help="importance samples per label")
+    p.add_argument("--limit", type=int, default=0, help="at most this many test images (0: all)")
+    p.add_argument("--ood-n", type=int, default=1000, help="images per out-of-distribution source")
+    p.add_argument("--calibration-n", type=int, default=2000, help="val images for the percentile threshold")
+    p.add_argument("--out", help="also write the JSON report here")
+
+
+@command("eval-reject", "classify-with-reject on a class-labelled set: accuracy without / with rejection, ROC AUC vs digits, noise and faces")
+@args(_eval_reject_args)
+def _eval_reject(a):
+    import json
+
+    import engine
+    from engine.likelihood import evaluate_reject
+
+    _threads(a)
+    m = engine.load_model(a.checkpoint, device=a.device)
+    _require_cvae(m)
+    report = evaluate_reject(
+        m, a.data, a.faces, reject_below=a.reject_below, k=a.k, limit=a.limit, ood_n=a.ood_n, calibration_n=a.calibration_n, log=_say(a)
+    )
+    if a.out:
+        Path(a.out).write_text(json.dumps(report, indent=2))
+    return report
+
+
+# --------------------------------------------------------------------------- inversion
+
+
+def _invert_args(p):
+    _model_opts(p)
+    p.add_argument("image", help="image file")
+    p.add_argument("--steps", type=int, default=200, help="refinement steps (0: the encoder alone)")
+    p.add_argument("--lr", type=float, default=0.05)
+    p.add_argument("--feature-weight", type=float, default=1.0, help="weight of the discriminator-feature loss (cGAN)")
+    p.add_argument("--out", help="PNG: input, encoder result, refined result side by side")
+    p.add_argument("--latents", help="write the refined latent as .npy")
+
+
+@command("invert", "invert an image into a model: the encoder's guess, then refinement by optimisation")
+@args(_invert_args)
+def _invert(a):
+    import numpy as np
+
+    import engine
+    from engine.data.grids import save_grid
+    from engine.data.images import load_image
+    from engine.inversion import invert
+
+    _threads(a)
+    m = engine.load_model(a.checkpoint, device=a.device)
+    image = load_image(a.image)
+    x = m.to_tensor(image)
+    results = []
+    best = invert(m, x, steps=a.steps, lr=a.lr, feature_weight=a.feature_weight, callback=results.append)
+    first = results[0]
+    if a.out:
+        save_grid(np.stack([m.to_images(x)[0], first.image, best.image]), a.out, ncol=3, scale=2)
+    if a.latents:
+        np.save(a.latents, best.z[None])
+    return {
+        "encoder_psnr_db": round(first.psnr_db, 3), "refined_psnr_db": round(best.psnr_db, 3), "steps": a.steps,
+        "ms_per_step": round(best.ms_per_step, 2), "labels": best.labels, "out": a.out,
+    }  # fmt: skip
+
+
+def _eval_inversion_args(p):
+    _model_opts(p)
+    p.add_argument("--data", required=True, help="held-out images, a data spec as for train")
+    p.add_argument("--split", default="test", choices=("train", "val", "test"))
+    p.add_argument("-n", type=int, default=32, help="number of images")
+    p.add_argument("--steps", type=int, default=100)
+    p.add_argument("--lr", type=float, default=0.05)
+    p.add_argument("--feature-weight", type=float, default=1.0)
+    p.add_argument("--out", help="PNG grid: input, encoder, refined (one row per image, up to 16)")
+
+
+@command("eval-inversion", "inversion of held-out images: PSNR of the encoder alone and after refinement, time per step")
+@args(_eval_inversion_args)
+def _eval_inversion(a):
+    import numpy as np
+
+    import engine
+    from engine.data.datasets import load_dataset
+    from engine.data.grids import save_grid
+    from engine.inversion import invert
+
+    _threads(a)
+    m = engine.load_model(a.checkpoint, device=a.device)
+    data = load_dataset(a.data, m.image_size, m.channels, a.split, progress=not a.quiet)
+    n = min(a.n, len(data))
+    enc, ref, ms, tiles = [], [], [], []
+    t0 = time.perf_counter()
+    for i in range(n):
+        x = data.images[i : i + 1].to(m.device).float().div(255)
+        results = []
+        best = invert(m, x, steps=a.steps, lr=a.lr, feature_weight=a.feature_weight, callback=results.append)
+        enc.append(results[0].psnr_db)
+        ref.append(best.psnr_db)
+        ms.append(best.ms_per_step)
+        if i < 16:
+            tiles += [m.to_images(x)[0], results[0].image, best.image]
+    if a.out:
+        save_grid(np.stack(tiles), a.out, ncol=3, scale=2)
+    return {
+        "n_images": n, "encoder_psnr_db": round(float(np.mean(enc)), 3), "refined_psnr_db": round(float(np.mean(ref)), 3),
+        "steps": a.steps, "ms_per_step": round(float(np.mean(ms)), 2), "seconds": round(time.perf_counter() - t0, 1), "out": a.out,
+    }  # fmt: skip

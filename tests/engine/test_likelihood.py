@@ -1,0 +1,169 @@
+"""Likelihoods (ELBO, IWAE), the realism gauge, the generative classifier and its reject rule."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from _conditional import CLASSES, labelled_images, onehot_of, save, tiny_cgan, tiny_cvae
+
+import engine
+from engine import checkpoint as ckpt_io
+from engine.cli import main
+from engine.evaluate import evaluate_vae
+from engine.likelihood import (
+    Calibration,
+    RealismGauge,
+    bits_per_dim,
+    calibrate,
+    classify,
+    elbo_and_iwae,
+    label_log_likelihoods,
+    roc_auc,
+    true_setting_index,
+)
+from engine.testing import smooth_images
+
+
+@pytest.fixture(scope="module")
+def cvae_onehot():
+    return tiny_cvae("onehot", steps=150).requires_grad_(False)
+
+
+def test_iwae_bound_is_above_the_elbo(tiny_ckpt):
+    net = ckpt_io.load(tiny_ckpt).build().eval()
+    x = smooth_images(16, 32, seed=3)
+    elbo, iwae = elbo_and_iwae(net, x, k=32)
+    assert (iwae >= elbo - 1e-4).all()  # per image, with the same samples: log-mean-exp ≥ mean
+    assert float(iwae.mean()) > float(elbo.mean())
+    _, iwae1 = elbo_and_iwae(net, x, k=1, seed=1)
+    _, iwae64 = elbo_and_iwae(net, x, k=64, seed=1)
+    assert float(iwae64.mean()) >= float(iwae1.mean())  # tighter with more samples, on average
+    bpd = bits_per_dim(net, x, k=16)
+    assert (bpd["iwae_bpd"] <= bpd["elbo_bpd"] + 1e-5).all()
+
+
+def test_elbo_bits_per_dim_agree_with_the_evaluator(tiny_ckpt):
+    from engine.data.datasets import ImageSet
+
+    net = ckpt_io.load(tiny_ckpt).build().eval()
+    x = smooth_images(64, 32, seed=4)
+    data = ImageSet((x * 255).round().byte())
+    ev = evaluate_vae(net, data, torch.device("cpu"))
+    xq = data.images.float() / 255
+    ours = float(bits_per_dim(net, xq, k=64)["elbo_bpd"].mean())
+    assert abs(ours - ev["elbo_bits_per_dim"]) < 0.05 * abs(ev["elbo_bits_per_dim"])
+
+
+def test_seeded_estimates_are_deterministic(cvae_onehot):
+    x, y = labelled_images(4, 28, 1)
+    a = label_log_likelihoods(cvae_onehot, x, cvae_onehot.label_space(), k=8, seed=0)
+    b = label_log_likelihoods(cvae_onehot, x, cvae_onehot.label_space(), k=8, seed=0)
+    assert a.shape == (4, 2) and torch.equal(a, b)
+
+
+def test_generative_classifier_is_right_on_in_distribution_data(cvae_onehot):
+    x, y = labelled_images(64, 28, 1, seed=9)
+    space = cvae_onehot.label_space(CLASSES)
+    res = classify(cvae_onehot, x, space, k=8)
+    truth = true_setting_index(space, onehot_of(y))
+    assert (res.prediction == truth).mean() > 0.9
+    assert np.allclose(res.posterior.sum(1), 1.0, atol=1e-5) and res.names == list(CLASSES)
+
+
+def test_reject_rule_rejects_noise(cvae_onehot):
+    space = cvae_onehot.label_space(CLASSES)
+    x_val, _ = labelled_images(128, 28, 1, seed=11)
+    val = classify(cvae_onehot, x_val, space, k=8).score
+    threshold = float(np.percentile(val, 5))
+    noise = torch.rand(32, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    res = classify(cvae_onehot, noise, space, k=8)
+    assert res.rejected(threshold).all()
+    x_test, _ = labelled_images(64, 28, 1, seed=12)
+    accepted = ~classify(cvae_onehot, x_test, space, k=8).rejected(threshold)
+    assert accepted.mean() > 0.8
+    assert roc_auc(classify(cvae_onehot, x_test, space, k=8).score, res.score) > 0.99
+
+
+def test_roc_auc_matches_the_definition_with_ties():
+    rng = np.random.default_rng(0)
+    pos, neg = rng.integers(0, 5, 50).astype(float), rng.integers(0, 4, 40).astype(float)
+    pairs = [(1.0 if p > n else 0.5 if p == n else 0.0) for p in pos for n in neg]
+    assert abs(roc_auc(pos, neg) - np.mean(pairs)) < 1e-12
+    assert roc_auc([2, 3], [0, 1]) == 1.0 and roc_auc([0], [1]) == 0.0
+
+
+def test_calibration_percentiles():
+    cal = Calibration.from_scores("x", np.arange(1001, dtype=float))
+    assert abs(float(cal.percentile(500.0)) - 50) < 1e-6
+    assert float(cal.percentile(-5.0)) == 0.0 and float(cal.percentile(1e9)) == 100.0
+    assert abs(cal.threshold(5) - 50.0) < 1e-6
+    again = Calibration.from_dict(json.loads(json.dumps(cal.to_dict())))
+    assert again.quantiles == cal.quantiles
+    with pytest.raises(ValueError):
+        Calibration.from_dict({"score": "x", "quantiles": [1, 2], "n": 2})
+
+
+def test_gauge_of_a_vae_uncalibrated_then_calibrated(tiny_ckpt, tmp_path):
+    m = engine.load_model(tiny_ckpt, device="cpu")
+    images = (smooth_images(3, 32, seed=1).permute(0, 2, 3, 1) * 255).byte().numpy()
+    rows = RealismGauge(m, k=4)(images)
+    assert len(rows) == 3 and math.isnan(rows[0]["percentile"]) and rows[0]["plausible"]
+    assert rows[0]["iwae_bpd"] <= rows[0]["elbo_bpd"] + 1e-5 and rows[0]["score"] == pytest.approx(-rows[0]["iwae_bpd"])
+    from engine.data.datasets import ImageSet
+
+    data = ImageSet((smooth_images(64, 32, seed=2) * 255).round().byte())
+    cal = calibrate(m.net, "vae", data, None, k=4)["realism"]
+    ck = ckpt_io.load(tiny_ckpt)
+    ck.info["realism"] = cal.to_dict()
+    ckpt_io.save(ck, tmp_path / "cal.safetensors")
+    gauge = RealismGauge(engine.load_model(tmp_path / "cal.safetensors", device="cpu"), k=4)
+    good = gauge(images)
+    noise = gauge(np.random.default_rng(0).integers(0, 256, (3, 32, 32, 3), dtype=np.uint8))
+    assert all(0 <= r["percentile"] <= 100 for r in good) and min(r["percentile"] for r in good) > 5
+    assert all(r["percentile"] == 0 and not r["plausible"] for r in noise)
+
+
+def test_gauge_of_a_gan_is_the_discriminator_score(tmp_path):
+    net = tiny_cgan("ns", steps=15)
+    x, y = labelled_images(64, 32, seed=3)
+    from engine.data.datasets import ImageSet
+
+    data = ImageSet((x * 255).round().byte())
+    cal = calibrate(net, "cgan", data, y, k=0)["realism"]
+    assert cal.score == "d_logit" and cal.n == 64
+    path = save(net, tmp_path / "g.safetensors", info={"realism": cal.to_dict()})
+    m = engine.load_model(path, device="cpu")
+    rows = RealismGauge(m)(x[:4], labels={"Bright": 1.0})
+    expected = net.discriminate(x[:4], m.label_tensor({"Bright": 1.0}, 4))
+    assert np.allclose([r["d_logit"] for r in rows], expected.detach().numpy(), atol=1e-5)
+    assert all(0 <= r["percentile"] <= 100 for r in rows)
+
+
+def test_classify_command_with_reject(cvae_onehot, tmp_path, capsys):
+    from PIL import Image
+
+    from engine.data.datasets import ImageSet
+
+    x_val, y_val = labelled_images(96, 28, 1, seed=21)
+    data = ImageSet((x_val * 255).round().byte(), labels=y_val[:, :1].long().numpy(), label_names=["class"])
+    cals = calibrate(cvae_onehot, "cvae", data, onehot_of(y_val), k=4)
+    assert set(cals) == {"realism", "reject"}
+    path = save(cvae_onehot, tmp_path / "c.safetensors", names=CLASSES, info={k: v.to_dict() for k, v in cals.items()})
+    files = []
+    x, y = labelled_images(2, 28, 1, seed=22)
+    for i in range(2):
+        files.append(tmp_path / f"in{i}.png")
+        Image.fromarray((x[i, 0] * 255).round().byte().numpy()).save(files[-1])
+    files.append(tmp_path / "noise.png")
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (28, 28), dtype=np.uint8)).save(files[-1])
+    assert main(["classify", str(path), *map(str, files), "--reject-below", "5%", "--k", "4", "--json", "--device", "cpu"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    rows = out["images"]
+    assert [r["rejected"] for r in rows] == [False, False, True]
+    assert [r["label"] for r in rows[:2]] == [CLASSES[int(v)] for v in y[:, 0]]
+    assert main(["classify", str(path), str(files[0]), "--reject-below", "lots"]) == 2
+    assert "reject-below" in capsys.readouterr().err
