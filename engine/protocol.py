@@ -168,3 +168,361 @@ def create_engine(spec: str = ENGINE_FACTORY, **kwargs):
     module_name, _, attr = spec.partition(":")
     factory = getattr(importlib.import_module(module_name), attr)
     return factory(**kwargs)
+
+
+# =========================================================================== photo workflow
+#
+# The real-photo loop (issue 7): open a photo of any size → the engine finds and aligns a face,
+# encodes it → the editor builds an :class:`EditStack` (non-destructive operations on the
+# latent) → ``RenderEdit`` composites the model's *change* into the photo inside a feathered
+# face mask (times an optional painted mask) → ``ExportPhoto`` writes it at full resolution.
+# A zero edit renders the original pixels exactly. Sessions (``SaveSession``/``LoadSession``)
+# keep the photo, the face alignment, the original latent, the edit stack and the mask.
+
+MIN_STD = 1e-6  # a dimension whose std is below this has no spread: its σ unit falls back to 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DimensionStep:
+    """Move latent dimension ``dim`` by ``amount`` σ (σ = LatentStats.std[dim], the slider unit)."""
+
+    dim: int
+    amount: float
+
+    op = "dim"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttributeStep:
+    """Move ``amount`` σ along the named attribute direction (σ along it = √Σ u_d² std_d² for the
+    unit direction u — the unit of ``latent-studio edit --attr NAME=+2`` and the attribute sliders)."""
+
+    name: str
+    amount: float
+
+    op = "attr"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Blend:
+    """``z ← (1 − weight)·z + weight·target``: interpolate towards another latent (e.g. a second photo)."""
+
+    target: tuple[float, ...]
+    weight: float
+    label: str = ""
+
+    op = "blend"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddVector:
+    """``z ← z + amount·vector``: a raw latent offset (latent arithmetic, a user's own direction)."""
+
+    vector: tuple[float, ...]
+    amount: float = 1.0
+    label: str = ""
+
+    op = "vector"
+
+
+EditOp = DimensionStep | AttributeStep | Blend | AddVector
+EDIT_OPS: dict[str, type] = {cls.op: cls for cls in (DimensionStep, AttributeStep, Blend, AddVector)}
+
+RECIPE_FORMAT = "latent-studio/recipe"
+RECIPE_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EditStack:
+    """An edit as data: the operations applied, in order, to a photo's original latent.
+
+    Immutable: ``push``/``pop`` return new stacks, so an undo stack is just a list of them (or a
+    QUndoCommand that holds the stack before and after). ``apply`` is numpy-only, so the editor
+    can preview the latent itself; the engine applies the same function. Serialises to a small
+    JSON *recipe* (``to_json``/``from_json``) that ``latent-studio edit --recipe`` applies to
+    other photos. The empty stack is the zero edit.
+    """
+
+    ops: tuple[EditOp, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.ops
+
+    def push(self, *ops: EditOp) -> "EditStack":
+        for op in ops:
+            if type(op) not in EDIT_OPS.values():
+                raise TypeError(f"not an edit operation: {type(op).__name__}")
+        return EditStack(ops=self.ops + tuple(ops))
+
+    def pop(self, n: int = 1) -> "EditStack":
+        return EditStack(ops=self.ops[: max(0, len(self.ops) - n)])
+
+    def slider_offsets(self, latent_dim: int) -> np.ndarray:
+        """Summed ``DimensionStep`` amounts per dimension (σ), e.g. to set slider positions."""
+        out = np.zeros(int(latent_dim), np.float32)
+        for op in self.ops:
+            if isinstance(op, DimensionStep):
+                out[op.dim] += op.amount
+        return out
+
+    def apply(self, z: np.ndarray, std: np.ndarray | None = None, attributes: dict[str, np.ndarray] | None = None) -> np.ndarray:
+        """The edited latent (D,) float32. ``std``: LatentStats.std (σ units; ones if None);
+        ``attributes``: the model's named directions (needed by ``AttributeStep``)."""
+        z = np.array(z, dtype=np.float64).reshape(-1)
+        d = z.size
+        std = np.ones(d) if std is None else np.asarray(std, np.float64).reshape(-1)
+        if std.size != d:
+            raise ValueError(f"latent has {d} dimensions but the stats have {std.size}")
+        for op in self.ops:
+            if isinstance(op, DimensionStep):
+                if not 0 <= op.dim < d:
+                    raise ValueError(f"dimension {op.dim} does not exist (the latent has {d})")
+                z[op.dim] += float(op.amount) * (std[op.dim] if std[op.dim] > MIN_STD else 1.0)
+            elif isinstance(op, AttributeStep):
+                if not attributes or op.name not in attributes:
+                    known = ", ".join(sorted(attributes or {})) or "none"
+                    raise ValueError(f"unknown attribute {op.name!r} (this model has: {known})")
+                z += float(op.amount) * attribute_step_vector(attributes[op.name], std)
+            elif isinstance(op, Blend):
+                target = _vector(op.target, d, "blend target")
+                z = (1.0 - float(op.weight)) * z + float(op.weight) * target
+            elif isinstance(op, AddVector):
+                z += float(op.amount) * _vector(op.vector, d, "vector")
+            else:  # pragma: no cover - push() guards this
+                raise TypeError(f"not an edit operation: {type(op).__name__}")
+        if not np.isfinite(z).all():
+            raise ValueError("the edit produced NaN or infinity")
+        return z.astype(np.float32)
+
+    # ------------------------------------------------------------------ recipe (JSON)
+    def to_dict(self) -> dict:
+        ops = []
+        for op in self.ops:
+            item = {"op": op.op}
+            for name in op.__dataclass_fields__:
+                value = getattr(op, name)
+                item[name] = [float(v) for v in value] if isinstance(value, tuple) else value
+            ops.append(item)
+        return {"format": RECIPE_FORMAT, "version": RECIPE_VERSION, "ops": ops}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "EditStack":
+        if not isinstance(data, dict) or data.get("format") != RECIPE_FORMAT:
+            raise ValueError(f"not a Latent Studio recipe (format should be {RECIPE_FORMAT!r})")
+        version = data.get("version")
+        if not isinstance(version, int) or version > RECIPE_VERSION:
+            raise ValueError(f"recipe version {version!r} is newer than this Latent Studio ({RECIPE_VERSION})")
+        ops = []
+        for i, item in enumerate(data.get("ops", [])):
+            if not isinstance(item, dict) or item.get("op") not in EDIT_OPS:
+                raise ValueError(f"recipe operation {i + 1}: unknown op {item.get('op') if isinstance(item, dict) else item!r}")
+            kind = EDIT_OPS[item["op"]]
+            fields = {k: v for k, v in item.items() if k != "op"}
+            unknown = set(fields) - set(kind.__dataclass_fields__)
+            if unknown:
+                raise ValueError(f"recipe operation {i + 1} ({item['op']}): unknown field(s) {', '.join(sorted(unknown))}")
+            try:
+                for k, v in fields.items():
+                    if isinstance(v, list):
+                        fields[k] = tuple(float(x) for x in v)
+                    elif k in ("amount", "weight"):
+                        fields[k] = float(v)
+                    elif k == "dim":
+                        if isinstance(v, bool) or int(v) != v:
+                            raise ValueError(f"dim must be an integer, got {v!r}")
+                        fields[k] = int(v)
+                    elif not isinstance(v, str):
+                        raise ValueError(f"{k} must be text, got {v!r}")
+                ops.append(kind(**fields))
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"recipe operation {i + 1} ({item['op']}): {exc}") from None
+        return cls(ops=tuple(ops))
+
+    def to_json(self, indent: int | None = 2) -> str:
+        import json
+
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_json(cls, text: str) -> "EditStack":
+        import json
+
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"recipe is not valid JSON ({exc.msg}, line {exc.lineno})") from None
+        return cls.from_dict(data)
+
+
+def attribute_step_vector(direction: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """One σ along ``direction`` as a latent offset (same as ``semantics.orthogonal.edit_vector``)."""
+    u = np.asarray(direction, np.float64).reshape(-1)
+    norm = float(np.linalg.norm(u))
+    if norm == 0.0 or not np.isfinite(norm):
+        raise ValueError("an attribute direction is zero or not finite")
+    u = u / norm
+    std = np.asarray(std, np.float64).reshape(-1)
+    sigma = float(np.sqrt(np.sum(u**2 * std**2)))
+    return u * (sigma if sigma > MIN_STD else 1.0)
+
+
+def _vector(values, d: int, what: str) -> np.ndarray:
+    v = np.asarray(values, np.float64).reshape(-1)
+    if v.size != d:
+        raise ValueError(f"{what} has {v.size} dimensions, the latent has {d}")
+    return v
+
+
+# --------------------------------------------------------------------------- photo requests
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpenPhoto(Request):
+    """Open a photo (a file ``path``, or the pixels as ``image`` H×W×3 uint8) for editing: the
+    engine finds faces, aligns the chosen one (``face_index``; None = the best ranked) and
+    encodes it. ``detector``: "auto" (dlib if installed, else the centre square), "dlib" or
+    "centre". Answered by :class:`PhotoOpened`. Replaces the engine's open photo."""
+
+    path: str | None = None
+    image: np.ndarray | None = None
+    face_index: int | None = None
+    detector: str = "auto"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChooseFace(Request):
+    """Align and encode another of the open photo's faces (an index into PhotoOpened.faces)."""
+
+    index: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RenderEdit(Request):
+    """Render the open photo with an edit applied. Give the edited latent ``z`` (D,) or an
+    ``edits`` stack (applied by the engine to the photo's original latent); neither = zero edit.
+
+    ``mask``: optional painted mask, H×W (any resolution; resampled to the photo), float in
+    [0, 1] or uint8 0..255: the edit is multiplied by it (0 = leave the photo alone).
+    ``full_resolution=False`` (a preview): the face region scaled to at most ``max_side`` px.
+    ``full_resolution=True``: the face region at the photo's own resolution, or with
+    ``whole_photo`` the entire photo. ``preview`` marks a cheap mid-drag request, as in Decode.
+    """
+
+    z: np.ndarray | None = None
+    edits: EditStack | None = None
+    mask: np.ndarray | None = None
+    full_resolution: bool = False
+    whole_photo: bool = False
+    max_side: int = 1024
+    preview: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExportPhoto(Request):
+    """Write the edited photo at its original resolution (.png, .jpg/.jpeg, .webp by ``path``'s
+    suffix). EXIF is kept (orientation reset to 1: the pixels are upright; thumbnail dropped)
+    unless ``keep_exif`` is False. An existing file is an error unless ``overwrite``; the
+    source photo itself is never overwritten."""
+
+    path: str
+    z: np.ndarray | None = None
+    edits: EditStack | None = None
+    mask: np.ndarray | None = None
+    overwrite: bool = False
+    quality: int = 95
+    keep_exif: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SaveSession(Request):
+    """Save the open photo, its alignment and original latent, ``edits`` and ``mask`` to a
+    session file (``.lsession``: a zip of JSON + .npy, nothing pickled). ``embed_photo`` copies
+    the photo file's bytes in, so the session opens even if the photo moves."""
+
+    path: str
+    edits: EditStack = field(default_factory=EditStack)
+    mask: np.ndarray | None = None
+    embed_photo: bool = True
+    overwrite: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoadSession(Request):
+    """Reopen a session file: answered by :class:`SessionLoaded` (the photo becomes the open one)."""
+
+    path: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhotoFace:
+    """A face candidate, photo coordinates (continuous: pixel i spans [i, i+1)), best first."""
+
+    box: tuple[float, float, float, float]  # x0, y0, x1, y1
+    left_eye: tuple[float, float]  # eye centre on the image's left
+    right_eye: tuple[float, float]
+    score: float  # detector confidence (0 for the centre-square fallback)
+    method: str  # "dlib" | "centre"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhotoOpened(Response):
+    """The open photo: ``photo`` H×W×3 uint8 (upright: EXIF orientation applied), its faces, the
+    chosen face's ``alignment`` (2×3, photo = A·[u, v, 1] for model-crop coordinates u, v in
+    0..S), the face ``region`` (x0, y0, x1, y1) that edits can touch, the aligned crop the model
+    saw, its latent ``z`` and ``reconstruction``. ``source``: the file path, or "" for pixels."""
+
+    photo: np.ndarray
+    source: str
+    faces: tuple[PhotoFace, ...]
+    chosen: int
+    alignment: np.ndarray
+    region: tuple[int, int, int, int]
+    aligned: np.ndarray  # S×S×3 uint8
+    z: np.ndarray  # D float32: the original latent (the edit stack's starting point)
+    reconstruction: np.ndarray  # S×S×3 uint8
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rendered(Response):
+    """``image`` covers ``box`` (x0, y0, x1, y1) of the photo — the face region, or the whole
+    photo — scaled by ``scale`` (1.0 at full resolution): draw it into that rectangle over the
+    photo. ``face``: the model's decode of ``z`` (S×S×3); ``changed``: False for a zero edit
+    (then ``image`` is the original pixels exactly)."""
+
+    image: np.ndarray
+    box: tuple[int, int, int, int]
+    scale: float
+    photo_size: tuple[int, int]  # W, H
+    full_resolution: bool
+    z: np.ndarray
+    face: np.ndarray
+    changed: bool
+    preview: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Exported(Response):
+    path: str
+    size: tuple[int, int]  # W, H
+    format: str  # PNG | JPEG | WEBP
+    exif_kept: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionSaved(Response):
+    path: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionLoaded(Response):
+    """A reopened session: the photo (as :class:`PhotoOpened`), its edit stack and mask.
+    ``warnings``: e.g. the session was made with another model (its latent was re-encoded)."""
+
+    opened: PhotoOpened
+    edits: EditStack
+    mask: np.ndarray | None
+    warnings: tuple[str, ...] = ()

@@ -46,6 +46,10 @@ class Engine:
             p.Decode: self._decode,
             p.Sample: self._sample,
         }
+        from engine.photo_service import PhotoHandlers  # the photo workflow: OpenPhoto, RenderEdit, ...
+
+        self.photos = PhotoHandlers(self)
+        self._handlers.update(self.photos.handlers())
 
     def handle(self, request: p.Request) -> p.Response:
         t0 = time.perf_counter()

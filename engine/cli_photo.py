@@ -1,0 +1,185 @@
+"""Subcommands of the photo workflow: ``edit`` (batch edit photos or folders) and ``bench-photo``.
+
+``latent-studio edit PHOTO|DIR ... --attr Eyeglasses=+2 --attr Smiling=+1 --recipe R.json --out DIR``
+
+Each photo: find and align the face, encode, apply the edit (the recipe's operations, then the
+``--dim`` and ``--attr`` steps, in σ units as on the editor's sliders), composite the change at
+full resolution, export to ``OUT/<name><suffix>.<ext>`` (EXIF kept, orientation reset).
+
+Failures are skipped and reported, one line each on stderr (``skipped NAME: reason``) and under
+``failures`` in ``--json``. **Exit status**: 0 when at least one photo was written (even if others
+failed); 2 with a one-line error when every photo failed or there was nothing to edit, or on bad
+arguments (unknown attribute, unreadable recipe) — checked before any photo is touched.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from engine.cli import args, command
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif")
+OUT_FORMATS = {"png": ".png", "jpg": ".jpg", "jpeg": ".jpg", "webp": ".webp"}
+
+
+def _edit_args(p):
+    p.add_argument("inputs", nargs="+", metavar="PHOTO|DIR", help="photos, or folders of photos (not recursive)")
+    p.add_argument("--out", required=True, help="folder to write the edited photos to (created if missing)")
+    p.add_argument("--attr", action="append", default=[], metavar="NAME=AMOUNT", help="σ along an attribute direction, e.g. Eyeglasses=+2 (repeatable)")
+    p.add_argument("--dim", action="append", default=[], metavar="D=AMOUNT", help="σ along latent dimension D, e.g. 3=-1.5 (repeatable)")
+    p.add_argument("--recipe", help="an edit recipe (.json) saved from the editor; applied before --dim/--attr")
+    p.add_argument("--model", default="default", help="bundled name or checkpoint path")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--format", default="same", choices=("same", *OUT_FORMATS), help="output format (same: the input's, PNG if it has none we write)")
+    p.add_argument("--suffix", default="", help="appended to each output file's name, e.g. --suffix=-edited")
+    p.add_argument("--detector", default="auto", choices=("auto", "dlib", "centre"), help="face finder (centre: the centre square, no detection)")
+    p.add_argument("--face", type=int, default=None, help="which face when there are several (0 = best ranked; default)")
+    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1..100")
+    p.add_argument("--no-exif", action="store_true", help="do not copy EXIF metadata")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files (never the source photos)")
+
+
+def parse_steps(specs: list[str], kind: str) -> list[tuple[str, float]]:
+    """``["Eyeglasses=+2", ...]`` → ``[("Eyeglasses", 2.0), ...]``; ValueError with the bad spec."""
+    out = []
+    for spec in specs:
+        name, sep, value = spec.partition("=")
+        try:
+            if not sep or not name.strip():
+                raise ValueError
+            out.append((name.strip(), float(value)))
+        except ValueError:
+            raise ValueError(f"--{kind} {spec!r}: expected NAME=AMOUNT, e.g. {'Eyeglasses=+2' if kind == 'attr' else '3=-1.5'}") from None
+    return out
+
+
+def build_edit_stack(recipe: str | None, dims: list[str], attrs: list[str]):
+    from engine.protocol import AttributeStep, DimensionStep, EditStack
+
+    stack = EditStack()
+    if recipe:
+        try:
+            text = Path(recipe).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{Path(recipe).name}: cannot read the recipe ({exc.__class__.__name__})") from None
+        try:
+            stack = EditStack.from_json(text)
+        except ValueError as exc:
+            raise ValueError(f"{Path(recipe).name}: {exc}") from None
+    for name, amount in parse_steps(dims, "dim"):
+        if not name.lstrip("-").isdigit():
+            raise ValueError(f"--dim {name}={amount}: the dimension must be an integer")
+        stack = stack.push(DimensionStep(dim=int(name), amount=amount))
+    for name, amount in parse_steps(attrs, "attr"):
+        stack = stack.push(AttributeStep(name=name, amount=amount))
+    return stack
+
+
+def collect_photos(inputs: list[str]) -> list[Path]:
+    """Files as given (whatever their suffix), and the image files directly inside folders, sorted."""
+    photos: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            photos += sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+        else:
+            photos.append(path)  # a missing file is reported as a failure of its own
+    return photos
+
+
+def output_path(photo: Path, out_dir: Path, fmt: str, suffix: str) -> Path:
+    ext = OUT_FORMATS.get(fmt) if fmt != "same" else (photo.suffix.lower() if photo.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp") else ".png")
+    return out_dir / f"{photo.stem}{suffix}{ext}"
+
+
+def edit_photos(model, photos: list[Path], stack, out_dir: Path, *, fmt: str = "same", suffix: str = "", detector: str = "auto",
+                face: int | None = None, quality: int = 95, keep_exif: bool = True, overwrite: bool = False, progress: bool = True,
+                report=None) -> dict:
+    """Apply ``stack`` to every photo; never raises for one photo's failure. Returns
+    ``{"written": [{"file", "out", "size", "faces"}...], "failures": [{"file", "error"}...]}``."""
+    from tqdm import tqdm
+
+    from engine.data.align import dlib_available
+    from engine.photo import export_photo, open_photo
+
+    report = report or (lambda line: None)
+    written, failed = [], []
+    need_face = detector == "dlib" or (detector == "auto" and dlib_available())
+    bar = tqdm(photos, desc="edit", unit="photo", disable=not progress, file=sys.stderr)
+    for photo in bar:
+        try:
+            pe = open_photo(model, photo, detector=detector, face_index=face)
+            if need_face and not pe.found_face:
+                raise ValueError("no face found (use --detector centre to edit the centre square)")
+            image = pe.composite(pe.edited_latent(edits=stack))
+            out = export_photo(image, output_path(photo, out_dir, fmt, suffix), pe.source, overwrite=overwrite, quality=quality, keep_exif=keep_exif)
+            written.append({"file": str(photo), "out": out["path"], "size": list(out["size"]), "faces": len(pe.faces)})
+        except Exception as exc:  # one bad photo never stops the batch
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            message = message.removeprefix(f"{photo.name}: ")  # the loader names the file already
+            failed.append({"file": str(photo), "error": message})
+            line = f"skipped {photo.name}: {message}"
+            if progress:
+                bar.write(line, file=sys.stderr)
+            else:
+                report(line)
+    bar.close()
+    return {"written": written, "failures": failed}
+
+
+@command("edit", "edit photos (or folders of them) with attribute steps or a recipe; full resolution, EXIF kept")
+@args(_edit_args)
+def _edit(a):
+    import engine
+
+    stack = build_edit_stack(a.recipe, a.dim, a.attr)
+    if stack.is_empty:
+        raise ValueError("nothing to do: give --attr, --dim or --recipe")
+    photos = collect_photos(a.inputs)
+    if not photos:
+        raise ValueError(f"no photos found in {', '.join(a.inputs)}")
+    if not 1 <= a.quality <= 100:
+        raise ValueError(f"--quality must be within 1..100, got {a.quality}")
+    m = engine.load_model(a.model, device=a.device)
+    import numpy as np
+
+    stack.apply(np.zeros(m.latent_dim, np.float32), m.latent_stats.std, m.attributes)  # unknown attribute / dimension: fail now
+    out_dir = Path(a.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    say = lambda line: print(line, file=sys.stderr)  # noqa: E731
+    result = edit_photos(
+        m, photos, stack, out_dir, fmt=a.format, suffix=a.suffix, detector=a.detector, face=a.face, quality=a.quality,
+        keep_exif=not a.no_exif, overwrite=a.overwrite, progress=not a.quiet, report=say,
+    )  # fmt: skip
+    summary = {"edited": len(result["written"]), "failed": len(result["failures"]), "out": str(out_dir), "edit": stack.to_dict()["ops"]}
+    if not result["written"]:
+        raise RuntimeError(f"no photo was edited: all {len(photos)} failed (reasons above)")
+    if a.json:
+        return {**summary, **result}
+    return summary
+
+
+def _bench_photo_args(p):
+    p.add_argument("--model", default="default", help="bundled name or checkpoint path")
+    p.add_argument("-n", type=int, default=10, help="repetitions")
+    p.add_argument("--width", type=int, default=4000)
+    p.add_argument("--height", type=int, default=3000)
+    p.add_argument("--threads", type=int, default=1, help="torch threads (the editor's interactive budget is 1)")
+    p.add_argument("--max-side", type=int, default=1024, help="preview size (long side of the face region)")
+    p.add_argument("--array", action="store_true", help="start from pixels in memory instead of a JPEG file")
+    p.add_argument("--detector", default="auto", choices=("auto", "dlib", "centre"))
+    p.add_argument("--device", default="cpu")
+
+
+@command("bench-photo", "latency of open → first edited preview on a synthetic 12-megapixel photo (p50/p95)")
+@args(_bench_photo_args)
+def _bench_photo(a):
+    import engine
+    from engine.photo import bench_open_to_preview
+
+    if a.n < 1:
+        raise ValueError(f"-n must be positive, got {a.n}")
+    m = engine.load_model(a.model, device=a.device)
+    return bench_open_to_preview(m, n=a.n, width=a.width, height=a.height, from_file=not a.array, max_side=a.max_side,
+                                 detector=a.detector, threads=a.threads)  # fmt: skip

@@ -1,0 +1,494 @@
+"""The real-photo loop: photo → align → encode → edit → decode → composite the *change*.
+
+The model contributes only what an edit changes (the residual idea of the Neural Photo Editor)::
+
+    delta   = decode(z_edited) − decode(z_original)                (model resolution, S×S×3)
+    delta  *= face_mask                                            (feathered ellipse, crop coords)
+    photo' = photo + warp⁻¹(delta) · painted_mask                  (inverse alignment, bicubic)
+
+so a zero edit returns the original pixels exactly, and everything outside the face region,
+or where the painted mask is 0, is untouched. All work happens on the face's bounding region
+(``PhotoEdit.region``): a 12-megapixel photo costs little more than a small one.
+
+Entry points: :func:`open_photo` → :class:`PhotoEdit` (``render``, ``composite``),
+:func:`export_photo`, :func:`bench_open_to_preview`. Qt-free; torch only for the warps.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from engine.data.align import Alignment, AlignmentError, Face, _grid, align_face, detect_faces, face_alignment, warp_crop
+from engine.data.images import load_image
+from engine.protocol import EditStack
+
+#: The feathered face mask, in crop coordinates (fractions of the crop side): an ellipse centred
+#: at ``FACE_MASK_CENTRE`` with radii ``FACE_MASK_RADII``, 1 inside ``1 − FACE_MASK_FEATHER`` of
+#: its radius, falling smoothly to 0 at its edge (which lies inside the crop, so the change
+#: never ends at a hard crop border). On the face set's framing it spans brows to chin, ear to ear.
+FACE_MASK_CENTRE = (0.5, 0.52)
+FACE_MASK_RADII = (0.40, 0.46)
+FACE_MASK_FEATHER = 0.3
+
+PREVIEW_MAX_SIDE = 1024
+EXPORT_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+ORIENTATION_TAG = 0x0112
+EXIF_IFD = 0x8769
+EXIF_WIDTH, EXIF_HEIGHT = 0xA002, 0xA003
+
+
+class PhotoError(ValueError):
+    """A photo-workflow failure; one line for a person."""
+
+
+def face_mask(size: int, centre=FACE_MASK_CENTRE, radii=FACE_MASK_RADII, feather: float = FACE_MASK_FEATHER) -> np.ndarray:
+    """size×size float32 in [0, 1]: the feathered ellipse, sampled at pixel centres."""
+    c = (np.arange(size, dtype=np.float64) + 0.5) / size
+    dx = (c[None, :] - centre[0]) / radii[0]
+    dy = (c[:, None] - centre[1]) / radii[1]
+    rho = np.sqrt(dx**2 + dy**2)
+    t = np.clip((1.0 - rho) / max(feather, 1e-6), 0.0, 1.0)
+    return (t * t * (3.0 - 2.0 * t)).astype(np.float32)  # smoothstep
+
+
+# --------------------------------------------------------------------------- source metadata
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What export needs from the original file besides its pixels."""
+
+    path: Path | None = None
+    format: str | None = None  # PIL format name of the source (JPEG, PNG, ...)
+    mode: str | None = None  # PIL mode of the source before conversion
+    exif: bytes | None = None  # the raw EXIF block, as read
+    icc_profile: bytes | None = None
+
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> SourceInfo:
+        """Header-only read (pixels are loaded by ``load_image``); never fails on odd metadata."""
+        try:
+            with open(path, "rb") as f:
+                return cls._from_stream(f, Path(path))
+        except OSError:
+            return cls(path=Path(path))
+
+    @classmethod
+    def from_bytes(cls, data: bytes, path: str | os.PathLike | None = None) -> SourceInfo:
+        return cls._from_stream(io.BytesIO(data), Path(path) if path is not None else None)
+
+    @classmethod
+    def _from_stream(cls, stream, path: Path | None) -> SourceInfo:
+        try:
+            with Image.open(stream) as im:
+                exif = im.info.get("exif")
+                if exif is None:
+                    raw = im.getexif()
+                    exif = raw.tobytes() if len(raw) else None
+                return cls(path=path, format=im.format, mode=im.mode, exif=exif, icc_profile=im.info.get("icc_profile"))
+        except Exception:  # the pixels were loaded by load_image already; metadata is optional
+            return cls(path=path)
+
+
+# --------------------------------------------------------------------------- the open photo
+
+
+@dataclass
+class PhotoEdit:
+    """One open photo and its chosen face, bound to a model. Render edits with :meth:`render`."""
+
+    photo: np.ndarray  # H×W×3 uint8, upright
+    source: SourceInfo
+    faces: list[Face]
+    chosen: int
+    alignment: Alignment
+    crop: np.ndarray  # S×S×3 uint8, what the model saw
+    z: np.ndarray  # D float32, the original latent
+    reconstruction: np.ndarray  # S×S×3 uint8, decode(z)
+    region: tuple[int, int, int, int]  # the photo box an edit can touch
+    model: object = field(repr=False)
+    _mask_crop: np.ndarray = field(default=None, repr=False)
+    _previews: dict = field(default_factory=dict, repr=False)
+
+    # ------------------------------------------------------------------ facts
+    @property
+    def size(self) -> tuple[int, int]:
+        """(W, H)."""
+        return self.photo.shape[1], self.photo.shape[0]
+
+    @property
+    def face(self) -> Face:
+        return self.faces[self.chosen]
+
+    @property
+    def found_face(self) -> bool:
+        """False when the centre-square fallback was used."""
+        return self.face.method != "centre"
+
+    def edited_latent(self, z: np.ndarray | None = None, edits: EditStack | None = None) -> np.ndarray:
+        """The latent to render: ``z`` as given, else ``edits`` applied to the original latent."""
+        if z is not None and edits is not None:
+            raise PhotoError("give either an edited latent or an edit stack, not both")
+        if z is not None:
+            z = np.asarray(z, np.float32).reshape(-1)
+            if z.shape != self.z.shape:
+                raise PhotoError(f"the edited latent has {z.size} dimensions, the model's has {self.z.size}")
+            return z
+        if edits is None or edits.is_empty:
+            return self.z
+        m = self.model
+        return edits.apply(self.z, m.latent_stats.std, m.attributes)
+
+    # ------------------------------------------------------------------ the change
+    def delta(self, z_edited: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+        """(masked change S×S×3 float32 in grey levels, or None for a zero edit; decode(z_edited))."""
+        z_edited = np.asarray(z_edited, np.float32).reshape(-1)
+        if np.array_equal(z_edited, self.z):
+            return None, self.reconstruction
+        face = self.model.decode(z_edited[None])[0]
+        d = face.astype(np.float32) - self.reconstruction.astype(np.float32)
+        if not d.any():
+            return None, face
+        if self._mask_crop is None or self._mask_crop.shape[0] != d.shape[0]:
+            self._mask_crop = face_mask(d.shape[0])
+        return d * self._mask_crop[:, :, None], face
+
+    def render(self, z_edited: np.ndarray, mask: np.ndarray | None = None, full_resolution: bool = False,
+               whole_photo: bool = False, max_side: int = PREVIEW_MAX_SIDE) -> RenderResult:
+        """Composite an edit. Preview: the face region at ≤ ``max_side`` px. Full resolution: the
+        face region (or the whole photo) at the photo's own pixels."""
+        delta, face = self.delta(z_edited)
+        mask = _check_mask(mask)
+        x0, y0, x1, y1 = self.region
+        original, sx, sy, grid = self._geometry(full_resolution, max_side)
+        if delta is None:
+            patch = original.copy()
+        else:
+            oh, ow = original.shape[:2]
+            change = _warp_delta(delta, grid)
+            if mask is not None:
+                change *= _mask_patch(mask, self.size, (x0, y0, x1, y1), ow, oh, sx, sy)[:, :, None]
+            patch = original.astype(np.float32)
+            patch += change
+            patch = np.rint(patch, out=patch).clip(0, 255).astype(np.uint8)
+        if full_resolution and whole_photo:
+            image = self.photo.copy()
+            image[y0:y1, x0:x1] = patch
+            box, scale = (0, 0, *self.size), 1.0
+        else:
+            image, box, scale = patch, (x0, y0, x1, y1), float(min(sx, sy))
+        return RenderResult(image=image, box=box, scale=scale, face=face, z=np.asarray(z_edited, np.float32), changed=delta is not None)
+
+    def composite(self, z_edited: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        """The whole edited photo at full resolution (H×W×3 uint8)."""
+        return self.render(z_edited, mask, full_resolution=True, whole_photo=True).image
+
+    def _geometry(self, full_resolution: bool, max_side: int):
+        """(original pixels of the output, x scale, y scale, sampling grid), cached per output size:
+        the face region at full resolution, or scaled to ≤ max_side."""
+        key = "full" if full_resolution else max(16, int(max_side))
+        if key not in self._previews:
+            x0, y0, x1, y1 = self.region
+            w, h = x1 - x0, y1 - y0
+            roi = self.photo[y0:y1, x0:x1]
+            r = 1.0 if full_resolution else min(1.0, key / max(w, h))
+            pw, ph = max(1, round(w * r)), max(1, round(h * r))
+            if (pw, ph) != (w, h):
+                roi = np.asarray(Image.fromarray(np.ascontiguousarray(roi)).resize((pw, ph), Image.Resampling.BILINEAR, reducing_gap=2.0))
+            sx, sy = pw / w, ph / h
+            s = self.alignment.size
+            grid = _grid(self.alignment.inverse, pw, ph, s, s, ox=x0, oy=y0, sx=sx, sy=sy)
+            if len(self._previews) > 4:
+                self._previews.clear()
+            self._previews[key] = (roi, sx, sy, grid)
+        return self._previews[key]
+
+    # ------------------------------------------------------------------ another face / model
+    def choose_face(self, index: int) -> PhotoEdit:
+        return _bind(self.photo, self.source, self.faces, index, self.model)
+
+    def rebind(self, model) -> PhotoEdit:
+        """The same photo and face for another model (new alignment size, latent, reconstruction)."""
+        return _bind(self.photo, self.source, self.faces, self.chosen, model, alignment=self.alignment.resized(model.image_size))
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    image: np.ndarray
+    box: tuple[int, int, int, int]
+    scale: float
+    face: np.ndarray
+    z: np.ndarray
+    changed: bool
+
+
+def open_photo(model, source: str | os.PathLike | np.ndarray, detector: str = "auto", face_index: int | None = None) -> PhotoEdit:
+    """Load (a path, through the one safe loader) or take (H×W×3 uint8) a photo, find its faces,
+    align the chosen one to the model's crop and encode it."""
+    if isinstance(source, np.ndarray):
+        photo = _check_photo(source)
+        info = SourceInfo()
+    else:
+        photo = load_image(source)
+        info = SourceInfo.read(source)
+    faces = detect_faces(photo, detector)
+    return _bind(photo, info, faces, face_index, model)
+
+
+def _bind(photo, info, faces, face_index, model, alignment: Alignment | None = None, z: np.ndarray | None = None) -> PhotoEdit:
+    h, w = photo.shape[:2]
+    size = int(model.image_size)
+    if alignment is None:
+        aligned = align_face(photo, size, face_index=face_index, faces=faces)
+        chosen, alignment, crop = aligned.chosen, aligned.alignment, aligned.crop
+    else:
+        chosen = 0 if face_index is None else int(face_index)
+        if not 0 <= chosen < len(faces):
+            raise AlignmentError(f"face {chosen} does not exist: {len(faces)} face(s) found")
+        crop = warp_crop(photo, alignment)
+    if z is None:
+        z = model.encode(crop)[0]
+    z = np.asarray(z, np.float32).reshape(-1)
+    if z.size != model.latent_dim:
+        raise PhotoError(f"the latent has {z.size} dimensions, the model's has {model.latent_dim}")
+    reconstruction = model.decode(z[None])[0]
+    # the bicubic warp back reaches 2 crop pixels beyond the square: keep a margin of that size
+    region = alignment.photo_box(w, h, margin=2.0 * alignment.scale)
+    return PhotoEdit(photo=photo, source=info, faces=list(faces), chosen=chosen, alignment=alignment, crop=crop, z=z,
+                     reconstruction=reconstruction, region=region, model=model)  # fmt: skip
+
+
+def _check_photo(image: np.ndarray) -> np.ndarray:
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    if image.ndim != 3 or image.shape[2] not in (3, 4) or image.dtype != np.uint8:
+        raise PhotoError(f"expected an H×W×3 uint8 photo, got {image.dtype} {tuple(image.shape)}")
+    if image.shape[0] < 8 or image.shape[1] < 8:
+        raise PhotoError(f"the photo is too small ({image.shape[1]}×{image.shape[0]})")
+    return np.ascontiguousarray(image[:, :, :3])
+
+
+def _check_mask(mask: np.ndarray | None) -> np.ndarray | None:
+    """A painted mask → float32 H×W in [0, 1] (uint8 is read as 0..255)."""
+    if mask is None:
+        return None
+    m = np.asarray(mask)
+    if m.ndim == 3 and m.shape[2] == 1:
+        m = m[:, :, 0]
+    if m.ndim != 2 or m.shape[0] < 1 or m.shape[1] < 1:
+        raise PhotoError(f"a mask is H×W, got shape {tuple(m.shape)}")
+    if m.dtype == np.uint8:
+        return m.astype(np.float32) / 255.0
+    m = m.astype(np.float32)
+    if not np.isfinite(m).all():
+        raise PhotoError("the mask contains NaN or infinity")
+    return np.clip(m, 0.0, 1.0)
+
+
+# --------------------------------------------------------------------------- warps back
+
+
+def _warp_delta(delta: np.ndarray, grid) -> np.ndarray:
+    """The crop-space change sampled at the output pixels (``grid``; bicubic, 0 outside the crop)."""
+    import torch
+    import torch.nn.functional as F
+
+    src = torch.from_numpy(np.ascontiguousarray(delta.transpose(2, 0, 1)))[None]
+    out = F.grid_sample(src, grid, mode="bicubic", padding_mode="zeros", align_corners=False)
+    return out[0].permute(1, 2, 0).numpy()
+
+
+def _mask_patch(mask: np.ndarray, photo_size: tuple[int, int], box, out_w: int, out_h: int, sx: float, sy: float) -> np.ndarray:
+    """The painted mask over the output pixels of ``box``: sliced when it is at photo
+    resolution and so is the output, else sampled bilinearly (it may have any resolution)."""
+    import torch
+    import torch.nn.functional as F
+
+    W, H = photo_size
+    x0, y0, x1, y1 = box
+    mh, mw = mask.shape
+    if (mw, mh) == (W, H) and (out_w, out_h) == (x1 - x0, y1 - y0):
+        return mask[y0:y1, x0:x1]
+    m = np.array([[mw / W, 0.0, 0.0], [0.0, mh / H, 0.0]])
+    grid = _grid(m, out_w, out_h, mw, mh, ox=x0, oy=y0, sx=sx, sy=sy)
+    src = torch.from_numpy(np.ascontiguousarray(mask))[None, None]
+    out = F.grid_sample(src, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return out[0, 0].numpy()
+
+
+# --------------------------------------------------------------------------- export
+
+
+def export_photo(image: np.ndarray, path: str | os.PathLike, source: SourceInfo | None = None, *, overwrite: bool = False,
+                 quality: int = 95, keep_exif: bool = True) -> dict:
+    """Write ``image`` (H×W×3 uint8) as PNG/JPEG/WebP by ``path``'s suffix, atomically.
+
+    EXIF from the source is kept with the orientation reset to 1 (the pixels are already
+    upright), the EXIF pixel dimensions set to the image's and the embedded thumbnail dropped
+    (it would show the unedited photo). The source's ICC profile is kept when the source was
+    RGB. An existing file is an error unless ``overwrite``; the source photo is never
+    overwritten, whatever ``overwrite`` says.
+    """
+    path = Path(path)
+    fmt = EXPORT_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise PhotoError(f"{path.name}: choose a .png, .jpg, .jpeg or .webp name")
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise PhotoError(f"expected an H×W×3 uint8 image to export, got {image.dtype} {tuple(image.shape)}")
+    source = source or SourceInfo()
+    if source.path is not None and _same_file(path, source.path):
+        raise PhotoError(f"{path.name} is the original photo; it is never overwritten — choose another name")
+    if path.exists() and not overwrite:
+        raise PhotoError(f"{path.name} already exists (use overwrite=True / --overwrite to replace it)")
+    if not path.parent.is_dir():
+        raise PhotoError(f"{path.parent}: no such folder")
+    if not 1 <= int(quality) <= 100:
+        raise PhotoError(f"quality must be within 1..100, got {quality}")
+    kwargs: dict = {}
+    exif_kept = False
+    if keep_exif and source.exif:
+        exif = _export_exif(source.exif, image.shape[1], image.shape[0])
+        if exif is not None:
+            kwargs["exif"] = exif
+            exif_kept = True
+    if source.icc_profile and source.mode in ("RGB", "RGBA", "RGBX", "P", "YCbCr"):
+        kwargs["icc_profile"] = source.icc_profile
+    if fmt == "JPEG":
+        kwargs.update(quality=int(quality), subsampling=0 if quality >= 90 else 2, optimize=False)
+    elif fmt == "WEBP":
+        kwargs.update(quality=int(quality), method=4)
+    else:
+        kwargs.update(compress_level=6)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        Image.fromarray(image).save(tmp, format=fmt, **kwargs)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return {"path": str(path), "size": (image.shape[1], image.shape[0]), "format": fmt, "exif_kept": exif_kept}
+
+
+def _export_exif(raw: bytes, width: int, height: int) -> bytes | None:
+    try:
+        exif = Image.Exif()
+        exif.load(raw)
+        exif[ORIENTATION_TAG] = 1
+        ifd = exif.get_ifd(EXIF_IFD)
+        if ifd:
+            if EXIF_WIDTH in ifd:
+                ifd[EXIF_WIDTH] = width
+            if EXIF_HEIGHT in ifd:
+                ifd[EXIF_HEIGHT] = height
+        return exif.tobytes()  # IFD0 + its sub-IFDs; the thumbnail IFD is not written
+    except Exception:  # corrupt EXIF is dropped, never a reason to fail an export
+        return None
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return a.resolve() == b.resolve()
+
+
+# --------------------------------------------------------------------------- benchmark
+
+
+def synthetic_photo(width: int = 4000, height: int = 3000) -> np.ndarray:
+    """scikit-image's astronaut() (a real photo) upscaled to ``height`` and widened to ``width``
+    with mirrored borders: a 12-megapixel photo with one face, by default."""
+    from skimage.data import astronaut
+
+    side = min(width, height)
+    big = np.asarray(Image.fromarray(astronaut()).resize((side, side), Image.Resampling.BICUBIC))
+    pad_x, pad_y = width - side, height - side
+    return np.ascontiguousarray(np.pad(big, ((pad_y // 2, pad_y - pad_y // 2), (pad_x // 2, pad_x - pad_x // 2), (0, 0)), mode="reflect"))
+
+
+def bench_open_to_preview(model, n: int = 10, width: int = 4000, height: int = 3000, from_file: bool = True, attribute: str | None = None,
+                          amount: float = 2.0, max_side: int = PREVIEW_MAX_SIDE, detector: str = "auto", threads: int = 1,
+                          workdir: str | os.PathLike | None = None) -> dict:
+    """Latency of *open → first edited preview* on a synthetic ``width``×``height`` photo.
+
+    Each repetition: open the photo (from a JPEG file when ``from_file``: decode, EXIF, detect,
+    align, encode, decode the reconstruction) and render one edited preview (``amount`` σ along
+    ``attribute``, or along the first latent dimension when the model has no attributes). The
+    model is loaded and warmed up first (as in the app); the first open also pays dlib's model
+    load, reported separately as ``cold_ms``. Returns milliseconds: p50, p95, min, max, and the
+    split into open and render.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, int(threads)))
+    try:
+        photo = synthetic_photo(width, height)
+        with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+            src: str | np.ndarray = photo
+            if from_file:
+                src = os.path.join(tmp, "bench-12mp.jpg")
+                Image.fromarray(photo).save(src, quality=92)
+            if attribute is None and model.attributes:
+                attribute = sorted(model.attributes)[0]
+            from engine.protocol import AttributeStep, DimensionStep
+
+            op = AttributeStep(name=attribute, amount=amount) if attribute else DimensionStep(dim=0, amount=amount)
+            edits = EditStack(ops=(op,))
+            model.decode(np.zeros((1, model.latent_dim), np.float32))  # warm the model, as the app has
+            t0 = time.perf_counter()
+            first = _open_and_preview(model, src, edits, max_side, detector)
+            cold = (time.perf_counter() - t0) * 1000
+            totals, opens, renders = [], [], []
+            for _ in range(int(n)):
+                t0 = time.perf_counter()
+                pe = open_photo(model, src, detector=detector)
+                t1 = time.perf_counter()
+                pe.render(pe.edited_latent(edits=edits), max_side=max_side)
+                t2 = time.perf_counter()
+                totals.append((t2 - t0) * 1000)
+                opens.append((t1 - t0) * 1000)
+                renders.append((t2 - t1) * 1000)
+    finally:
+        torch.set_num_threads(before)
+    return {
+        "photo": f"{width}×{height} ({width * height / 1e6:.1f} MP) {'JPEG file' if from_file else 'array'}",
+        "face_found": first.found_face,
+        "region": list(first.region),
+        "n": int(n),
+        "threads": int(threads),
+        "cold_ms": round(cold, 1),
+        "p50_ms": round(statistics.median(totals), 1),
+        "p95_ms": round(_percentile(totals, 95), 1),
+        "min_ms": round(min(totals), 1),
+        "max_ms": round(max(totals), 1),
+        "open_p50_ms": round(statistics.median(opens), 1),
+        "render_p50_ms": round(statistics.median(renders), 1),
+        "edit": op.__class__.__name__ + f"({attribute or 'dim 0'}, {amount:+g}σ)",
+    }
+
+
+def _open_and_preview(model, src, edits, max_side, detector) -> PhotoEdit:
+    pe = open_photo(model, src, detector=detector)
+    pe.render(pe.edited_latent(edits=edits), max_side=max_side)
+    return pe
+
+
+def _percentile(values: list[float], q: float) -> float:
+    v = sorted(values)
+    k = (len(v) - 1) * q / 100.0
+    lo, hi = math.floor(k), math.ceil(k)
+    return v[lo] + (v[hi] - v[lo]) * (k - lo)

@@ -1,0 +1,121 @@
+"""The engine's handlers for the photo workflow requests of :mod:`engine.protocol`.
+
+``Engine`` registers them (``PhotoHandlers(engine).handlers()``); the logic lives in
+:mod:`engine.photo` and :mod:`engine.session`. The engine holds one open photo at a time; it is
+re-bound (re-aligned to the model's crop size, re-encoded) when another model is loaded. Like
+every handler, these raise and ``Engine.handle`` turns the exception into an ErrorResponse.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import numpy as np
+
+from engine import protocol as p
+from engine.data.align import start_warm_up
+from engine.photo import PhotoEdit, PhotoError, export_photo, open_photo
+from engine.session import load_session, save_session
+
+
+class NoPhotoOpen(RuntimeError):
+    pass
+
+
+class PhotoHandlers:
+    def __init__(self, engine) -> None:
+        self.engine = engine
+        self.current: PhotoEdit | None = None
+        start_warm_up()  # dlib's models load on a background thread (it releases the GIL)
+
+    def handlers(self) -> dict[type, Callable]:
+        return {
+            p.OpenPhoto: self._open,
+            p.ChooseFace: self._choose,
+            p.RenderEdit: self._render,
+            p.ExportPhoto: self._export,
+            p.SaveSession: self._save,
+            p.LoadSession: self._load,
+        }
+
+    # ------------------------------------------------------------------ helpers
+    def _budget(self):
+        from engine.service import thread_budget
+
+        return thread_budget(self.engine.interactive_threads)
+
+    def _model(self):
+        return self.engine._require_model()
+
+    def _photo(self) -> PhotoEdit:
+        if self.current is None:
+            raise NoPhotoOpen("no photo is open")
+        model = self._model()
+        if self.current.model is not model:
+            with self._budget():
+                self.current = self.current.rebind(model)
+        return self.current
+
+    def _opened(self, rid: int, t0: float, pe: PhotoEdit) -> p.PhotoOpened:
+        faces = tuple(
+            p.PhotoFace(box=tuple(f.box), left_eye=tuple(f.left_eye), right_eye=tuple(f.right_eye), score=f.score, method=f.method)
+            for f in pe.faces
+        )
+        return p.PhotoOpened(
+            request_id=rid, photo=pe.photo, source=str(pe.source.path or ""), faces=faces, chosen=pe.chosen,
+            alignment=pe.alignment.matrix.astype(np.float64), region=tuple(int(v) for v in pe.region), aligned=pe.crop,
+            z=pe.z, reconstruction=pe.reconstruction, elapsed_ms=_ms(t0),
+        )  # fmt: skip
+
+    # ------------------------------------------------------------------ handlers
+    def _open(self, req: p.OpenPhoto, t0: float) -> p.PhotoOpened:
+        if (req.path is None) == (req.image is None):
+            raise PhotoError("OpenPhoto needs a path or an image (one of them)")
+        model = self._model()
+        with self._budget():
+            pe = open_photo(model, req.path if req.path is not None else np.asarray(req.image), detector=req.detector, face_index=req.face_index)
+        self.current = pe
+        return self._opened(req.request_id, t0, pe)
+
+    def _choose(self, req: p.ChooseFace, t0: float) -> p.PhotoOpened:
+        pe = self._photo()
+        with self._budget():
+            self.current = pe.choose_face(req.index)
+        return self._opened(req.request_id, t0, self.current)
+
+    def _render(self, req: p.RenderEdit, t0: float) -> p.Rendered:
+        pe = self._photo()
+        with self._budget():
+            z = pe.edited_latent(req.z, req.edits)
+            r = pe.render(z, req.mask, full_resolution=req.full_resolution, whole_photo=req.whole_photo, max_side=req.max_side)
+        return p.Rendered(
+            request_id=req.request_id, image=r.image, box=r.box, scale=r.scale, photo_size=pe.size, full_resolution=req.full_resolution,
+            z=r.z, face=r.face, changed=r.changed, preview=req.preview, elapsed_ms=_ms(t0),
+        )  # fmt: skip
+
+    def _export(self, req: p.ExportPhoto, t0: float) -> p.Exported:
+        pe = self._photo()
+        with self._budget():
+            image = pe.composite(pe.edited_latent(req.z, req.edits), req.mask)
+            out = export_photo(image, req.path, pe.source, overwrite=req.overwrite, quality=req.quality, keep_exif=req.keep_exif)
+        return p.Exported(request_id=req.request_id, path=out["path"], size=out["size"], format=out["format"], exif_kept=out["exif_kept"], elapsed_ms=_ms(t0))
+
+    def _save(self, req: p.SaveSession, t0: float) -> p.SessionSaved:
+        pe = self._photo()
+        path = save_session(req.path, pe, req.edits, req.mask, embed_photo=req.embed_photo, overwrite=req.overwrite)
+        return p.SessionSaved(request_id=req.request_id, path=str(path), elapsed_ms=_ms(t0))
+
+    def _load(self, req: p.LoadSession, t0: float) -> p.SessionLoaded:
+        model = self._model()
+        with self._budget():
+            pe, edits, mask, warnings = load_session(req.path, model)
+        self.current = pe
+        return p.SessionLoaded(
+            request_id=req.request_id, opened=self._opened(req.request_id, t0, pe), edits=edits, mask=mask,
+            warnings=tuple(warnings), elapsed_ms=_ms(t0),
+        )  # fmt: skip
+
+
+def _ms(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1000.0
