@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from engine.data.align import Alignment, AlignmentError, Face, _grid, align_face, detect_faces, face_alignment, warp_crop
+from engine.data.align import Alignment, AlignmentError, Face, _grid, align_face, detect_faces, warp_crop
 from engine.data.images import load_image
 from engine.protocol import EditStack
 
@@ -117,6 +117,7 @@ class PhotoEdit:
     reconstruction: np.ndarray  # S×S×3 uint8, decode(z)
     region: tuple[int, int, int, int]  # the photo box an edit can touch
     model: object = field(repr=False)
+    labels: dict[str, float] = field(default_factory=dict)  # conditional models: the photo's estimated labels
     _mask_crop: np.ndarray = field(default=None, repr=False)
     _previews: dict = field(default_factory=dict, repr=False)
 
@@ -155,7 +156,7 @@ class PhotoEdit:
         z_edited = np.asarray(z_edited, np.float32).reshape(-1)
         if np.array_equal(z_edited, self.z):
             return None, self.reconstruction
-        face = self.model.decode(z_edited[None])[0]
+        face = self.model.decode(z_edited[None], labels=self.labels or None)[0]
         d = face.astype(np.float32) - self.reconstruction.astype(np.float32)
         if not d.any():
             return None, face
@@ -245,7 +246,8 @@ def open_photo(model, source: str | os.PathLike | np.ndarray, detector: str = "a
     return _bind(photo, info, faces, face_index, model)
 
 
-def _bind(photo, info, faces, face_index, model, alignment: Alignment | None = None, z: np.ndarray | None = None) -> PhotoEdit:
+def _bind(photo, info, faces, face_index, model, alignment: Alignment | None = None, z: np.ndarray | None = None,
+          labels: dict[str, float] | None = None) -> PhotoEdit:
     h, w = photo.shape[:2]
     size = int(model.image_size)
     if alignment is None:
@@ -257,15 +259,24 @@ def _bind(photo, info, faces, face_index, model, alignment: Alignment | None = N
             raise AlignmentError(f"face {chosen} does not exist: {len(faces)} face(s) found")
         crop = warp_crop(photo, alignment)
     if z is None:
-        z = model.encode(crop)[0]
+        z, labels = _encode(model, crop)
     z = np.asarray(z, np.float32).reshape(-1)
     if z.size != model.latent_dim:
         raise PhotoError(f"the latent has {z.size} dimensions, the model's has {model.latent_dim}")
-    reconstruction = model.decode(z[None])[0]
+    labels = {str(k): float(v) for k, v in (labels or {}).items()}
+    reconstruction = model.decode(z[None], labels=labels or None)[0]
     # the bicubic warp back reaches 2 crop pixels beyond the square: keep a margin of that size
     region = alignment.photo_box(w, h, margin=2.0 * alignment.scale)
     return PhotoEdit(photo=photo, source=info, faces=list(faces), chosen=chosen, alignment=alignment, crop=crop, z=z,
-                     reconstruction=reconstruction, region=region, model=model)  # fmt: skip
+                     reconstruction=reconstruction, region=region, model=model, labels=labels)  # fmt: skip
+
+
+def _encode(model, crop: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+    """(z, estimated labels) — labels only for conditional models, which decode with them."""
+    if getattr(model, "labels", None) and hasattr(model, "encode_with_labels"):
+        z, labels = model.encode_with_labels(crop)
+        return z[0], labels[0]
+    return model.encode(crop)[0], {}
 
 
 def _check_photo(image: np.ndarray) -> np.ndarray:

@@ -112,6 +112,7 @@ def save_session(path: str | os.PathLike, photo: PhotoEdit, edits: EditStack | N
         },
         "model": model_identity(photo.model),
         "latent": "z.npy",
+        "labels": dict(photo.labels),
         "edits": edits.to_dict(),
         "mask": "mask.npy" if mask_arr is not None else None,
     }
@@ -189,7 +190,8 @@ def load_session(path: str | os.PathLike, model) -> tuple[PhotoEdit, EditStack, 
     elif z.shape != (model.latent_dim,):
         raise SessionError(f"{name}: the latent has shape {z.shape}, expected ({model.latent_dim},)")
     try:
-        pe = _bind(photo, info, faces, chosen, model, alignment=alignment.resized(model.image_size), z=z)
+        labels = {str(k): float(v) for k, v in (meta.get("labels") or {}).items()} if z is not None else None
+        pe = _bind(photo, info, faces, chosen, model, alignment=alignment.resized(model.image_size), z=z, labels=labels)
     except PhotoError as exc:
         raise SessionError(f"{name}: {exc}") from None
     return pe, edits, mask, warnings

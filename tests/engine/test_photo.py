@@ -198,3 +198,15 @@ def test_engine_photo_requests(tiny_ckpt, astronaut, tmp_path):
 def test_bench_open_to_preview_runs_on_a_small_photo(model):
     r = ph.bench_open_to_preview(model, n=2, width=400, height=300, max_side=128)
     assert r["n"] == 2 and r["p50_ms"] > 0 and r["p95_ms"] >= r["p50_ms"] and "0.1 MP" in r["photo"]
+
+
+def test_conditional_model_decodes_the_photo_with_its_estimated_labels(astronaut, tmp_path):
+    from _conditional import NAMES, save, tiny_cgan
+
+    m = engine.load_model(str(save(tiny_cgan(steps=2), tmp_path / "cgan.safetensors")), device="cpu")
+    pe = ph.open_photo(m, astronaut)
+    assert set(pe.labels) == set(NAMES)
+    assert np.array_equal(pe.reconstruction, m.decode(pe.z[None], labels=pe.labels)[0])
+    assert np.array_equal(pe.composite(pe.z), astronaut)
+    z = pe.edited_latent(edits=p.EditStack(ops=(p.DimensionStep(dim=0, amount=3.0),)))
+    assert pe.render(z).changed
