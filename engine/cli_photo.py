@@ -170,16 +170,22 @@ def _bench_photo_args(p):
     p.add_argument("--array", action="store_true", help="start from pixels in memory instead of a JPEG file")
     p.add_argument("--detector", default="auto", choices=("auto", "dlib", "centre"))
     p.add_argument("--device", default="cpu")
+    p.add_argument("--no-app", action="store_true", help="skip the one-shot measurement of the app's path (Engine + LoadModel + OpenPhoto + RenderEdit)")
 
 
 @command("bench-photo", "latency of open → first edited preview on a synthetic 12-megapixel photo (p50/p95)")
 @args(_bench_photo_args)
 def _bench_photo(a):
     import engine
-    from engine.photo import bench_open_to_preview
+    from engine.photo import bench_app_first_preview, bench_open_to_preview
 
     if a.n < 1:
         raise ValueError(f"-n must be positive, got {a.n}")
+    # first, while this process has not loaded dlib: the app's own path, once
+    app = None if a.no_app else bench_app_first_preview(a.model, a.width, a.height, a.max_side)
     m = engine.load_model(a.model, device=a.device)
-    return bench_open_to_preview(m, n=a.n, width=a.width, height=a.height, from_file=not a.array, max_side=a.max_side,
-                                 detector=a.detector, threads=a.threads)  # fmt: skip
+    result = bench_open_to_preview(m, n=a.n, width=a.width, height=a.height, from_file=not a.array, max_side=a.max_side,
+                                   detector=a.detector, threads=a.threads)  # fmt: skip
+    if app is not None:
+        result["app_first_preview"] = app
+    return result

@@ -210,3 +210,13 @@ def test_conditional_model_decodes_the_photo_with_its_estimated_labels(astronaut
     assert np.array_equal(pe.composite(pe.z), astronaut)
     z = pe.edited_latent(edits=p.EditStack(ops=(p.DimensionStep(dim=0, amount=3.0),)))
     assert pe.render(z).changed
+
+
+def test_bench_photo_command(tiny_ckpt, capsys):
+    import json
+
+    from engine.cli import main
+
+    assert main(["bench-photo", "--model", str(tiny_ckpt), "-n", "1", "--width", "400", "--height", "300", "--max-side", "128", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["p50_ms"] > 0 and r["app_first_preview"]["first_preview_ms"] > 0
