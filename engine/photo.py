@@ -439,8 +439,8 @@ def bench_open_to_preview(model, n: int = 10, width: int = 4000, height: int = 3
     align, encode, decode the reconstruction) and render one edited preview (``amount`` σ along
     ``attribute``, or along the first latent dimension when the model has no attributes). The
     model is loaded and warmed up first (as in the app); the first open in the process, reported
-    separately as ``cold_ms``, also pays dlib's model load unless something loaded it already. Returns milliseconds: p50, p95, min, max, and the
-    split into open and render.
+    separately as ``cold_ms``, also pays dlib's model load unless something loaded it already.
+    Returns milliseconds: p50, p95, min, max, and the split into open and render.
     """
     import torch
 
