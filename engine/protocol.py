@@ -59,7 +59,9 @@ class Decode(Request):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Sample(Request):
-    """Draw ``n`` images from the prior N(0, temperature² I)."""
+    """Draw ``n`` images. ``prior``: "auto" (the model's best: "aggregate" when it has one),
+    "aggregate" (a Gaussian fitted to the training set's latents) or "standard" (N(0, I)); the
+    temperature scales the spread around the prior's mean."""
 
     n: int = 16
     seed: int = 0
