@@ -267,9 +267,15 @@ def _arithmetic(a):
         judge = load_judge(a.judge)
         judged = {"mean": judge.judge(m.decode(used["result"][None]))[0]}
         report = {"A-B+C": {n: bool(v) for n, v in zip(judge.names, judged["mean"])}}
-        if used["edited"] is not None:
-            before = judge.judge(m.decode(used["items"])).mean(0)
-            after = judge.judge(m.decode(used["edited"])).mean(0)
+        c = terms["c"]
+        if c.n >= 2:  # judged over up to 500 members of C, not only the ones shown
+            from engine.semantics.edit_eval import decode_all
+
+            pick = np.random.default_rng(a.seed).permutation(c.n)[:500]
+            items = c.members[pick]
+            before = judge.judge(decode_all(m, items)).mean(0)
+            after = judge.judge(decode_all(m, items + (terms["a"].mean - terms["b"].mean)[None])).mean(0)
+            report["members_of_C"] = int(len(pick))
             report["members_of_C_before_%"] = {n: _pct(v) for n, v in zip(judge.names, before)}
             report["members_of_C_plus_A_minus_B_%"] = {n: _pct(v) for n, v in zip(judge.names, after)}
         out["judged"] = report
