@@ -50,6 +50,9 @@ class Engine:
 
         self.photos = PhotoHandlers(self)
         self._handlers.update(self.photos.handlers())
+        from engine.semantics_service import SemanticsHandlers  # attributes + locks, arithmetic, interpolation, user attributes
+
+        self._handlers.update(SemanticsHandlers(self).handlers())
 
     def handle(self, request: p.Request) -> p.Response:
         t0 = time.perf_counter()
