@@ -107,6 +107,18 @@ class EditController(QObject):
         self.offsetsChanged.emit(self.edit.offsets.copy())
         self._request_decode()
 
+    def set_shift(self, shift: np.ndarray | None) -> None:
+        """A latent offset added to the sliders' edit (the attribute panel's Σ strength × step);
+        None is zero. It lives as long as the current photo's edit."""
+        if self.edit is None:
+            return
+        shift = np.zeros_like(self.edit.z) if shift is None else np.asarray(shift, np.float32).reshape(-1)
+        if shift.shape != self.edit.z.shape:
+            self.failed.emit(f"an edit offset of {shift.size} dimensions does not fit the {self.edit.dim}-d latent")
+            return
+        self.edit.set_shift(shift)
+        self._request_decode()
+
     def begin_drag(self) -> None:
         self.dragging = True
 
