@@ -471,8 +471,10 @@ def _eval_edits(a):
         held = held.subset(np.arange(min(a.limit, len(held))))
     mu = encode_tensor_images(m, held.images, progress=not a.quiet)
     methods = [s.strip() for s in a.methods.split(",") if s.strip()]
-    fits = {meth: {n: f.direction for n, f in fit_directions(meth, train.mu, train.labels, train.names).items() if n in judge.names} for meth in methods}
-    variants = direction_variants(fits)
+    all_fits = {meth: fit_directions(meth, train.mu, train.labels, train.names) for meth in set(methods) | {"classifier"}}
+    fits = {meth: {n: f.direction for n, f in all_fits[meth].items() if n in judge.names} for meth in methods}
+    classifiers = {n: f.classifier for n, f in all_fits["classifier"].items()}  # locks: keep the others' read-outs fixed
+    variants = direction_variants(fits, classifiers)
     identity = None if a.identity == "none" else identity_metric(a.identity)
     result = evaluate_edits(m, judge, mu, variants, a.strength, identity, a.identity_n, log=say)
     labels = np.asarray(held.labels)[:, [held.label_names.index(n) for n in judge.names]]

@@ -20,20 +20,22 @@ from typing import Any, Callable
 
 import numpy as np
 
-from engine.semantics.orthogonal import conditional_directions, edit_vector, sigma_along
+from engine.semantics.orthogonal import conditional_directions, edit_vector, lock_vectors, sigma_along
 
 
 def decode_all(model, z: np.ndarray, batch_size: int = 256) -> np.ndarray:
     return np.concatenate([model.decode(z[i : i + batch_size]) for i in range(0, len(z), batch_size)])
 
 
-def direction_variants(fits_by_method: dict[str, dict[str, np.ndarray]], orthogonalise: bool = True) -> dict[str, dict[str, np.ndarray]]:
-    """{"mean": dirs, "classifier": dirs} → {"mean raw", "mean ⊥", "classifier raw", "classifier ⊥"}."""
+def direction_variants(fits_by_method: dict[str, dict[str, np.ndarray]], classifiers: dict[str, np.ndarray] | None = None, orthogonalise: bool = True) -> dict[str, dict[str, np.ndarray]]:
+    """{"mean": dirs, "classifier": dirs} → {"mean raw", "mean ⊥others", "classifier raw", ...}.
+    ⊥others: each direction with every other attribute locked (its classifier normal projected
+    out when ``classifiers`` has it, else its direction of the same method)."""
     out = {}
     for method, dirs in fits_by_method.items():
         out[f"{method} raw"] = dirs
         if orthogonalise and len(dirs) > 1:
-            out[f"{method} ⊥others"] = conditional_directions(dirs)
+            out[f"{method} ⊥others"] = conditional_directions(dirs, locks=lock_vectors(dirs, classifiers))
     return out
 
 

@@ -1,11 +1,13 @@
 """Less entangled edits: conditional directions and the entanglement readout.
 
 **Conditional direction** (InterFaceGAN's conditional manipulation): to move attribute A while
-keeping B, C fixed, remove from A's direction its components along the *locked* directions,
+keeping B, C fixed, remove from A's direction its components along the *locked* vectors,
 ``d' = d − Q Qᵀ d`` with Q an orthonormal basis of span(locked). Then a step along d' does not
-change the projection of the latent on any locked direction, so a linear read-out of a locked
-attribute along its own direction stays where it was. d' is the orthogonal projection of the
-original (gap-scaled) vector, so its length is the part of A's class gap that is left.
+change the projection of the latent on any locked vector. What is locked is, per attribute, its
+**linear classifier's normal** ``w_B`` when one is known (``lock_vectors``; then the classifier's
+logit ``w_B·z + b`` — the model's linear read-out of B — provably stays where it was), else B's
+direction itself. d' is the orthogonal projection of the original (gap-scaled) vector, so its
+length is the part of A's class gap that is left.
 
 **Entanglement readout**: the cosine matrix between directions, and how far an edit along one
 direction moves every attribute's linear classifier: ``Δlogit[a, b] = w_b · (s σ_a u_a)`` for
@@ -36,21 +38,34 @@ def project_out(direction: np.ndarray, locked: Sequence[np.ndarray]) -> np.ndarr
     return (d - q @ (q.T @ d)).astype(np.float32)
 
 
-def conditional_direction(directions: dict[str, np.ndarray], target: str, locked: Iterable[str]) -> np.ndarray:
-    """The direction of ``target`` with the ``locked`` attributes projected out."""
+def lock_vectors(directions: dict[str, np.ndarray], classifiers: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """What locking each attribute keeps fixed: its classifier normal (the D weights of a stored
+    D+1 read-out) where known, else its direction."""
+    classifiers = classifiers or {}
+    out = {n: np.asarray(classifiers[n][:-1], np.float32) for n in classifiers}
+    for n, d in directions.items():
+        out.setdefault(n, np.asarray(d, np.float32))
+    return out
+
+
+def conditional_direction(directions: dict[str, np.ndarray], target: str, locked: Iterable[str], locks: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    """The direction of ``target`` with the ``locked`` attributes projected out; ``locks`` gives
+    the vector to keep fixed per attribute (see :func:`lock_vectors`; default: the directions)."""
     if target not in directions:
         raise ValueError(f"no direction {target!r} (have: {', '.join(sorted(directions))})")
+    locks = directions if locks is None else locks
     locked = [n for n in locked if n != target]
-    unknown = [n for n in locked if n not in directions]
+    unknown = [n for n in locked if n not in locks]
     if unknown:
         raise ValueError(f"cannot lock {unknown[0]!r}: no such direction")
-    return project_out(directions[target], [directions[n] for n in locked])
+    return project_out(directions[target], [locks[n] for n in locked])
 
 
-def conditional_directions(directions: dict[str, np.ndarray], locked: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+def conditional_directions(directions: dict[str, np.ndarray], locked: Iterable[str] | None = None, locks: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """Every direction made orthogonal to the ``locked`` ones (default: to all the others)."""
-    locked = list(directions) if locked is None else list(locked)
-    return {n: conditional_direction(directions, n, locked) for n in directions}
+    locks = directions if locks is None else locks
+    locked = [n for n in (locks if locked is None else locked)]
+    return {n: conditional_direction(directions, n, locked, locks) for n in directions}
 
 
 def cosine_matrix(directions: dict[str, np.ndarray]) -> tuple[list[str], np.ndarray]:
@@ -103,7 +118,7 @@ def entanglement_report(directions, classifiers=None, std=None, mu=None, strengt
     names, cos = cosine_matrix(directions)
     report = {"cosine": as_table(names, names, cos)}
     if classifiers and std is not None:
-        variants = {"raw": directions, "orthogonalised": conditional_directions(directions, locked)}
+        variants = {"raw": directions, "orthogonalised": conditional_directions(directions, locked, lock_vectors(directions, classifiers))}
         for label, dirs in variants.items():
             report[f"logit_shift_per_sigma_{label}"] = as_table(*logit_shifts(dirs, classifiers, std, 1.0))
             if mu is not None:

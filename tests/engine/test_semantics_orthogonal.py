@@ -86,3 +86,20 @@ def test_edit_along_a_moves_an_entangled_classifier_unless_orthogonalised():
     report = entanglement_report(dirs, classifiers, std, mu)
     assert set(report) >= {"cosine", "logit_shift_per_sigma_raw", "logit_shift_per_sigma_orthogonalised", "classifier_flips_at_2sigma_orthogonalised"}
     assert report["classifier_flips_at_2sigma_orthogonalised"]["A"]["B"] == 0.0
+
+
+def test_locking_keeps_the_locked_classifier_readout_fixed_even_for_mean_directions():
+    from engine.semantics.orthogonal import lock_vectors
+
+    rng = np.random.default_rng(3)
+    d = 12
+    dirs = {n: rng.standard_normal(d) for n in "AB"}  # e.g. mean differences
+    classifiers = {n: np.append(rng.standard_normal(d), 0.5) for n in "AB"}  # their read-outs differ from them
+    locks = lock_vectors(dirs, classifiers)
+    np.testing.assert_allclose(locks["B"], classifiers["B"][:-1], rtol=1e-6)
+    std = np.ones(d)
+    _, _, by_dirs = logit_shifts(conditional_directions(dirs), classifiers, std)
+    _, _, by_locks = logit_shifts(conditional_directions(dirs, locks=locks), classifiers, std)
+    assert abs(by_dirs[0, 1]) > 1e-3  # orthogonal to B's direction is not enough
+    assert abs(by_locks[0, 1]) < 1e-5 and abs(by_locks[1, 0]) < 1e-5
+    assert set(lock_vectors({"A": dirs["A"]}, {})) == {"A"}
