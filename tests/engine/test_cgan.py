@@ -119,11 +119,11 @@ def test_train_cgan_end_to_end_resume_and_checkpoint(celeba_dir, tmp_path):
     out = tmp_path / "g.safetensors"
     base = dict(model="cgan", data=f"celeba:{celeba_dir}", size=32, latent_dim=6, base_width=8, batch_size=8, lr=2e-3, seed=0, threads=1)
     logs = []
-    train(TrainConfig(**base, epochs=1, model_options="ema_decay=0.99"), out, progress=False, log=logs.append)
+    train(TrainConfig(**base, epochs=1, model_options="ema_decay=0.99,enc_every=2"), out, progress=False, log=logs.append)
     assert "train_d_loss" in logs[0] and "train_g_loss" in logs[0]
-    train(TrainConfig(**base, epochs=2, model_options="ema_decay=0.99"), out, resume=True, progress=False, log=logs.append)
+    train(TrainConfig(**base, epochs=2, model_options="ema_decay=0.99,enc_every=2"), out, resume=True, progress=False, log=logs.append)
     ck = ckpt_io.load(out)
-    assert ck.family == "cgan" and ck.labels == ["Eyeglasses", "Male"] and ck.config.ema_decay == 0.99
+    assert ck.family == "cgan" and ck.labels == ["Eyeglasses", "Male"] and ck.config.ema_decay == 0.99 and ck.config.enc_every == 2
     assert [h["epoch"] for h in ck.info["training"]["history"]] == [1, 2] and ck.info["training"]["final"]
     assert len(ck.info["realism"]["quantiles"]) == 101 and ck.info["realism"]["score"] == "d_logit"
     assert (log_dir(out) / "epoch002_samples.png").exists() and (log_dir(out) / "samples_rows.txt").read_text().startswith("(none)")

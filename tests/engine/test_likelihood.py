@@ -167,3 +167,13 @@ def test_classify_command_with_reject(cvae_onehot, tmp_path, capsys):
     assert [r["label"] for r in rows[:2]] == [CLASSES[int(v)] for v in y[:, 0]]
     assert main(["classify", str(path), str(files[0]), "--reject-below", "lots"]) == 2
     assert "reject-below" in capsys.readouterr().err
+
+
+def test_fid_and_kid_arithmetic():
+    from engine.fid import fid, kid
+
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((400, 16)), rng.standard_normal((400, 16))
+    shifted = b + 1.0
+    assert fid(a, a) < 1e-6 and fid(a, b) < 1.5 and abs(fid(a, shifted) - 16.0) < 3.0  # ‖Δμ‖² = 16
+    assert abs(kid(a, b, subsets=5, subset_size=200)[0]) < 0.05 < kid(a, shifted, subsets=5, subset_size=200)[0]
