@@ -3,25 +3,54 @@
 Every offset change asks for a decode on the "edit" lane (latest wins in the client), as a
 cheap preview while a slider is held and at full quality on release. A zero edit shows the
 engine's reconstruction itself, so "reset" gives back exactly those pixels.
+
+The edit is an :class:`~engine.protocol.EditStack` (``self.stack``): the non-destructive list of
+operations that undo steps through, sessions save and recipes carry. Every change goes through
+it: the sliders' offsets are its dimension steps, ``set_shift`` (other panels) is one
+``AddVector`` labelled "shift", and :meth:`apply_stack` sets it wholesale (undo/redo, sessions,
+recipes). A change made here (not by ``apply_stack``) is announced by ``stackEdited`` so the
+history can record it. The edited latent is ``stack.apply(z, std, attributes)``, the function
+the engine itself applies.
+
+With a ``photo_loop`` (the PhotoController, issue 7) a photo is opened with ``OpenPhoto`` (the
+engine aligns the face) and edits render the full photo with ``RenderEdit``; without one (and
+for samples) the latent is decoded as before.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 from superqt.utils import qdebounced
 
-from engine.protocol import Decode, Decoded, Encode, Encoded, ErrorResponse, ModelInfo, Request, next_request_id
+from engine.protocol import (
+    AddVector,
+    Decode,
+    Decoded,
+    DimensionStep,
+    EditStack,
+    Encode,
+    Encoded,
+    ErrorResponse,
+    ModelInfo,
+    PhotoOpened,
+    Request,
+    next_request_id,
+)
 from editor.client import EngineClient
 from editor.controllers.model import ModelController
 from editor.imaging import Frame, ImageLoadError, read_image
+from editor.controllers.stack_edits import with_dimension, with_dimensions
 from editor.latent_edit import LatentEdit
 
 EDIT_LANE = "edit"
 TRAVERSAL_LANE = "traversal"
 SIGMA_RANGE = 3.0
+SHIFT_LABEL = "shift"  # the AddVector that holds set_shift's latent offset
+SHIFT_MERGE_S = 1.0  # set_shift calls closer than this merge into one history step
 
 
 class EditController(QObject):
@@ -32,6 +61,9 @@ class EditController(QObject):
     offsetsChanged = Signal(object)  # np.ndarray σ offsets, after a change not made by a slider
     traversalReady = Signal(int, object, object)  # dim, N×S×S×3 images, σ values
     failed = Signal(str)
+    stackChanged = Signal(object)  # EditStack: after every change of the edit
+    stackEdited = Signal(object, object, str, object)  # before, after, what, merge key: a change not made by apply_stack
+    documentChanged = Signal()  # another photo or sample: a new edit (history and mask start again)
 
     def __init__(self, client: EngineClient, model: ModelController, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -49,6 +81,11 @@ class EditController(QObject):
         self.traversal_dim: int | None = None
         self.traversal_steps = 7
         self._encode_id = 0
+        self.stack = EditStack()  # the edit, as data
+        self.photo_loop = None  # PhotoController: photos open with OpenPhoto and render with RenderEdit
+        self._drag_serial = 0
+        self._shift_key: tuple[str, int] = (SHIFT_LABEL, 0)
+        self._shift_time = 0.0
         self._traversals: dict[int, tuple[int, np.ndarray]] = {}
         self._rng = np.random.default_rng()
         self._refresh_traversal = qdebounced(self._request_traversal, timeout=150, parent=self)
@@ -73,6 +110,8 @@ class EditController(QObject):
     def open_array(self, array: np.ndarray, name: str = "image", path: Path | None = None) -> None:
         self.photo = np.ascontiguousarray(array, np.uint8)
         self.path, self.name, self.is_sample = path, name, False
+        self.stack = EditStack()
+        self.documentChanged.emit()
         self.photoChanged.emit(Frame.from_array(self.photo), name)
         self.encode()
 
@@ -80,6 +119,8 @@ class EditController(QObject):
         """Edit a latent that has no photo (a sample): it is its own reconstruction."""
         self.photo = np.ascontiguousarray(image, np.uint8)
         self.path, self.name, self.is_sample = None, name, True
+        self.stack = EditStack()
+        self.documentChanged.emit()
         self.photoChanged.emit(Frame.from_array(self.photo), name)
         self._encode_id = next_request_id()
         self._set_encoded(Encoded(request_id=self._encode_id, z=np.asarray(z, np.float32),
@@ -89,75 +130,159 @@ class EditController(QObject):
         if self.photo is None:
             return
         self._client.cancel(EDIT_LANE)
-        self._encode_id = self._client.submit(Encode(image=self.photo))
+        if self.photo_loop is not None:
+            self._encode_id = self.photo_loop.open(self.photo, self.path)
+        else:
+            self._encode_id = self._client.submit(Encode(image=self.photo))
         self.encoding.emit(self.name)
+
+    def photo_opened(self, opened: PhotoOpened, stack: EditStack | None = None, name: str | None = None) -> None:
+        """The engine opened a photo (OpenPhoto, ChooseFace, LoadSession): show its pixels (the
+        engine's decode, which edits are composited on) and edit its latent with ``stack``."""
+        self.photo = opened.photo
+        if name is not None:
+            self.name, self.path = name, (Path(opened.source) if opened.source else None)
+        self.is_sample = False
+        self.photoChanged.emit(Frame.from_array(self.photo), self.name)
+        self._encode_id = opened.request_id
+        self.stack = EditStack()
+        self._set_encoded(Encoded(request_id=opened.request_id, z=opened.z, reconstruction=opened.reconstruction,
+                                  aligned=opened.aligned))
+        if self.edit is not None and stack is not None and not stack.is_empty:
+            self.apply_stack(stack)
 
     # ------------------------------------------------------------------ edits
 
     def set_offset(self, dim: int, sigma: float) -> None:
         if self.edit is None:
             return
-        self.edit.set(dim, sigma)
-        self._request_decode()
+        merge = ("dim", int(dim), self._drag_serial) if self.dragging else None
+        self._change(with_dimension(self.stack, dim, sigma), f"z{dim} → {sigma:+.2f}σ", echo=False, merge=merge)
 
     def set_offsets(self, offsets: np.ndarray) -> None:
         if self.edit is None:
             return
-        self.edit.set_all(offsets)
-        self.offsetsChanged.emit(self.edit.offsets.copy())
-        self._request_decode()
+        self._change(with_dimensions(self.stack, np.asarray(offsets, np.float32)), "Set offsets")
 
     def set_shift(self, shift: np.ndarray | None) -> None:
         """A latent offset added to the sliders' edit (the attribute panel's Σ strength × step);
-        None is zero. It lives as long as the current photo's edit."""
+        None is zero. It lives as long as the current photo's edit (an ``AddVector`` op)."""
         if self.edit is None:
             return
-        shift = np.zeros_like(self.edit.z) if shift is None else np.asarray(shift, np.float32).reshape(-1)
-        if shift.shape != self.edit.z.shape:
+        shift = None if shift is None else np.asarray(shift, np.float32).reshape(-1)
+        if shift is not None and shift.shape != self.edit.z.shape:
             self.failed.emit(f"an edit offset of {shift.size} dimensions does not fit the {self.edit.dim}-d latent")
             return
-        self.edit.set_shift(shift)
-        self._request_decode()
+        ops = [op for op in self.stack.ops if not (isinstance(op, AddVector) and op.label == SHIFT_LABEL)]
+        if shift is not None and np.any(shift):
+            ops.append(AddVector(vector=tuple(float(v) for v in shift), amount=1.0, label=SHIFT_LABEL))
+        now = time.monotonic()
+        if self.dragging:
+            self._shift_key = (SHIFT_LABEL, -self._drag_serial)
+        elif now - self._shift_time > SHIFT_MERGE_S or self._shift_key[1] <= 0:
+            self._shift_key = (SHIFT_LABEL, next_request_id())
+        self._shift_time = now
+        self._change(EditStack(ops=tuple(ops)), "Attributes", echo=False, merge=self._shift_key)
 
     def begin_drag(self) -> None:
         self.dragging = True
+        self._drag_serial += 1
 
     def end_drag(self) -> None:
         """Release: the full-quality decode of where the slider stopped."""
         self.dragging = False
-        self._request_decode()
+        self._drag_serial += 1
+        if self.edit is not None:
+            self._request_decode()
 
     def jump(self, dim: int, sigma: float) -> None:
         """Set one offset from outside the sliders (e.g. the traversal strip)."""
         if self.edit is None:
             return
-        self.edit.set(dim, sigma)
-        self.offsetsChanged.emit(self.edit.offsets.copy())
-        self._request_decode()
+        self._change(with_dimension(self.stack, dim, sigma), f"z{dim} → {sigma:+.2f}σ")
 
     def reset(self, dim: int | None = None) -> None:
         if self.edit is None:
             return
-        self.edit.reset(dim)
-        self.offsetsChanged.emit(self.edit.offsets.copy())
-        self._request_decode()
+        if dim is None:
+            self._change(with_dimensions(self.stack, {}), "Reset all dimensions")
+        else:
+            self._change(with_dimension(self.stack, dim, 0.0), f"Reset z{dim}")
 
     def randomise(self, dims: np.ndarray, spread: float = 1.0, seed: int | None = None) -> None:
         if self.edit is None:
             return
         rng = self._rng if seed is None else np.random.default_rng(seed)
-        self.edit.randomise(rng, np.asarray(dims, int), spread, SIGMA_RANGE)
-        self.offsetsChanged.emit(self.edit.offsets.copy())
+        dims = np.asarray(dims, int)
+        values = np.clip(rng.standard_normal(len(dims)) * spread, -SIGMA_RANGE, SIGMA_RANGE)
+        self._change(with_dimensions(self.stack, dict(zip(dims.tolist(), values.tolist()))), f"Randomise {len(dims)} dimensions")
+
+    def apply_stack(self, stack: EditStack, echo: bool = True) -> bool:
+        """Make ``stack`` the edit (undo/redo, sessions, recipes): the sliders follow (``echo``)
+        and the pixels re-render. False (and ``failed``) if it does not fit the model."""
+        if self.edit is None:
+            return False
+        try:
+            self._sync(stack)
+        except ValueError as exc:
+            self.failed.emit(f"Cannot apply the edit: {exc}")
+            return False
+        self.stack = stack
+        if echo:
+            self.offsetsChanged.emit(self.edit.offsets.copy())
+        self.stackChanged.emit(stack)
         self._request_decode()
+        return True
+
+    def edited_latent(self, stack: EditStack | None = None) -> np.ndarray:
+        """``stack`` (default: the current edit) applied to the photo's latent, as the engine does."""
+        info = self._model.info
+        return (self.stack if stack is None else stack).apply(self.edit.z, info.stats.std, info.attributes)
+
+    def refresh(self) -> None:
+        """Render the current edit again (e.g. the painted mask changed)."""
+        if self.edit is not None and self.encoded is not None:
+            self._request_decode()
+
+    def show_edited(self, frame: Frame) -> None:
+        """Show a rendered edit (the photo loop's face) as the edited image."""
+        self._show(frame)
+
+    def _change(self, after: EditStack, what: str, echo: bool = True, merge=None) -> None:
+        before = self.stack
+        if after == before:
+            return
+        if self.apply_stack(after, echo=echo):
+            self.stackEdited.emit(before, after, what, merge)
+
+    def _sync(self, stack: EditStack) -> None:
+        """Mirror ``stack`` into the LatentEdit (slider offsets + everything else as a shift)."""
+        edit = self.edit
+        offsets = stack.slider_offsets(edit.dim)
+        edited = self.edited_latent(stack)
+        edit.set_all(offsets)
+        if all(isinstance(op, DimensionStep) for op in stack.ops):
+            edit.set_shift(np.zeros_like(edit.z))
+        else:
+            edit.set_shift(edited - (edit.z + offsets * edit.scale))
+        self._edited_z = edited
 
     def _request_decode(self) -> None:
         assert self.edit is not None and self.encoded is not None
-        if self.edit.is_zero:  # the zero edit is the reconstruction, exactly
+        edited = getattr(self, "_edited_z", None)
+        if edited is None or edited.shape != self.edit.z.shape:
+            edited = self._edited_z = self.edited_latent()
+        photo_mode = self.photo_loop is not None and self.photo_loop.active
+        if np.array_equal(edited, self.edit.z):  # the zero edit is the reconstruction (the photo), exactly
             self._client.cancel(EDIT_LANE)
             self._show(Frame.from_array(self.encoded.reconstruction, tag=0))
             self.last_request_id = 0
+            if photo_mode:
+                self.photo_loop.show_original()
+        elif photo_mode:
+            self.last_request_id = self.photo_loop.render(self.stack, self.dragging)
         else:
-            request = Decode(z=self.edit.edited()[None], preview=self.dragging)
+            request = Decode(z=edited[None], preview=self.dragging)
             self.last_request_id = self._client.submit(request, EDIT_LANE)
         if self.traversal_dim is not None and not self.dragging:
             self._refresh_traversal()
@@ -195,6 +320,7 @@ class EditController(QObject):
             self.edit = None
             return
         self.edit = LatentEdit(encoded.z, info.stats)
+        self._edited_z = self.edit.z.copy()
         self.encodedChanged.emit(encoded)
         self.offsetsChanged.emit(self.edit.offsets.copy())
         self._show(Frame.from_array(encoded.reconstruction, tag=0))
@@ -220,10 +346,16 @@ class EditController(QObject):
         self._client.cancel(EDIT_LANE)
         self._client.cancel(TRAVERSAL_LANE)
         self.encoded, self.edit, self.edited = None, None, None
+        self.stack = EditStack()  # its operations refer to the old latent space
         self.traversal_dim = None
         self.encodedChanged.emit(None)
         if self.photo is not None and not self.is_sample:
-            self.encode()  # the same photo, in the new model's latent space
+            if self.photo_loop is not None:  # the same photo and face, in the new model's latent space
+                self._client.cancel(EDIT_LANE)
+                self._encode_id = self.photo_loop.reopen(self.photo, self.path)
+                self.encoding.emit(self.name)
+            else:
+                self.encode()  # the same photo, in the new model's latent space
         else:
             self.photo, self.name, self.is_sample = None, "", False
             self.photoChanged.emit(None, "")
