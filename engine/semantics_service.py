@@ -27,8 +27,11 @@ MAX_SCALE = 16
 
 
 class SemanticsHandlers:
-    def __init__(self, engine) -> None:
+    def __init__(self, engine, budget: Callable[[], object] | None = None) -> None:
+        """``engine``: has ``model`` and ``_require_model()`` (and ``interactive_threads``);
+        ``budget``: a context-manager factory for model work (default: the service's thread budget)."""
         self.engine = engine
+        self._budget_factory = budget
         self._datasets: dict[tuple[str, str], object] = {}  # (model fingerprint, data spec) -> EncodedSet
 
     def handlers(self) -> dict[type, Callable]:
@@ -49,6 +52,8 @@ class SemanticsHandlers:
         return self.engine._require_model()
 
     def _budget(self):
+        if self._budget_factory is not None:
+            return self._budget_factory()
         try:
             from engine.service import thread_budget
         except ImportError:  # pragma: no cover - the service always ships beside this module
@@ -155,7 +160,8 @@ class SemanticsHandlers:
 
     # ------------------------------------------------------------------ attribute directions
     def _directions(self, req: p.AttributeDirections, t0: float) -> p.AttributeDirectionSet:
-        from engine.semantics.orthogonal import conditional_directions, cosine_matrix, edit_vector
+        from engine.semantics.classifier_directions import classifiers_of
+        from engine.semantics.orthogonal import conditional_directions, cosine_matrix, edit_vector, lock_vectors
 
         model = self._model()
         raw: dict[str, np.ndarray] = {}
@@ -179,7 +185,10 @@ class SemanticsHandlers:
         unknown = [n for n in locked if n not in raw]
         if unknown:
             raise ValueError(f"cannot lock {unknown[0]!r}: no such attribute (have: {', '.join(raw) or 'none'})")
-        conditioned = conditional_directions(raw, list(locked)) if raw else {}
+        # a lock keeps the attribute's classifier read-out fixed where one is stored, else its direction
+        ckpt = getattr(model, "ckpt", None)
+        classifiers = {n: w for n, w in classifiers_of(ckpt).items() if n in raw and infos[n]["source"] == "model"} if ckpt is not None else {}
+        conditioned = conditional_directions(raw, list(locked), lock_vectors(raw, classifiers)) if raw else {}
         std = np.asarray(model.latent_stats.std, np.float64)
         steps, attributes = {}, []
         for name in raw:
