@@ -7,12 +7,17 @@ Encode/Decode/Sample to mimic model time; counters tell a test how much work was
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import os
 import threading
 import time
+import types
 
 import numpy as np
 
 from engine.protocol import (
+    AttributeDirections,
     Decode,
     Decoded,
     Encode,
@@ -49,6 +54,12 @@ class FakeModel:
             std=np.linspace(1.5, 0.5, latent_dim).astype(np.float32)[perm],
             kl=kl[perm],
         )
+        # latent semantics: named directions (their own generator, so the model above is unchanged)
+        arng = np.random.default_rng(7 + latent_dim)
+        self.attributes = {n: arng.standard_normal(latent_dim).astype(np.float32) for n in FAKE_ATTRIBUTES}
+        self.attributes["Smiling"] += self.attributes["Glasses"]  # entangled, as real attributes are
+        self.metrics = {"Smiling": {"method": "classifier", "accuracy": 0.91, "auc": 0.97},
+                        "Glasses": {"method": "mean", "accuracy": 0.88, "auc": 0.95}}
 
     def decode(self, z: np.ndarray) -> np.ndarray:
         z = np.atleast_2d(np.asarray(z, np.float32))
@@ -91,6 +102,8 @@ class FakeEngine:
         self.error_next: str | None = None  # answered as ErrorResponse once
         self.crash_next = False  # raise FakeCrash (kills the worker thread) once
         self.thread_ids: set[int] = set()
+        self._semantics: dict | None = None  # engine.semantics_service handlers, built on first use
+        self.semantics_count = 0
         self._lock = threading.Lock()
 
     def decode_latents(self, z: np.ndarray) -> np.ndarray:
@@ -137,7 +150,35 @@ class FakeEngine:
             rng = np.random.default_rng(request.seed)
             z = (rng.standard_normal((request.n, m.latent_dim)) * request.temperature).astype(np.float32)
             return Sampled(request_id=rid, images=m.decode(z), z=z, elapsed_ms=_ms(t0))
+        semantic = self.semantics_handler(request)  # latent semantics (issue 5): the engine's own handlers
+        if semantic is not None:
+            return semantic
         return ErrorResponse(request_id=rid, message=f"unsupported request {type(request).__name__}", kind="TypeError")
+
+    def semantics_handler(self, request: Request) -> Response | None:
+        """Answer a latent-semantics request with ``engine.semantics_service`` over this fake model
+        (numpy; its user-attribute requests use the real files under $LATENT_STUDIO_DATA_DIR and are
+        refused without it, so a test never reads the real user's folder). None: not one of those."""
+        from engine.semantics_service import SemanticsHandlers
+
+        if self._semantics is None:
+            self._semantics = SemanticsHandlers(_SemanticsHost(self), budget=contextlib.nullcontext).handlers()
+        handler = self._semantics.get(type(request))
+        if handler is None:
+            return None
+        rid = request.request_id
+        if not os.environ.get("LATENT_STUDIO_DATA_DIR"):
+            if isinstance(request, AttributeDirections):
+                request = dataclasses.replace(request, include_user=False)
+            elif type(request).__name__.endswith(("UserAttribute", "UserAttributes")):
+                return ErrorResponse(request_id=rid, message="set LATENT_STUDIO_DATA_DIR for user attributes in tests", kind="FakeError")
+        t0 = time.perf_counter()
+        self.semantics_count += 1
+        try:
+            return handler(request, t0)
+        except Exception as exc:  # like Engine.handle: errors are values
+            return ErrorResponse(request_id=rid, message=str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+                                 kind=type(exc).__name__, elapsed_ms=_ms(t0))
 
     def _load(self, request: LoadModel, t0: float) -> Response:
         time.sleep(self.load_delay)
@@ -163,10 +204,64 @@ class FakeEngine:
             labels=(),
             device="cpu",
             stats=m.stats,
-            attributes={},
+            attributes=dict(m.attributes),
             description="numpy fake for editor tests",
         )
 
 
 def _ms(t0: float) -> float:
     return (time.perf_counter() - t0) * 1e3
+
+
+# --------------------------------------------------------------------------- latent semantics
+
+FAKE_ATTRIBUTES = ("Smiling", "Glasses", "Young")
+
+
+class FakeSemanticsModel:
+    """The face of ``engine.api.Model`` that ``engine.semantics_service`` uses, over a FakeModel."""
+
+    def __init__(self, m: FakeModel) -> None:
+        self.fake = m
+        self.name, self.latent_dim, self.image_size = m.name, m.latent_dim, m.image_size
+        self.latent_stats = m.stats
+        self.attributes = m.attributes
+        self.ckpt = types.SimpleNamespace(info={"attributes": m.metrics}, extra={})
+        self._ls_fingerprint = f"fake-{m.name}-{m.latent_dim}"  # what semantics_service keys user attributes by
+
+    def encode(self, images: np.ndarray) -> np.ndarray:
+        images = np.asarray(images)
+        images = images[None] if images.ndim == 3 else images
+        return np.stack([self.fake.encode(self.fake.align(im)) for im in images])
+
+    def decode(self, z: np.ndarray, labels=None) -> np.ndarray:
+        return self.fake.decode(z)
+
+    def sample_latents(self, n: int, seed: int = 0, temperature: float = 1.0, prior: str = "auto") -> np.ndarray:
+        rng = np.random.default_rng(seed)  # the same latents as FakeEngine's Sample
+        return (rng.standard_normal((int(n), self.latent_dim)) * temperature).astype(np.float32)
+
+
+class _SemanticsHost:
+    """What SemanticsHandlers needs of an engine: the loaded model."""
+
+    interactive_threads = 1
+
+    def __init__(self, fake: FakeEngine) -> None:
+        self._fake = fake
+        self._wrapped: tuple[FakeModel, FakeSemanticsModel] | None = None
+
+    @property
+    def model(self) -> FakeSemanticsModel | None:
+        m = self._fake.model
+        if m is None:
+            return None
+        if self._wrapped is None or self._wrapped[0] is not m:
+            self._wrapped = (m, FakeSemanticsModel(m))
+        return self._wrapped[1]
+
+    def _require_model(self) -> FakeSemanticsModel:
+        model = self.model
+        if model is None:
+            raise RuntimeError("no model loaded")
+        return model
