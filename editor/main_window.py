@@ -21,6 +21,7 @@ from editor.widgets.latent_panel import LatentPanel
 from editor.widgets.model_chooser import ModelChooser
 from editor.widgets.notification import NotificationBanner
 from editor.widgets.sampling_panel import SamplingPanel
+from editor.widgets.semantics_ui import SemanticsUI
 from editor.widgets.status_panel import StatusPanel
 from editor.widgets.traversal_strip import TraversalStrip
 
@@ -58,6 +59,7 @@ class MainWindow(QMainWindow):
         self.installEventFilter(self.drop)
         self._lay_out()
         self._wire()
+        self.semantics = SemanticsUI(self, FAILURE_TITLES)  # attribute sliders, arithmetic, interpolation, your attributes
 
     # ------------------------------------------------------------------ layout
 

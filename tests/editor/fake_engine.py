@@ -3,6 +3,14 @@
 Decoding is a fixed random linear map squashed by tanh, so different latents give different
 pixels and the same latent always the same pixels. ``delay`` (seconds) is slept on every
 Encode/Decode/Sample to mimic model time; counters tell a test how much work was done.
+
+The photo workflow (OpenPhoto, ChooseFace, RenderEdit, ExportPhoto, SaveSession, LoadSession) is
+faked the same way (:class:`FakePhoto`, at the end): the "face" is the centre square (or, for a
+photo at least twice as wide as high, two squares at its ends: two faces), aligned by
+nearest-neighbour resizing; a render adds decode(z') − decode(z), resized back, times the
+painted mask, to the photo's own pixels, so a zero edit is the original exactly and pixels
+outside the face or the mask never change. Sessions are ``.npz`` files (nothing pickled);
+exports are written by Pillow.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from engine.protocol import (
     Encoded,
     ErrorResponse,
     GetLatentStats,
+    ListUserAttributes,
     LatentStats,
     LoadModel,
     ModelInfo,
@@ -31,6 +40,27 @@ from engine.protocol import (
     Response,
     Sample,
     Sampled,
+    UserAttributeList,
+)
+
+# the photo workflow (issue 7)
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from engine.protocol import (  # noqa: E402
+    ChooseFace,
+    EditStack,
+    Exported,
+    ExportPhoto,
+    LoadSession,
+    OpenPhoto,
+    PhotoFace,
+    PhotoOpened,
+    RenderEdit,
+    Rendered,
+    SaveSession,
+    SessionLoaded,
+    SessionSaved,
 )
 
 
@@ -105,6 +135,8 @@ class FakeEngine:
         self._semantics: dict | None = None  # engine.semantics_service handlers, built on first use
         self.semantics_count = 0
         self._lock = threading.Lock()
+        self.photo: FakePhoto | None = None  # the open photo (photo workflow)
+        self.render_count = 0  # RenderEdit requests that decoded (not zero edits)
 
     def decode_latents(self, z: np.ndarray) -> np.ndarray:
         """What the current model decodes ``z`` to (for test assertions, any thread)."""
@@ -145,6 +177,12 @@ class FakeEngine:
             aligned = m.align(image)
             z = m.encode(aligned)
             return Encoded(request_id=rid, z=z, reconstruction=m.decode(z)[0], aligned=aligned, elapsed_ms=_ms(t0))
+        photo_handler = PHOTO_HANDLERS.get(type(request))  # the photo workflow (issue 7)
+        if photo_handler is not None:
+            try:
+                return photo_handler(self, request, t0)
+            except (ValueError, OSError, KeyError) as exc:
+                return ErrorResponse(request_id=rid, message=str(exc).splitlines()[0], kind=type(exc).__name__)
         if isinstance(request, Sample):
             time.sleep(self.delay)
             rng = np.random.default_rng(request.seed)
@@ -170,7 +208,9 @@ class FakeEngine:
         if not os.environ.get("LATENT_STUDIO_DATA_DIR"):
             if isinstance(request, AttributeDirections):
                 request = dataclasses.replace(request, include_user=False)
-            elif type(request).__name__.endswith(("UserAttribute", "UserAttributes")):
+            elif isinstance(request, ListUserAttributes):
+                return UserAttributeList(request_id=rid, attributes=(), folder="")
+            elif type(request).__name__.endswith("UserAttribute"):
                 return ErrorResponse(request_id=rid, message="set LATENT_STUDIO_DATA_DIR for user attributes in tests", kind="FakeError")
         t0 = time.perf_counter()
         self.semantics_count += 1
@@ -265,3 +305,187 @@ class _SemanticsHost:
         if model is None:
             raise RuntimeError("no model loaded")
         return model
+
+
+# --------------------------------------------------------------------------- photo workflow (issue 7)
+
+
+class FakePhoto:
+    """An open photo: its pixels, face squares, the chosen one's crop, latent and reconstruction."""
+
+    def __init__(self, engine: FakeEngine, photo: np.ndarray, source: str, chosen: int | None = None,
+                 z: np.ndarray | None = None) -> None:
+        self.engine, self.photo, self.source = engine, np.ascontiguousarray(photo, np.uint8), source
+        h, w = self.photo.shape[:2]
+        side = min(h, w)
+        if w >= 2 * h:
+            boxes = [(0, 0, h, h), (w - h, 0, w, h)]
+        else:
+            x0, y0 = (w - side) // 2, (h - side) // 2
+            boxes = [(x0, y0, x0 + side, y0 + side)]
+        self.boxes = boxes
+        self.faces = tuple(
+            PhotoFace(box=tuple(float(v) for v in b), left_eye=(b[0] + 0.3 * (b[2] - b[0]), b[1] + 0.4 * (b[3] - b[1])),
+                      right_eye=(b[0] + 0.7 * (b[2] - b[0]), b[1] + 0.4 * (b[3] - b[1])), score=1.0 - 0.1 * i, method="fake")
+            for i, b in enumerate(boxes)
+        )
+        self.chosen = 0 if chosen is None else int(chosen)
+        if not 0 <= self.chosen < len(boxes):
+            raise ValueError(f"face {self.chosen} does not exist: {len(boxes)} face(s) found")
+        m = engine.model
+        self.region = boxes[self.chosen]
+        x0, y0, x1, y1 = self.region
+        self.aligned = _resize_nearest(self.photo[y0:y1, x0:x1], m.image_size, m.image_size)
+        self.z = m.encode(self.aligned) if z is None else np.asarray(z, np.float32).reshape(-1)
+        self.reconstruction = m.decode(self.z)[0]
+
+    def opened(self, rid: int, t0: float) -> PhotoOpened:
+        x0, y0, x1, y1 = self.region
+        s = (x1 - x0) / self.engine.model.image_size
+        alignment = np.array([[s, 0.0, x0], [0.0, s, y0]])
+        return PhotoOpened(request_id=rid, photo=self.photo, source=self.source, faces=self.faces, chosen=self.chosen,
+                           alignment=alignment, region=self.region, aligned=self.aligned, z=self.z,
+                           reconstruction=self.reconstruction, elapsed_ms=_ms(t0))
+
+    def edited(self, z: np.ndarray | None, edits: EditStack | None) -> np.ndarray:
+        if z is not None:
+            return np.asarray(z, np.float32).reshape(-1)
+        if edits is None or edits.is_empty:
+            return self.z
+        m = self.engine.model
+        return edits.apply(self.z, m.stats.std, m.attributes)
+
+    def patch(self, z_edit: np.ndarray, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, bool]:
+        """(the face region's edited pixels at full resolution, the decoded face, changed)."""
+        x0, y0, x1, y1 = self.region
+        original = self.photo[y0:y1, x0:x1]
+        if np.array_equal(z_edit, self.z):
+            return original.copy(), self.reconstruction, False
+        self.engine.render_count += 1
+        face = self.engine.model.decode(z_edit)[0]
+        delta = _resize_nearest(face.astype(np.float32) - self.reconstruction.astype(np.float32), y1 - y0, x1 - x0)
+        if mask is not None:
+            m = np.asarray(mask)
+            m = m.astype(np.float32) / 255.0 if m.dtype == np.uint8 else np.clip(m.astype(np.float32), 0, 1)
+            h, w = self.photo.shape[:2]
+            delta = delta * _resize_nearest(m, h, w)[y0:y1, x0:x1, None]
+        return np.clip(np.rint(original + delta), 0, 255).astype(np.uint8), face, True
+
+    def composite(self, z_edit: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+        patch, _, _ = self.patch(z_edit, mask)
+        x0, y0, x1, y1 = self.region
+        out = self.photo.copy()
+        out[y0:y1, x0:x1] = patch
+        return out
+
+
+def _resize_nearest(a: np.ndarray, h: int, w: int) -> np.ndarray:
+    rows = np.minimum(((np.arange(h) + 0.5) * a.shape[0] / h).astype(int), a.shape[0] - 1)
+    cols = np.minimum(((np.arange(w) + 0.5) * a.shape[1] / w).astype(int), a.shape[1] - 1)
+    return np.ascontiguousarray(a[rows][:, cols])
+
+
+def _read(path: str) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def _current(engine: FakeEngine) -> FakePhoto:
+    if engine.photo is None:
+        raise ValueError("no photo is open")
+    if engine.photo.z.size != engine.model.latent_dim:  # another model: re-align, re-encode
+        engine.photo = FakePhoto(engine, engine.photo.photo, engine.photo.source, engine.photo.chosen)
+    return engine.photo
+
+
+def _open_photo(engine: FakeEngine, req: OpenPhoto, t0: float) -> Response:
+    time.sleep(engine.delay)
+    if (req.path is None) == (req.image is None):
+        raise ValueError("OpenPhoto needs a path or an image (one of them)")
+    photo = _read(req.path) if req.path is not None else np.asarray(req.image)
+    engine.photo = FakePhoto(engine, photo, req.path or "", req.face_index)
+    return engine.photo.opened(req.request_id, t0)
+
+
+def _choose_face(engine: FakeEngine, req: ChooseFace, t0: float) -> Response:
+    current = _current(engine)
+    engine.photo = FakePhoto(engine, current.photo, current.source, req.index)
+    return engine.photo.opened(req.request_id, t0)
+
+
+def _render(engine: FakeEngine, req: RenderEdit, t0: float) -> Response:
+    time.sleep(engine.delay)
+    ph = _current(engine)
+    z = ph.edited(req.z, req.edits)
+    engine.decode_count += 1
+    patch, face, changed = ph.patch(z, req.mask)
+    x0, y0, x1, y1 = ph.region
+    box, scale = (x0, y0, x1, y1), 1.0
+    if req.full_resolution and req.whole_photo:
+        image = ph.photo.copy()
+        image[y0:y1, x0:x1] = patch
+        box = (0, 0, ph.photo.shape[1], ph.photo.shape[0])
+    elif not req.full_resolution and max(x1 - x0, y1 - y0) > req.max_side:
+        scale = req.max_side / max(x1 - x0, y1 - y0)
+        image = _resize_nearest(patch, max(1, round((y1 - y0) * scale)), max(1, round((x1 - x0) * scale)))
+    else:
+        image = patch
+    return Rendered(request_id=req.request_id, image=image, box=box, scale=scale,
+                    photo_size=(ph.photo.shape[1], ph.photo.shape[0]), full_resolution=req.full_resolution, z=z, face=face,
+                    changed=changed, preview=req.preview, elapsed_ms=_ms(t0))
+
+
+def _export(engine: FakeEngine, req: ExportPhoto, t0: float) -> Response:
+    from PIL import Image
+
+    ph = _current(engine)
+    path = Path(req.path)
+    formats = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+    if path.suffix.lower() not in formats:
+        raise ValueError(f"{path.name}: choose a .png, .jpg, .jpeg or .webp name")
+    if ph.source and path.exists() and os.path.samefile(path, ph.source):
+        raise ValueError(f"{path.name} is the original photo; it is never overwritten — choose another name")
+    if path.exists() and not req.overwrite:
+        raise ValueError(f"{path.name} already exists (use overwrite=True / --overwrite to replace it)")
+    image = ph.composite(ph.edited(req.z, req.edits), req.mask)
+    Image.fromarray(image).save(path, format=formats[path.suffix.lower()])
+    return Exported(request_id=req.request_id, path=str(path), size=(image.shape[1], image.shape[0]),
+                    format=formats[path.suffix.lower()], exif_kept=False, elapsed_ms=_ms(t0))
+
+
+def _save_session(engine: FakeEngine, req: SaveSession, t0: float) -> Response:
+    ph = _current(engine)
+    path = Path(req.path)
+    if path.exists() and not req.overwrite:
+        raise ValueError(f"{path.name} already exists")
+    arrays = {"photo": ph.photo, "z": ph.z, "chosen": np.array(ph.chosen),
+              "meta": np.frombuffer(json.dumps({"source": ph.source, "edits": req.edits.to_dict()}).encode(), np.uint8)}
+    if req.mask is not None:
+        arrays["mask"] = np.asarray(req.mask)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+    os.replace(tmp, path)
+    return SessionSaved(request_id=req.request_id, path=str(path), elapsed_ms=_ms(t0))
+
+
+def _load_session(engine: FakeEngine, req: LoadSession, t0: float) -> Response:
+    with np.load(req.path, allow_pickle=False) as data:
+        meta = json.loads(data["meta"].tobytes().decode())
+        photo, z, chosen = data["photo"], data["z"], int(data["chosen"])
+        mask = data["mask"] if "mask" in data.files else None
+    engine.photo = FakePhoto(engine, photo, meta["source"], chosen, z=z)
+    return SessionLoaded(request_id=req.request_id, opened=engine.photo.opened(req.request_id, t0),
+                         edits=EditStack.from_dict(meta["edits"]), mask=mask, elapsed_ms=_ms(t0))
+
+
+PHOTO_HANDLERS = {
+    OpenPhoto: _open_photo,
+    ChooseFace: _choose_face,
+    RenderEdit: _render,
+    ExportPhoto: _export,
+    SaveSession: _save_session,
+    LoadSession: _load_session,
+}

@@ -1,0 +1,196 @@
+"""Named attribute sliders: strengths in σ units, locks, and their share of the edit.
+
+The engine answers :class:`~engine.protocol.AttributeDirections` with one +1σ latent step per
+attribute, conditioned on the locked attributes (their components projected out, so moving one
+attribute keeps the locked ones fixed). The edit is
+
+    z = base + Σ_d offset_d σ_d  (the dimension sliders, EditController)
+             + Σ_a strength_a · step_a  (this controller, EditController.set_shift)
+
+Locking or unlocking asks the engine for newly conditioned steps; the strengths stay, so the
+same slider positions now give the conditioned edit. A new photo (or sample) starts at zero.
+
+In the edit stack the attribute sliders are one ``AddVector`` (EditController.set_shift). When the
+stack changes from elsewhere (undo/redo, a session, a recipe) the sliders follow: strengths this
+controller wrote are remembered by their vector; another vector is fitted by least squares to
+the current steps and what the steps cannot explain is kept as a fixed ``base`` offset, so a
+slider move never drops part of an edit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from engine.protocol import AddVector, AttributeDirections, AttributeDirectionSet, EditStack, ErrorResponse, ModelInfo, Request, Response
+from editor.client import EngineClient
+from editor.controllers.edit import SHIFT_LABEL, EditController
+from editor.controllers.model import ModelController
+
+DIRECTIONS_LANE = "attribute-directions"
+SIGMA_RANGE = 3.0
+MEMORY = 512  # shift vectors remembered for undo/redo
+
+
+class AttributeController(QObject):
+    directionsChanged = Signal(object)  # AttributeDirectionSet | None
+    strengthsChanged = Signal(object)  # dict name -> σ, after a change not made by a slider
+    lockedChanged = Signal(object)  # tuple of locked names
+    failed = Signal(str)
+
+    def __init__(self, client: EngineClient, model: ModelController, edit: EditController, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._client = client
+        self._model = model
+        self._edit = edit
+        self.directions: AttributeDirectionSet | None = None
+        self.strengths: dict[str, float] = {}
+        self.locked: tuple[str, ...] = ()
+        self.last_request_id = 0
+        self.base: np.ndarray | None = None  # a shift in the stack that the sliders do not explain
+        self._memory: dict[bytes, dict[str, float]] = {}
+        self._applying = False
+        client.answered.connect(self._on_answered)
+        model.changed.connect(self._on_model_changed)
+        edit.encodedChanged.connect(self._on_encoded)
+        edit.stackChanged.connect(self._on_stack_changed)
+
+    # ------------------------------------------------------------------ requests
+    def refresh(self) -> int:
+        """Ask for the attributes again (after a user attribute was added, or a lock changed)."""
+        if self._model.info is None:
+            return 0
+        self.last_request_id = self._client.submit(AttributeDirections(locked=self.locked), DIRECTIONS_LANE)
+        return self.last_request_id
+
+    def set_locked(self, name: str, locked: bool) -> None:
+        names = [n for n in self.locked if n != name] + ([name] if locked else [])
+        if tuple(names) == self.locked:
+            return
+        self.locked = tuple(names)
+        self.lockedChanged.emit(self.locked)
+        self.refresh()
+
+    # ------------------------------------------------------------------ strengths
+    @property
+    def names(self) -> tuple[str, ...]:
+        return () if self.directions is None else self.directions.names
+
+    def set_strength(self, name: str, sigma: float) -> None:
+        if name not in self.names:
+            return
+        self.strengths[name] = float(np.clip(sigma, -SIGMA_RANGE, SIGMA_RANGE))
+        self._apply()
+
+    def reset(self, name: str | None = None) -> None:
+        if name is None:
+            self.strengths = {}
+        else:
+            self.strengths.pop(name, None)
+        self.strengthsChanged.emit(dict(self.strengths))
+        self._apply()
+
+    def shift(self) -> np.ndarray | None:
+        """base + Σ strength × step (the latent offset of the attribute sliders), or None when zero."""
+        total = None if self.base is None else self.base.astype(np.float32)
+        if self.directions is not None:
+            for name, s in self.strengths.items():
+                step = self.directions.steps.get(name)
+                if s and step is not None:
+                    term = np.float32(s) * np.asarray(step, np.float32)
+                    total = term if total is None else total + term
+        return total if total is not None and np.any(total) else None
+
+    def _apply(self) -> None:
+        shift = self.shift()
+        if shift is None and _stack_shift(self._edit.stack) is None:
+            return  # nothing applied, nothing to apply: no decode
+        if shift is not None:
+            self._memory[shift.astype(np.float32).tobytes()] = dict(self.strengths)
+            while len(self._memory) > MEMORY:
+                self._memory.pop(next(iter(self._memory)))
+        self._applying = True
+        try:
+            self._edit.set_shift(shift)
+        finally:
+            self._applying = False
+
+    def _on_stack_changed(self, stack: EditStack) -> None:
+        """The edit changed elsewhere (undo/redo, a session): the sliders follow its shift."""
+        if self._applying:
+            return
+        vector = _stack_shift(stack)
+        current = self.shift()
+        if vector is None:
+            if current is None:
+                return
+            self.strengths, self.base = {}, None
+        elif current is not None and np.array_equal(vector, current):
+            return
+        elif vector.tobytes() in self._memory:
+            self.strengths = dict(self._memory[vector.tobytes()])
+            self.base = None
+            rest = vector - (self.shift() if self.shift() is not None else 0)
+            self.base = rest if np.any(np.abs(rest) > 1e-6) else None
+        else:
+            self.strengths, self.base = self._fit(vector)
+        self.strengthsChanged.emit(dict(self.strengths))
+
+    def _fit(self, vector: np.ndarray) -> tuple[dict[str, float], np.ndarray | None]:
+        """Strengths that best explain ``vector`` with the current steps, and the rest."""
+        names = [n for n in self.names if np.any(self.directions.steps.get(n, 0))] if self.directions else []
+        if not names:
+            return {}, vector
+        steps = np.stack([np.asarray(self.directions.steps[n], np.float64) for n in names], 1)
+        s, *_ = np.linalg.lstsq(steps, vector.astype(np.float64), rcond=None)
+        s = np.clip(s, -SIGMA_RANGE, SIGMA_RANGE).astype(np.float32)
+        strengths = {n: float(v) for n, v in zip(names, s) if abs(v) > 1e-6}
+        rest = (vector.astype(np.float64) - steps @ s.astype(np.float64)).astype(np.float32)
+        return strengths, rest if np.any(np.abs(rest) > 1e-6) else None
+
+    # ------------------------------------------------------------------ answers
+    def _on_answered(self, lane: str, request: Request, response: Response) -> None:
+        if not isinstance(request, AttributeDirections) or request.request_id != self.last_request_id:
+            return
+        if isinstance(response, ErrorResponse):
+            # keep what the engine last confirmed
+            self.locked = () if self.directions is None else tuple(self.directions.locked)
+            self.lockedChanged.emit(self.locked)  # the window shows the error itself
+            return
+        if not isinstance(response, AttributeDirectionSet):
+            return
+        self.directions = response
+        self.locked = tuple(response.locked)
+        dropped = [n for n in self.strengths if n not in response.names]
+        for n in dropped:
+            del self.strengths[n]
+        self.directionsChanged.emit(response)
+        self.lockedChanged.emit(self.locked)
+        if dropped:
+            self.strengthsChanged.emit(dict(self.strengths))
+        if self.strengths:
+            self._apply()
+
+    def _on_model_changed(self, info: ModelInfo) -> None:
+        self._client.cancel(DIRECTIONS_LANE)
+        self.directions, self.strengths, self.locked, self.base = None, {}, (), None
+        self._memory.clear()
+        self.directionsChanged.emit(None)
+        self.strengthsChanged.emit({})
+        self.lockedChanged.emit(())
+        self.refresh()
+
+    def _on_encoded(self, encoded) -> None:
+        # a new photo, sample or model: a fresh edit, with no attribute steps in it
+        self.base = None
+        if self.strengths:
+            self.strengths = {}
+            self.strengthsChanged.emit({})
+
+
+def _stack_shift(stack: EditStack) -> np.ndarray | None:
+    """The set_shift vector held in ``stack`` (float32), or None."""
+    for op in stack.ops:
+        if isinstance(op, AddVector) and op.label == SHIFT_LABEL:
+            return (np.asarray(op.vector, np.float32) * np.float32(op.amount)).astype(np.float32)
+    return None

@@ -1,0 +1,132 @@
+"""Slots that hold a :class:`~engine.protocol.LatentTerm`: the operands of arithmetic and the ends
+of an interpolation. No widgets here: a slot is filled from the current edit, from samples of the
+sampling grid, from image files (read here, encoded by the engine) or from a labelled group.
+
+A slot filled from the current edit *follows* it: when the edit changes, the slot's latent is
+updated and ``changed`` fires again, so a result built on it stays live.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from engine.protocol import LatentTerm
+from editor.controllers.edit import EditController
+from editor.controllers.sampling import SamplingController
+from editor.imaging import ImageLoadError, read_image
+
+MAX_FILES = 64  # images in one term chosen in a file dialog
+
+
+@dataclass(frozen=True)
+class Slot:
+    term: LatentTerm
+    label: str
+    preview: np.ndarray | None = None  # S×S×3 (or any H×W×3) to show before the engine answers
+    follows_edit: bool = False
+
+
+class TermSlots(QObject):
+    changed = Signal(str, object)  # key, Slot | None
+    failed = Signal(str)
+
+    def __init__(self, keys: tuple[str, ...], edit: EditController, sampling: SamplingController, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.keys = keys
+        self.slots: dict[str, Slot | None] = {k: None for k in keys}
+        self._edit = edit
+        self._sampling = sampling
+        edit.editedChanged.connect(self._on_edit_changed)
+
+    # ------------------------------------------------------------------ filling
+    def set(self, key: str, slot: Slot | None) -> None:
+        if key not in self.slots:
+            raise KeyError(key)
+        self.slots[key] = slot
+        self.changed.emit(key, slot)
+
+    def clear(self, key: str | None = None) -> None:
+        for k in (self.keys if key is None else (key,)):
+            self.set(k, None)
+
+    def set_current(self, key: str) -> bool:
+        """The current edit (its edited latent); the slot follows later edits."""
+        z = self._edit_latent()
+        if z is None:
+            self.failed.emit("Nothing to use yet: open a photo or pick a sample first")
+            return False
+        frame = self._edit.edited
+        self.set(key, Slot(LatentTerm(latents=z, label=self._edit.name or "current edit"), f"current edit ({self._edit.name})" if self._edit.name else "current edit",
+                           None if frame is None else frame.array, follows_edit=True))  # fmt: skip
+        return True
+
+    def set_latent(self, key: str, z: np.ndarray, label: str, preview: np.ndarray | None = None) -> None:
+        self.set(key, Slot(LatentTerm(latents=np.asarray(z, np.float32), label=label), label, preview))
+
+    def set_samples(self, key: str, indices) -> bool:
+        """Samples of the current grid (their mean when several)."""
+        result = self._sampling.result
+        idx = [int(i) for i in indices]
+        if result is None or not idx or not all(0 <= i < len(result.z) for i in idx):
+            self.failed.emit("Draw samples first (Sample tab), then pick one or more")
+            return False
+        label = f"sample {idx[0]} (seed {self._sampling.seed})" if len(idx) == 1 else f"{len(idx)} samples (seed {self._sampling.seed})"
+        preview = result.images[idx[0]] if len(idx) == 1 else None
+        self.set(key, Slot(LatentTerm(latents=np.asarray(result.z)[idx], label=label), label, preview))
+        return True
+
+    def set_files(self, key: str, paths) -> bool:
+        """Image files (their mean latent when several); read here, encoded by the engine."""
+        paths = [Path(p) for p in paths][:MAX_FILES]
+        images = []
+        for path in paths:
+            try:
+                images.append(read_image(path)[0])
+            except ImageLoadError as exc:
+                self.failed.emit(str(exc))
+                return False
+        if not images:
+            return False
+        label = paths[0].name if len(paths) == 1 else f"{len(paths)} images"
+        self.set(key, Slot(LatentTerm(images=tuple(images), label=label), label, images[0] if len(images) == 1 else None))
+        return True
+
+    def set_group(self, key: str, group: str, data: str = "") -> None:
+        """A labelled group: ``NAME=1`` / ``NAME=-1`` of a user attribute, or conditions on a data set."""
+        group = group.strip()
+        label = f"{group} ({Path(data.partition(':')[2] or data).name})" if data else group
+        self.set(key, Slot(LatentTerm(group=group, data=data.strip(), label=label), label))
+
+    def forget_latents(self) -> None:
+        """Empty the slots that hold latents (another model's latent space); files and groups stay."""
+        for key, slot in self.slots.items():
+            if slot is not None and slot.term.latents is not None:
+                self.set(key, None)
+
+    # ------------------------------------------------------------------ reading
+    def ready(self) -> bool:
+        return all(self.slots[k] is not None for k in self.keys)
+
+    def terms(self) -> dict[str, LatentTerm]:
+        return {k: s.term for k, s in self.slots.items() if s is not None}
+
+    def _edit_latent(self) -> np.ndarray | None:
+        if self._edit.edit is None:
+            return None
+        return self._edit.edit.edited().astype(np.float32)
+
+    def _on_edit_changed(self, frame) -> None:
+        z = self._edit_latent()
+        if z is None:
+            return
+        for key, slot in self.slots.items():
+            if slot is not None and slot.follows_edit:
+                old = slot.term.latents
+                if old is not None and np.array_equal(np.asarray(old).reshape(-1), z):
+                    continue
+                self.slots[key] = replace(slot, term=replace(slot.term, latents=z), preview=None if frame is None else frame.array)
+                self.changed.emit(key, self.slots[key])

@@ -1,0 +1,208 @@
+"""Your own attributes: tag examples as *with* / *without*, name the attribute, get a direction.
+
+Examples come from the current edit, from samples of the grid, or from photo files (encoded by
+the engine, queued). ``create`` sends the tagged latents; the engine computes the direction
+(mean difference), saves it in the user's data folder and the attribute panel picks it up at
+once. The saved attributes can be listed, deleted, exported to a small file and imported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from engine.protocol import (
+    CreateUserAttribute,
+    DeleteUserAttribute,
+    Encode,
+    Encoded,
+    ExportUserAttribute,
+    FileWritten,
+    ImportUserAttribute,
+    ListUserAttributes,
+    ModelInfo,
+    Request,
+    Response,
+    UserAttributeList,
+    UserAttributeSaved,
+)
+from editor.client import EngineClient
+from editor.controllers.attributes import AttributeController
+from editor.controllers.edit import EditController
+from editor.controllers.model import ModelController
+from editor.controllers.sampling import SamplingController
+from editor.imaging import ImageLoadError, read_image
+
+SIDES = ("with", "without")
+MIN_PER_SIDE = 2  # the engine's minimum; 5–20 examples in all work well
+SUGGESTED = (5, 20)
+
+
+@dataclass(frozen=True)
+class Example:
+    image: np.ndarray  # what to show (the model's decode, or the sample)
+    z: np.ndarray  # D
+    label: str
+
+
+class UserAttributeController(QObject):
+    examplesChanged = Signal()
+    listed = Signal(object)  # tuple[UserAttributeSummary, ...]
+    created = Signal(object)  # UserAttributeSaved (create or import)
+    exported = Signal(str)
+    failed = Signal(str)
+    info = Signal(str)
+
+    def __init__(self, client: EngineClient, model: ModelController, edit: EditController, sampling: SamplingController,
+                 attributes: AttributeController, parent: QObject | None = None) -> None:  # fmt: skip
+        super().__init__(parent)
+        self._client = client
+        self._model = model
+        self._edit = edit
+        self._sampling = sampling
+        self._attributes = attributes
+        self.examples: dict[str, list[Example]] = {s: [] for s in SIDES}
+        self.saved: tuple = ()
+        self.folder = ""
+        self._encodes: dict[int, tuple[str, str]] = {}  # request id -> (side, label)
+        self._mine: set[int] = set()
+        client.answered.connect(self._on_answered)
+        model.changed.connect(self._on_model_changed)
+
+    # ------------------------------------------------------------------ tagging
+    def counts(self) -> tuple[int, int]:
+        return len(self.examples["with"]), len(self.examples["without"])
+
+    def can_create(self) -> bool:
+        return min(self.counts()) >= MIN_PER_SIDE
+
+    def add(self, side: str, z: np.ndarray, image: np.ndarray, label: str) -> bool:
+        if side not in SIDES:
+            raise ValueError(f"side must be 'with' or 'without', not {side!r}")
+        z = np.asarray(z, np.float32).reshape(-1)
+        info = self._model.info
+        if info is not None and z.size != info.latent_dim:
+            self.failed.emit(f"{label}: a {z.size}-d latent does not fit the model's {info.latent_dim}-d latent")
+            return False
+        if any(np.array_equal(e.z, z) for e in self.examples[side]):
+            return False  # already tagged
+        other = "without" if side == "with" else "with"
+        self.examples[other] = [e for e in self.examples[other] if not np.array_equal(e.z, z)]  # one side only
+        self.examples[side].append(Example(np.ascontiguousarray(image, np.uint8), z, label))
+        self.examplesChanged.emit()
+        return True
+
+    def add_current(self, side: str) -> bool:
+        """The image being edited, as it is now (its edited latent)."""
+        if self._edit.edit is None or self._edit.edited is None:
+            self.failed.emit("Nothing to tag yet: open a photo or pick a sample first")
+            return False
+        return self.add(side, self._edit.edit.edited(), self._edit.edited.array, self._edit.name or "current image")
+
+    def add_samples(self, side: str, indices) -> int:
+        result = self._sampling.result
+        if result is None:
+            self.failed.emit("Draw samples first (Sample tab)")
+            return 0
+        added = 0
+        for i in indices:
+            i = int(i)
+            if 0 <= i < len(result.z):
+                added += self.add(side, result.z[i], result.images[i], f"sample {i} (seed {self._sampling.seed})")
+        return added
+
+    def add_files(self, side: str, paths) -> int:
+        """Photo files: read here, encoded by the engine (queued); they appear when encoded."""
+        n = 0
+        for path in paths:
+            path = Path(path)
+            try:
+                array, _ = read_image(path)
+            except ImageLoadError as exc:
+                self.failed.emit(str(exc))
+                continue
+            rid = self._client.submit(Encode(image=array), None)
+            self._encodes[rid] = (side, path.name)
+            n += 1
+        return n
+
+    def remove(self, side: str, indices) -> None:
+        drop = {int(i) for i in indices}
+        self.examples[side] = [e for i, e in enumerate(self.examples[side]) if i not in drop]
+        self.examplesChanged.emit()
+
+    def clear(self) -> None:
+        self.examples = {s: [] for s in SIDES}
+        self._encodes.clear()
+        self.examplesChanged.emit()
+
+    # ------------------------------------------------------------------ saved attributes
+    def create(self, name: str, overwrite: bool = False) -> int:
+        name = name.strip()
+        if not name:
+            self.failed.emit("Name the attribute first")
+            return 0
+        n_with, n_without = self.counts()
+        if not self.can_create():
+            self.failed.emit(f"Tag at least {MIN_PER_SIDE} examples on each side ({n_with} with, {n_without} without so far)")
+            return 0
+        request = CreateUserAttribute(
+            name=name, with_latents=np.stack([e.z for e in self.examples["with"]]),
+            without_latents=np.stack([e.z for e in self.examples["without"]]), overwrite=overwrite,
+        )  # fmt: skip
+        return self._send(request)
+
+    def refresh(self) -> int:
+        return self._send(ListUserAttributes())
+
+    def delete(self, name: str) -> int:
+        return self._send(DeleteUserAttribute(name=name))
+
+    def export(self, name: str, path: str | Path, overwrite: bool = False) -> int:
+        return self._send(ExportUserAttribute(name=name, path=str(path), overwrite=overwrite))
+
+    def import_file(self, path: str | Path, name: str = "", overwrite: bool = False) -> int:
+        return self._send(ImportUserAttribute(path=str(path), name=name, overwrite=overwrite))
+
+    def _send(self, request: Request) -> int:
+        rid = self._client.submit(request, None)  # queued: never dropped
+        self._mine.add(rid)
+        return rid
+
+    # ------------------------------------------------------------------ answers
+    def _on_answered(self, lane: str, request: Request, response: Response) -> None:
+        rid = request.request_id
+        if rid in self._encodes:
+            side, label = self._encodes.pop(rid)
+            if isinstance(response, Encoded):
+                self.add(side, response.z, response.reconstruction, label)
+            return
+        if rid not in self._mine:
+            return
+        self._mine.discard(rid)
+        # an ErrorResponse is shown by the window; only successes change state here
+        if isinstance(response, UserAttributeSaved):
+            what = "Imported" if isinstance(request, ImportUserAttribute) else "Created"
+            a = response.attribute
+            text = f"{what} attribute “{a.name}” ({a.n_with} with, {a.n_without} without"
+            text += f", leave-one-out accuracy {100 * a.loo_accuracy:.0f}%)" if a.loo_accuracy is not None else ")"
+            self.info.emit(text + (f" — {response.warning}" if response.warning else ""))
+            self.created.emit(response)
+            self._attributes.refresh()  # its slider appears at once
+            self.refresh()
+        elif isinstance(response, UserAttributeList):
+            self.saved, self.folder = tuple(response.attributes), response.folder
+            self.listed.emit(self.saved)
+            if isinstance(request, DeleteUserAttribute):
+                self.info.emit(f"Deleted attribute “{request.name}”")
+                self._attributes.refresh()
+        elif isinstance(response, FileWritten):
+            self.exported.emit(response.path)
+
+    def _on_model_changed(self, info: ModelInfo) -> None:
+        if any(self.examples.values()) or self._encodes:
+            self.clear()  # tagged latents of another latent space mean nothing in this one
+        self.refresh()
