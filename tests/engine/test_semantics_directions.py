@@ -129,3 +129,20 @@ def test_a_safetensors_header_length_starting_with_0x80_is_not_a_pickle(tmp_path
             break
     assert f.read_bytes()[0] == 0x80
     assert set(read_directions(f)[0]) == {"a"}
+
+
+def test_cli_directions_errors_are_one_line(tiny_ckpt, tmp_path, capsys, monkeypatch):
+    from PIL import Image
+
+    from engine.cli import main
+
+    monkeypatch.setenv("LATENT_STUDIO_CACHE_DIR", str(tmp_path / "cache"))
+    folder = tmp_path / "plain"
+    folder.mkdir()
+    for i in range(40):
+        Image.fromarray(np.full((8, 8, 3), i * 5, np.uint8)).save(folder / f"{i}.png")
+    assert main(["directions", str(tiny_ckpt), "--data", f"folder:{folder}", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "no attribute labels" in err and len(err.splitlines()) == 1
+    assert main(["directions-import", str(tiny_ckpt), str(tiny_ckpt)]) == 2
+    assert "model checkpoint" in capsys.readouterr().err
