@@ -230,6 +230,7 @@ def _arith_args(p):
     p.add_argument("--data", help="labelled data set for attr: terms (faces:DIR)")
     p.add_argument("--split", default="train", choices=("train", "val", "test"), help="split for attr: terms")
     p.add_argument("--per-item", type=int, default=8, help="also show A − B added to this many members of C")
+    p.add_argument("--amount", type=float, default=1.0, help="C + amount·(A − B); 1 is plain A − B + C")
     p.add_argument("--scale", type=int, default=2, help="enlarge the PNG by this factor")
     p.add_argument("--judge", help="a judge file (train-judge): report the judged attributes of the results")
     p.add_argument("--save-latent", help="write the result latent A − B + C as .npy")
@@ -256,11 +257,13 @@ def _arithmetic(a):
             raise ValueError("attr: terms need --data (a labelled data set, e.g. faces:DIR)")
         enc = encode_dataset(m, a.data, a.split, None, not a.quiet)
     terms = {k: resolve_term(s, m, enc) for k, s in specs.items()}
-    images, used = arithmetic_panel(m, terms["a"], terms["b"], terms["c"], per_item=a.per_item, seed=a.seed)
+    if not -10 <= a.amount <= 10:
+        raise ValueError(f"--amount must be within -10..10, got {a.amount}")
+    images, used = arithmetic_panel(m, terms["a"], terms["b"], terms["c"], per_item=a.per_item, seed=a.seed, amount=a.amount)
     save_grid(images, a.out, ncol=used["ncol"], scale=max(1, a.scale))
     if a.save_latent:
         np.save(a.save_latent, used["result"][None])
-    out = {"out": a.out, **{k: f"{t.description}" for k, t in terms.items()}}
+    out = {"out": a.out, **{k: f"{t.description}" for k, t in terms.items()}, "amount": a.amount}
     if a.judge:
         from engine.semantics.judge import load_judge
 
@@ -274,7 +277,7 @@ def _arithmetic(a):
             pick = np.random.default_rng(a.seed).permutation(c.n)[:500]
             items = c.members[pick]
             before = judge.judge(decode_all(m, items)).mean(0)
-            after = judge.judge(decode_all(m, items + (terms["a"].mean - terms["b"].mean)[None])).mean(0)
+            after = judge.judge(decode_all(m, items + a.amount * (terms["a"].mean - terms["b"].mean)[None])).mean(0)
             report["members_of_C"] = int(len(pick))
             report["members_of_C_before_%"] = {n: _pct(v) for n, v in zip(judge.names, before)}
             report["members_of_C_plus_A_minus_B_%"] = {n: _pct(v) for n, v in zip(judge.names, after)}

@@ -132,22 +132,24 @@ def resolve_term(spec: str, model, encoded=None) -> Term:
     return Term(spec, z.mean(0), z, what)
 
 
-def latent_arithmetic(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    return (np.asarray(a, np.float32) - np.asarray(b, np.float32) + np.asarray(c, np.float32)).astype(np.float32)
+def latent_arithmetic(a: np.ndarray, b: np.ndarray, c: np.ndarray, amount: float = 1.0) -> np.ndarray:
+    """``C + amount · (A − B)``; amount 1 is the notes' ``A − B + C``."""
+    a, b, c = (np.asarray(v, np.float32) for v in (a, b, c))
+    return (c + float(amount) * (a - b)).astype(np.float32)
 
 
-def arithmetic_panel(model, a: Term, b: Term, c: Term, per_item: int = 8, seed: int = 0) -> tuple[np.ndarray, dict]:
+def arithmetic_panel(model, a: Term, b: Term, c: Term, per_item: int = 8, seed: int = 0, amount: float = 1.0) -> tuple[np.ndarray, dict]:
     """Images for the panel: row 1 = [mean A, mean B, mean C, A − B + C]; when C has several
-    members, row 2 = ``per_item`` of them (reconstructed), row 3 = each + (A − B).
-    Returns (uint8 images in grid order, with ncol), and the latents used."""
-    result = latent_arithmetic(a.mean, b.mean, c.mean)
+    members, row 2 = ``per_item`` of them (reconstructed), row 3 = each + (A − B)
+    (``amount`` scales A − B). Returns (uint8 images in grid order, with ncol), and the latents used."""
+    result = latent_arithmetic(a.mean, b.mean, c.mean, amount)
     top = model.decode(np.stack([a.mean, b.mean, c.mean, result]))
     out = {"result": result, "items": None, "edited": None}
     k = min(per_item, c.n)
     if k >= 2:
         idx = np.random.default_rng(seed).choice(c.n, size=k, replace=False) if c.n > k else np.arange(k)
         items = c.members[idx]
-        edited = items + (a.mean - b.mean)[None]
+        edited = items + float(amount) * (a.mean - b.mean)[None]
         out["items"], out["edited"] = items, edited
         ncol = max(4, k)
         blank = np.full((ncol - 4,) + top.shape[1:], 255, np.uint8)

@@ -74,3 +74,9 @@ def test_cli_arithmetic_on_a_labelled_set(tiny_ckpt, celeba_dir, tmp_path, capsy
     assert np.load(tmp_path / "r.npy").shape == (1, 8)
     assert main(["arithmetic", "--model", str(tiny_ckpt), "--a", "attr:Male=1", "--b", "x.png", "--c", "y.png", "--out", str(out)]) == 2
     assert "need --data" in capsys.readouterr().err
+
+
+def test_amount_scales_a_minus_b():
+    a, b, c = np.array([3.0, 1.0]), np.array([1.0, 1.0]), np.array([0.0, 5.0])
+    np.testing.assert_allclose(latent_arithmetic(a, b, c), [2.0, 5.0])
+    np.testing.assert_allclose(latent_arithmetic(a, b, c, amount=2.0), [4.0, 5.0])
