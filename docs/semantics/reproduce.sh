@@ -23,6 +23,9 @@ $LS eval-edits --model "$M" --data "$DATA" --judge "$WORK/judge.safetensors" --l
 $LS arithmetic --model "$M" --data "$DATA" --a attr:Male=1,Eyeglasses=1 --b attr:Male=1,Eyeglasses=-1 \
     --c attr:Male=-1,Eyeglasses=-1 --per-item 8 --scale 2 --judge "$WORK/judge.safetensors" \
     --out "$PICS/arithmetic.png" --quiet --json > "$WORK/arithmetic.json"
+$LS arithmetic --model "$M" --data "$DATA" --a attr:Male=1,Eyeglasses=1 --b attr:Male=1,Eyeglasses=-1 \
+    --c attr:Male=-1,Eyeglasses=-1 --amount 2 --per-item 8 --scale 2 --judge "$WORK/judge.safetensors" \
+    --out "$PICS/arithmetic-x2.png" --quiet --json > "$WORK/arithmetic-x2.json"
 
 python -c "
 from PIL import Image
