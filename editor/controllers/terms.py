@@ -99,7 +99,7 @@ class TermSlots(QObject):
         """A labelled group: ``NAME=1`` / ``NAME=-1`` of a user attribute, or conditions on a data set."""
         group = group.strip()
         label = f"{group} ({Path(data.partition(':')[2] or data).name})" if data else group
-        self.set(key, Slot(LatentTerm(group=group, data=data.strip(), label=label), label))
+        self.set(key, Slot(LatentTerm(group=group, data=data.strip()), label))  # the engine describes the group
 
     def forget_latents(self) -> None:
         """Empty the slots that hold latents (another model's latent space); files and groups stay."""
