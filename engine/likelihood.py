@@ -363,6 +363,7 @@ def evaluate_reject(model, data_spec: str, faces_dir: str | None, reject_below: 
         "threshold_kind": kind,
         "accept_rate_test": float(accepted.mean()),
         "accuracy_on_accepted": float(correct[accepted].mean()) if accepted.any() else None,
+        "accuracy_on_rejected": float(correct[~accepted].mean()) if (~accepted).any() else None,
         "test_score_median": float(np.median(res.score)),
         "ood": {},
     }
