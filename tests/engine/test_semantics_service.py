@@ -1,0 +1,85 @@
+"""engine.semantics_service through Engine.handle: the latent-semantics requests of the protocol."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from engine import protocol as p
+
+
+@pytest.fixture
+def engine(tiny_ckpt, tmp_path, monkeypatch):
+    from engine.service import Engine
+
+    monkeypatch.setenv("LATENT_STUDIO_DATA_DIR", str(tmp_path / "data"))
+    e = Engine()
+    assert isinstance(e.handle(p.LoadModel(source=str(tiny_ckpt), device="cpu")), p.ModelInfo)
+    return e
+
+
+def ok(response, kind):
+    assert isinstance(response, kind), getattr(response, "message", response)
+    return response
+
+
+def test_directions_locks_and_scores(engine):
+    from engine.semantics.orthogonal import edit_vector, project_out
+
+    model = engine.model
+    std = model.latent_stats.std
+    raw = ok(engine.handle(p.AttributeDirections()), p.AttributeDirectionSet)
+    assert raw.names == ("Eyeglasses", "Smiling") and raw.cosines.shape == (2, 2)
+    np.testing.assert_allclose(raw.steps["Eyeglasses"], edit_vector(model.attributes["Eyeglasses"], std, 1.0), atol=1e-6)
+    locked = ok(engine.handle(p.AttributeDirections(locked=("Smiling",))), p.AttributeDirectionSet)
+    d = project_out(model.attributes["Eyeglasses"], [model.attributes["Smiling"]])
+    np.testing.assert_allclose(locked.steps["Eyeglasses"], edit_vector(d, std, 1.0), atol=1e-6)
+    assert abs(float(locked.steps["Eyeglasses"] @ model.attributes["Smiling"])) < 1e-5
+    info = {a.name: a for a in locked.attributes}
+    assert info["Eyeglasses"].kept < 1.0 and info["Smiling"].kept == pytest.approx(1.0)
+    bad = engine.handle(p.AttributeDirections(locked=("Nope",)))
+    assert isinstance(bad, p.ErrorResponse) and "Nope" in bad.message
+
+
+def test_interpolate_arithmetic_terms_and_exports(engine, tmp_path):
+    z = engine.handle(p.Sample(n=6, seed=1)).z
+    frames = ok(engine.handle(p.Interpolate(a=p.LatentTerm(latents=z[0]), b=p.LatentTerm(seed=3), steps=5, mode="linear")), p.Interpolated)
+    assert frames.frames.shape == (5, 32, 32, 3) and set(frames.smoothness) == {"max_step", "mean_step", "ratio"}
+    np.testing.assert_allclose(frames.z[0], z[0], atol=1e-6)
+    photo = tmp_path / "face.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 48, 3), dtype=np.uint8)).save(photo)
+    result = ok(engine.handle(p.Arithmetic(a=p.LatentTerm(paths=(str(photo),)), b=p.LatentTerm(images=(np.asarray(Image.open(photo)),)),
+                                           c=p.LatentTerm(latents=z[2:5]), per_item=3)), p.ArithmeticResult)  # fmt: skip
+    np.testing.assert_allclose(result.z, z[2:5].mean(0), atol=1e-4)  # A and B are the same photo
+    assert result.counts == (1, 1, 3) and result.items.shape == result.edited.shape == (3, 32, 32, 3)
+    for term in (p.LatentTerm(), p.LatentTerm(latents=z[0], seed=1), p.LatentTerm(latents=np.zeros(3))):
+        assert isinstance(engine.handle(p.Arithmetic(a=term, b=p.LatentTerm(seed=1), c=p.LatentTerm(seed=2))), p.ErrorResponse)
+
+    for fmt, name in (("gif", "a"), ("png-strip", "b"), ("", "c.gif")):
+        out = ok(engine.handle(p.ExportAnimation(path=str(tmp_path / name), frames=frames.frames, format=fmt, scale=2)), p.FileWritten)
+        assert out.bytes > 0 and out.path.endswith((".gif", ".png"))
+    from_z = ok(engine.handle(p.ExportAnimation(path=str(tmp_path / "z.gif"), z=z[:3], boomerang=True)), p.FileWritten)
+    assert from_z.frames == 4  # 3 there, 1 back
+    again = engine.handle(p.ExportAnimation(path=str(tmp_path / "z.gif"), z=z[:3]))
+    assert isinstance(again, p.ErrorResponse) and "exists" in again.message
+    assert isinstance(engine.handle(p.ExportAnimation(path=str(tmp_path / "x.gif"), format="mp4", z=z[:2])), p.ErrorResponse)
+
+
+def test_user_attributes_round_trip(engine, tmp_path):
+    z = engine.handle(p.Sample(n=8, seed=2)).z
+    saved = ok(engine.handle(p.CreateUserAttribute(name="tilt", with_latents=z[:2], without_latents=z[2:4])), p.UserAttributeSaved)
+    assert saved.attribute.same_model is True and "noise" in saved.warning  # 4 examples: warned
+    again = engine.handle(p.CreateUserAttribute(name="tilt", with_latents=z[:3], without_latents=z[3:6]))
+    assert isinstance(again, p.ErrorResponse) and "exists" in again.message
+    ok(engine.handle(p.CreateUserAttribute(name="tilt", with_latents=z[:3], without_latents=z[3:6], overwrite=True)), p.UserAttributeSaved)
+    names = ok(engine.handle(p.AttributeDirections()), p.AttributeDirectionSet).names
+    assert names == ("Eyeglasses", "Smiling", "tilt")
+    group = ok(engine.handle(p.Arithmetic(a=p.LatentTerm(group="tilt=1"), b=p.LatentTerm(group="tilt=-1"), c=p.LatentTerm(seed=0))), p.ArithmeticResult)
+    np.testing.assert_allclose(group.terms_z[0] - group.terms_z[1], z[:3].mean(0) - z[3:6].mean(0), atol=1e-5)
+    out = tmp_path / "tilt.safetensors"
+    ok(engine.handle(p.ExportUserAttribute(name="tilt", path=str(out))), p.FileWritten)
+    assert not ok(engine.handle(p.DeleteUserAttribute(name="tilt")), p.UserAttributeList).attributes
+    ok(engine.handle(p.ImportUserAttribute(path=str(out), name="tilt2")), p.UserAttributeSaved)
+    listed = ok(engine.handle(p.ListUserAttributes()), p.UserAttributeList)
+    assert [a.name for a in listed.attributes] == ["tilt2"] and listed.folder.endswith("attributes")
