@@ -41,6 +41,9 @@ class AttributeRow(QWidget):
         self.name = info.name
         self.label = QLabel()
         self.label.setTextFormat(Qt.TextFormat.RichText)
+        self.score = QLabel()
+        self.score.setTextFormat(Qt.TextFormat.RichText)
+        self.score.setWordWrap(True)
         self.lock = QCheckBox("lock", toolTip=f"Keep {info.name} fixed while other attributes move")
         self.lock.toggled.connect(self._on_lock)
         reset = QToolButton(text="↺", toolTip=f"Reset {info.name}", autoRaise=True)
@@ -63,15 +66,17 @@ class AttributeRow(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.setSpacing(0)
         layout.addLayout(head)
+        layout.addWidget(self.score)
         layout.addWidget(self.slider)
         self.set_info(info)
 
     def set_info(self, info: AttributeInfo, cosines: str = "") -> None:
         self.info = info
         mine = " <i>(yours)</i>" if info.source == "user" and not info.name.endswith("(yours)") else ""
-        score = score_text(info)
-        kept = f" · <b>{100 * info.kept:.0f}% left</b> after locks" if info.kept < 0.995 else ""
-        self.label.setText(f"<b>{info.name}</b>{mine} <span style='color:gray'>{score}{kept}</span>")
+        parts = [t for t in (score_text(info), f"<b>{100 * info.kept:.0f}% left</b> after locks" if info.kept < 0.995 else "") if t]
+        self.label.setText(f"<b>{info.name}</b>{mine}")
+        self.score.setText(f"<span style='color:gray'>{' · '.join(parts)}</span>" if parts else "")
+        self.score.setVisible(bool(parts))
         tip = [f"{info.name}: strength in σ units (the data's spread along the direction)"]
         if info.method:
             tip.append(f"direction: {'classifier normal' if info.method == 'classifier' else 'mean difference'}")
@@ -85,8 +90,8 @@ class AttributeRow(QWidget):
             tip.append(f"conditioned on the locked attributes: {100 * info.kept:.0f}% of the direction is left")
         if cosines:
             tip.append(cosines)
-        self.label.setToolTip("\n".join(tip))
-        self.slider.setToolTip(self.label.toolTip())
+        for w in (self.label, self.score, self.slider):
+            w.setToolTip("\n".join(tip))
 
     def value(self) -> float:
         return float(self.slider.value())

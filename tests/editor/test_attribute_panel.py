@@ -69,7 +69,7 @@ def test_locking_requests_conditioned_directions_and_changes_the_result(qtbot, w
     # Glasses' linear read-out along its direction did not move
     moved = window.edit.edit.edited() - z
     assert abs(float(moved @ glasses)) < 1e-4 * np.linalg.norm(moved) * np.linalg.norm(glasses)
-    assert "67% left" in panel.rows["Smiling"].label.text()  # how much of the direction is left
+    assert "67% left" in panel.rows["Smiling"].score.text()  # how much of the direction is left
 
     panel.rows["Glasses"].lock.setChecked(False)
     wait_directions(qtbot, window, locked=())
@@ -79,10 +79,10 @@ def test_locking_requests_conditioned_directions_and_changes_the_result(qtbot, w
 def test_scores_are_shown_next_to_the_names(qtbot, window):
     directions = wait_directions(qtbot, window)
     panel = window.semantics.attribute_panel
-    assert "acc 91%" in panel.rows["Smiling"].label.text() and "AUC 0.97" in panel.rows["Smiling"].label.text()
-    assert "AUC 0.95" in panel.rows["Glasses"].label.text()
-    assert "acc" not in panel.rows["Young"].label.text()  # no stored scores: none shown
-    assert "cosine with" in panel.rows["Smiling"].label.toolTip()  # the entanglement readout
+    assert "acc 91%" in panel.rows["Smiling"].score.text() and "AUC 0.97" in panel.rows["Smiling"].score.text()
+    assert "AUC 0.95" in panel.rows["Glasses"].score.text()
+    assert "acc" not in panel.rows["Young"].score.text()  # no stored scores: none shown
+    assert "cosine with" in panel.rows["Smiling"].score.toolTip()  # the entanglement readout
     assert directions.cosines.shape == (3, 3)
 
 
@@ -131,7 +131,7 @@ def test_your_own_attribute_from_tagged_samples(qtbot, window, fake, data_dir, t
     # its slider appears at once, and moves the image along the mean difference of the tags
     panel = window.semantics.attribute_panel
     qtbot.waitUntil(lambda: "freckles" in panel.rows, timeout=TIMEOUT_MS)
-    assert "LOO" in panel.rows["freckles"].label.text() and "4+3 tagged" in panel.rows["freckles"].label.text()
+    assert "LOO" in panel.rows["freckles"].score.text() and "4+3 tagged" in panel.rows["freckles"].score.text()
     qtbot.waitUntil(lambda: upanel.saved.count() == 1, timeout=TIMEOUT_MS)
     z = np.asarray(result.z[6], np.float32)
     direction = np.asarray(result.z[[0, 1, 2, 6]]).mean(0) - np.asarray(result.z[[3, 4, 5]]).mean(0)
