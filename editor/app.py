@@ -57,6 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     app = application(sys.argv[0] if sys.argv else "latent-studio")
     window = create_window(args)
+    window.session.start()  # autosave, and the offer to restore a crashed run's autosave
     window.show()
     code = app.exec()
     window.client.shutdown()

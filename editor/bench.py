@@ -105,7 +105,7 @@ def measure_slider_latency(
 
         view.painted.connect(on_painted)
         decode_ms: list[float] = []
-        client.timing.connect(lambda kind, ms: decode_ms.append(ms) if kind == "Decode" else None)
+        client.timing.connect(lambda kind, ms: decode_ms.append(ms) if kind in ("Decode", "RenderEdit") else None)
 
         # -- 1. one event at a time
         single: list[float] = []

@@ -5,21 +5,44 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
-from engine.protocol import Decode, Encode, ErrorResponse, GetLatentStats, LoadModel, Request, Sample
+from engine.protocol import (
+    ChooseFace,
+    Decode,
+    Encode,
+    ErrorResponse,
+    ExportPhoto,
+    GetLatentStats,
+    LoadModel,
+    LoadSession,
+    OpenPhoto,
+    RenderEdit,
+    Request,
+    Sample,
+    SaveSession,
+)
 from editor.client import EngineClient
 from editor.controllers.edit import EditController
+from editor.controllers.history import HistoryController
+from editor.controllers.mask import MaskModel
 from editor.controllers.model import ModelController
+from editor.controllers.photo import PhotoController
 from editor.controllers.sampling import SamplingController
+from editor.controllers.session import DEFAULT_AUTOSAVE_S, SessionController
 from editor.recent import RecentList
 from editor.widgets.canvas_panel import CanvasPanel
+from editor.widgets.document_actions import DocumentActions
+from editor.widgets.face_chooser import FaceChooser
 from editor.widgets.file_actions import FileActions
 from editor.widgets.file_drop import FileDropFilter
+from editor.widgets.history_panel import HistoryPanel
 from editor.widgets.latent_panel import LatentPanel
+from editor.widgets.mask_tools import MaskTools
 from editor.widgets.model_chooser import ModelChooser
 from editor.widgets.notification import NotificationBanner
+from editor.widgets.recovery_bar import RecoveryBar
 from editor.widgets.sampling_panel import SamplingPanel
 from editor.widgets.semantics_ui import SemanticsUI
 from editor.widgets.status_panel import StatusPanel
@@ -31,6 +54,12 @@ FAILURE_TITLES = {
     Decode: "Decoding failed",
     Sample: "Sampling failed",
     GetLatentStats: "Could not read the model's statistics",
+    OpenPhoto: "Could not open the photo",
+    ChooseFace: "Could not use that face",
+    RenderEdit: "Rendering the edit failed",
+    ExportPhoto: "Export failed",
+    SaveSession: "Could not save the session",
+    LoadSession: "Could not open the session",
 }
 
 
@@ -46,6 +75,12 @@ class MainWindow(QMainWindow):
         self.model = ModelController(client, self)
         self.edit = EditController(client, self.model, self)
         self.sampling = SamplingController(client, self.model, self.edit, self)
+        # the photo workflow (issue 7): photo loop, mask, undo history, sessions
+        self.mask = MaskModel(self)
+        self.photo = PhotoController(client, self.edit, self.mask, self)
+        self.history = HistoryController(self.edit, self.mask, self.photo, self.model, self)
+        self.session = SessionController(client, self.edit, self.photo, self.mask, self.history, self,
+                                         interval_s=float(self.settings.value("autosave/seconds", DEFAULT_AUTOSAVE_S)))
         # panels
         self.banner = NotificationBanner()
         self.canvas = CanvasPanel()
@@ -57,8 +92,15 @@ class MainWindow(QMainWindow):
         self.status = StatusPanel(self.statusBar())
         self.drop = FileDropFilter(self)
         self.installEventFilter(self.drop)
+        self.mask_tools = MaskTools()
+        self.face_chooser = FaceChooser()
+        self.recovery_bar = RecoveryBar()
+        self.history_panel = HistoryPanel(self.history.undo_stack)
+        self.documents = DocumentActions(self, lambda: self.edit.path, lambda: self.session.path)
         self._lay_out()
+        self._lay_out_photo()
         self._wire()
+        self._wire_photo()
         self.semantics = SemanticsUI(self, FAILURE_TITLES)  # attribute sliders, arithmetic, interpolation, your attributes
 
     # ------------------------------------------------------------------ layout
@@ -71,6 +113,7 @@ class MainWindow(QMainWindow):
         box = QVBoxLayout(central)
         box.setContentsMargins(4, 4, 4, 0)
         box.addWidget(self.banner)
+        box.addWidget(self.recovery_bar)
         box.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
@@ -92,19 +135,56 @@ class MainWindow(QMainWindow):
         toolbar.addSeparator()
         toolbar.addWidget(self.chooser)
 
-        file_menu = self.menuBar().addMenu("&File")
+        file_menu = self.file_menu = self.menuBar().addMenu("&File")
         self.files.add_to(file_menu)
+        file_menu.addSeparator()
+        self.documents.add_to(file_menu)
         file_menu.addSeparator()
         quit_action = file_menu.addAction("&Quit")
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
-        view_menu = self.menuBar().addMenu("&View")
+        self.edit_menu = self.menuBar().addMenu("&Edit")
+        view_menu = self.view_menu = self.menuBar().addMenu("&View")
         for text, key, factor in (("Fit", "Ctrl+0", None), ("Actual pixels", "Ctrl+1", 1)):
             action = QAction(text, self, shortcut=QKeySequence(key))
             action.triggered.connect(lambda _=False, f=factor: self.canvas.set_zoom(f))
             view_menu.addAction(action)
         view_menu.addAction(dock.toggleViewAction())
         self.latents.setEnabled(False)
+
+    def _lay_out_photo(self) -> None:
+        """Photo workflow: mask tools and face chooser, the history dock, the Edit menu."""
+        bar = QWidget()
+        row = QHBoxLayout(bar)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.mask_tools)
+        row.addWidget(self.face_chooser)
+        row.addStretch(1)
+        toolbar = self.addToolBar("Photo")
+        toolbar.setObjectName("photo-toolbar")
+        toolbar.addWidget(bar)
+
+        dock = QDockWidget("History", self, objectName="history")
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        dock.setWidget(self.history_panel)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.view_menu.addAction(dock.toggleViewAction())
+
+        stack = self.history.undo_stack
+        self.undo_action = stack.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.redo_action = stack.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcuts([QKeySequence.StandardKey.Redo, QKeySequence("Ctrl+Y")])
+        self.edit_menu.addAction(self.undo_action)
+        self.edit_menu.addAction(self.redo_action)
+        self.edit_menu.addSeparator()
+        reset = self.edit_menu.addAction("Reset all edits")
+        reset.setShortcut(QKeySequence("Ctrl+Shift+R"))
+        reset.triggered.connect(self.history.reset_all)
+        self.edit_menu.addAction("Clear mask").triggered.connect(self.history.clear_mask)
+        self.edit_menu.addAction("Invert mask").triggered.connect(self.history.invert_mask)
+        self.files.export.setText("Export &face (model resolution)…")
 
     # ------------------------------------------------------------------ wiring
 
@@ -151,6 +231,58 @@ class MainWindow(QMainWindow):
         sampling.ready.connect(self.samples.show_samples)
         sampling.cleared.connect(self.samples.clear)
         self.tabs.currentChanged.connect(self._maybe_autosample)
+
+    def _wire_photo(self) -> None:
+        photo, mask, history, session = self.photo, self.mask, self.history, self.session
+        view = self.canvas.views["photo"]
+        view.attach_mask(mask)
+        photo.rendered.connect(view.set_rendered)
+        photo.facesChanged.connect(
+            lambda faces, chosen: self.face_chooser.set_faces(photo.current.photo if photo.current else None, faces, chosen))
+        photo.opened.connect(lambda opened: self.documents.set_photo_open(opened is not None))
+        photo.exported.connect(lambda path: self.banner.show_info(f"Exported {path}"))
+        photo.failed.connect(self.banner.show_error)
+        self.face_chooser.faceChosen.connect(history.choose_face)
+
+        tools = self.mask_tools
+        tools.toolChanged.connect(view.set_tool)
+        tools.radiusChanged.connect(view.set_brush_radius)
+        tools.radiusChanged.connect(lambda r: setattr(mask, "radius", float(r)))
+        tools.featherChanged.connect(lambda f: setattr(mask, "feather", float(f)))
+        tools.showMaskChanged.connect(view.set_show_mask)
+        tools.invertRequested.connect(history.invert_mask)
+        tools.clearRequested.connect(history.clear_mask)
+        mask.radius, mask.feather = float(tools.size.value()), tools.feather.value() / 100.0
+        view.set_brush_radius(mask.radius)
+        view.strokeBegan.connect(history.begin_stroke)
+        view.strokeMoved.connect(history.stroke_to)
+        view.strokeEnded.connect(history.end_stroke)
+
+        docs = self.documents
+        docs.openSessionRequested.connect(session.open)
+        docs.saveSessionRequested.connect(session.save)
+        docs.saveRecipeRequested.connect(session.save_recipe)
+        docs.applyRecipeRequested.connect(session.apply_recipe)
+        docs.exportRequested.connect(lambda path, overwrite: photo.export(path, overwrite=overwrite))
+        docs.failed.connect(self.banner.show_error)
+        session.saved.connect(lambda path: self.banner.show_info(f"Saved session {path}"))
+        session.recipeSaved.connect(lambda path: self.banner.show_info(f"Saved recipe {path}"))
+        session.loaded.connect(self._on_session_loaded)
+        session.failed.connect(self.banner.show_error)
+        session.recoveryAvailable.connect(self.recovery_bar.offer)
+        session.recoveryResolved.connect(self.recovery_bar.hide)
+        self.recovery_bar.restoreClicked.connect(session.restore)
+        self.recovery_bar.discardClicked.connect(session.discard_recovery)
+
+    def _on_session_loaded(self, path: str, warnings) -> None:
+        self.tabs.setCurrentWidget(self.canvas)
+        self.setWindowTitle(f"{self.edit.name} — Latent Studio")
+        if warnings:
+            self.banner.show_info("Session opened: " + "; ".join(warnings))
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.session.finish()  # a clean exit: no crash recovery offered next time
+        super().closeEvent(event)
 
     # ------------------------------------------------------------------ actions
 

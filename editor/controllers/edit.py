@@ -50,7 +50,7 @@ EDIT_LANE = "edit"
 TRAVERSAL_LANE = "traversal"
 SIGMA_RANGE = 3.0
 SHIFT_LABEL = "shift"  # the AddVector that holds set_shift's latent offset
-SHIFT_MERGE_S = 1.0  # set_shift calls closer than this merge into one history step
+MERGE_S = 1.0  # changes of one control closer than this (wheel, keys, attribute panel) are one history step
 
 
 class EditController(QObject):
@@ -84,8 +84,8 @@ class EditController(QObject):
         self.stack = EditStack()  # the edit, as data
         self.photo_loop = None  # PhotoController: photos open with OpenPhoto and render with RenderEdit
         self._drag_serial = 0
-        self._shift_key: tuple[str, int] = (SHIFT_LABEL, 0)
-        self._shift_time = 0.0
+        self._merge_key: tuple | None = None
+        self._merge_time = 0.0
         self._traversals: dict[int, tuple[int, np.ndarray]] = {}
         self._rng = np.random.default_rng()
         self._refresh_traversal = qdebounced(self._request_traversal, timeout=150, parent=self)
@@ -156,8 +156,7 @@ class EditController(QObject):
     def set_offset(self, dim: int, sigma: float) -> None:
         if self.edit is None:
             return
-        merge = ("dim", int(dim), self._drag_serial) if self.dragging else None
-        self._change(with_dimension(self.stack, dim, sigma), f"z{dim} → {sigma:+.2f}σ", echo=False, merge=merge)
+        self._change(with_dimension(self.stack, dim, sigma), f"z{dim} → {sigma:+.2f}σ", echo=False, merge=self._merge(("dim", int(dim))))
 
     def set_offsets(self, offsets: np.ndarray) -> None:
         if self.edit is None:
@@ -176,13 +175,21 @@ class EditController(QObject):
         ops = [op for op in self.stack.ops if not (isinstance(op, AddVector) and op.label == SHIFT_LABEL)]
         if shift is not None and np.any(shift):
             ops.append(AddVector(vector=tuple(float(v) for v in shift), amount=1.0, label=SHIFT_LABEL))
+        self._change(EditStack(ops=tuple(ops)), "Attributes", echo=False, merge=self._merge((SHIFT_LABEL,)))
+
+    def _merge(self, control: tuple) -> tuple:
+        """The history merge key of a change to ``control``: one step per drag, or per burst of
+        changes to the same control (mouse wheel, arrow keys, typing) less than MERGE_S apart."""
         now = time.monotonic()
+        last = self._merge_key
         if self.dragging:
-            self._shift_key = (SHIFT_LABEL, -self._drag_serial)
-        elif now - self._shift_time > SHIFT_MERGE_S or self._shift_key[1] <= 0:
-            self._shift_key = (SHIFT_LABEL, next_request_id())
-        self._shift_time = now
-        self._change(EditStack(ops=tuple(ops)), "Attributes", echo=False, merge=self._shift_key)
+            key = (*control, -self._drag_serial)
+        elif last is not None and last[:-1] == control and last[-1] > 0 and now - self._merge_time <= MERGE_S:
+            key = last
+        else:
+            key = (*control, next_request_id())
+        self._merge_key, self._merge_time = key, now
+        return key
 
     def begin_drag(self) -> None:
         self.dragging = True
@@ -192,6 +199,7 @@ class EditController(QObject):
         """Release: the full-quality decode of where the slider stopped."""
         self.dragging = False
         self._drag_serial += 1
+        self._merge_key = None
         if self.edit is not None:
             self._request_decode()
 

@@ -1,7 +1,9 @@
 """The four images side by side: photo, aligned crop, reconstruction, edited; zoom and fit.
 
 Each can be hidden with its toggle (e.g. show only the edit, or reconstruction | edit); the
-zoom buttons act on all views together.
+zoom buttons act on all views together. The photo is the main view (a PhotoView: the photo at
+its own resolution with the edit pasted back, the mask and the brush); it takes the left
+column, the model-resolution images stack on the right.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QToolButton, QVB
 from engine.protocol import Encoded
 from editor.imaging import Frame
 from editor.widgets.image_view import ImageView
+from editor.widgets.photo_view import PhotoView
 
 VIEWS = {
-    "photo": ("Photo", "Open a photo (File ▸ Open, drag and drop)\nor pick a sample"),
+    "photo": ("Photo (edited, full resolution)", "Open a photo (File ▸ Open, drag and drop)\nor pick a sample"),
     "aligned": ("Model's crop", "The crop the model sees"),
     "reconstruction": ("Reconstruction", "The model's reconstruction"),
     "edited": ("Edited", "Move a slider to edit"),
@@ -35,7 +38,7 @@ class CanvasPanel(QWidget):
             toggle.toggled.connect(self._relayout)
             self.toggles[key] = toggle
             bar.addWidget(toggle)
-            self.views[key] = ImageView(placeholder)
+            self.views[key] = PhotoView(placeholder) if key == "photo" else ImageView(placeholder)
             self._cells[key] = self._titled(title, self.views[key])
         bar.addStretch(1)
         for text, tip, action in (
@@ -72,9 +75,19 @@ class CanvasPanel(QWidget):
         for cell in self._cells.values():
             self._grid.removeWidget(cell)
             cell.hide()
-        columns = 2 if len(shown) == 4 else max(1, len(shown))
-        for i, key in enumerate(shown):
-            self._grid.addWidget(self._cells[key], i // columns, i % columns)
+        others = [k for k in shown if k != "photo"]
+        if "photo" in shown and others:  # the photo big on the left, the model's images on the right
+            self._grid.addWidget(self._cells["photo"], 0, 0, len(others), 1)
+            for i, key in enumerate(others):
+                self._grid.addWidget(self._cells[key], i, 1)
+            self._grid.setColumnStretch(0, 3)
+            self._grid.setColumnStretch(1, 1)
+        else:
+            for i, key in enumerate(shown):
+                self._grid.addWidget(self._cells[key], 0, i)
+            self._grid.setColumnStretch(0, 0)
+            self._grid.setColumnStretch(1, 0)
+        for key in shown:
             self._cells[key].show()
 
     def show_only(self, *keys: str) -> None:

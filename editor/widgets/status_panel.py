@@ -48,7 +48,7 @@ class StatusPanel:
         self.busy.setText("● working" if busy else "")
 
     def on_timing(self, kind: str, ms: float) -> None:
-        if kind == "Decode":
+        if kind in ("Decode", "RenderEdit"):  # a photo renders its edits with RenderEdit
             self.decode_ms = ms
             self._refresh()
 

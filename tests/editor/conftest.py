@@ -68,10 +68,12 @@ def shown_edit(window) -> np.ndarray:
 
 
 def expected_edit(window, fake: FakeEngine) -> np.ndarray:
-    """Decode, independently of the editor, what the sliders on screen say."""
+    """Decode, independently of the editor, what the sliders on screen say (the edit is an
+    EditStack of one DimensionStep per moved slider, applied as the engine applies it)."""
+    from engine.protocol import DimensionStep, EditStack
+
     info = window.model.info
-    z = window.edit.encoded.z.astype(np.float32).copy()
-    for dim, row in window.latents.rows.items():
-        std = float(info.stats.std[dim])
-        z[dim] += row.value() * (std if std > 1e-6 else 1.0)
+    steps = [DimensionStep(dim=dim, amount=float(np.float32(row.value()))) for dim, row in sorted(window.latents.rows.items())
+             if row.value()]
+    z = EditStack(ops=tuple(steps)).apply(window.edit.encoded.z, info.stats.std, info.attributes)
     return fake.decode_latents(z[None])[0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.protocol import Decode
+from engine.protocol import Decode, RenderEdit
 from tests.editor.conftest import TIMEOUT_MS, expected_edit, open_photo, shown_edit
 
 
@@ -65,7 +65,7 @@ def test_preview_while_dragging_full_quality_on_release(qtbot, window, fake, pho
     row.slider._slider.setSliderDown(False)
     assert not window.edit.dragging
     qtbot.waitUntil(lambda: not window.client.busy, timeout=TIMEOUT_MS)
-    decodes = [r for r in fake.requests if isinstance(r, Decode)]
+    decodes = [r for r in fake.requests if isinstance(r, (Decode, RenderEdit))]  # a photo renders with RenderEdit
     assert decodes[-1].preview is False
     assert any(r.preview for r in decodes[:-1])
     np.testing.assert_array_equal(shown_edit(window), expected_edit(window, fake))

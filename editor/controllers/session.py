@@ -1,0 +1,289 @@
+"""Documents: session files, autosave, crash recovery and recipes.
+
+- **Sessions** are the engine's versioned ``.lsession`` files (``SaveSession``/``LoadSession``):
+  the photo (embedded), its face alignment and latent, the edit stack and the painted mask.
+- **Autosave** writes the open photo's session every ``interval_s`` seconds, when something
+  changed since the last one, to ``<data>/autosave/autosave-<pid>.lsession``. ``<data>`` is
+  ``$LATENT_STUDIO_DATA_DIR`` or the platform's user data folder + ``latent-studio`` (the same
+  folder the engine's platformdirs picks for user attributes on Linux and macOS).
+- **Crash recovery**: each running editor holds ``autosave-<pid>.lock`` (a QLockFile: stale once
+  its process is gone). A clean exit (:meth:`finish`) deletes the autosave and the lock; at the
+  next start (:meth:`start`) an autosave whose lock is stale is a run that did not exit cleanly,
+  and ``recoveryAvailable`` offers it (:meth:`restore` / :meth:`discard_recovery`).
+- **Recipes**: the edit stack as JSON (``EditStack.to_json``), what ``latent-studio edit
+  --recipe R.json`` applies to a folder of photos; loading one into the editor is undoable.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QLockFile, QObject, QSaveFile, QStandardPaths, QTimer, Signal
+
+from engine.protocol import (
+    EditStack,
+    ErrorResponse,
+    LoadSession,
+    Request,
+    Response,
+    SaveSession,
+    SessionLoaded,
+    SessionSaved,
+)
+from editor.client import EngineClient
+from editor.controllers.edit import EditController
+from editor.controllers.history import HistoryController
+from editor.controllers.mask import MaskModel
+from editor.controllers.photo import PhotoController
+
+ENV_DATA = "LATENT_STUDIO_DATA_DIR"
+SESSION_SUFFIX = ".lsession"
+RECIPE_SUFFIX = ".json"
+DEFAULT_AUTOSAVE_S = 60.0
+
+
+def user_data_dir() -> Path:
+    """``$LATENT_STUDIO_DATA_DIR``, else the platform's user data folder + ``latent-studio``."""
+    env = os.environ.get(ENV_DATA)
+    if env:
+        return Path(env)
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericDataLocation)
+    return Path(base or Path.home() / ".local" / "share") / "latent-studio"
+
+
+class SessionController(QObject):
+    saved = Signal(str)  # a session file written by Save
+    loaded = Signal(str, object)  # path, warnings (tuple of str)
+    autosaved = Signal(str)
+    recoveryAvailable = Signal(str)  # the autosave of a run that did not exit cleanly
+    recoveryResolved = Signal()
+    pathChanged = Signal(object)  # the document's session file, or None
+    recipeSaved = Signal(str)
+    failed = Signal(str)
+
+    def __init__(self, client: EngineClient, edit: EditController, photo: PhotoController, mask: MaskModel,
+                 history: HistoryController, parent: QObject | None = None, *, data_dir: str | Path | None = None,
+                 interval_s: float = DEFAULT_AUTOSAVE_S) -> None:
+        super().__init__(parent)
+        self._client, self._edit, self._photo, self._mask, self._history = client, edit, photo, mask, history
+        self.data_dir = Path(data_dir) if data_dir is not None else None
+        self.interval_s = float(interval_s)
+        self.path: Path | None = None
+        self.recovery: Path | None = None
+        self._recovery_lock: QLockFile | None = None
+        self._lock: QLockFile | None = None
+        self._pending: dict[int, tuple[str, Path]] = {}
+        self._autosaved_revision = -1
+        self._autosave_in_flight = 0
+        self._started = False
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self.autosave_now)
+        client.answered.connect(self._on_answered)
+        edit.documentChanged.connect(self._on_document_changed)
+
+    # ------------------------------------------------------------------ places
+
+    @property
+    def autosave_dir(self) -> Path:
+        return (self.data_dir or user_data_dir()) / "autosave"
+
+    @property
+    def autosave_path(self) -> Path:
+        return self.autosave_dir / f"autosave-{os.getpid()}{SESSION_SUFFIX}"
+
+    @property
+    def can_save(self) -> bool:
+        return self._photo.active
+
+    # ------------------------------------------------------------------ sessions
+
+    def save(self, path: str | Path) -> int:
+        """Write the open photo's session to ``path`` (``.lsession`` added if missing)."""
+        if not self._photo.active:
+            self.failed.emit("Nothing to save yet: open a photo first")
+            return 0
+        path = Path(path)
+        if path.suffix.lower() != SESSION_SUFFIX:
+            path = path.with_name(path.name + SESSION_SUFFIX)
+        return self._submit_save(path, "save")
+
+    def open(self, path: str | Path) -> int:
+        path = Path(path)
+        request = LoadSession(path=str(path))
+        self._pending[request.request_id] = ("load", path)
+        return self._client.submit(request)
+
+    # ------------------------------------------------------------------ autosave and recovery
+
+    def start(self, interval_s: float | None = None) -> None:
+        """Start-up: hold this run's lock, look for a crashed run's autosave, start autosaving."""
+        if interval_s is not None:
+            self.interval_s = float(interval_s)
+        try:
+            self.autosave_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self.failed.emit(f"Autosave is off: cannot create {self.autosave_dir} ({exc.strerror})")
+            return
+        self._started = True
+        self._lock = QLockFile(str(self._lock_path(self.autosave_path)))
+        self._lock.setStaleLockTime(0)  # a lock is stale only when its process is gone
+        if not self._lock.tryLock(0):
+            self._lock = None
+        self._find_recovery()
+        self.set_interval(self.interval_s)
+
+    def set_interval(self, seconds: float) -> None:
+        self.interval_s = float(seconds)
+        if self._started and self.interval_s > 0:
+            self._timer.start(max(50, int(self.interval_s * 1000)))
+        else:
+            self._timer.stop()
+
+    def autosave_now(self) -> int:
+        """Autosave if a photo is open and something changed since the last autosave."""
+        if not self._started or not self._photo.active or self._autosave_in_flight:
+            return 0
+        if self._history.revision == self._autosaved_revision:
+            return 0
+        self._autosave_in_flight = self._submit_save(self.autosave_path, "autosave")
+        return self._autosave_in_flight
+
+    def restore(self) -> int:
+        """Reopen the crashed run's autosave (the document is then unsaved: no session file)."""
+        if self.recovery is None:
+            return 0
+        request = LoadSession(path=str(self.recovery))
+        self._pending[request.request_id] = ("restore", self.recovery)
+        return self._client.submit(request)
+
+    def discard_recovery(self) -> None:
+        self._drop_recovery()
+
+    def finish(self) -> None:
+        """A clean exit: the autosave and the lock go (nothing to recover next time)."""
+        self._timer.stop()
+        self._drop_recovery()
+        if self._started:
+            self.autosave_path.unlink(missing_ok=True)
+        if self._lock is not None:
+            self._lock.unlock()
+            self._lock = None
+        self._started = False
+
+    # ------------------------------------------------------------------ recipes
+
+    def save_recipe(self, path: str | Path) -> Path | None:
+        """Write the current edit stack as a recipe (``latent-studio edit --recipe``)."""
+        if self._edit.edit is None:
+            self.failed.emit("Nothing to save yet: open a photo and edit it first")
+            return None
+        path = Path(path)
+        if path.suffix.lower() != RECIPE_SUFFIX:
+            path = path.with_name(path.name + RECIPE_SUFFIX)
+        out = QSaveFile(str(path))
+        data = (self._edit.stack.to_json() + "\n").encode("utf-8")
+        if not out.open(QSaveFile.OpenModeFlag.WriteOnly) or out.write(data) != len(data) or not out.commit():
+            self.failed.emit(f"{path.name}: cannot write the recipe ({out.errorString()})")
+            return None
+        self.recipeSaved.emit(str(path))
+        return path
+
+    def apply_recipe(self, path: str | Path) -> bool:
+        """Make a recipe the current edit (one undoable step)."""
+        path = Path(path)
+        try:
+            stack = EditStack.from_json(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            self.failed.emit(f"{path.name}: cannot read the recipe ({type(exc).__name__})")
+            return False
+        except ValueError as exc:
+            self.failed.emit(f"{path.name}: {exc}")
+            return False
+        if self._edit.edit is None:
+            self.failed.emit("Open a photo first, then apply a recipe to it")
+            return False
+        return self._history.apply_stack(stack, f"Apply recipe {path.name}")
+
+    # ------------------------------------------------------------------ internals
+
+    def _submit_save(self, path: Path, kind: str) -> int:
+        request = SaveSession(path=str(path), edits=self._edit.stack, mask=self._mask.snapshot(), embed_photo=True,
+                              overwrite=True)
+        self._pending[request.request_id] = (kind, path, self._history.revision)
+        return self._client.submit(request)
+
+    def _on_answered(self, lane: str, request: Request, response: Response) -> None:
+        pending = self._pending.pop(request.request_id, None)
+        if pending is None:
+            return
+        kind, path = pending[0], pending[1]
+        if kind == "autosave":
+            self._autosave_in_flight = 0
+        if isinstance(response, ErrorResponse):
+            if kind == "autosave":
+                self.failed.emit(f"Autosave failed: {response.message}")
+            elif kind == "restore":
+                self.failed.emit(f"Could not restore the autosave: {response.message}")
+                self._drop_recovery()
+            return  # save/load errors are shown by the window, like every engine error
+        if isinstance(response, SessionSaved):
+            if kind == "autosave":
+                self._autosaved_revision = pending[2]
+                self.autosaved.emit(response.path)
+            else:
+                self.path = Path(response.path)
+                self._history.undo_stack.setClean()
+                self.pathChanged.emit(self.path)
+                self.saved.emit(response.path)
+        elif isinstance(response, SessionLoaded):
+            self._adopt(response, path)
+            if kind == "restore":
+                self.path = None
+                self._autosaved_revision = -1  # autosave this run's copy soon
+                self._drop_recovery()
+            else:
+                self.path = path
+                self._history.undo_stack.setClean()
+            self.pathChanged.emit(self.path)
+            self.loaded.emit(str(path), tuple(response.warnings))
+
+    def _adopt(self, loaded: SessionLoaded, path: Path) -> None:
+        opened = loaded.opened
+        name = Path(opened.source).name if opened.source else path.stem
+        self._photo.close()
+        self._mask.reset((opened.photo.shape[1], opened.photo.shape[0]))
+        if loaded.mask is not None:
+            self._mask.set_array(loaded.mask)
+        self._photo.adopt(opened, loaded.edits, name)
+        self._history.clear()
+
+    def _on_document_changed(self) -> None:
+        if self.path is not None:
+            self.path = None
+            self.pathChanged.emit(None)
+
+    @staticmethod
+    def _lock_path(session: Path) -> Path:
+        return session.with_suffix(".lock")
+
+    def _find_recovery(self) -> None:
+        own = self.autosave_path
+        candidates = sorted((p for p in self.autosave_dir.glob(f"autosave-*{SESSION_SUFFIX}") if p != own),
+                            key=lambda p: p.stat().st_mtime, reverse=True)
+        for path in candidates:
+            lock = QLockFile(str(self._lock_path(path)))
+            lock.setStaleLockTime(0)
+            if lock.tryLock(0):  # its run is gone (a live run holds its lock)
+                self.recovery, self._recovery_lock = path, lock
+                self.recoveryAvailable.emit(str(path))
+                return
+
+    def _drop_recovery(self) -> None:
+        if self.recovery is not None:
+            self.recovery.unlink(missing_ok=True)
+        if self._recovery_lock is not None:
+            self._recovery_lock.unlock()
+        if self.recovery is not None or self._recovery_lock is not None:
+            self.recovery, self._recovery_lock = None, None
+            self.recoveryResolved.emit()
