@@ -167,3 +167,19 @@ def test_tagging_needs_two_a_side_and_errors_are_shown(qtbot, window, data_dir):
     user.import_file(data_dir / "missing.safetensors")
     qtbot.waitUntil(lambda: "Could not import the attribute" in window.banner.text(), timeout=TIMEOUT_MS)
     assert "missing.safetensors" in window.banner.text()
+
+
+def test_another_model_rebuilds_the_attributes_and_forgets_latent_operands(qtbot, window, fake):
+    wait_directions(qtbot, window)
+    edit_sample(qtbot, window, 0)
+    window.semantics.attribute_panel.rows["Young"].slider.setValue(1.0)
+    arith = window.semantics.arithmetic
+    arith.slots.set_samples("a", [1])
+    arith.slots.set_group("b", "Smiling=1")  # not a latent: kept for the next model
+    with qtbot.waitSignal(window.model.changed, timeout=TIMEOUT_MS):
+        window.model.load("wide")
+    directions = wait_directions(qtbot, window)
+    assert directions.steps["Young"].shape == (12,)
+    panel = window.semantics.attribute_panel
+    assert set(panel.rows) == {"Smiling", "Glasses", "Young"} and all(r.value() == 0.0 for r in panel.rows.values())
+    assert arith.slots.slots["a"] is None and arith.slots.slots["b"] is not None
