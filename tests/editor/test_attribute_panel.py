@@ -183,3 +183,20 @@ def test_another_model_rebuilds_the_attributes_and_forgets_latent_operands(qtbot
     panel = window.semantics.attribute_panel
     assert set(panel.rows) == {"Smiling", "Glasses", "Young"} and all(r.value() == 0.0 for r in panel.rows.values())
     assert arith.slots.slots["a"] is None and arith.slots.slots["b"] is not None
+
+
+def test_attribute_edit_of_a_photo_renders_through_the_photo_loop(qtbot, window, fake, photo):
+    from engine.protocol import RenderEdit
+
+    from tests.editor.conftest import open_photo, shown_edit
+
+    wait_directions(qtbot, window)
+    open_photo(qtbot, window, photo)
+    before = shown_edit(window).copy()
+    window.semantics.attribute_panel.rows["Smiling"].slider.setValue(2.5)
+    qtbot.waitUntil(lambda: not window.client.busy and not np.array_equal(shown_edit(window), before), timeout=TIMEOUT_MS)
+    step = one_sigma(fake.model.attributes["Smiling"], window.model.info.stats.std)
+    renders = [r for r in fake.requests if isinstance(r, RenderEdit) and r.edits is not None]
+    assert renders, "the attribute edit was not rendered into the photo"
+    shift = [op for op in renders[-1].edits.ops if isinstance(op, AddVector)]
+    np.testing.assert_allclose(np.asarray(shift[0].vector) * shift[0].amount, 2.5 * step, atol=1e-5)
