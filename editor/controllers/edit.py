@@ -329,6 +329,7 @@ class EditController(QObject):
             return
         self.edit = LatentEdit(encoded.z, info.stats)
         self._edited_z = self.edit.z.copy()
+        self.last_request_id = 0  # what is shown is the reconstruction; no edit is on its way
         self.encodedChanged.emit(encoded)
         self.offsetsChanged.emit(self.edit.offsets.copy())
         self._show(Frame.from_array(encoded.reconstruction, tag=0))
