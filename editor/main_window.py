@@ -30,7 +30,7 @@ from editor.controllers.mask import MaskModel
 from editor.controllers.model import ModelController
 from editor.controllers.photo import PhotoController
 from editor.controllers.sampling import SamplingController
-from editor.controllers.session import DEFAULT_AUTOSAVE_S, SessionController
+from editor.controllers.session import DEFAULT_AUTOSAVE_S, SESSION_SUFFIX, SessionController
 from editor.recent import RecentList
 from editor.widgets.canvas_panel import CanvasPanel
 from editor.widgets.document_actions import DocumentActions
@@ -287,8 +287,15 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ actions
 
     def open_image(self, path: str | Path) -> bool:
-        """Open a photo file for editing (menu, drop, command line, recent files)."""
+        """Open a photo file for editing (menu, drop, command line, recent files); a session
+        file (.lsession) reopens that session."""
         self.tabs.setCurrentWidget(self.canvas)
+        if Path(path).suffix.lower() == SESSION_SUFFIX:
+            if not Path(path).is_file():
+                self.banner.show_error(f"{Path(path).name}: no such file")
+                return False
+            self.session.open(path)
+            return True
         if not self.edit.open_image(path):
             return False
         self.files.remember(path)

@@ -217,3 +217,16 @@ def test_export_at_full_resolution_never_over_the_source(qtbot, window, fake, ph
         window.photo.export(tmp_path / "out.png", overwrite=True)  # the save dialog asked
     window.photo.export(tmp_path / "out.gif")
     assert "choose a .png" in window.banner.text()
+
+
+def test_a_session_file_opens_like_a_photo(qtbot, window, fake, photo, tmp_path):
+    open_photo_file(qtbot, window, photo)
+    move_slider(window, 0, 1.0)
+    shown = wait_rendered(qtbot, window)
+    with qtbot.waitSignal(window.session.saved, timeout=TIMEOUT_MS):
+        window.session.save(tmp_path / "s.lsession")
+    window.history.reset_all()
+    with qtbot.waitSignal(window.session.loaded, timeout=TIMEOUT_MS):
+        assert window.open_image(tmp_path / "s.lsession")  # command line, drop, recent files
+    np.testing.assert_array_equal(wait_rendered(qtbot, window), shown)
+    assert not window.open_image(tmp_path / "missing.lsession") and "no such file" in window.banner.text()
