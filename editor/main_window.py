@@ -281,8 +281,21 @@ class MainWindow(QMainWindow):
             self.banner.show_info("Session opened: " + "; ".join(warnings))
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.session.needs_saving and not self._save_before_closing():
+            event.ignore()
+            return
         self.session.finish()  # a clean exit: no crash recovery offered next time
         super().closeEvent(event)
+
+    def _save_before_closing(self) -> bool:
+        """Unsaved edits: ask; True when the window may close."""
+        answer = self.documents.ask_save_before_closing(self.edit.name or "the photo")
+        if answer == "discard":
+            return True
+        if answer == "save":
+            path = self.session.path or self.documents.session_path_dialog()
+            return bool(path) and self.session.save_and_wait(path)
+        return False
 
     # ------------------------------------------------------------------ actions
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QLockFile, QObject, QSaveFile, QStandardPaths, QTimer, Signal
+from PySide6.QtCore import QEventLoop, QLockFile, QObject, QSaveFile, QStandardPaths, QTimer, Signal
 
 from engine.protocol import (
     EditStack,
@@ -107,6 +107,33 @@ class SessionController(QObject):
         if path.suffix.lower() != SESSION_SUFFIX:
             path = path.with_name(path.name + SESSION_SUFFIX)
         return self._submit_save(path, "save")
+
+    @property
+    def needs_saving(self) -> bool:
+        """The running app (autosave started) has an open photo with changes not saved to a session."""
+        return self._started and self._photo.active and not self._history.undo_stack.isClean()
+
+    def save_and_wait(self, path: str | Path, timeout_ms: int = 60_000) -> bool:
+        """Save and wait for the engine's answer (closing the window): True once it is written."""
+        rid = self.save(path)
+        if not rid:
+            return False
+        loop = QEventLoop()
+        outcome: list[bool] = []
+
+        def answered(lane, request, response) -> None:
+            if request.request_id == rid:
+                outcome.append(isinstance(response, SessionSaved))
+                loop.quit()
+
+        self._client.answered.connect(answered)
+        QTimer.singleShot(timeout_ms, loop.quit)
+        try:
+            if not outcome:
+                loop.exec()
+        finally:
+            self._client.answered.disconnect(answered)
+        return bool(outcome and outcome[0])
 
     def open(self, path: str | Path) -> int:
         path = Path(path)

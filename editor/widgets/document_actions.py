@@ -83,11 +83,31 @@ class DocumentActions(QObject):
             self.saveSessionRequested.emit(str(current))
 
     def _save_session_dialog(self) -> None:
-        source = self._source()
-        suggestion = source.with_suffix(".lsession") if source is not None else Path(self._start_dir() or Path.cwd()) / "edit.lsession"
-        path, _ = QFileDialog.getSaveFileName(self._window, "Save session", str(suggestion), SESSION_FILTER)
+        path = self.session_path_dialog()
         if path:
             self.saveSessionRequested.emit(path)
+
+    def session_path_dialog(self) -> str:
+        """Ask where to save the session ("" when cancelled)."""
+        current = self._session_path()
+        source = self._source()
+        if current is not None:
+            suggestion = current
+        elif source is not None:
+            suggestion = source.with_suffix(".lsession")
+        else:
+            suggestion = Path(self._start_dir() or Path.cwd()) / "edit.lsession"
+        path, _ = QFileDialog.getSaveFileName(self._window, "Save session", str(suggestion), SESSION_FILTER)
+        return path
+
+    def ask_save_before_closing(self, name: str) -> str:
+        """"save", "discard" or "cancel": the edit of ``name`` is not saved in a session."""
+        buttons = QMessageBox.StandardButton
+        answer = QMessageBox.question(
+            self._window, "Save the edit?",
+            f"The edit of {name} has changes that are not saved in a session. Save them before closing?",
+            buttons.Save | buttons.Discard | buttons.Cancel, buttons.Save)
+        return {buttons.Save: "save", buttons.Discard: "discard"}.get(answer, "cancel")
 
     def _save_recipe_dialog(self) -> None:
         source = self._source()

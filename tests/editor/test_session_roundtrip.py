@@ -230,3 +230,24 @@ def test_a_session_file_opens_like_a_photo(qtbot, window, fake, photo, tmp_path)
         assert window.open_image(tmp_path / "s.lsession")  # command line, drop, recent files
     np.testing.assert_array_equal(wait_rendered(qtbot, window), shown)
     assert not window.open_image(tmp_path / "missing.lsession") and "no such file" in window.banner.text()
+
+
+def test_closing_with_unsaved_edits_asks_first(qtbot, window, fake, photo, data, tmp_path):
+    session = window.session
+    session.data_dir = data
+    session.start(interval_s=0)
+    open_photo_file(qtbot, window, photo)
+    window.close()  # nothing edited: closes without a question
+    assert not session.needs_saving
+    window.show()
+    session.start(interval_s=0)
+    move_slider(window, 0, 1.0)
+    assert session.needs_saving
+    answers = iter(["cancel", "save"])
+    window.documents.ask_save_before_closing = lambda name: next(answers)
+    window.documents.session_path_dialog = lambda: str(tmp_path / "closing.lsession")
+    window.close()
+    assert window.isVisible() and session.needs_saving  # cancelled: still open, still unsaved
+    window.close()
+    assert not window.isVisible() and (tmp_path / "closing.lsession").is_file()
+    assert not session.autosave_path.exists()  # a clean exit
