@@ -63,10 +63,10 @@ def with_dimensions(stack: EditStack, offsets: Mapping[int, float] | np.ndarray)
         offsets = {d: float(v) for d, v in enumerate(np.asarray(offsets).reshape(-1))}
     new = [DimensionStep(dim=int(d), amount=sigma(v)) for d, v in sorted(offsets.items()) if sigma(v)]
     ops = list(stack.ops)
-    at = next((i for i, op in enumerate(ops) if isinstance(op, DimensionStep)), len(ops))
-    kept = [op for op in ops if not isinstance(op, DimensionStep)]
-    at = sum(1 for op in ops[:at] if not isinstance(op, DimensionStep))
-    return EditStack(ops=tuple(kept[:at] + new + kept[at:]))
+    first = next((i for i, op in enumerate(ops) if isinstance(op, DimensionStep)), len(ops))
+    before = [op for op in ops[:first] if not isinstance(op, DimensionStep)]
+    after = [op for op in ops[first:] if not isinstance(op, DimensionStep)]
+    return EditStack(ops=tuple(before + new + after))
 
 
 def without(stack: EditStack, kinds: Iterable[type]) -> EditStack:

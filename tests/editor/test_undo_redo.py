@@ -167,3 +167,20 @@ def test_a_new_photo_starts_a_new_history(qtbot, window, fake, photo, tmp_path):
     assert window.history.undo_stack.count() == 1
     open_photo_file(qtbot, window, write_photo(tmp_path / "other.png", seed=3))
     assert window.history.undo_stack.count() == 0 and window.edit.stack.is_empty and window.mask.array is None
+
+
+def test_stack_edits_replace_one_operation_per_control_and_keep_blends_in_place():
+    from engine.protocol import AttributeStep, Blend
+    from editor.controllers.stack_edits import attribute_amounts, with_attribute, with_dimension, with_dimensions
+
+    blend = Blend(target=(0.0,) * 4, weight=0.5)
+    stack = EditStack(ops=(DimensionStep(dim=1, amount=1.0), blend, DimensionStep(dim=2, amount=2.0),
+                           DimensionStep(dim=1, amount=0.5)))  # e.g. from a recipe
+    assert with_dimension(stack, 1, 3.0).ops == (DimensionStep(dim=1, amount=3.0), blend, DimensionStep(dim=2, amount=2.0))
+    assert with_dimension(stack, 1, 0.0).ops == (blend, DimensionStep(dim=2, amount=2.0))  # zero: no operation
+    assert with_dimensions(stack, {3: 1.0, 0: 0.5}).ops == (DimensionStep(dim=0, amount=0.5), DimensionStep(dim=3, amount=1.0), blend)
+    assert with_dimensions(EditStack(), {}).is_empty
+    smiling = with_attribute(stack, "Smiling", 1.25)
+    assert smiling.ops[-1] == AttributeStep(name="Smiling", amount=1.25) and attribute_amounts(smiling) == {"Smiling": 1.25}
+    assert with_attribute(smiling, "Smiling", 0.0) == stack
+    assert with_dimension(EditStack(), 0, 0.1).ops[0].amount == float(np.float32(0.1))  # float32-exact, as the sliders
