@@ -73,7 +73,7 @@ class SessionController(QObject):
         self.recovery: Path | None = None
         self._recovery_lock: QLockFile | None = None
         self._lock: QLockFile | None = None
-        self._pending: dict[int, tuple[str, Path]] = {}
+        self._pending: dict[int, tuple] = {}  # request id -> (kind, path[, revision])
         self._autosaved_revision = -1
         self._autosave_in_flight = 0
         self._started = False

@@ -3,7 +3,6 @@ session format is exercised in test_photo_loop.py)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
