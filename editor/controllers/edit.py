@@ -117,6 +117,8 @@ class EditController(QObject):
 
     def adopt(self, z: np.ndarray, image: np.ndarray, name: str = "sample") -> None:
         """Edit a latent that has no photo (a sample): it is its own reconstruction."""
+        self._client.cancel(EDIT_LANE)  # a decode of the previous edit must not land on the sample
+        self.last_request_id = 0
         self.photo = np.ascontiguousarray(image, np.uint8)
         self.path, self.name, self.is_sample = None, name, True
         self.stack = EditStack()
