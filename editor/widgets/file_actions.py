@@ -8,7 +8,7 @@ from typing import Callable
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 
 from editor.export import ExportError, same_file, save_image, suggest_export_path
 from editor.recent import RecentList
@@ -71,15 +71,15 @@ class FileActions(QObject):
         if path:
             self.openRequested.emit(path)
 
-    def export_to(self, path: str | Path, *, allow_source: bool = False) -> Path | None:
-        """Write the current edit to ``path``; the source photo only with ``allow_source``."""
+    def export_to(self, path: str | Path) -> Path | None:
+        """Write the current edit to ``path``; never onto the source photo (a clear error instead)."""
         what = self._export_source()
         if what is None:
             self.failed.emit("Nothing to export yet: open a photo or pick a sample first")
             return None
         array, source = what
         try:
-            out = save_image(array, path, source=None if allow_source else source)
+            out = save_image(array, path, source=source)
         except (ExportError, OSError) as exc:
             self.failed.emit(str(exc))
             return None
@@ -99,13 +99,7 @@ class FileActions(QObject):
             return
         if not Path(path).suffix:
             path += ".png"
-        allow_source = False
-        if same_file(path, source):
-            answer = QMessageBox.warning(
-                self._window, "Overwrite the original photo?",
-                f"{Path(path).name} is the photo you opened. Replace it with the edited image?",
-                QMessageBox.StandardButton.Cancel | QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.Cancel)
-            if answer != QMessageBox.StandardButton.Yes:
-                return
-            allow_source = True
-        self.export_to(path, allow_source=allow_source)
+        if same_file(path, source):  # DESIGN: the user's original file is never overwritten
+            self.failed.emit(f"{Path(path).name} is the photo you opened; the original is never overwritten, choose another name")
+            return
+        self.export_to(path)
