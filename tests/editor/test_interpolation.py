@@ -79,6 +79,8 @@ def test_play_pause_and_edit_a_frame(qtbot, window, fake):
 
 @pytest.mark.parametrize("suffix", [".gif", ".mp4", ".png"])
 def test_export_through_the_engine(qtbot, window, tmp_path, suffix):
+    if suffix == ".mp4":
+        pytest.importorskip("imageio_ffmpeg", reason="MP4 needs the video extra (imageio-ffmpeg)")
     draw_samples(qtbot, window, n=4)
     interp, panel = window.semantics.interpolation, window.semantics.interpolation_panel
     panel.steps.setValue(5)

@@ -109,6 +109,7 @@ def astronaut(tmp_path):
 
 
 def test_real_engine_astronaut_zero_edit_mask_undo_session_export(qtbot, settings, tiny, astronaut, tmp_path):
+    pytest.importorskip("dlib", reason="face detection needs the faces extra (dlib-bin)")
     from PIL import Image
 
     from engine.service import Engine

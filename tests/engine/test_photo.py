@@ -45,6 +45,7 @@ def test_zero_edit_gives_back_the_original_pixels_exactly(opened, astronaut):
 
 
 def test_an_edit_changes_the_face_and_nothing_outside_the_face_mask(opened, astronaut):
+    pytest.importorskip("dlib", reason="without the faces extra the whole photo is the face region")
     out = opened.composite(edit_latent(opened))
     diff = np.abs(out.astype(int) - astronaut).max(-1)
     assert out.shape == astronaut.shape and diff.max() > 10
