@@ -442,6 +442,7 @@ def _ee_args(p):
     p.add_argument("--methods", default="mean,classifier", help="direction methods to compare (fitted on the train split)")
     p.add_argument("--identity", default="auto", choices=("auto", "dlib", "pixel", "none"))
     p.add_argument("--identity-n", type=int, default=200, help="faces used for the identity distance")
+    p.add_argument("--controls", type=int, default=3, help="random directions edited the same way (noise floor of the flips)")
     p.add_argument("--markdown", help="also write the table as markdown here")
 
 
@@ -479,7 +480,7 @@ def _eval_edits(a):
     classifiers = {n: f.classifier for n, f in all_fits["classifier"].items()}  # locks: keep the others' read-outs fixed
     variants = direction_variants(fits, classifiers)
     identity = None if a.identity == "none" else identity_metric(a.identity)
-    result = evaluate_edits(m, judge, mu, variants, a.strength, identity, a.identity_n, log=say)
+    result = evaluate_edits(m, judge, mu, variants, a.strength, identity, a.identity_n, log=say, controls=max(0, a.controls))
     labels = np.asarray(held.labels)[:, [held.label_names.index(n) for n in judge.names]]
     from engine.semantics.edit_eval import decode_all
 

@@ -41,8 +41,11 @@ def direction_variants(fits_by_method: dict[str, dict[str, np.ndarray]], classif
 
 def evaluate_edits(
     model, judge, mu: np.ndarray, variants: dict[str, dict[str, np.ndarray]], strength: float = 2.0, identity=None,
-    identity_n: int = 200, log: Callable[[str], None] = lambda s: None,
+    identity_n: int = 200, log: Callable[[str], None] = lambda s: None, controls: int = 3, seed: int = 0,
 ) -> dict[str, Any]:  # fmt: skip
+    """The table of the module doc, one row per (variant, attribute). ``controls``: that many
+    random directions, edited the same way, give the noise floor of "other flipped" (how often the
+    judge changes its mind when the image changes by an edit of this size about nothing in particular)."""
     std = model.latent_stats.std
     before = decode_all(model, mu)
     judged_before = judge.judge(before)
@@ -83,6 +86,26 @@ def evaluate_edits(
                     row["same_person"] = float((d < DLIB_SAME_PERSON).mean())
             rows.append(row)
             log(f"{variant:>16} {a:>12}: success {row['success'] if row['success'] is None else round(row['success'], 3)}, other flipped {row['other_flipped']:.3f}")
+    rng = np.random.default_rng(seed)
+    for c in range(controls):
+        direction = rng.standard_normal(mu.shape[1]).astype(np.float32)
+        after = decode_all(model, mu + edit_vector(direction, std, strength)[None])
+        judged_after = judge.judge(after)
+        flips = {n: float((judged_after[:, k] != judged_before[:, k]).mean()) for k, n in enumerate(names)}
+        row = {
+            "attribute": "(random)", "variant": f"control {c + 1}", "success": None, "n_negative_before": 0,
+            "other_flipped": float(np.mean(list(flips.values()))), "flipped": {k: round(v, 4) for k, v in flips.items()},
+            "pixel_change": float(np.abs(after.astype(np.float32) - before.astype(np.float32)).mean()), "sigma": sigma_along(direction, std),
+        }  # fmt: skip
+        if identity is not None and id_n:
+            d = identity.distances(before[:id_n], after[:id_n])
+            row["identity"] = float(d.mean())
+            if getattr(identity, "kind", "") == "dlib":
+                from engine.semantics.identity import DLIB_SAME_PERSON
+
+                row["same_person"] = float((d < DLIB_SAME_PERSON).mean())
+        rows.append(row)
+        log(f"{row['variant']:>16}: flipped {row['other_flipped']:.3f} ({row['flipped']})")
     return {
         "strength_sigma": strength,
         "faces": int(len(mu)),
@@ -101,7 +124,7 @@ def markdown_table(result: dict[str, Any]) -> str:
     sep = "|---|---|---:|---:|---:|" + ("---:|" if has_id else "") + ("---:|" if has_same else "")
     lines = [head, sep]
     pct = lambda v: "–" if v is None else f"{100 * v:.1f} %"  # noqa: E731
-    for r in sorted(result["rows"], key=lambda r: (r["attribute"], r["variant"])):
+    for r in sorted(result["rows"], key=lambda r: (r["attribute"] == "(random)", r["attribute"], r["variant"])):
         flips = ", ".join(f"{k} {100 * v:.1f} %" for k, v in r["flipped"].items())
         line = f"| {r['attribute']} | {r['variant']} | {pct(r['success'])} (of {r['n_negative_before']}) | {pct(r['other_flipped'])} ({flips}) | {r['pixel_change']:.1f} |"
         if has_id:

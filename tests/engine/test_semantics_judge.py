@@ -109,3 +109,12 @@ def test_dlib_identity_distance_is_zero_for_the_same_face_and_larger_for_another
     b = np.stack([p["astronaut"], p["lfw0"]])
     d = ident.distances(a, b)
     assert d[0] == pytest.approx(0.0, abs=1e-5) and d[1] > 0.3
+
+
+def test_random_controls_give_the_noise_floor():
+    mu = np.array([[-1.0, 0.0], [-0.5, 0.0], [-3.0, 0.0], [1.0, 0.0]], np.float32)
+    r = evaluate_edits(FakeModel(), FakeJudge(), mu, {"x": {"A": np.array([1.0, 0.0])}}, controls=2)
+    controls = [x for x in r["rows"] if x["attribute"] == "(random)"]
+    assert [c["variant"] for c in controls] == ["control 1", "control 2"]
+    assert set(controls[0]["flipped"]) == {"A", "B"} and controls[0]["success"] is None
+    assert markdown_table(r).splitlines()[-1].startswith("| (random) | control 2 | – ")
