@@ -2,8 +2,7 @@
 with reject, its Fashion-MNIST evaluation, and inversion into a model.
 
 Registered with ``engine.cli``'s ``@command`` (imported on start: no torch at import time).
-``train`` is re-registered here with ``--model cgan|cvae`` and ``--model-options``; its other
-options are those of ``engine.cli`` unchanged.
+Training every family is ``engine.cli``'s ``train`` (``--model vae|cvae|cgan``, ``--model-options``).
 """
 
 from __future__ import annotations
@@ -12,10 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from engine.cli import _train_args, args, command
-
-#: Learning rate when --lr is not given: the DCGAN's 2e-4 for GANs, the VAE's default otherwise.
-FAMILY_LR = {"cgan": 2e-4}
+from engine.cli import args, command
 
 
 def _say(a):
@@ -47,41 +43,6 @@ def _labels_arg(text: str | None) -> dict[str, float] | None:
         except ValueError:
             raise ValueError(f"--labels: {item!r} is not NAME=VALUE") from None
     return out
-
-
-# --------------------------------------------------------------------------- train (all families)
-
-
-def _train_all_args(p):
-    _train_args(p)
-    for action in p._actions:
-        if action.dest == "model":
-            action.help = "model family: vae | cvae (conditional VAE) | cgan (conditional GAN); conditional ones need labelled data"
-        if action.dest == "lr":
-            action.default = None
-            action.help = f"learning rate (default: {', '.join(f'{k} {v:g}' for k, v in FAMILY_LR.items())}, else 1e-3)"
-    p.add_argument(
-        "--model-options",
-        default="",
-        help="fields of the family's config as key=value,... e.g. cgan: loss=ns|wgan|wgan-gp, n_critic=5, clip=0.01, "
-        "gp_weight=10, ema_decay=0.999, embed_dim=32, enc_rec_weight=1, enc_every=2; cvae: embed_dim=16",
-    )
-
-
-@command("train", "train a model (vae, cvae or cgan)")
-@args(_train_all_args)
-def _train(a):
-    from engine.train import TrainConfig, train
-
-    lr = a.lr if a.lr is not None else FAMILY_LR.get(a.model, TrainConfig().lr)
-    tc = TrainConfig(
-        model=a.model, data=a.data, size=a.size, channels=a.channels, latent_dim=a.latent_dim, epochs=a.epochs,
-        batch_size=a.batch_size, lr=lr, beta=a.beta, kl_warmup_epochs=a.kl_warmup_epochs, free_bits=a.free_bits,
-        likelihood=a.likelihood, base_width=a.base_width, flip=not a.no_flip, seed=a.seed, device=a.device,
-        threads=a.threads, time_budget_min=a.time_budget_min, limit=a.limit, model_options=a.model_options,
-    )  # fmt: skip
-    metrics = train(tc, a.out, resume=a.resume, progress=not a.quiet, log=_say(a))
-    return {"checkpoint": a.out, **metrics}
 
 
 # --------------------------------------------------------------------------- realism gauge
