@@ -111,28 +111,43 @@ def looks_like_pickle(head: bytes, size: int) -> bool:
     return head[:1] == b"\x80" or head[:2] == b"PK"
 
 
-def load(path: str | os.PathLike) -> Checkpoint:
-    """Read and validate a checkpoint; never unpickles."""
+def read_safetensors(path: str | os.PathLike, kind: str, error: type[Exception], framework: str = "pt", max_bytes: int | None = None):
+    """The one way to open a ``.safetensors`` file a user hands us (checkpoints, directions files,
+    judges): it must exist, be a file, not be a pickle and be readable. Returns (tensors, raw
+    metadata dict); failures raise ``error`` with one line naming the file and the problem."""
     path = Path(path)
     name = path.name
     if not path.exists():
-        raise CheckpointError(f"{name}: no such checkpoint file")
+        raise error(f"{name}: no such {kind} file")
     if path.is_dir():
-        raise CheckpointError(f"{name}: is a folder, not a checkpoint file")
+        raise error(f"{name}: is a folder, not a {kind} file")
+    size = path.stat().st_size
+    if max_bytes is not None and size > max_bytes:
+        raise error(f"{name}: {size / 2**20:.0f} MiB is too big for a {kind} file")
     with open(path, "rb") as f:
         head = f.read(9)
-    if looks_like_pickle(head, path.stat().st_size):
-        raise CheckpointError(f"{name}: a pickle/torch.save file; only .safetensors checkpoints are accepted (pickles can run code)")
-    from safetensors import safe_open
-    from safetensors.torch import load_file
+    if looks_like_pickle(head, size):
+        raise error(f"{name}: a pickle/torch.save file; only .safetensors {kind} files are accepted (pickles can run code)")
+    import importlib
 
+    from safetensors import safe_open
+
+    load_file = importlib.import_module(f"safetensors.{'torch' if framework == 'pt' else framework}").load_file
     try:
-        with safe_open(str(path), framework="pt") as f:
+        with safe_open(str(path), framework=framework) as f:
             raw_meta = f.metadata() or {}
         tensors = load_file(str(path))
     except Exception as exc:  # safetensors raises its own error types
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise CheckpointError(f"{name}: not a readable safetensors file ({reason})") from None
+        raise error(f"{name}: not a readable safetensors file ({reason})") from None
+    return tensors, raw_meta
+
+
+def load(path: str | os.PathLike) -> Checkpoint:
+    """Read and validate a checkpoint; never unpickles."""
+    path = Path(path)
+    name = path.name
+    tensors, raw_meta = read_safetensors(path, "checkpoint", CheckpointError)
     if META_KEY not in raw_meta:
         raise CheckpointError(f"{name}: a safetensors file without Latent Studio metadata (not one of our checkpoints)")
     try:

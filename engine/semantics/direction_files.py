@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.checkpoint import looks_like_pickle
+from engine.checkpoint import read_safetensors
 
 FORMAT = "latent-studio/directions"
 FORMAT_VERSION = 1
@@ -87,24 +87,7 @@ def read_directions(path: str | os.PathLike, latent_dim: int | None = None) -> t
     """→ (directions, metadata, aux arrays). Raises :class:`DirectionsFileError` naming the problem."""
     path = Path(path)
     name = path.name
-    if not path.is_file():
-        raise DirectionsFileError(f"{name}: no such directions file")
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise DirectionsFileError(f"{name}: {path.stat().st_size / 2**20:.0f} MiB is too big for a directions file")
-    with open(path, "rb") as f:
-        head = f.read(9)
-    if looks_like_pickle(head, path.stat().st_size):
-        raise DirectionsFileError(f"{name}: a pickle/torch.save file; only .safetensors directions files are accepted")
-    from safetensors import safe_open
-    from safetensors.numpy import load_file
-
-    try:
-        with safe_open(str(path), framework="numpy") as f:
-            raw_meta = f.metadata() or {}
-        tensors = load_file(str(path))
-    except Exception as exc:  # safetensors raises its own error types
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DirectionsFileError(f"{name}: not a readable safetensors file ({reason})") from None
+    tensors, raw_meta = read_safetensors(path, "directions", DirectionsFileError, framework="numpy", max_bytes=MAX_FILE_BYTES)
     if META_KEY not in raw_meta:
         hint = " (a model checkpoint? use it as --model)" if "latent_studio" in raw_meta else ""
         raise DirectionsFileError(f"{name}: not a Latent Studio directions file{hint}")

@@ -206,18 +206,10 @@ def save_judge(judge: Judge, path: str | os.PathLike) -> Path:
 
 
 def load_judge(path: str | os.PathLike) -> Judge:
-    from safetensors import safe_open
-    from safetensors.torch import load_file
+    from engine.checkpoint import read_safetensors
 
     path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{path.name}: no such judge file")
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            raw = f.metadata() or {}
-        state = load_file(str(path))
-    except Exception as exc:
-        raise ValueError(f"{path.name}: not a readable safetensors file ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+    state, raw = read_safetensors(path, "judge", ValueError)
     if META_KEY not in raw:
         raise ValueError(f"{path.name}: not a Latent Studio judge file")
     meta = json.loads(raw[META_KEY])
