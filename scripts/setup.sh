@@ -17,6 +17,8 @@ for pair in libEGL.so.1:libegl1 libxkbcommon.so.0:libxkbcommon0 libfontconfig.so
             libxcb-icccm.so.4:libxcb-icccm4 libxcb-keysyms.so.1:libxcb-keysyms1 libGL.so.1:libgl1; do
   ldconfig -p 2>/dev/null | grep -q "${pair%%:*}" || need_libs+=("${pair##*:}")
 done
+# The test suite's real-window check runs the app under Xvfb.
+if [[ ",$extras," == *",dev,"* ]] && ! command -v xvfb-run >/dev/null; then need_libs+=(xvfb xauth); fi
 if [ ${#need_libs[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "setup: installing system libraries for Qt: ${need_libs[*]}" >&2
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_libs[@]}") >/dev/null 2>&1 \
