@@ -66,6 +66,7 @@ def _train_args(p):
     p.add_argument("--limit", type=int, default=0, help="use only the first N training images")
     p.add_argument("--out", required=True, help="checkpoint to write (.safetensors)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run of --out")
+    p.add_argument("--amp", default="off", choices=("off", "bf16", "fp16"), help="mixed precision (VAE): bf16 on CPU/CUDA, fp16 on CUDA")
     p.add_argument(
         "--model-options",
         default="",
@@ -88,7 +89,7 @@ def _train(a):
         model=a.model, data=a.data, size=a.size, channels=a.channels, latent_dim=a.latent_dim, epochs=a.epochs,
         batch_size=a.batch_size, lr=lr, beta=a.beta, kl_warmup_epochs=a.kl_warmup_epochs, free_bits=a.free_bits,
         likelihood=a.likelihood, base_width=a.base_width, flip=not a.no_flip, seed=a.seed, device=a.device,
-        threads=a.threads, time_budget_min=a.time_budget_min, limit=a.limit, model_options=a.model_options,
+        threads=a.threads, time_budget_min=a.time_budget_min, limit=a.limit, model_options=a.model_options, amp=a.amp,
     )  # fmt: skip
     log = (lambda s: None) if a.quiet else (lambda s: print(s, file=sys.stderr))
     metrics = train(tc, a.out, resume=a.resume, progress=not a.quiet, log=log)

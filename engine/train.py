@@ -33,7 +33,7 @@ from engine.semantics.directions import mean_difference_directions
 from engine.semantics.latent_stats import aggregate_prior, encode_batches, latent_statistics
 
 STATE_META_KEY = "latent_studio_train_state"
-RESUMABLE_CHANGES = ("epochs", "time_budget_min", "device", "threads")  # may differ on --resume
+RESUMABLE_CHANGES = ("epochs", "time_budget_min", "device", "threads", "amp")  # may differ on --resume
 
 
 class TrainingError(RuntimeError):
@@ -63,6 +63,7 @@ class TrainConfig:
     time_budget_min: float = 0.0  # stop cleanly after this many minutes (0: no limit)
     limit: int = 0  # use only the first N training images (0: all)
     model_options: str = ""  # "key=value,..." for fields of the family's config (e.g. "loss=wgan-gp,ema_decay=0.999")
+    amp: str = "off"  # mixed precision of the VAE step: off | bf16 (CPU with AVX-512 BF16, or CUDA) | fp16 (CUDA, loss scaling)
 
 
 def state_path(out: Path) -> Path:
@@ -116,6 +117,18 @@ def parse_model_options(text: str, config_cls) -> dict:
 TRAINERS = {"cgan": "engine.train_conditional:CGANTrainer", "cvae": "engine.train_conditional:CVAETrainer"}
 
 
+AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def autocast(device: torch.device, amp: str):
+    """Mixed precision for a training step: ``off`` (float32), ``bf16`` or ``fp16`` (CUDA only)."""
+    if amp not in ("off", *AMP_DTYPES):
+        raise TrainingError(f"--amp must be off, bf16 or fp16, got {amp!r}")
+    if amp == "fp16" and device.type != "cuda":
+        raise TrainingError("--amp fp16 needs a CUDA device; use bf16 on the CPU")
+    return torch.autocast(device.type, dtype=AMP_DTYPES.get(amp, torch.float32), enabled=amp != "off")
+
+
 class VAETrainer:
     """One family's training step and its epoch-end work. This is the VAE's (one Adam on
     ``net.loss(x, step)``, through DDP); other families give their own class in TRAINERS,
@@ -126,6 +139,8 @@ class VAETrainer:
     def __init__(self, net, tc: TrainConfig, train_set: ImageSet, labels=None):
         self.net, self.tc = net, tc
         self.opt = torch.optim.Adam(net.parameters(), lr=tc.lr)
+        # fp16 needs loss scaling; for off/bf16 the scaler is a pass-through.
+        self.scaler = torch.amp.GradScaler("cuda", enabled=tc.amp == "fp16")
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"": self.opt}
@@ -141,12 +156,14 @@ class VAETrainer:
             group["lr"] = lr
 
     def step(self, x: torch.Tensor, y, step: int) -> dict[str, torch.Tensor]:
-        losses = self.model(x, step)
+        with autocast(x.device, self.tc.amp):  # the loss itself is computed in float32 (vae.loss)
+            losses = self.model(x, step)
         logged = {k: distributed.mean(losses[k].detach(), self.world) for k in self.log_keys}
         if torch.isfinite(logged["loss"]):
             self.opt.zero_grad(set_to_none=True)
-            losses["loss"].backward()
-            self.opt.step()
+            self.scaler.scale(losses["loss"]).backward()
+            self.scaler.step(self.opt)
+            self.scaler.update()
         return logged
 
     def postfix(self, means: dict[str, float]) -> dict[str, str]:
@@ -200,6 +217,9 @@ def train(tc: TrainConfig, out: str | Path, resume: bool = False, progress: bool
     world = distributed.init(pick_device(tc.device))
     try:
         device = distributed.local_device(pick_device(tc.device), world)
+        autocast(device, tc.amp)  # refuse an impossible --amp before any data is read
+        if device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest kernels
         if tc.batch_size % world.size:
             raise TrainingError(f"--batch-size {tc.batch_size} must be divisible by the {world.size} processes")
         progress = progress and world.is_main

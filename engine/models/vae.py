@@ -117,7 +117,8 @@ class VAE(nn.Module):
 
     # ------------------------------------------------------------------ likelihood
     def reconstruction_nll(self, x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-        """−log p(x|z) in nats per image (N), continuous density on [0,1]."""
+        """−log p(x|z) in nats per image (N), continuous density on [0,1]; float32 even under autocast."""
+        logits = logits.float()
         if self.config.likelihood == "bernoulli":
             return F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
         mean = torch.sigmoid(logits)
@@ -129,6 +130,7 @@ class VAE(nn.Module):
         """Negative ELBO with β, KL warm-up and free bits. Returns per-batch scalars."""
         cfg = self.config
         mu, logvar = self.encode(x)
+        mu, logvar = mu.float(), logvar.float()  # the KL and sampling in float32 under mixed precision
         z = self.reparameterize(mu, logvar)
         logits = self.decode_logits(z)
         rec = self.reconstruction_nll(x, logits).mean()

@@ -69,3 +69,12 @@ def test_nan_loss_stops_with_clear_message_and_keeps_last_checkpoint(celeba_dir,
     with pytest.raises(TrainingError, match="loss became nan"):
         train(_cfg(celeba_dir, epochs=3), out, resume=True, progress=False, log=lambda s: None)
     assert out.read_bytes() == good and state_path(out).exists()
+
+
+def test_bf16_mixed_precision_trains_and_fp16_needs_cuda(celeba_dir, tmp_path):
+    out = tmp_path / "bf16.safetensors"
+    metrics = train(_cfg(celeba_dir, epochs=1, amp="bf16"), out, progress=False, log=lambda s: None)
+    assert np.isfinite(metrics["psnr_db"]) and ckpt_io.load(out).info["training"]["config"]["amp"] == "bf16"
+    if not torch.cuda.is_available():
+        with pytest.raises(TrainingError, match="--amp fp16 needs a CUDA device"):
+            train(_cfg(celeba_dir, epochs=1, amp="fp16"), tmp_path / "fp16.safetensors", progress=False)
