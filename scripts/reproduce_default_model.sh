@@ -16,9 +16,10 @@ model="$work/default-faces-vae64.safetensors"
 $ls train --model vae --data "faces:$work/faces" --size 64 --latent-dim 64 --epochs 40 --batch-size 64 \
     --lr 1e-3 --time-budget-min 70 --seed 0 --threads 1 --out "$model"
 
-# 3. Latent statistics + the aggregate prior, then classifier directions with held-out accuracy/AUC, and PCA axes.
+# 3. Latent statistics + the aggregate prior, then mean-difference directions (with the classifiers the locks use,
+#    held-out accuracy/AUC), and PCA axes.
 $ls stats "$model" --data "faces:$work/faces"
-$ls directions "$model" --data "faces:$work/faces"
+$ls directions "$model" --data "faces:$work/faces" --method mean
 $ls pca "$model" --data "faces:$work/faces"
 
 # 4. Held-out metrics and the pictures of the model card.
