@@ -33,6 +33,29 @@ def args(add: Callable[[argparse.ArgumentParser], None]):
     return deco
 
 
+def say(a) -> Callable[[str], None]:
+    """A log function for progress lines on stderr, silent under ``--quiet``."""
+    return (lambda s: None) if a.quiet else (lambda s: print(s, file=sys.stderr))
+
+
+def set_threads(a) -> None:
+    """Apply ``--threads`` (0: torch's default)."""
+    if getattr(a, "threads", 0):
+        import torch
+
+        torch.set_num_threads(int(a.threads))
+
+
+def model_args(p: argparse.ArgumentParser, positional: bool) -> None:
+    """The model to load (a positional CHECKPOINT or ``--model``), ``--device`` and ``--threads``."""
+    if positional:
+        p.add_argument("checkpoint", help="bundled name or checkpoint path")
+    else:
+        p.add_argument("--model", default="default", help="bundled name or checkpoint path")
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -91,8 +114,7 @@ def _train(a):
         likelihood=a.likelihood, base_width=a.base_width, flip=not a.no_flip, seed=a.seed, device=a.device,
         threads=a.threads, time_budget_min=a.time_budget_min, limit=a.limit, model_options=a.model_options, amp=a.amp,
     )  # fmt: skip
-    log = (lambda s: None) if a.quiet else (lambda s: print(s, file=sys.stderr))
-    metrics = train(tc, a.out, resume=a.resume, progress=not a.quiet, log=log)
+    metrics = train(tc, a.out, resume=a.resume, progress=not a.quiet, log=say(a))
     return {"checkpoint": a.out, **metrics}
 
 
@@ -238,8 +260,8 @@ def _bench_args(p):
 def _bench(a):
     from engine import bench
 
-    say = (lambda s: None) if a.quiet else (lambda s: print(f"bench: {s}", file=sys.stderr))
-    results = bench.run(a.model, quick=a.quick, editor=not a.no_editor, progress=say)
+    log = say(a)
+    results = bench.run(a.model, quick=a.quick, editor=not a.no_editor, progress=lambda s: log(f"bench: {s}"))
     if a.out:
         Path(a.out).write_text(json.dumps(results, indent=2))
     if not a.json:

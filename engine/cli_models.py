@@ -7,28 +7,16 @@ Training every family is ``engine.cli``'s ``train`` (``--model vae|cvae|cgan``, 
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
-from engine.cli import args, command
-
-
-def _say(a):
-    return (lambda s: None) if a.quiet else (lambda s: print(s, file=sys.stderr))
-
-
-def _threads(a) -> None:
-    if getattr(a, "threads", 0):
-        import torch
-
-        torch.set_num_threads(int(a.threads))
+from engine.cli import args, command, model_args
+from engine.cli import say as _say
+from engine.cli import set_threads as _threads
 
 
 def _model_opts(p):
-    p.add_argument("checkpoint", help="bundled name or checkpoint path")
-    p.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    model_args(p, positional=True)
 
 
 def _labels_arg(text: str | None) -> dict[str, float] | None:

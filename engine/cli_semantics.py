@@ -9,33 +9,17 @@ the fly); its other options are unchanged.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
-from engine.cli import args, command
+from engine.cli import args, command, model_args
+from engine.cli import say as _say
+from engine.cli import set_threads as _threads
 
 # --------------------------------------------------------------------------- helpers
 
 
-def _say(a):
-    return (lambda s: None) if a.quiet else (lambda s: print(s, file=sys.stderr))
-
-
-def _threads(a) -> None:
-    n = getattr(a, "threads", 0)
-    if n:
-        import torch
-
-        torch.set_num_threads(int(n))
-
-
 def _model_opts(p, positional: bool = False):
-    if positional:
-        p.add_argument("checkpoint", help="bundled name or checkpoint path")
-    else:
-        p.add_argument("--model", default="default", help="bundled name or checkpoint path")
-    p.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    model_args(p, positional)
 
 
 def _data_opts(p, required: bool = True):
