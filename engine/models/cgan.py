@@ -48,6 +48,9 @@ class CGANConfig:
     ema_decay: float = 0.999
     enc_rec_weight: float = 1.0  # encoder: weight of the pixel loss on real images
     enc_every: int = 1  # train the encoder every this many steps (it costs about a third of a step)
+    spectral_norm: bool = True  # spectral normalisation of D's layers (loss "ns" only: WGANs use clipping / GP)
+    dcgan_init: bool = True  # weights N(0, 0.02), as in DCGAN
+    mbstd: bool = True  # minibatch standard deviation feature in D (ProGAN): counters mode collapse
 
     def __post_init__(self):
         VAEConfig(image_size=self.image_size, channels=self.channels, latent_dim=self.latent_dim)  # same size rules
@@ -69,17 +72,34 @@ class CGANConfig:
         return VAEConfig.widths(self)  # type: ignore[arg-type]
 
 
-def _down_stack(channels: int, widths: list[int], norm: bool) -> nn.Sequential:
-    """S → S/2 → ... → s0 convolutions (the VAE encoder's shape); BatchNorm only where asked."""
+def _down_stack(channels: int, widths: list[int], norm: bool, sn: bool = False) -> nn.Sequential:
+    """S → S/2 → ... → s0 convolutions (the VAE encoder's shape); BatchNorm only where asked;
+    spectral normalisation of each convolution with ``sn``."""
     layers: list[nn.Module] = []
     cin = channels
     for i, cout in enumerate(widths):
-        layers += [nn.Conv2d(cin, cout, 4, 2, 1, bias=not (norm and i > 0))]
+        layers += [_sn(nn.Conv2d(cin, cout, 4, 2, 1, bias=not (norm and i > 0)), sn)]
         if norm and i > 0:
             layers += [nn.BatchNorm2d(cout)]
         layers += [nn.LeakyReLU(0.2)]
         cin = cout
     return nn.Sequential(*layers)
+
+
+def _dcgan_init(m: nn.Module) -> None:
+    """DCGAN's initialisation: weights N(0, 0.02), BatchNorm scale N(1, 0.02), biases 0."""
+    if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        w = m.parametrizations.weight.original if nn.utils.parametrize.is_parametrized(m, "weight") else m.weight
+        nn.init.normal_(w, 0.0, 0.02)
+        if m.bias is not None:
+            nn.init.zeros_(m.bias)
+    elif isinstance(m, nn.BatchNorm2d):
+        nn.init.normal_(m.weight, 1.0, 0.02)
+        nn.init.zeros_(m.bias)
+
+
+def _sn(layer: nn.Module, on: bool) -> nn.Module:
+    return nn.utils.parametrizations.spectral_norm(layer) if on else layer
 
 
 class Generator(nn.Module):
@@ -102,16 +122,32 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """Projection discriminator; no BatchNorm (WGAN-GP's gradient penalty is per sample)."""
+    """Projection discriminator (Miyato & Koyama 2018); no BatchNorm (WGAN-GP's gradient penalty
+    is per sample); spectrally normalised layers for the non-saturating loss (without them D
+    overpowers G within a few hundred steps on faces and G collapses)."""
 
     def __init__(self, cfg: CGANConfig):
         super().__init__()
         k, s0 = cfg.stages()
         w = cfg.widths()
-        self.trunk = _down_stack(cfg.channels, w, norm=False)
-        flat = w[-1] * s0 * s0
-        self.head = nn.Linear(flat, 1)
-        self.project = nn.Linear(cfg.label_dim, flat, bias=False)
+        sn = cfg.spectral_norm and cfg.loss == "ns"
+        self.trunk = _down_stack(cfg.channels, w, norm=False, sn=sn)
+        self.mbstd = cfg.mbstd
+        flat = (w[-1] + int(cfg.mbstd)) * s0 * s0
+        self.head = _sn(nn.Linear(flat, 1), sn)
+        self.project = _sn(nn.Linear(cfg.label_dim, flat, bias=False), sn)
+        self.register_buffer("mbstd_running", torch.zeros(()))  # for eval: scores do not depend on the batch
+
+    def _with_mbstd(self, h: torch.Tensor) -> torch.Tensor:
+        """Append the minibatch standard deviation (mean over features) as one more channel. In
+        training it is the batch's (and tracked as a running mean); in eval, the running mean."""
+        if self.training and h.shape[0] > 1:
+            sd = h.float().std(0, unbiased=False).add(1e-8).mean()
+            with torch.no_grad():
+                self.mbstd_running.lerp_(sd.detach(), 0.01)
+        else:
+            sd = self.mbstd_running
+        return torch.cat([h, sd.to(h.dtype).expand(h.shape[0], 1, *h.shape[2:])], 1)
 
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Activations after each stage (for the inversion's feature loss). x in [−1, 1]."""
@@ -123,7 +159,10 @@ class Discriminator(nn.Module):
         return out
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        h = self.trunk(x).flatten(1)  # N×F
+        h = self.trunk(x)  # N×W×s0×s0
+        if self.mbstd:
+            h = self._with_mbstd(h)
+        h = h.flatten(1)  # N×F
         return self.head(h).squeeze(1) + (self.project(y) * h).sum(1)  # N logits
 
 
@@ -151,6 +190,8 @@ class CGAN(nn.Module):
         self.generator = Generator(config)
         self.discriminator = Discriminator(config)
         self.encoder = Encoder(config)
+        if config.dcgan_init:
+            self.apply(_dcgan_init)
         self.g_ema = copy.deepcopy(self.generator).requires_grad_(False).eval()
         self.register_buffer("label_prior", default_prior(config.label_dim, config.label_mode))
 

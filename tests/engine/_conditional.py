@@ -56,7 +56,9 @@ def tiny_cvae(mode: str = "onehot", steps: int = 150, size: int = 28, channels: 
 
 
 def tiny_cgan(loss: str = "ns", steps: int = 20, size: int = 32, seed: int = 0, **kw) -> CGAN:
+    """A few steps of the real losses; PyTorch's default init (DCGAN's N(0, 0.02) needs more steps to move)."""
     torch.manual_seed(seed)
+    kw.setdefault("dcgan_init", False)
     cfg = CGANConfig(image_size=size, channels=3, latent_dim=8, label_dim=2, embed_dim=4, base_width=8, max_width=16, loss=loss, **kw)
     net = CGAN(cfg)
     x, y = labelled_images(64, size, 3, seed)

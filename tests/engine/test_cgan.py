@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import nn
 from _conditional import NAMES, labelled_images, save, tiny_cgan
 
 import engine
@@ -33,7 +34,7 @@ def test_registered_as_conditional_and_rebuilt_from_config():
 
 def test_label_changes_generator_and_discriminator_output():
     torch.manual_seed(0)
-    net = CGAN(_cfg()).eval()
+    net = CGAN(_cfg(dcgan_init=False)).eval()  # PyTorch's default init: a visible (if small) effect before training
     z = torch.randn(4, 8)
     a = net.decode(z, torch.tensor([[1.0, 0.0]]).expand(4, -1))
     b = net.decode(z, torch.tensor([[0.0, 1.0]]).expand(4, -1))
@@ -79,6 +80,18 @@ def test_ema_warmup_starts_close_to_raw_generator():
     assert float((gp - ep).detach().abs().max()) < 0.11
 
 
+def test_spectral_norm_only_for_the_non_saturating_loss():
+    sn = CGAN(_cfg())
+    assert nn.utils.parametrize.is_parametrized(sn.discriminator.head) and nn.utils.parametrize.is_parametrized(sn.discriminator.trunk[0])
+    w = sn.discriminator.head.weight  # normalised: largest singular value ≈ 1 after a few power iterations
+    for _ in range(20):
+        sn.discriminator(torch.rand(2, 3, 32, 32), torch.ones(2, 2))
+    assert abs(float(torch.linalg.matrix_norm(sn.discriminator.head.weight.detach(), ord=2)) - 1.0) < 0.05 and w.shape == (1, 256 + 16)  # + the minibatch-std channel
+    for loss in ("wgan", "wgan-gp"):
+        assert not nn.utils.parametrize.is_parametrized(CGAN(_cfg(loss=loss)).discriminator.head)
+    assert not nn.utils.parametrize.is_parametrized(CGAN(_cfg(spectral_norm=False)).discriminator.head)
+
+
 def test_wgan_clipping_keeps_discriminator_weights_within_c():
     net = tiny_cgan("wgan", steps=5, clip=0.02)
     for p_ in net.discriminator.parameters():
@@ -99,7 +112,7 @@ def test_gradient_penalty_is_positive_and_enters_the_critic_loss():
 
 def test_non_saturating_generator_loss():
     torch.manual_seed(0)
-    net = CGAN(_cfg())
+    net = CGAN(_cfg()).eval()  # eval: the spectral norm's power iteration holds still between the two calls
     y, z = torch.ones(4, 2), torch.randn(4, 8)
     torch.manual_seed(0)
     loss = float(net.g_loss(y, z)["g_loss"])
@@ -190,3 +203,18 @@ def test_unconditional_model_refuses_labels(tiny_ckpt):
     assert np.array_equal(m.decode(z, labels=None), m.decode(z, labels={}))
     with pytest.raises(ValueError, match="not conditional"):
         m.decode(z, labels={"Eyeglasses": 1.0})
+
+
+def test_minibatch_std_feature_and_batch_independent_scores_in_eval():
+    torch.manual_seed(0)
+    net = CGAN(_cfg())
+    x, y = labelled_images(16, 32)
+    net.train()
+    net.discriminator(x * 2 - 1, y)  # a training forward tracks the running minibatch std
+    assert float(net.discriminator.mbstd_running) > 0
+    net.eval()
+    whole = net.discriminate(x, y)
+    alone = torch.cat([net.discriminate(x[i : i + 1], y[i : i + 1]) for i in range(4)])
+    assert torch.allclose(whole[:4], alone, atol=1e-5)  # the realism score of an image does not depend on its batch
+    conv = net.generator.up[2].weight
+    assert abs(float(conv.std()) - 0.02) < 0.005  # DCGAN's initialisation
