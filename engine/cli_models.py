@@ -333,3 +333,40 @@ def _eval_fid(a):
         report["models"][m.name] = {"family": m.family, "fid": round(F.fid(f_real, f_fake), 3), "kid": round(k_mean, 5), "kid_std": round(k_std, 5)}
     report["seconds"] = round(time.perf_counter() - t0, 1)
     return report
+
+
+# --------------------------------------------------------------------------- label control
+
+
+def _eval_labels_args(p):
+    _model_opts(p)
+    p.add_argument("--judge", required=True, help="a pixel attribute judge (latent-studio train-judge) naming the model's labels")
+    p.add_argument("-n", type=int, default=500, help="samples per label setting")
+    p.add_argument("--seed", type=int, default=0)
+
+
+@command("eval-labels", "label control of a conditional model: share judged positive when sampled with a label on vs off (the same z)")
+@args(_eval_labels_args)
+def _eval_labels(a):
+    import numpy as np
+
+    import engine
+    from engine.semantics.judge import load_judge
+
+    _threads(a)
+    m = engine.load_model(a.checkpoint, device=a.device)
+    if not m.labels:
+        raise ValueError(f"{m.name} is not a conditional model")
+    judge = load_judge(a.judge)
+    z = m.sample_latents(a.n, seed=a.seed)
+    out = {"n": a.n, "labels": {}}
+    for name in m.labels:
+        if name not in judge.names:
+            continue
+        j = judge.names.index(name)
+        rates = {}
+        for v in (0.0, 1.0):
+            images = np.concatenate([m.decode(z[i : i + 250], labels={name: v}) for i in range(0, a.n, 250)])
+            rates[v] = float(judge.judge(images)[:, j].mean())
+        out["labels"][name] = {"judged_positive_label_off": round(rates[0.0], 4), "judged_positive_label_on": round(rates[1.0], 4)}
+    return out
