@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,11 @@ import torch
 from engine import checkpoint as ckpt_io
 from engine.models.vae import VAE, VAEConfig
 from engine.semantics.latent_stats import aggregate_prior, encode_batches, latent_statistics
+
+
+def device_under_test() -> str:
+    """The device the test suite runs models on: ``pytest --device cuda`` sets it (default cpu)."""
+    return os.environ.get("LATENT_STUDIO_TEST_DEVICE", "cpu")
 
 
 def tiny_vae_config(image_size: int = 32, latent_dim: int = 8, channels: int = 3) -> VAEConfig:

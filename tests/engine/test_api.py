@@ -9,10 +9,11 @@ import engine
 from engine import protocol as p
 from engine.checkpoint import CheckpointError
 from engine.service import Engine
+from engine.testing import device_under_test
 
 
 def test_load_encode_decode_sample(tiny_ckpt):
-    m = engine.load_model(str(tiny_ckpt), device="cpu")
+    m = engine.load_model(str(tiny_ckpt), device=device_under_test())
     assert (m.image_size, m.latent_dim, m.labels, m.family) == (32, 8, [], "vae")
     photos = np.random.default_rng(0).integers(0, 255, (3, 50, 70, 3), dtype=np.uint8)
     z = m.encode(photos)
@@ -26,7 +27,7 @@ def test_load_encode_decode_sample(tiny_ckpt):
 
 
 def test_api_errors(tiny_ckpt):
-    m = engine.load_model(str(tiny_ckpt), device="cpu")
+    m = engine.load_model(str(tiny_ckpt), device=device_under_test())
     with pytest.raises(ValueError, match="expected latents shaped N×8"):
         m.decode(np.zeros((1, 5), np.float32))
     with pytest.raises(ValueError, match="NaN"):
@@ -50,7 +51,7 @@ def test_cuda_request_without_gpu_is_refused(tiny_ckpt):
 
 def test_service_round_trip_with_request_ids(tiny_ckpt):
     eng = Engine()
-    info = eng.handle(p.LoadModel(source=str(tiny_ckpt), device="cpu", request_id=7))
+    info = eng.handle(p.LoadModel(source=str(tiny_ckpt), device=device_under_test(), request_id=7))
     assert isinstance(info, p.ModelInfo) and info.request_id == 7 and info.latent_dim == 8
     assert info.stats.active.all() and list(info.stats.order_by_information())[0] == int(np.argmax(info.stats.kl))
     enc = eng.handle(p.Encode(image=np.full((40, 60, 3), 128, np.uint8)))

@@ -16,6 +16,7 @@ from engine.models import registry
 from engine.models.cgan import CGAN, CGANConfig
 from engine.service import Engine
 from engine.train import TrainConfig, TrainingError, log_dir, train
+from engine.testing import device_under_test
 
 
 def _cfg(**kw):
@@ -159,7 +160,7 @@ def test_unlabelled_data_is_refused_for_conditional_training(tmp_path):
 def test_checkpoint_round_trip_and_api_labels(tmp_path):
     net = tiny_cgan("ns", steps=10)
     path = save(net, tmp_path / "g.safetensors")
-    m = engine.load_model(path, device="cpu")
+    m = engine.load_model(path, device=device_under_test())
     assert m.labels == list(NAMES) and m.family == "cgan"
     for k, v in net.state_dict().items():
         assert torch.equal(m.net.state_dict()[k], v), k
@@ -182,7 +183,7 @@ def test_checkpoint_round_trip_and_api_labels(tmp_path):
 def test_service_decodes_with_labels_and_encodes_a_cgan(tmp_path):
     path = save(tiny_cgan("ns", steps=5), tmp_path / "g.safetensors")
     eng = Engine()
-    info = eng.handle(p.LoadModel(source=str(path), device="cpu"))
+    info = eng.handle(p.LoadModel(source=str(path), device=device_under_test()))
     assert info.labels == NAMES and info.family == "cgan"
     z = np.zeros((2, 8), np.float32)
     a = eng.handle(p.Decode(z=z, labels={"Bright": 1.0}))
@@ -197,7 +198,7 @@ def test_service_decodes_with_labels_and_encodes_a_cgan(tmp_path):
 
 
 def test_unconditional_model_refuses_labels(tiny_ckpt):
-    m = engine.load_model(tiny_ckpt, device="cpu")
+    m = engine.load_model(tiny_ckpt, device=device_under_test())
     z = m.sample_latents(1)
     assert m.labels == [] and m.label_space is None
     assert np.array_equal(m.decode(z, labels=None), m.decode(z, labels={}))

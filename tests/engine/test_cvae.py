@@ -16,6 +16,7 @@ from engine.models import registry
 from engine.models.cvae import CVAE, CVAEConfig
 from engine.models.vae import VAE
 from engine.train import TrainConfig, train
+from engine.testing import device_under_test
 
 
 def _net(**kw):
@@ -71,7 +72,7 @@ def test_checkpoint_round_trip_with_label_prior(tmp_path):
     with torch.no_grad():
         net.label_prior.copy_(torch.tensor([0.25, 0.75]))
     path = save(net, tmp_path / "c.safetensors", names=CLASSES)
-    m = engine.load_model(path, device="cpu")
+    m = engine.load_model(path, device=device_under_test())
     assert m.family == "cvae" and m.labels == list(CLASSES)
     assert np.allclose(m.label_space.prior, [0.25, 0.75]) and m.label_space.mode == "onehot"
     z = m.sample_latents(3, seed=1)

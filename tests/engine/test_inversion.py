@@ -11,12 +11,13 @@ from _conditional import CLASSES, NAMES, labelled_images, save, tiny_cgan, tiny_
 
 import engine
 from engine.inversion import invert, refine
+from engine.testing import device_under_test
 
 
 @pytest.fixture(scope="module")
 def cgan_model(tmp_path_factory):
     path = save(tiny_cgan("ns", steps=30), tmp_path_factory.mktemp("inv") / "g.safetensors")
-    return engine.load_model(path, device="cpu")
+    return engine.load_model(path, device=device_under_test())
 
 
 def _photo(seed=0, size=32):
@@ -68,11 +69,11 @@ def test_generator_form_and_encoder_only(cgan_model):
 
 
 def test_inversion_into_a_vae_and_a_conditional_vae(tiny_ckpt, tmp_path):
-    vae = engine.load_model(tiny_ckpt, device="cpu")
+    vae = engine.load_model(tiny_ckpt, device=device_under_test())
     r = invert(vae, _photo(5), steps=30, lr=0.05)
     first = next(refine(vae, _photo(5), steps=0))
     assert r.labels == {} and r.psnr_db >= first.psnr_db
-    cvae = engine.load_model(save(tiny_cvae("onehot", steps=30), tmp_path / "c.safetensors", names=CLASSES), device="cpu")
+    cvae = engine.load_model(save(tiny_cvae("onehot", steps=30), tmp_path / "c.safetensors", names=CLASSES), device=device_under_test())
     r = invert(cvae, _photo(6, 28), steps=20)
     assert set(r.labels) == set(CLASSES) and abs(sum(r.labels.values()) - 1) < 1e-3 and r.image.shape == (28, 28, 3)
 

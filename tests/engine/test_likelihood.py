@@ -26,6 +26,7 @@ from engine.likelihood import (
     true_setting_index,
 )
 from engine.testing import smooth_images
+from engine.testing import device_under_test
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +109,7 @@ def test_calibration_percentiles():
 
 
 def test_gauge_of_a_vae_uncalibrated_then_calibrated(tiny_ckpt, tmp_path):
-    m = engine.load_model(tiny_ckpt, device="cpu")
+    m = engine.load_model(tiny_ckpt, device=device_under_test())
     images = (smooth_images(3, 32, seed=1).permute(0, 2, 3, 1) * 255).byte().numpy()
     rows = RealismGauge(m, k=4)(images)
     assert len(rows) == 3 and math.isnan(rows[0]["percentile"]) and rows[0]["plausible"]
@@ -120,7 +121,7 @@ def test_gauge_of_a_vae_uncalibrated_then_calibrated(tiny_ckpt, tmp_path):
     ck = ckpt_io.load(tiny_ckpt)
     ck.info["realism"] = cal.to_dict()
     ckpt_io.save(ck, tmp_path / "cal.safetensors")
-    gauge = RealismGauge(engine.load_model(tmp_path / "cal.safetensors", device="cpu"), k=4)
+    gauge = RealismGauge(engine.load_model(tmp_path / "cal.safetensors", device=device_under_test()), k=4)
     good = gauge(images)
     noise = gauge(np.random.default_rng(0).integers(0, 256, (3, 32, 32, 3), dtype=np.uint8))
     assert all(0 <= r["percentile"] <= 100 for r in good) and min(r["percentile"] for r in good) > 5
@@ -136,7 +137,7 @@ def test_gauge_of_a_gan_is_the_discriminator_score(tmp_path):
     cal = calibrate(net, "cgan", data, y, k=0)["realism"]
     assert cal.score == "d_logit" and cal.n == 64
     path = save(net, tmp_path / "g.safetensors", info={"realism": cal.to_dict()})
-    m = engine.load_model(path, device="cpu")
+    m = engine.load_model(path, device=device_under_test())
     rows = RealismGauge(m)(x[:4], labels={"Bright": 1.0})
     expected = net.discriminate(x[:4], m.label_tensor({"Bright": 1.0}, 4))
     assert np.allclose([r["d_logit"] for r in rows], expected.detach().numpy(), atol=1e-5)
@@ -160,7 +161,7 @@ def test_classify_command_with_reject(cvae_onehot, tmp_path, capsys):
         Image.fromarray((x[i, 0] * 255).round().byte().numpy()).save(files[-1])
     files.append(tmp_path / "noise.png")
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (28, 28), dtype=np.uint8)).save(files[-1])
-    assert main(["classify", str(path), *map(str, files), "--reject-below", "5%", "--k", "4", "--json", "--device", "cpu"]) == 0
+    assert main(["classify", str(path), *map(str, files), "--reject-below", "5%", "--k", "4", "--json", "--device", device_under_test()]) == 0
     out = json.loads(capsys.readouterr().out)
     rows = out["images"]
     assert [r["rejected"] for r in rows] == [False, False, True]

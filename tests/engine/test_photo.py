@@ -10,6 +10,7 @@ from PIL import Image
 import engine
 from engine import photo as ph
 from engine import protocol as p
+from engine.testing import device_under_test
 
 skimage_data = pytest.importorskip("skimage.data")
 
@@ -21,7 +22,7 @@ def astronaut():
 
 @pytest.fixture(scope="module")
 def model(tiny_ckpt):
-    return engine.load_model(str(tiny_ckpt), device="cpu")
+    return engine.load_model(str(tiny_ckpt), device=device_under_test())
 
 
 @pytest.fixture(scope="module")
@@ -204,7 +205,7 @@ def test_bench_open_to_preview_runs_on_a_small_photo(model):
 def test_conditional_model_decodes_the_photo_with_its_estimated_labels(astronaut, tmp_path):
     from _conditional import NAMES, save, tiny_cgan
 
-    m = engine.load_model(str(save(tiny_cgan(steps=2), tmp_path / "cgan.safetensors")), device="cpu")
+    m = engine.load_model(str(save(tiny_cgan(steps=2), tmp_path / "cgan.safetensors")), device=device_under_test())
     pe = ph.open_photo(m, astronaut)
     assert set(pe.labels) == set(NAMES)
     assert np.array_equal(pe.reconstruction, m.decode(pe.z[None], labels=pe.labels)[0])

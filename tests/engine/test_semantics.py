@@ -9,6 +9,7 @@ import engine
 from engine.semantics.directions import mean_difference_directions
 from engine.semantics.latent_stats import latent_statistics
 from engine.semantics.traverse import attribute_axis, choose_axes, traversal_grid, traversal_latents
+from engine.testing import device_under_test
 
 
 def test_mean_difference_recovers_a_planted_direction():
@@ -41,7 +42,7 @@ def test_traversal_latents_and_attribute_axis():
 
 
 def test_traversal_grid_rows_change_along_the_axis(tiny_ckpt):
-    m = engine.load_model(str(tiny_ckpt), device="cpu")
+    m = engine.load_model(str(tiny_ckpt), device=device_under_test())
     axes = choose_axes(m, "dims", count=2)
     grid = traversal_grid(m, axes, m.latent_stats.mean, steps=5)
     s, pad = m.image_size, 2
@@ -66,7 +67,7 @@ def test_aggregate_prior_matches_the_latents_and_sampling_uses_it(tiny_ckpt, tmp
     np.testing.assert_allclose(prior["prior_mean"], mu.mean(0), atol=1e-4)
     np.testing.assert_allclose(prior["prior_chol"] @ prior["prior_chol"].T, np.cov(mu, rowvar=False), rtol=1e-3, atol=1e-3)
 
-    m = engine.load_model(str(tiny_ckpt), device="cpu")
+    m = engine.load_model(str(tiny_ckpt), device=device_under_test())
     assert m.priors == ["aggregate", "standard"]
     z_agg = m.sample_latents(2000, seed=0)
     z_std = m.sample_latents(2000, seed=0, prior="standard")
@@ -83,7 +84,7 @@ def test_stats_command_refreshes_statistics_and_directions(celeba_dir, tmp_path)
     from engine.testing import tiny_checkpoint
 
     path = tiny_checkpoint(tmp_path / "t.safetensors")
-    out = refresh_statistics(path, f"celeba:{celeba_dir}", device="cpu", progress=False)
+    out = refresh_statistics(path, f"celeba:{celeba_dir}", device=device_under_test(), progress=False)
     assert out["images"] == 28 and out["attributes"] == ["Eyeglasses", "Male", "Smiling"]
     ck = ckpt_io.load(path)
     assert ck.info["data"]["statistics_from"]["images"] == 28 and ck.extra["prior_chol"].shape == (8, 8)

@@ -12,6 +12,7 @@ import engine
 from engine.cli import main
 from engine.semantics.arithmetic import latent_arithmetic, parse_condition, resolve_term, select_group
 from engine.semantics.encoded import EncodedSet
+from engine.testing import device_under_test
 
 
 def planted_faces(n=4000, d=6, seed=0):
@@ -37,7 +38,7 @@ def test_man_with_glasses_minus_man_plus_woman_is_woman_with_glasses():
 
 
 def test_term_specs(tmp_path, tiny_ckpt, celeba_dir):
-    m = engine.load_model(str(tiny_ckpt), device="cpu")
+    m = engine.load_model(str(tiny_ckpt), device=device_under_test())
     z = np.arange(24, dtype=np.float32).reshape(3, 8)
     np.save(tmp_path / "z.npy", z)
     np.testing.assert_allclose(resolve_term(f"z:{tmp_path / 'z.npy'}", m).mean, z.mean(0))

@@ -12,6 +12,7 @@ from PIL import Image
 
 import engine
 from engine.cli import main
+from engine.testing import device_under_test
 from engine.semantics.interpolate import (
     boomerang,
     even_steps,
@@ -94,7 +95,7 @@ def test_mp4_when_ffmpeg_is_installed(tmp_path):
 
 
 def test_even_steps_equalise_pixel_steps(tiny_ckpt):
-    m = engine.load_model(str(tiny_ckpt), device="cpu")
+    m = engine.load_model(str(tiny_ckpt), device=device_under_test())
     za, zb = m.sample_latents(2, seed=1) * 2
     z, t = even_steps(m, za, zb, 10, "slerp")
     assert t[0] == 0 and t[-1] == pytest.approx(1.0) and np.all(np.diff(t) > 0)

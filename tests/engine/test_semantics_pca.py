@@ -13,6 +13,7 @@ from engine import checkpoint as ckpt_io
 from engine.cli import main
 from engine.semantics.pca import compute_pca, load_pca, pca_axes, pca_directions, store_pca
 from engine.semantics.traverse import choose_axes
+from engine.testing import device_under_test
 
 
 def test_pca_recovers_planted_axes_and_variances():
@@ -42,7 +43,7 @@ def test_pca_in_a_checkpoint_and_as_traversal_axes(tiny_ckpt, tmp_path):
     back = ckpt_io.load(path)
     assert back.extra["pca.axes"].shape == (8, 8) and back.extra["pca.variance"].shape == (8,)
     assert back.info["pca"]["k"] == 8 and len(back.info["pca"]["explained_variance_ratio"]) == 8
-    m = engine.load_model(str(path), device="cpu")
+    m = engine.load_model(str(path), device=device_under_test())
     axes = choose_axes(m, "pca", count=3)
     assert list(axes) == ["pc1", "pc2", "pc3"]
     r = load_pca(back)

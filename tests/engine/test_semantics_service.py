@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from engine import protocol as p
+from engine.testing import device_under_test
 
 
 @pytest.fixture
@@ -15,7 +16,7 @@ def engine(tiny_ckpt, tmp_path, monkeypatch):
 
     monkeypatch.setenv("LATENT_STUDIO_DATA_DIR", str(tmp_path / "data"))
     e = Engine()
-    assert isinstance(e.handle(p.LoadModel(source=str(tiny_ckpt), device="cpu")), p.ModelInfo)
+    assert isinstance(e.handle(p.LoadModel(source=str(tiny_ckpt), device=device_under_test())), p.ModelInfo)
     return e
 
 

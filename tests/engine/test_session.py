@@ -14,6 +14,7 @@ import engine
 from engine import photo as ph
 from engine import protocol as p
 from engine import session as ss
+from engine.testing import device_under_test
 
 skimage_data = pytest.importorskip("skimage.data")
 
@@ -22,7 +23,7 @@ STACK = p.EditStack(ops=(p.AttributeStep(name="Eyeglasses", amount=2.5), p.Dimen
 
 @pytest.fixture(scope="module")
 def model(tiny_ckpt):
-    return engine.load_model(str(tiny_ckpt), device="cpu")
+    return engine.load_model(str(tiny_ckpt), device=device_under_test())
 
 
 @pytest.fixture
@@ -73,7 +74,7 @@ def test_session_from_pixels_embeds_a_png_and_other_model_reencodes(model, tmp_p
 
     pe = ph.open_photo(model, skimage_data.astronaut())
     path = ss.save_session(tmp_path / "pixels.lsession", pe, STACK, embed_photo=False)  # no file: embedded anyway
-    other = engine.load_model(str(tiny_checkpoint(tmp_path / "other.safetensors", seed=1)), device="cpu")
+    other = engine.load_model(str(tiny_checkpoint(tmp_path / "other.safetensors", seed=1)), device=device_under_test())
     back, stack, _, warnings = ss.load_session(path, other)
     assert np.array_equal(back.photo, pe.photo) and stack == STACK
     assert len(warnings) == 1 and "re-encoded" in warnings[0] and not np.array_equal(back.z, pe.z)

@@ -7,11 +7,12 @@ import pytest
 import torch
 
 from engine import checkpoint as ckpt_io
+from engine.testing import device_under_test
 from engine.train import TrainConfig, TrainingError, log_dir, state_path, train
 
 
 def _cfg(data, **kw):
-    base = dict(data=f"celeba:{data}", size=32, latent_dim=6, base_width=8, batch_size=8, epochs=2, lr=2e-3, seed=0, threads=1)
+    base = dict(data=f"celeba:{data}", size=32, latent_dim=6, base_width=8, batch_size=8, epochs=2, lr=2e-3, seed=0, threads=1, device=device_under_test())
     return TrainConfig(**{**base, **kw})
 
 
