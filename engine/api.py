@@ -26,13 +26,24 @@ def bundled_path(name: str) -> Path:
     return Path(str(resources.files("resources") / "models" / BUNDLED[name]))
 
 
+def bundled_files() -> list[Path]:
+    """Every checkpoint in ``resources/models`` (the default first); each loads by its stem too."""
+    folder = Path(str(resources.files("resources") / "models"))
+    files = sorted(folder.glob("*.safetensors")) if folder.is_dir() else []
+    return sorted(files, key=lambda f: f.name != BUNDLED["default"])
+
+
 def resolve_source(source: str | os.PathLike) -> Path:
-    """A bundled model name or a checkpoint path → the file."""
+    """A bundled model name (``default``, or a bundled file's stem) or a checkpoint path → the file."""
     if isinstance(source, str) and source in BUNDLED:
         path = bundled_path(source)
         if not path.exists():
             raise ckpt_io.CheckpointError(f"bundled model {source!r} is missing from this install ({path.name})")
         return path
+    if isinstance(source, str) and source and not source.endswith(".safetensors") and not Path(source).exists():
+        for path in bundled_files():
+            if path.stem == source:
+                return path
     return Path(source)
 
 

@@ -151,12 +151,22 @@ class PhotoEdit:
         return edits.apply(self.z, m.latent_stats.std, m.attributes)
 
     # ------------------------------------------------------------------ the change
-    def delta(self, z_edited: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
-        """(masked change S×S×3 float32 in grey levels, or None for a zero edit; decode(z_edited))."""
+    def same_labels(self, labels: dict[str, float] | None) -> bool:
+        """True when ``labels`` (None: the estimate) decode as the photo's estimated labels."""
+        if labels is None:
+            return True
+        labels = {str(k): float(v) for k, v in labels.items()}
+        return set(labels) == set(self.labels) and all(abs(labels[k] - self.labels[k]) <= 1e-6 for k in labels)
+
+    def delta(self, z_edited: np.ndarray, labels: dict[str, float] | None = None) -> tuple[np.ndarray | None, np.ndarray]:
+        """(masked change S×S×3 float32 in grey levels, or None for a zero edit; decode(z_edited)).
+        ``labels`` (conditional models): decode with these instead of the photo's estimate."""
         z_edited = np.asarray(z_edited, np.float32).reshape(-1)
-        if np.array_equal(z_edited, self.z):
+        same_labels = self.same_labels(labels)
+        if np.array_equal(z_edited, self.z) and same_labels:
             return None, self.reconstruction
-        face = self.model.decode(z_edited[None], labels=self.labels or None)[0]
+        use = self.labels if same_labels else labels
+        face = self.model.decode(z_edited[None], labels=use or None)[0]
         d = face.astype(np.float32) - self.reconstruction.astype(np.float32)
         if not d.any():
             return None, face
@@ -165,10 +175,10 @@ class PhotoEdit:
         return d * self._mask_crop[:, :, None], face
 
     def render(self, z_edited: np.ndarray, mask: np.ndarray | None = None, full_resolution: bool = False,
-               whole_photo: bool = False, max_side: int = PREVIEW_MAX_SIDE) -> RenderResult:
+               whole_photo: bool = False, max_side: int = PREVIEW_MAX_SIDE, labels: dict[str, float] | None = None) -> RenderResult:
         """Composite an edit. Preview: the face region at ≤ ``max_side`` px. Full resolution: the
-        face region (or the whole photo) at the photo's own pixels."""
-        delta, face = self.delta(z_edited)
+        face region (or the whole photo) at the photo's own pixels. ``labels``: see :meth:`delta`."""
+        delta, face = self.delta(z_edited, labels)
         mask = _check_mask(mask)
         x0, y0, x1, y1 = self.region
         original, sx, sy, grid = self._geometry(full_resolution, max_side)
@@ -190,9 +200,9 @@ class PhotoEdit:
             image, box, scale = patch, (x0, y0, x1, y1), float(min(sx, sy))
         return RenderResult(image=image, box=box, scale=scale, face=face, z=np.asarray(z_edited, np.float32), changed=delta is not None)
 
-    def composite(self, z_edited: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    def composite(self, z_edited: np.ndarray, mask: np.ndarray | None = None, labels: dict[str, float] | None = None) -> np.ndarray:
         """The whole edited photo at full resolution (H×W×3 uint8)."""
-        return self.render(z_edited, mask, full_resolution=True, whole_photo=True).image
+        return self.render(z_edited, mask, full_resolution=True, whole_photo=True, labels=labels).image
 
     def _geometry(self, full_resolution: bool, max_side: int):
         """(original pixels of the output, x scale, y scale, sampling grid), cached per output size:

@@ -65,7 +65,7 @@ class PhotoHandlers:
         return p.PhotoOpened(
             request_id=rid, photo=pe.photo, source=str(pe.source.path or ""), faces=faces, chosen=pe.chosen,
             alignment=pe.alignment.matrix.astype(np.float64), region=tuple(int(v) for v in pe.region), aligned=pe.crop,
-            z=pe.z, reconstruction=pe.reconstruction, elapsed_ms=_ms(t0),
+            z=pe.z, reconstruction=pe.reconstruction, labels=dict(pe.labels), elapsed_ms=_ms(t0),
         )  # fmt: skip
 
     # ------------------------------------------------------------------ handlers
@@ -88,7 +88,8 @@ class PhotoHandlers:
         pe = self._photo()
         with self._budget():
             z = pe.edited_latent(req.z, req.edits)
-            r = pe.render(z, req.mask, full_resolution=req.full_resolution, whole_photo=req.whole_photo, max_side=req.max_side)
+            r = pe.render(z, req.mask, full_resolution=req.full_resolution, whole_photo=req.whole_photo, max_side=req.max_side,
+                          labels=req.labels)
         return p.Rendered(
             request_id=req.request_id, image=r.image, box=r.box, scale=r.scale, photo_size=pe.size, full_resolution=req.full_resolution,
             z=r.z, face=r.face, changed=r.changed, preview=req.preview, elapsed_ms=_ms(t0),
@@ -97,7 +98,7 @@ class PhotoHandlers:
     def _export(self, req: p.ExportPhoto, t0: float) -> p.Exported:
         pe = self._photo()
         with self._budget():
-            image = pe.composite(pe.edited_latent(req.z, req.edits), req.mask)
+            image = pe.composite(pe.edited_latent(req.z, req.edits), req.mask, labels=req.labels)
             out = export_photo(image, req.path, pe.source, overwrite=req.overwrite, quality=req.quality, keep_exif=req.keep_exif)
         return p.Exported(request_id=req.request_id, path=out["path"], size=out["size"], format=out["format"], exif_kept=out["exif_kept"], elapsed_ms=_ms(t0))
 

@@ -123,6 +123,14 @@ class ModelInfo(Response):
     attributes: dict[str, np.ndarray]
     description: str = ""
     priors: tuple[str, ...] = ("standard",)  # what Sample.prior accepts besides "auto", best first
+    # conditional models (issue 6); unconditional ones: "", (), None
+    label_mode: str = ""  # "multi" (independent attributes, multi-hot) | "onehot" (one class of L)
+    label_prior: tuple[float, ...] = ()  # per label: training frequency (multi) or class share (onehot)
+    realism: "RealismCalibration | None" = None  # how the realism gauge is calibrated; None: it is not
+
+    @property
+    def conditional(self) -> bool:
+        return bool(self.labels) and bool(self.label_mode)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -132,6 +140,7 @@ class Encoded(Response):
     z: np.ndarray  # D
     reconstruction: np.ndarray  # S×S×3 uint8
     aligned: np.ndarray  # S×S×3 uint8: the crop the model actually saw
+    labels: dict[str, float] = field(default_factory=dict)  # conditional models: the estimated labels (reconstruction uses them)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -412,6 +421,8 @@ class RenderEdit(Request):
     ``full_resolution=False`` (a preview): the face region scaled to at most ``max_side`` px.
     ``full_resolution=True``: the face region at the photo's own resolution, or with
     ``whole_photo`` the entire photo. ``preview`` marks a cheap mid-drag request, as in Decode.
+    ``labels`` (conditional models): decode the edit with them instead of the photo's estimated
+    labels; the change they make is composited like a latent edit's.
     """
 
     z: np.ndarray | None = None
@@ -421,6 +432,7 @@ class RenderEdit(Request):
     whole_photo: bool = False
     max_side: int = 1024
     preview: bool = False
+    labels: dict[str, float] | None = None  # conditional models: decode with these (None: the photo's estimate)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -437,6 +449,7 @@ class ExportPhoto(Request):
     overwrite: bool = False
     quality: int = 95
     keep_exif: bool = True
+    labels: dict[str, float] | None = None  # as RenderEdit.labels
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -486,6 +499,7 @@ class PhotoOpened(Response):
     aligned: np.ndarray  # S×S×3 uint8
     z: np.ndarray  # D float32: the original latent (the edit stack's starting point)
     reconstruction: np.ndarray  # S×S×3 uint8
+    labels: dict[str, float] = field(default_factory=dict)  # conditional models: the face's estimated labels
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -758,3 +772,108 @@ class FileWritten(Response):
     format: str
     bytes: int
     frames: int = 0
+
+
+# =========================================================================== conditional models
+#
+# Issue 6 in the GUI: conditional models (cVAE, cGAN) decode with labels (``Decode.labels``,
+# ``Sample.labels``, ``RenderEdit.labels``; ``ModelInfo.label_mode``/``label_prior`` say what they
+# mean), encodings carry the label estimate (``Encoded.labels``, ``PhotoOpened.labels``), the
+# realism gauge scores the current edit against held-out data, ``Refine`` improves a photo's
+# inversion a few optimisation steps at a time, and ``ListModels`` names the bundled models.
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RealismCalibration:
+    """How a checkpoint's realism gauge is calibrated: ``score`` ("iwae_loglik_bpd": −bits/dim of
+    an importance-weighted log p(x), VAEs; "d_logit": the discriminator's logit, GANs), its
+    ``units`` for people, ``n`` held-out images on ``data``, and the soft-warning percentile."""
+
+    score: str
+    units: str
+    n: int
+    data: str = ""
+    warn_below_percentile: float = 2.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Realism(Request):
+    """How plausible images are under the loaded model. Give ``z`` (D or N×D: decoded with
+    ``labels`` first) or ``images`` (H×W×3 or N×H×W×3 uint8, any size). ``labels``: conditional
+    models score p(x|y) (cVAE) or D(x, y) (cGAN) for them; None: the prior mixture / the encoder's
+    estimate. ``k``: importance samples (VAEs). Answered by :class:`RealismScore`."""
+
+    z: np.ndarray | None = None
+    images: np.ndarray | None = None
+    labels: dict[str, float] | None = None
+    k: int = 16
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RealismScore(Response):
+    """Per image: ``score`` (higher: more plausible; in ``units``), its ``percentile`` among held-out
+    data (NaN when the checkpoint is uncalibrated) and ``plausible`` (False below
+    ``warn_below_percentile``). ``details``: the raw numbers (``elbo_bpd``/``iwae_bpd`` for VAEs,
+    bits per dimension, lower is likelier; ``d_logit`` for GANs)."""
+
+    score: np.ndarray  # N float64
+    percentile: np.ndarray  # N float64, NaN without calibration
+    plausible: np.ndarray  # N bool
+    units: str
+    calibrated: bool
+    warn_below_percentile: float = 2.0
+    details: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Refine(Request):
+    """Improve the inversion of ``image`` (H×W×3 uint8; None: the open photo's aligned face) by
+    ``steps`` optimisation steps of pixel (+ discriminator feature) loss, starting from ``z`` and
+    ``labels`` (None: the encoder's guess). One request is one chunk: to stream better results, send
+    the next chunk from the answer's z and labels; stop by not sending it (see docs/conditional.md).
+    Answered by :class:`Refined`."""
+
+    image: np.ndarray | None = None
+    steps: int = 20
+    z: np.ndarray | None = None
+    labels: dict[str, float] | None = None
+    lr: float = 0.05
+    optimise_labels: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Refined(Response):
+    """The best result of a :class:`Refine` chunk: latent, labels, its decode, the loss and PSNR
+    against the model-resolution target (``start_psnr_db``: of where the chunk started)."""
+
+    z: np.ndarray  # D float32
+    labels: dict[str, float]
+    image: np.ndarray  # S×S×3 uint8
+    loss: float
+    psnr_db: float
+    start_psnr_db: float
+    steps: int
+    ms_per_step: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ListModels(Request):
+    """The models bundled with this install (``resources/models``). Answered by :class:`ModelList`."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelEntry:
+    """A bundled model: ``source`` is what :class:`LoadModel` takes (``"default"`` for the default)."""
+
+    source: str
+    name: str
+    family: str
+    image_size: int
+    labels: tuple[str, ...] = ()
+    description: str = ""
+    calibrated: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelList(Response):
+    models: tuple[ModelEntry, ...]

@@ -17,6 +17,7 @@ import torch
 
 from engine import protocol as p
 from engine.api import Model, load_model
+from engine.conditional_service import conditional_info
 
 INTERACTIVE_THREADS = 1
 
@@ -53,6 +54,9 @@ class Engine:
         from engine.semantics_service import SemanticsHandlers  # attributes + locks, arithmetic, interpolation, user attributes
 
         self._handlers.update(SemanticsHandlers(self).handlers())
+        from engine.conditional_service import ConditionalHandlers  # realism gauge, inversion refinement, bundled models
+
+        self._handlers.update(ConditionalHandlers(self).handlers())
 
     def handle(self, request: p.Request) -> p.Response:
         t0 = time.perf_counter()
@@ -95,6 +99,7 @@ class Engine:
             description=str(m.ckpt.info.get("description", "")),
             priors=tuple(m.priors),
             elapsed_ms=_ms(t0),
+            **conditional_info(m),
         )
 
     def _encode(self, req: p.Encode, t0: float) -> p.Encoded:
@@ -105,8 +110,10 @@ class Engine:
             mu, y = m.encode_tensor(x)  # y: the label estimate of a conditional model, else None
             recon = m.to_images(m.decode_tensor(mu, y))
             aligned = m.to_images(x)
+            labels = {} if y is None else m.label_space.as_dict(y[0].float().cpu().numpy())
         return p.Encoded(
-            request_id=req.request_id, z=mu[0].float().cpu().numpy(), reconstruction=recon[0], aligned=aligned[0], elapsed_ms=_ms(t0)
+            request_id=req.request_id, z=mu[0].float().cpu().numpy(), reconstruction=recon[0], aligned=aligned[0], labels=labels,
+            elapsed_ms=_ms(t0),
         )
 
     def _decode(self, req: p.Decode, t0: float) -> p.Decoded:
