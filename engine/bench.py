@@ -1,10 +1,16 @@
 """``latent-studio bench``: latency and throughput, each against a baseline measured in the same run.
 
-Absolute times on shared 2-core machines are noise; ratios measured side by side are not.
+Absolute times on shared machines are noise; ratios measured side by side are not.
 Reported: decode/encode latency percentiles at 64 and 128 px (idle, and with a training
-process running beside it), training throughput of our loop against a plain eager loop of the
-same network (ratio), achieved FLOP/s against a measured matmul peak, peak memory, and the
+process running beside it), training throughput of our training step against a plain eager
+loop of the same network (ratio), in float32 and under each ``--amp`` variant, achieved FLOP/s
+against a matmul peak measured on the same device in the same dtype, peak memory, and the
 editor's slider → pixels latency (measured in a subprocess: the engine never imports Qt).
+
+``--device cpu`` (default), ``cuda`` or ``auto``. On CUDA every timed region is bracketed by
+``torch.cuda.synchronize`` and peak memory is ``torch.cuda.max_memory_allocated``. Importing
+this module loads torch and the VAE only: no Qt, superqt or platformdirs (the GPU machine has
+none of them); the editor part is skippable with ``--no-editor``.
 """
 
 from __future__ import annotations
@@ -15,13 +21,14 @@ import resource
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 import torch
 
 from engine.models.vae import VAE, VAEConfig
-from engine.service import thread_budget
+
+AMP_CHOICES = ("off", "bf16", "fp16")
 
 
 def percentiles(ms: list[float]) -> dict[str, float]:
@@ -33,86 +40,151 @@ def _net(size: int, latent_dim: int = 64) -> VAE:
     return VAE(VAEConfig(image_size=size, latent_dim=latent_dim)).eval()
 
 
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _threads(device: torch.device, n: int):
+    """The interactive thread budget on the CPU (the engine's own), nothing on a GPU."""
+    return _thread_budget(n) if device.type == "cpu" else nullcontext()
+
+
+@contextmanager
+def _thread_budget(n: int):
+    """As ``engine.service.thread_budget`` (not imported: the bench needs only torch and the VAE)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def default_amp(device: torch.device) -> list[str]:
+    return ["off", "bf16", "fp16"] if device.type == "cuda" else ["off", "bf16"]
+
+
 @torch.inference_mode()
-def decode_latency(net: VAE, n: int = 200, threads: int = 1, channels_last: bool = True) -> dict[str, float]:
-    """One-image decodes, as a slider drag makes them."""
+def decode_latency(net: VAE, n: int = 200, threads: int = 1, channels_last: bool = True, device: torch.device | str = "cpu") -> dict[str, float]:
+    """One-image decodes to uint8 pixels on the host, as a slider drag makes them."""
+    device = torch.device(device)
+    net = net.to(device)
     if channels_last:
         net = net.to(memory_format=torch.channels_last)
-    z = torch.randn(n + 10, net.config.latent_dim)
+    z = torch.randn(n + 10, net.config.latent_dim, device=device)
     times = []
-    with thread_budget(threads):
+    with _threads(device, threads):
         for i in range(n + 10):
+            _sync(device)
             t0 = time.perf_counter()
-            img = net.decode(z[i : i + 1]).mul(255).to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
-            if i >= 10:  # warm-up excluded
+            img = net.decode(z[i : i + 1]).mul(255).to(torch.uint8).permute(0, 2, 3, 1).contiguous().cpu().numpy()
+            if i >= 10:  # warm-up excluded; .cpu() waits for the device
                 times.append((time.perf_counter() - t0) * 1000)
     assert img.shape[1] == net.config.image_size
     return percentiles(times)
 
 
 @torch.inference_mode()
-def encode_latency(net: VAE, n: int = 100, threads: int = 1) -> dict[str, float]:
-    x = torch.rand(1, 3, net.config.image_size, net.config.image_size).contiguous(memory_format=torch.channels_last)
-    net = net.to(memory_format=torch.channels_last)
+def encode_latency(net: VAE, n: int = 100, threads: int = 1, device: torch.device | str = "cpu") -> dict[str, float]:
+    device = torch.device(device)
+    x = torch.rand(1, 3, net.config.image_size, net.config.image_size, device=device).contiguous(memory_format=torch.channels_last)
+    net = net.to(device).to(memory_format=torch.channels_last)
     times = []
-    with thread_budget(threads):
+    with _threads(device, threads):
         for i in range(n + 5):
+            _sync(device)
             t0 = time.perf_counter()
             net.encode(x)
+            _sync(device)
             if i >= 5:
                 times.append((time.perf_counter() - t0) * 1000)
     return percentiles(times)
 
 
 @contextmanager
-def background_training(size: int = 64):
-    """A training process on the same machine (all cores), as when a user trains beside the app."""
+def background_training(size: int = 64, device: str = "cpu"):
+    """A training process on the same machine (all cores, or the same GPU), as when a user
+    trains beside the app."""
     code = (
-        "import torch;from engine.bench import _net;n=_net(%d).train();o=torch.optim.Adam(n.parameters());"
-        "x=torch.rand(64,3,%d,%d)\nwhile True:\n l=n.loss(x)['loss'];o.zero_grad();l.backward();o.step()" % (size, size, size)
+        "import torch;from engine.bench import _net;d=torch.device(%r);n=_net(%d).train().to(d);o=torch.optim.Adam(n.parameters());"
+        "x=torch.rand(64,3,%d,%d,device=d)\nwhile True:\n l=n.loss(x)['loss'];o.zero_grad();l.backward();o.step()" % (str(device), size, size, size)
     )
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        time.sleep(3.0)  # let it reach full speed
+        time.sleep(3.0 if str(device) == "cpu" else 8.0)  # let it reach full speed (CUDA start-up is slower)
         yield proc
     finally:
         proc.kill()
         proc.wait()
 
 
-def train_throughput(size: int, optimized: bool, seconds: float = 8.0, batch: int = 64, amp: str = "off") -> float:
-    """Images per second of VAE training steps. ``optimized``: channels_last tensors and model,
-    uint8 batches converted in place, set_to_none grads. Baseline: the plain eager loop of
-    pytorch/examples (NCHW float batches)."""
-    torch.manual_seed(0)
-    net = _net(size).train()
-    data_u8 = torch.randint(0, 255, (batch * 8, 3, size, size), dtype=torch.uint8)
-    data_f = data_u8.float() / 255
-    if optimized:
-        net = net.to(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    n_img, t_end, t_start, i = 0, None, None, 0
+def _timed_steps(step, device: torch.device, batch: int, seconds: float, warmup: int = 3) -> float:
+    """Images per second of ``step(i)`` calls, after ``warmup`` steps, synchronised on CUDA."""
+    for i in range(warmup):
+        step(i)
+    _sync(device)
+    t0, i, n_img = time.perf_counter(), warmup, 0
     while True:
-        sl = slice((i % 8) * batch, (i % 8 + 1) * batch)
-        if optimized:
-            x = data_u8[sl].float().div_(255).contiguous(memory_format=torch.channels_last)
-        else:
-            x = data_f[sl]
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp == "bf16"):
-            loss = net.loss(x, step=i)["loss"]
-        opt.zero_grad(set_to_none=optimized)
+        step(i)
+        i += 1
+        n_img += batch
+        if (i - warmup) % 4 == 0:
+            _sync(device)
+            if time.perf_counter() - t0 > seconds:
+                break
+    _sync(device)
+    return n_img / (time.perf_counter() - t0)
+
+
+def plain_eager_step(net, data_f: torch.Tensor, batch: int, device: torch.device):
+    """The baseline: the plain eager loop of pytorch/examples (NCHW float batches moved to the
+    device per step, zero_grad, backward, Adam), float32."""
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    n_batches = data_f.shape[0] // batch
+
+    def step(i: int) -> None:
+        x = data_f[(i % n_batches) * batch : (i % n_batches + 1) * batch].to(device)
+        loss = net.loss(x, step=i)["loss"]
+        opt.zero_grad()
         loss.backward()
         opt.step()
-        i += 1
-        now = time.perf_counter()
-        if i == 3:
-            t_start = now  # warm-up excluded
-        elif i > 3:
-            n_img += batch
-            if now - t_start > seconds:
-                t_end = now
-                break
-    return n_img / (t_end - t_start)
+
+    return step
+
+
+def train_throughput(size: int, optimized: bool, seconds: float = 8.0, batch: int = 64, amp: str = "off", device: torch.device | str = "cpu") -> float:
+    """Images per second of VAE training steps. ``optimized``: the trainer's own step
+    (``engine.train.VAETrainer`` with the training loop's batch preparation: uint8 batches
+    converted on the device, channels_last model and tensors, ``--amp``). Baseline: the plain
+    eager loop of pytorch/examples (always float32)."""
+    device = torch.device(device)
+    torch.manual_seed(0)
+    net = _net(size).train().to(device)
+    data_u8 = torch.randint(0, 255, (batch * 8, 3, size, size), dtype=torch.uint8)
+    if not optimized:
+        if amp != "off":
+            raise ValueError("the plain eager baseline is float32 only")
+        return _timed_steps(plain_eager_step(net, data_u8.float() / 255, batch, device), device, batch, seconds)
+    from engine import distributed
+    from engine.train import TrainConfig, VAETrainer, _batch
+
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # as engine.train does on CUDA
+    net = net.to(memory_format=torch.channels_last)
+    trainer = VAETrainer(net, TrainConfig(size=size, batch_size=batch, amp=amp), None)
+    world = distributed.World()
+    trainer.wrap(world, device)
+    perm = torch.randperm(data_u8.shape[0])
+
+    def step(i: int) -> None:
+        idx = perm[(i % 8) * batch : (i % 8 + 1) * batch]
+        trainer.step(_batch(data_u8, idx, None, world, device), None, i)
+
+    try:
+        return _timed_steps(step, device, batch, seconds)
+    finally:
+        torch.backends.cudnn.benchmark = False
 
 
 def flops_per_image(net: VAE) -> float:
@@ -126,20 +198,35 @@ def flops_per_image(net: VAE) -> float:
     return counter.get_total_flops() / 2
 
 
-def matmul_peak_gflops(n: int = 1024, seconds: float = 2.0) -> float:
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    a @ b
+MATMUL_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def matmul_peak_gflops(n: int | None = None, seconds: float = 2.0, device: torch.device | str = "cpu", dtype: str = "fp32") -> float:
+    """Achieved GFLOP/s of an n×n matmul on ``device`` in ``dtype`` (the machine's practical peak).
+    On CUDA, float32 follows ``torch.backends.cuda.matmul.allow_tf32`` (recorded in the results)."""
+    device = torch.device(device)
+    n = n or (8192 if device.type == "cuda" else 1024)
+    a = torch.randn(n, n, device=device, dtype=MATMUL_DTYPES[dtype])
+    b = torch.randn(n, n, device=device, dtype=MATMUL_DTYPES[dtype])
+    for _ in range(3):
+        a @ b
+    _sync(device)
     count, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
+    while True:
         a @ b
         count += 1
+        if count % 4 == 0:
+            _sync(device)
+            if time.perf_counter() - t0 > seconds:
+                break
+    _sync(device)
     return 2 * n**3 * count / (time.perf_counter() - t0) / 1e9
 
 
-def editor_latency(model: str, n: int) -> dict | None:
+def editor_latency(model: str, n: int, device: str = "cpu") -> dict | None:
     """Slider event → pixels painted, in an offscreen editor run as a subprocess."""
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    cmd = [sys.executable, "-m", "editor.bench", "--model", model, "-n", str(n), "--json"]
+    cmd = [sys.executable, "-m", "editor.bench", "--model", model, "-n", str(n), "--device", device, "--json"]
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
     except subprocess.TimeoutExpired:
@@ -149,56 +236,111 @@ def editor_latency(model: str, n: int) -> dict | None:
     return json.loads(out.stdout)
 
 
-def run(model: str = "default", quick: bool = False, editor: bool = True, progress=print) -> dict:
+def _peak_memory_mib(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _reset_peak(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def run(model: str = "default", quick: bool = False, editor: bool = True, progress=print, device: str = "cpu", amp: list[str] | None = None) -> dict:
+    from engine.devices import describe, pick_device
+
+    dev = pick_device(device)
+    amp = list(amp) if amp else default_amp(dev)
+    bad = [a for a in amp if a not in AMP_CHOICES]
+    if bad:
+        raise ValueError(f"--amp takes a comma-separated list of {', '.join(AMP_CHOICES)}; got {bad[0]!r}")
+    if "fp16" in amp and dev.type != "cuda":
+        raise ValueError("--amp fp16 needs a CUDA device; use bf16 on the CPU")
     n = 60 if quick else 200
     secs = 3.0 if quick else 8.0
-    results: dict = {"machine": {"threads": torch.get_num_threads(), "torch": torch.__version__, "cpu_count": os.cpu_count()}}
+    machine = {"device": describe(dev), "threads": torch.get_num_threads(), "torch": torch.__version__, "cpu_count": os.cpu_count()}
+    if hasattr(os, "getloadavg"):
+        machine["loadavg_at_start"] = os.getloadavg()
+    if dev.type == "cuda":
+        machine["cuda"] = torch.version.cuda
+        machine["tf32_matmul"] = bool(torch.backends.cuda.matmul.allow_tf32)
+    results: dict = {"machine": machine}
     for size in (64, 128):
         net = _net(size)
-        progress(f"decode latency at {size} px")
-        results[f"decode_{size}"] = {"idle_1thread": decode_latency(net, n), "idle_nchw_baseline": decode_latency(_net(size), n, channels_last=False)}
-        results[f"encode_{size}"] = encode_latency(net, n // 2)
+        progress(f"decode latency at {size} px on {describe(dev)}")
+        results[f"decode_{size}"] = {
+            "idle_1thread": decode_latency(net, n, device=dev),
+            "idle_nchw_baseline": decode_latency(_net(size), n, channels_last=False, device=dev),
+        }
+        results[f"encode_{size}"] = encode_latency(net, n // 2, device=dev)
     progress("decode latency at 64 px while a training process runs beside it")
-    with background_training(64):
+    with background_training(64, str(dev)):
         net = _net(64)
-        results["decode_64"]["busy_1thread"] = decode_latency(net, n, threads=1)
-        results["decode_64"]["busy_all_threads_baseline"] = decode_latency(net, n, threads=os.cpu_count() or 2)
+        results["decode_64"]["busy_1thread"] = decode_latency(net, n, threads=1, device=dev)
+        results["decode_64"]["busy_all_threads_baseline"] = decode_latency(net, n, threads=os.cpu_count() or 2, device=dev)
+    progress("matmul peak")
+    peak_dtypes = ["fp32", "bf16"] + (["fp16"] if "fp16" in amp else [])
+    results["matmul_peak_gflops"] = {dt: matmul_peak_gflops(seconds=1.0 if quick else 2.0, device=dev, dtype=dt) for dt in peak_dtypes}
     progress("training throughput: ours vs the plain eager loop")
     for size in (64,):
-        ours = train_throughput(size, optimized=True, seconds=secs)
-        plain = train_throughput(size, optimized=False, seconds=secs)
-        bf16 = train_throughput(size, optimized=True, seconds=secs, amp="bf16")
         fpi = flops_per_image(_net(size))
-        results[f"train_{size}"] = {
-            "img_per_s": ours, "baseline_img_per_s": plain, "ratio": ours / plain, "gflops_achieved": ours * fpi / 1e9,
-            "bf16_img_per_s": bf16, "bf16_ratio": bf16 / plain,
-        }  # fmt: skip
-    progress("matmul peak")
-    results["matmul_peak_gflops"] = matmul_peak_gflops(seconds=1.0 if quick else 2.0)
-    results["train_64"]["fraction_of_matmul_peak"] = results["train_64"]["gflops_achieved"] / results["matmul_peak_gflops"]
+        # Interleaved rounds (baseline, ours per amp, baseline, ...) so that a change in the
+        # machine's load during the run hits both sides alike; each figure is the median round.
+        rounds, rates, peaks = (2 if quick else 3), {"plain": [], **{m: [] for m in amp}}, {}
+        for rnd in range(rounds):
+            for mode in ("plain", *amp):
+                progress(f"training throughput at {size} px, {'plain eager fp32 baseline' if mode == 'plain' else 'ours, amp ' + mode} (round {rnd + 1}/{rounds})")
+                _reset_peak(dev)
+                rates[mode].append(train_throughput(size, optimized=mode != "plain", seconds=secs / rounds, amp="off" if mode == "plain" else mode, device=dev))
+                peaks[mode] = _peak_memory_mib(dev)
+        plain = float(np.median(rates["plain"]))
+        r: dict = {"baseline_img_per_s": plain, "baseline_rounds": rates["plain"], "baseline_peak_memory_mib": peaks["plain"], "flops_per_image": fpi, "amp": {}}
+        for mode in amp:
+            ours = float(np.median(rates[mode]))
+            peak_dt = "fp32" if mode == "off" else mode
+            entry = {
+                "img_per_s": ours, "ratio": ours / plain, "gflops_achieved": ours * fpi / 1e9,
+                "fraction_of_matmul_peak": ours * fpi / 1e9 / results["matmul_peak_gflops"][peak_dt],
+                "matmul_peak_dtype": peak_dt, "peak_memory_mib": peaks[mode], "rounds": rates[mode],
+            }  # fmt: skip
+            r["amp"][mode] = entry
+            if mode == "off":  # the headline figures: our float32 step against the plain float32 loop
+                r.update({k: entry[k] for k in ("img_per_s", "ratio", "gflops_achieved", "fraction_of_matmul_peak")})
+        results[f"train_{size}"] = r
     if editor:
         progress("editor: slider event → pixels painted (offscreen)")
-        results["editor"] = editor_latency(model, n)
+        results["editor"] = editor_latency(model, n, str(dev))
+    else:
+        results["editor"] = {"skipped": "--no-editor"}
     results["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if dev.type == "cuda":  # the largest of the per-phase peaks (each training phase resets the counter)
+        phases = [results["train_64"]["baseline_peak_memory_mib"]] + [e["peak_memory_mib"] for e in results["train_64"]["amp"].values()]
+        results["peak_cuda_memory_mib"] = max(phases + [torch.cuda.max_memory_allocated(dev) / 2**20])
     return results
 
 
 def table(results: dict) -> str:
-    rows = []
+    rows = [f"device       {results['machine']['device']} (torch {results['machine']['torch']})"]
     for key in ("decode_64", "decode_128"):
         for mode, r in results[key].items():
             rows.append(f"{key:<12} {mode:<28} p50 {r['p50_ms']:7.2f} ms  p95 {r['p95_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms")
     for key in ("encode_64", "encode_128"):
         r = results[key]
         rows.append(f"{key:<12} {'idle_1thread':<28} p50 {r['p50_ms']:7.2f} ms  p95 {r['p95_ms']:7.2f} ms")
+    peaks = results["matmul_peak_gflops"]
+    rows.append("matmul peak  " + ", ".join(f"{dt} {g:.1f} GFLOP/s" for dt, g in peaks.items()))
     t = results["train_64"]
-    rows.append(f"train_64     ours {t['img_per_s']:.0f} img/s vs plain eager {t['baseline_img_per_s']:.0f} img/s: ratio {t['ratio']:.2f}×")
-    rows.append(f"train_64     ours with --amp bf16 {t['bf16_img_per_s']:.0f} img/s: ratio {t['bf16_ratio']:.2f}× the plain eager fp32 loop")
-    rows.append(f"FLOP/s       {t['gflops_achieved']:.1f} GFLOP/s = {100 * t['fraction_of_matmul_peak']:.0f} % of the matmul peak {results['matmul_peak_gflops']:.1f} GFLOP/s")
+    rows.append(f"train_64     plain eager fp32 loop {t['baseline_img_per_s']:.0f} img/s (the baseline)")
+    for mode, e in t["amp"].items():
+        rows.append(
+            f"train_64     ours, amp {mode:<4} {e['img_per_s']:7.0f} img/s: ratio {e['ratio']:.2f}×, "
+            f"{e['gflops_achieved']:.1f} GFLOP/s = {100 * e['fraction_of_matmul_peak']:.0f} % of the {e['matmul_peak_dtype']} matmul peak"
+        )
     ed = results.get("editor")
-    if ed and "error" not in ed:
+    if ed and "error" not in ed and "skipped" not in ed:
         rows.append("editor       " + ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in ed.items()))
     elif ed:
-        rows.append(f"editor       error: {ed['error']}")
-    rows.append(f"peak memory  {results['peak_rss_mib']:.0f} MiB")
+        rows.append(f"editor       {'error: ' + ed['error'] if 'error' in ed else 'skipped (' + ed['skipped'] + ')'}")
+    rows.append(f"peak memory  {results['peak_rss_mib']:.0f} MiB resident" + (f", {results['peak_cuda_memory_mib']:.0f} MiB CUDA" if "peak_cuda_memory_mib" in results else ""))
     return "\n".join(rows)

@@ -251,8 +251,12 @@ def _data(a):
 def _bench_args(p):
     p.add_argument("--model", default="default", help="model for the editor latency measurement")
     p.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
-    p.add_argument("--no-editor", action="store_true", help="skip the offscreen editor measurement")
+    p.add_argument("--no-editor", action="store_true", help="skip the offscreen editor measurement (needs PySide6)")
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto")
+    p.add_argument("--amp", default="", help="training-throughput variants, comma-separated from off,bf16,fp16 "
+                   "(default: off,bf16 on the CPU; off,bf16,fp16 on CUDA)")
     p.add_argument("--out", help="also write the JSON here")
+    p.add_argument("out_path", nargs="?", metavar="OUT", help="also write the JSON here (as --out; `bench --json OUT` works)")
 
 
 @command("bench", "latency and throughput, each against a baseline measured in the same run")
@@ -261,9 +265,10 @@ def _bench(a):
     from engine import bench
 
     log = say(a)
-    results = bench.run(a.model, quick=a.quick, editor=not a.no_editor, progress=lambda s: log(f"bench: {s}"))
-    if a.out:
-        Path(a.out).write_text(json.dumps(results, indent=2))
+    amp = [m.strip() for m in a.amp.split(",") if m.strip()] or None
+    results = bench.run(a.model, quick=a.quick, editor=not a.no_editor, progress=lambda s: log(f"bench: {s}"), device=a.device, amp=amp)
+    for out in {a.out, a.out_path} - {None}:
+        Path(out).write_text(json.dumps(results, indent=2))
     if not a.json:
         print(bench.table(results))
         return None
