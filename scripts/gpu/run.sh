@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# One prepared run on a lent CUDA machine (the `device` tool): the engine's tests on the GPU,
+# a face cGAN trained on the GPU, a short fp16 VAE run and the benchmark. Results go to $OUT
+# as one archive split into 15 MB parts (the tool returns at most 8 files of 16 MiB).
+#
+# Here, first:   python scripts/gpu/pack_faces.py /work/data/faces_v2 .gpu/faces_jpg
+#                pip download --no-deps -d .gpu/whl platformdirs
+# Then:          device run, carry [".gpu"], command "bash scripts/gpu/run.sh"
+# There:         python3 is the image's own (torch with CUDA); no PySide6, so the editor's
+#                tests and the editor part of the bench are not run.
+set -u
+TRAIN_MIN=${TRAIN_MIN:-5}          # minutes of cGAN training
+DEVICE=${DEVICE:-cuda}              # DEVICE=cpu TRAIN_MIN=0.2 TESTS=tests/engine/test_api.py: a dry run here
+TESTS=${TESTS:-tests/engine}
+OUT=${OUT:-/tmp/gpu-out}
+RES=${RES:-/tmp/gpu-res}
+rm -rf "$RES"; mkdir -p "$OUT" "$RES" runs/gpu
+export PYTHONUNBUFFERED=1 PYTHONPATH=/tmp/site:$PWD
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .gpu/whl/*.whl
+LS="python3 -m engine.cli"
+
+{ nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv
+  python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name(0), 'cudnn', torch.backends.cudnn.version())"
+  nproc; } 2>&1 | tee $RES/machine.txt
+
+# 1. The face cGAN, in the background (the GPU is shared with the tests for their first minutes).
+$LS train --model cgan --data faces:.gpu/faces_jpg --size 64 --latent-dim 100 --base-width 32 --batch-size 128 \
+    --epochs 400 --time-budget-min "$TRAIN_MIN" --model-options enc_every=3 --device $DEVICE \
+    --out runs/gpu/faces-cgan64.safetensors >$RES/cgan-train.log 2>&1 &
+TRAIN=$!
+
+# 2. The engine's tests with their models on the GPU.
+timeout 300 python3 -m pytest $TESTS --device $DEVICE -q -p no:cacheprovider --timeout 120 -o addopts="" -ra \
+    2>&1 | tail -60 >$RES/pytest-cuda.txt
+tail -5 $RES/pytest-cuda.txt
+
+# 3. fp16 mixed precision with loss scaling, end to end (bf16 is in the tests).
+timeout 120 $LS train --model vae --data faces:.gpu/faces_jpg --size 64 --latent-dim 64 --batch-size 128 --epochs 2 \
+    --limit 4096 --amp fp16 --device $DEVICE --out runs/gpu/vae-fp16.safetensors 2>&1 | tr '\r' '\n' | grep -v "batch/s\|img/s\]" | tail -15 >$RES/vae-fp16.txt
+tail -3 $RES/vae-fp16.txt
+
+wait $TRAIN
+tr '\r' '\n' <$RES/cgan-train.log | grep -v "batch/s\|img/s\]" | tail -40 >$RES/cgan-train-tail.txt
+tail -8 $RES/cgan-train-tail.txt
+split -b 15M runs/gpu/faces-cgan64.safetensors "$OUT/faces-cgan64.safetensors."  # back first, whatever follows
+
+# 4. The benchmark (engine part) on the GPU, after training, so nothing else runs beside it.
+timeout 150 $LS bench --device $DEVICE --no-editor --out $RES/bench-cuda.json >$RES/bench-cuda.txt 2>&1
+tail -30 $RES/bench-cuda.txt
+
+cp -r runs/gpu/faces-cgan64-train $RES/ 2>/dev/null
+tar czf - -C "$(dirname "$RES")" "$(basename "$RES")" | split -b 15M - "$OUT/gpu-results.tgz."
+ls -la "$OUT"
