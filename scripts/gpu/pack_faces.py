@@ -5,7 +5,7 @@ The device tool carries at most 64 MiB with the working tree, and the built-in f
 the whole training split plus small val/test splits fit. Real CelebA is JPEG too, so
 `latent-studio train --data faces:DST` reads the copy as it reads the original.
 
-    python scripts/gpu/pack_faces.py /work/data/faces_v2 .gpu/faces_jpg --val 256 --test 256
+    python scripts/gpu/pack_faces.py /work/data/faces_v2 .gpu/faces_jpg --val 256 --test 256 --zip
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ def main(argv=None) -> None:
     ap.add_argument("--quality", type=int, default=85)
     ap.add_argument("--val", type=int, default=256, help="validation images kept (0 = all)")
     ap.add_argument("--test", type=int, default=256, help="test images kept (0 = all)")
+    ap.add_argument("--zip", action="store_true", help="also write DST.zip (stored, one file: what the device tool carries best)")
     a = ap.parse_args(argv)
 
     attr_lines = (a.src / "list_attr_celeba.txt").read_text().splitlines()
@@ -48,6 +49,13 @@ def main(argv=None) -> None:
     attrs = [f"{rename[n]} {' '.join(rows[n])}" for n in kept]
     (a.dst / "list_attr_celeba.txt").write_text(f"{len(kept)}\n{attr_lines[1]}\n" + "\n".join(attrs) + "\n")
     (a.dst / "list_eval_partition.txt").write_text("\n".join(f"{rename[n]} {partition[n]}" for n in kept) + "\n")
+    if a.zip:
+        import zipfile
+
+        with zipfile.ZipFile(a.dst.with_suffix(".zip"), "w", zipfile.ZIP_STORED) as z:
+            for p in sorted(a.dst.rglob("*")):
+                if p.is_file():
+                    z.write(p, p.relative_to(a.dst.parent))
     size = sum(p.stat().st_size for p in a.dst.rglob("*") if p.is_file())
     print(f"{len(kept)} images (train {counts['0']}, val {counts['1']}, test {counts['2']}), {size / 2**20:.1f} MiB in {a.dst}")
 

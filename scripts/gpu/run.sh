@@ -3,7 +3,7 @@
 # a face cGAN trained on the GPU, a short fp16 VAE run and the benchmark. Results go to $OUT
 # as one archive split into 15 MB parts (the tool returns at most 8 files of 16 MiB).
 #
-# Here, first:   python scripts/gpu/pack_faces.py /work/data/faces_v2 .gpu/faces_jpg
+# Here, first:   python scripts/gpu/pack_faces.py /work/data/faces_v2 .gpu/faces_jpg --zip
 #                pip download --no-deps -d .gpu/whl platformdirs
 # Then:          device run, carry [".gpu"], command "bash scripts/gpu/run.sh"
 # There:         python3 is the image's own (torch with CUDA); no PySide6, so the editor's
@@ -12,11 +12,14 @@ set -u
 TRAIN_MIN=${TRAIN_MIN:-5}          # minutes of cGAN training
 DEVICE=${DEVICE:-cuda}              # DEVICE=cpu TRAIN_MIN=0.2 TESTS=tests/engine/test_api.py: a dry run here
 TESTS=${TESTS:-tests/engine}
+GPU_DIR=${GPU_DIR:-.gpu}            # what pack_faces.py and pip download left (faces_jpg.zip, whl/)
 OUT=${OUT:-/tmp/gpu-out}
 RES=${RES:-/tmp/gpu-res}
 rm -rf "$RES"; mkdir -p "$OUT" "$RES" runs/gpu
 export PYTHONUNBUFFERED=1 PYTHONPATH=/tmp/site:$PWD
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .gpu/whl/*.whl
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site "$GPU_DIR"/whl/*.whl
+DATA=/tmp/faces_jpg
+[ -d "$DATA" ] || python3 -m zipfile -e "$GPU_DIR/faces_jpg.zip" /tmp
 LS="python3 -m engine.cli"
 
 { nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv
@@ -24,7 +27,7 @@ LS="python3 -m engine.cli"
   nproc; } 2>&1 | tee $RES/machine.txt
 
 # 1. The face cGAN, in the background (the GPU is shared with the tests for their first minutes).
-$LS train --model cgan --data faces:.gpu/faces_jpg --size 64 --latent-dim 100 --base-width 32 --batch-size 128 \
+$LS train --model cgan --data faces:$DATA --size 64 --latent-dim 100 --base-width 32 --batch-size 128 \
     --epochs 400 --time-budget-min "$TRAIN_MIN" --model-options enc_every=3 --device $DEVICE \
     --out runs/gpu/faces-cgan64.safetensors >$RES/cgan-train.log 2>&1 &
 TRAIN=$!
@@ -35,7 +38,7 @@ timeout 300 python3 -m pytest $TESTS --device $DEVICE -q -p no:cacheprovider --t
 tail -5 $RES/pytest-cuda.txt
 
 # 3. fp16 mixed precision with loss scaling, end to end (bf16 is in the tests).
-timeout 120 $LS train --model vae --data faces:.gpu/faces_jpg --size 64 --latent-dim 64 --batch-size 128 --epochs 2 \
+timeout 120 $LS train --model vae --data faces:$DATA --size 64 --latent-dim 64 --batch-size 128 --epochs 2 \
     --limit 4096 --amp fp16 --device $DEVICE --out runs/gpu/vae-fp16.safetensors 2>&1 | tr '\r' '\n' | grep -v "batch/s\|img/s\]" | tail -15 >$RES/vae-fp16.txt
 tail -3 $RES/vae-fp16.txt
 
