@@ -33,6 +33,7 @@ from editor.controllers.sampling import SamplingController
 from editor.controllers.session import DEFAULT_AUTOSAVE_S, SESSION_SUFFIX, SessionController
 from editor.recent import RecentList
 from editor.widgets.canvas_panel import CanvasPanel
+from editor.widgets.conditional_ui import ConditionalUI
 from editor.widgets.document_actions import DocumentActions
 from editor.widgets.face_chooser import FaceChooser
 from editor.widgets.file_actions import FileActions
@@ -102,6 +103,7 @@ class MainWindow(QMainWindow):
         self._wire()
         self._wire_photo()
         self.semantics = SemanticsUI(self, FAILURE_TITLES)  # attribute sliders, arithmetic, interpolation, your attributes
+        self.conditional = ConditionalUI(self, FAILURE_TITLES)  # labels of conditional models, realism gauge, bundled models
 
     # ------------------------------------------------------------------ layout
 

@@ -82,6 +82,8 @@ class EditController(QObject):
         self.traversal_steps = 7
         self._encode_id = 0
         self.stack = EditStack()  # the edit, as data
+        self.labels: dict[str, float] | None = None  # conditional models: the labels edits decode with (set_labels)
+        self.base_labels: dict[str, float] | None = None  # the labels of the reconstruction (the photo's estimate)
         self.photo_loop = None  # PhotoController: photos open with OpenPhoto and render with RenderEdit
         self._drag_serial = 0
         self._merge_key: tuple | None = None
@@ -115,8 +117,8 @@ class EditController(QObject):
         self.photoChanged.emit(Frame.from_array(self.photo), name)
         self.encode()
 
-    def adopt(self, z: np.ndarray, image: np.ndarray, name: str = "sample") -> None:
-        """Edit a latent that has no photo (a sample): it is its own reconstruction."""
+    def adopt(self, z: np.ndarray, image: np.ndarray, name: str = "sample", labels: dict[str, float] | None = None) -> None:
+        """Edit a latent that has no photo (a sample, decoded with ``labels``): it is its own reconstruction."""
         self._client.cancel(EDIT_LANE)  # a decode of the previous edit must not land on the sample
         self.last_request_id = 0
         self.photo = np.ascontiguousarray(image, np.uint8)
@@ -126,7 +128,7 @@ class EditController(QObject):
         self.photoChanged.emit(Frame.from_array(self.photo), name)
         self._encode_id = next_request_id()
         self._set_encoded(Encoded(request_id=self._encode_id, z=np.asarray(z, np.float32),
-                                  reconstruction=self.photo, aligned=self.photo))
+                                  reconstruction=self.photo, aligned=self.photo, labels=dict(labels or {})))
 
     def encode(self) -> None:
         if self.photo is None:
@@ -149,7 +151,7 @@ class EditController(QObject):
         self._encode_id = opened.request_id
         self.stack = EditStack()
         self._set_encoded(Encoded(request_id=opened.request_id, z=opened.z, reconstruction=opened.reconstruction,
-                                  aligned=opened.aligned))
+                                  aligned=opened.aligned, labels=dict(opened.labels)))
         if self.edit is not None and stack is not None and not stack.is_empty:
             self.apply_stack(stack)
 
@@ -164,6 +166,13 @@ class EditController(QObject):
         if self.edit is None:
             return
         self._change(with_dimensions(self.stack, np.asarray(offsets, np.float32)), "Set offsets")
+
+    def set_labels(self, labels: dict[str, float] | None) -> None:
+        """Conditional models: decode the edit with ``labels`` (None: the reconstruction's own),
+        through the same latest-wins path as the sliders (editor.controllers.labels drives this)."""
+        self.labels = None if labels is None else {str(k): float(v) for k, v in labels.items()}
+        if self.edit is not None and self.encoded is not None:
+            self._request_decode()
 
     def set_shift(self, shift: np.ndarray | None) -> None:
         """A latent offset added to the sliders' edit (the attribute panel's Σ strength × step);
@@ -283,7 +292,8 @@ class EditController(QObject):
         if edited is None or edited.shape != self.edit.z.shape:
             edited = self._edited_z = self.edited_latent()
         photo_mode = self.photo_loop is not None and self.photo_loop.active
-        if np.array_equal(edited, self.edit.z):  # the zero edit is the reconstruction (the photo), exactly
+        same_labels = self.labels is None or self.labels == self.base_labels
+        if np.array_equal(edited, self.edit.z) and same_labels:  # the zero edit is the reconstruction (the photo), exactly
             self._client.cancel(EDIT_LANE)
             self._show(Frame.from_array(self.encoded.reconstruction, tag=0))
             self.last_request_id = 0
@@ -292,7 +302,7 @@ class EditController(QObject):
         elif photo_mode:
             self.last_request_id = self.photo_loop.render(self.stack, self.dragging)
         else:
-            request = Decode(z=edited[None], preview=self.dragging)
+            request = Decode(z=edited[None], preview=self.dragging, labels=self.labels)
             self.last_request_id = self._client.submit(request, EDIT_LANE)
         if self.traversal_dim is not None and not self.dragging:
             self._refresh_traversal()
@@ -313,7 +323,7 @@ class EditController(QObject):
         if self.traversal_dim is None or self.edit is None or self.traversal_dim >= self.edit.dim:
             return
         values = np.linspace(-SIGMA_RANGE, SIGMA_RANGE, self.traversal_steps, dtype=np.float32)
-        rid = self._client.submit(Decode(z=self.edit.traversal(self.traversal_dim, values)), TRAVERSAL_LANE)
+        rid = self._client.submit(Decode(z=self.edit.traversal(self.traversal_dim, values), labels=self.labels), TRAVERSAL_LANE)
         self._traversals[rid] = (self.traversal_dim, values)
 
     # ------------------------------------------------------------------ answers
@@ -330,6 +340,7 @@ class EditController(QObject):
             self.edit = None
             return
         self.edit = LatentEdit(encoded.z, info.stats)
+        self.base_labels = self.labels = dict(encoded.labels) or None
         self._edited_z = self.edit.z.copy()
         self.last_request_id = 0  # what is shown is the reconstruction; no edit is on its way
         self.encodedChanged.emit(encoded)

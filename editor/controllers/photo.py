@@ -128,7 +128,7 @@ class PhotoController(QObject):
     def render(self, stack: EditStack, dragging: bool) -> int:
         preview = bool(dragging or self._mask.painting)
         request = RenderEdit(edits=stack, mask=self._mask.snapshot(), preview=preview, full_resolution=not preview,
-                             max_side=self.preview_max_side)
+                             max_side=self.preview_max_side, labels=self._edit.labels)
         rid = self._client.submit(request, EDIT_LANE)
         self._renders.add(rid)
         return rid
@@ -159,7 +159,7 @@ class PhotoController(QObject):
             self.failed.emit(f"{path.name}: choose a .png, .jpg, .jpeg or .webp name")
             return 0
         request = ExportPhoto(path=str(path), edits=self._edit.stack, mask=self._mask.snapshot(), overwrite=overwrite,
-                              quality=int(quality), keep_exif=keep_exif)
+                              quality=int(quality), keep_exif=keep_exif, labels=self._edit.labels)
         self._exports.add(request.request_id)
         return self._client.submit(request)
 

@@ -1,4 +1,5 @@
-"""Sampling mode: draw a grid from the prior N(0, T²I); pick one to edit it."""
+"""Sampling mode: draw a grid from the prior N(0, T²I) (conditional models: with ``labels``);
+pick one to edit it."""
 
 from __future__ import annotations
 
@@ -24,28 +25,41 @@ class SamplingController(QObject):
         self.result: Sampled | None = None
         self.seed = 0
         self.temperature = 1.0
+        self.n = 16
+        self.labels: dict[str, float] | None = None  # conditional models: the grid's labels (None: the prior)
         self._last_id = 0
+        self._result_labels: dict[str, float] | None = None  # the labels the shown grid was drawn with
         client.sampled.connect(self._on_sampled)
         model.changed.connect(self._on_model_changed)
 
     def sample(self, n: int = 16, seed: int = 0, temperature: float = 1.0) -> int:
-        self.seed, self.temperature = seed, temperature
-        self._last_id = self._client.submit(Sample(n=n, seed=seed, temperature=temperature), SAMPLE_LANE)
+        self.seed, self.temperature, self.n = seed, temperature, n
+        self._last_id = self._client.submit(Sample(n=n, seed=seed, temperature=temperature, labels=self.labels), SAMPLE_LANE)
         return self._last_id
+
+    def set_labels(self, labels: dict[str, float] | None, redraw: bool = True) -> int:
+        """Draw the grid with ``labels`` from now on; ``redraw``: the current grid again (same seed,
+        temperature and size) with them, latest wins. Returns the request id (0: nothing drawn)."""
+        self.labels = None if labels is None else dict(labels)
+        if redraw and self.result is not None:
+            return self.sample(self.n, self.seed, self.temperature)
+        return 0
 
     def choose(self, index: int) -> None:
         """Edit sample ``index`` of the current grid like a photo."""
         if self.result is None or not 0 <= index < len(self.result.z):
             return
         self._edit.adopt(self.result.z[index], self.result.images[index],
-                         f"sample {index} (seed {self.seed}, T={self.temperature:g})")
+                         f"sample {index} (seed {self.seed}, T={self.temperature:g})", labels=self._result_labels)
 
     def _on_sampled(self, sampled: Sampled) -> None:
         if sampled.request_id == self._last_id:
             self.result = sampled
+            self._result_labels = self.labels
             self.ready.emit(sampled)
 
     def _on_model_changed(self, info: ModelInfo) -> None:
         self._client.cancel(SAMPLE_LANE)
         self.result = None
+        self.labels = self._result_labels = None  # the labels of the previous model
         self.cleared.emit()

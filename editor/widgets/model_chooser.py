@@ -1,16 +1,18 @@
-"""Model chooser: the bundled default, recent checkpoints, or any .safetensors file."""
+"""Model chooser: the bundled models with their family (once the engine has listed them), recent
+checkpoints, or any .safetensors file."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QWidget
 
 from editor.recent import RecentList
 
 BUNDLED = ("default",)
-BROWSE = "Open checkpoint…"
+BROWSE = "Open any checkpoint…"
+FAMILIES = {"vae": "VAE", "cvae": "conditional VAE", "cgan": "conditional GAN"}
 
 
 class ModelChooser(QWidget):
@@ -19,33 +21,51 @@ class ModelChooser(QWidget):
     def __init__(self, recent: RecentList, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._recent = recent
-        self.combo = QComboBox(minimumContentsLength=14, toolTip="The model the editor uses")
+        self.combo = QComboBox(minimumContentsLength=22, toolTip="The model the editor uses")
         self.combo.activated.connect(self._on_activated)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel("Model:"))
         layout.addWidget(self.combo)
         self._current = "default"
+        self._catalog: tuple = ()  # ModelEntry per bundled model
         self._fill()
+
+    def sources(self) -> list:
+        """The item data in order (a bundled name, a path, or None for the file dialog)."""
+        return [self.combo.itemData(i) for i in range(self.combo.count())]
 
     def _fill(self) -> None:
         self.combo.blockSignals(True)
         self.combo.clear()
-        for name in BUNDLED:
-            self.combo.addItem(name, name)
+        bundled = [(e.source, f"{e.name} · {FAMILIES.get(e.family, e.family)}", _tooltip(e)) for e in self._catalog]
+        if not bundled:
+            bundled = [(name, name, "") for name in BUNDLED]
+        for source, text, tip in bundled:
+            self._add(text, source, tip)
         for path in self._recent.existing():
-            self.combo.addItem(Path(path).name, path)
-            self.combo.setItemData(self.combo.count() - 1, path, 3)  # tooltip role
-        if self._current not in [self.combo.itemData(i) for i in range(self.combo.count())]:
-            self.combo.addItem(Path(self._current).name, self._current)
+            if path not in self.sources():
+                self._add(Path(path).name, path, path)
+        if self._current not in self.sources():
+            self._add(Path(self._current).name, self._current, self._current)
         self.combo.addItem(BROWSE, None)
-        index = [self.combo.itemData(i) for i in range(self.combo.count())].index(self._current)
-        self.combo.setCurrentIndex(index)
+        self.combo.setCurrentIndex(self.sources().index(self._current))
         self.combo.blockSignals(False)
+
+    def _add(self, text: str, source: str, tooltip: str) -> None:
+        self.combo.addItem(text, source)
+        if tooltip:
+            self.combo.setItemData(self.combo.count() - 1, tooltip, Qt.ItemDataRole.ToolTipRole)
+
+    def set_catalog(self, entries) -> None:
+        """Show the bundled models (protocol ``ModelEntry`` values) by name and family."""
+        self._catalog = tuple(entries)
+        self._fill()
 
     def set_current(self, source: str) -> None:
         """Show ``source`` as the loaded model (remembering checkpoint files)."""
-        if source not in BUNDLED and Path(source).exists():
+        bundled = set(BUNDLED) | {e.source for e in self._catalog}
+        if source not in bundled and Path(source).exists():
             self._recent.add(source)
             source = str(Path(source).resolve())
         self._current = source
@@ -64,3 +84,15 @@ class ModelChooser(QWidget):
             source = path
         if source != self._current:
             self.modelRequested.emit(source)
+
+
+def _tooltip(entry) -> str:
+    lines = [f"{entry.name}: {FAMILIES.get(entry.family, entry.family)}, {entry.image_size} px"]
+    if entry.labels:
+        shown = ", ".join(entry.labels[:10])
+        lines.append(f"labels: {shown}")
+    if entry.description:
+        lines.append(entry.description)
+    if entry.calibrated:
+        lines.append("realism gauge calibrated")
+    return "\n".join(lines)

@@ -32,9 +32,12 @@ from engine.protocol import (
     Encoded,
     ErrorResponse,
     GetLatentStats,
+    ListModels,
     ListUserAttributes,
     LatentStats,
     LoadModel,
+    ModelEntry,
+    ModelList,
     ModelInfo,
     Request,
     Response,
@@ -160,6 +163,9 @@ class FakeEngine:
         t0 = time.perf_counter()
         if isinstance(request, LoadModel):
             return self._load(request, t0)
+        if isinstance(request, ListModels):  # the "bundled" models: one entry per spec
+            return ModelList(request_id=rid, models=tuple(ModelEntry(source=name, name=name, family="fake", image_size=size)
+                                                          for name, (_, size) in self.specs.items()), elapsed_ms=_ms(t0))
         if self.model is None:
             return ErrorResponse(request_id=rid, message="no model loaded", kind="NoModel")
         m = self.model

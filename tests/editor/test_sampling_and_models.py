@@ -76,7 +76,7 @@ def test_choosing_a_model_with_another_latent_size_rebuilds_the_panels(qtbot, wi
     qtbot.waitUntil(lambda: window.edit.edited.tag == window.edit.last_request_id, timeout=TIMEOUT_MS)
     np.testing.assert_array_equal(shown_edit(window), expected_edit(window, fake))
     assert "wide" in window.status.model.text()
-    assert window.chooser.combo.currentText() == "wide"
+    assert window.chooser.combo.currentData() == "wide" and window.chooser.combo.currentText().startswith("wide")
 
 
 def test_a_bad_checkpoint_is_reported_and_the_old_model_stays(qtbot, window, fake, photo, tmp_path):
@@ -87,7 +87,7 @@ def test_a_bad_checkpoint_is_reported_and_the_old_model_stays(qtbot, window, fak
         window.chooser.choose(str(bad))
     assert "broken.safetensors" in window.banner.text() and "not a model checkpoint" in window.banner.text()
     assert window.model.info.name == "default"
-    assert window.chooser.combo.currentText() == "default"
+    assert window.chooser.combo.currentData() == "default"
     row = window.latents.rows[int(window.latents.active_dims[0])]
     row.slider.setValue(1.0)
     qtbot.waitUntil(lambda: window.edit.edited.tag == window.edit.last_request_id, timeout=TIMEOUT_MS)

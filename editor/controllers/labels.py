@@ -1,0 +1,158 @@
+"""The labels of a conditional model (issue 6): what the label panel shows and the edit decodes with.
+
+Two kinds of model (``ModelInfo.label_mode``):
+
+* ``"multi"`` — independent attributes (Eyeglasses, Male, Young): one value 0..1 each; 0/1 switch
+  an attribute, values between blend.
+* ``"onehot"`` — one class of L (Fashion-MNIST): a class ``a``, optionally a second class ``b``
+  and a blend ``t``: the labels are ``{a: 1 − t, b: t}`` (the networks embed y linearly, so this
+  blends the two classes).
+
+A new photo or sample sets the values from its label estimate (``Encoded.labels``) without
+touching the edit; a change the user makes is sent to the EditController (``set_labels``: the same
+latest-wins decode as the latent sliders) and to the SamplingController (the grid, redrawn only
+while it is on screen — ``grid_visible``). Unconditional models have no labels: ``available`` is
+False and nothing is sent.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from PySide6.QtCore import QObject, Signal
+
+from engine.protocol import Encoded, ModelInfo
+
+
+class LabelsController(QObject):
+    availableChanged = Signal(bool)  # the loaded model takes labels
+    modelChanged = Signal(object)  # ModelInfo: the panel rebuilds
+    valuesChanged = Signal(object)  # dict name -> value: what the panel shows
+    failed = Signal(str)
+
+    def __init__(self, model, edit, sampling, grid_visible: Callable[[], bool] = lambda: False,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._edit = edit
+        self._sampling = sampling
+        self._grid_visible = grid_visible
+        self.info: ModelInfo | None = None
+        self.values: dict[str, float] = {}
+        self.blend: tuple[str, str, float] | None = None  # onehot: (a, b, t)
+        self.grid_stale = False  # the grid was drawn with other labels while hidden
+        model.changed.connect(self._on_model_changed)
+        edit.encodedChanged.connect(self._on_encoded)
+
+    # ------------------------------------------------------------------ state
+    @property
+    def available(self) -> bool:
+        return self.info is not None and self.info.conditional
+
+    @property
+    def mode(self) -> str:
+        return self.info.label_mode if self.available else ""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.info.labels) if self.available else ()
+
+    def prior(self) -> dict[str, float]:
+        if not self.available:
+            return {}
+        prior = self.info.label_prior or (0.5,) * len(self.names)
+        return {n: float(v) for n, v in zip(self.names, prior)}
+
+    # ------------------------------------------------------------------ user changes
+    def set_value(self, name: str, value: float) -> None:
+        """Multi-hot models: one attribute to ``value`` (0..1)."""
+        if not self.available or name not in self.names:
+            self.failed.emit(f"this model has no label {name!r}")
+            return
+        if self.mode == "onehot":
+            self.failed.emit("a one-hot model takes one class, or a blend of two: use the class chooser")
+            return
+        values = dict(self.values) or self.prior()
+        values[name] = _clip(value)
+        self._apply(values)
+
+    def set_blend(self, a: str, b: str, t: float) -> None:
+        """One-hot models: class ``a`` blended towards class ``b`` by ``t`` (0: all ``a``; 1: all ``b``)."""
+        if not self.available or a not in self.names or b not in self.names:
+            self.failed.emit(f"unknown class {a if a not in self.names else b!r}")
+            return
+        t = _clip(t)
+        values = {n: 0.0 for n in self.names}
+        if a == b:
+            t = 0.0
+            values[a] = 1.0
+        else:
+            values[a], values[b] = 1.0 - t, t
+        self.blend = (a, b, t)
+        self._apply(values)
+
+    def reset(self) -> None:
+        """Back to the photo's (or sample's) own labels: the zero label edit."""
+        base = self._edit.base_labels
+        self._show(dict(base) if base else self.prior())
+        self._edit.set_labels(None if base is None else dict(base))
+        self._to_grid(None)
+
+    def grid_shown(self) -> None:
+        """The sample grid came on screen: redraw it if the labels changed while it was hidden."""
+        if self.grid_stale:
+            self.grid_stale = False
+            self._sampling.set_labels(self._sampling.labels, redraw=True)
+
+    def _apply(self, values: dict[str, float]) -> None:
+        self._show(values)
+        if self._edit.edit is not None:
+            self._edit.set_labels(values)
+        self._to_grid(values)
+
+    def _to_grid(self, values: dict[str, float] | None) -> None:
+        visible = self._grid_visible()
+        self._sampling.set_labels(values, redraw=visible)
+        self.grid_stale = not visible and self._sampling.result is not None
+
+    def _show(self, values: dict[str, float]) -> None:
+        self.values = {n: float(values.get(n, 0.0)) for n in self.names}
+        if self.mode == "onehot" and (self.blend is None or not _matches(self.blend, self.values)):
+            self.blend = blend_of(self.values)
+        self.valuesChanged.emit(dict(self.values))
+
+    # ------------------------------------------------------------------ model and document
+    def _on_model_changed(self, info: ModelInfo) -> None:
+        self.info = info
+        self.blend = None
+        self.grid_stale = False
+        self.modelChanged.emit(info)
+        self.availableChanged.emit(self.available)
+        if self.available:
+            self._show(self.prior())
+
+    def _on_encoded(self, encoded: Encoded | None) -> None:
+        if encoded is None or not self.available:
+            return
+        self.blend = None
+        self._show(dict(encoded.labels) if encoded.labels else self.prior())
+
+
+def blend_of(values: dict[str, float]) -> tuple[str, str, float] | None:
+    """The two strongest classes of a one-hot label vector and where between them it lies."""
+    if not values:
+        return None
+    ranked = sorted(values, key=lambda n: -values[n])
+    a = ranked[0]
+    b = ranked[1] if len(ranked) > 1 and values[ranked[1]] > 0 else a
+    total = values[a] + (values[b] if b != a else 0.0)
+    t = 0.0 if b == a or total <= 0 else values[b] / total
+    return a, b, t
+
+
+def _matches(blend: tuple[str, str, float], values: dict[str, float]) -> bool:
+    a, b, t = blend
+    return abs(values.get(a, 0.0) - (1.0 - t if a != b else 1.0)) < 1e-6 and (a == b or abs(values.get(b, 0.0) - t) < 1e-6)
+
+
+def _clip(value: float) -> float:
+    return min(1.0, max(0.0, float(value)))

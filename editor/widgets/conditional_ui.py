@@ -1,0 +1,78 @@
+"""Conditional models in the main window (issue 6): the label dock (shown only for models that
+take labels), the realism gauge in the status bar (shown only for calibrated checkpoints) and the
+bundled models in the model chooser.
+
+Composition only, like main_window.py and semantics_ui.py: it builds the controllers and panels and
+wires them to the window's client, model, edit and sampling controllers, banner, tabs and chooser.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QDockWidget, QMainWindow
+
+from engine.protocol import ListModels, Realism, Refine
+from editor.controllers.labels import LabelsController
+from editor.controllers.realism import RealismController
+from editor.widgets.label_panel import LabelPanel
+from editor.widgets.realism_gauge import RealismGauge
+
+FAILURE_TITLES = {
+    Realism: "The realism gauge failed",
+    Refine: "Refining the inversion failed",
+    ListModels: "Could not list the bundled models",
+}
+
+
+class ConditionalUI(QObject):
+    def __init__(self, window: QMainWindow, failure_titles: dict | None = None) -> None:
+        super().__init__(window)
+        if failure_titles is not None:
+            failure_titles.update(FAILURE_TITLES)
+        self._window = window
+        grid_visible = lambda: window.tabs.currentWidget() is window.samples  # noqa: E731
+        self.labels = LabelsController(window.model, window.edit, window.sampling, grid_visible, self)
+        self.realism = RealismController(window.client, window.model, window.edit, parent=self)
+        self.label_panel = LabelPanel()
+        self.gauge = RealismGauge()
+        self._lay_out(window)
+        self._wire(window)
+        window.model.list_models()
+
+    def _lay_out(self, window: QMainWindow) -> None:
+        self.dock = QDockWidget("Labels", window, objectName="labels")
+        self.dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.dock.setWidget(self.label_panel)
+        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+        latents = window.findChild(QDockWidget, "latents")
+        if latents is not None:
+            window.splitDockWidget(latents, self.dock, Qt.Orientation.Vertical)
+        self.dock.setVisible(False)  # until a conditional model is loaded
+        window.statusBar().addPermanentWidget(self.gauge)
+
+    def _wire(self, window: QMainWindow) -> None:
+        labels, panel, edit = self.labels, self.label_panel, window.edit
+        labels.modelChanged.connect(panel.build)
+        labels.availableChanged.connect(self.dock.setVisible)
+        labels.valuesChanged.connect(self._show_values)
+        labels.failed.connect(window.banner.show_error)
+        panel.valueChanged.connect(labels.set_value)
+        panel.blendChanged.connect(labels.set_blend)
+        panel.resetRequested.connect(labels.reset)
+        panel.dragStarted.connect(edit.begin_drag)
+        panel.dragFinished.connect(edit.end_drag)
+        window.tabs.currentChanged.connect(lambda *_: labels.grid_shown() if window.tabs.currentWidget() is window.samples else None)
+
+        realism, gauge = self.realism, self.gauge
+        realism.availableChanged.connect(gauge.set_calibration)
+        realism.scored.connect(gauge.show_score)
+        realism.failed.connect(gauge.show_error)
+        realism.cleared.connect(gauge.clear)
+
+        window.model.catalogChanged.connect(window.chooser.set_catalog)
+
+    def _show_values(self, values: dict) -> None:
+        if self.labels.mode == "onehot" and self.labels.blend is not None:
+            self.label_panel.set_blend(*self.labels.blend)
+        else:
+            self.label_panel.set_values(values)

@@ -1,0 +1,74 @@
+"""The realism gauge: where the current edit falls among held-out data (percentile, 0–100), with
+a soft warning colour and an explanation when it is below the plausible threshold. Hidden when
+the model's checkpoint has no realism calibration."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QWidget
+
+from engine.protocol import RealismCalibration, RealismScore
+
+WARNING_STYLE = "QProgressBar::chunk { background: #d9822b; } QProgressBar { color: #7a3e00; }"
+
+
+class RealismGauge(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title = QLabel("Realism")
+        self.bar = QProgressBar(minimum=0, maximum=100, value=0, textVisible=True)
+        self.bar.setFixedWidth(140)
+        self.bar.setFormat("–")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.title)
+        layout.addWidget(self.bar)
+        self.calibration: RealismCalibration | None = None
+        self.percentile: float | None = None  # the number shown (None: nothing yet)
+        self.warning = False
+        self.set_calibration(None)
+
+    def set_calibration(self, calibration: RealismCalibration | None) -> None:
+        """A new model: hidden without a calibration, else waiting for the first score."""
+        self.calibration = calibration
+        self.setVisible(calibration is not None)
+        self.clear()
+
+    def clear(self) -> None:
+        self.percentile = None
+        self._set_warning(False)
+        self.bar.setValue(0)
+        self.bar.setFormat("–")
+        cal = self.calibration
+        self.setToolTip("" if cal is None else f"How typical the edited image is among {cal.n} held-out images ({cal.data}).")
+
+    def show_score(self, score: RealismScore) -> None:
+        if self.calibration is None or not score.calibrated or len(score.percentile) == 0:
+            self.clear()
+            return
+        pct, value, plausible = float(score.percentile[0]), float(score.score[0]), bool(score.plausible[0])
+        if math.isnan(pct):
+            self.clear()
+            return
+        self.percentile = pct
+        self.bar.setValue(int(round(pct)))
+        self.bar.setFormat(f"{pct:.0f}th percentile" if pct >= 1 else "< 1st percentile")
+        self._set_warning(not plausible)
+        cal = self.calibration
+        lines = [f"Realism: percentile {pct:.1f} among {cal.n} held-out images ({cal.data}).",
+                 f"Score {value:.3f} — {score.units}."]
+        if not plausible:
+            lines.insert(0, f"Implausible: less typical than {100 - score.warn_below_percentile:.0f} % of real images — "
+                            "the edit has left the region the model knows; expect artefacts.")
+        self.setToolTip("\n".join(lines))
+
+    def show_error(self, message: str) -> None:
+        self.clear()
+        self.bar.setFormat("error")
+        self.setToolTip(f"The realism gauge failed: {message}")
+
+    def _set_warning(self, on: bool) -> None:
+        self.warning = on
+        self.bar.setStyleSheet(WARNING_STYLE if on else "")
+        self.title.setText("Realism ⚠" if on else "Realism")
