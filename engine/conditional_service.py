@@ -114,29 +114,48 @@ class ConditionalHandlers:
         m = self._model()
         if not 1 <= int(req.steps) <= MAX_REFINE_STEPS:
             raise ValueError(f"steps must be within 1..{MAX_REFINE_STEPS}, got {req.steps}")
+        pe = None
         if req.image is not None:
+            if req.adopt:
+                raise ValueError("only the open photo's inversion can be adopted (leave image empty)")
             image = np.asarray(req.image)
             if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
                 raise ValueError(f"expected an H×W×3 uint8 image, got {image.dtype} {tuple(image.shape)}")
         else:
-            image = self.engine.photos._photo().crop  # the open photo's aligned face (re-bound to this model)
+            pe = self.engine.photos._photo()  # the open photo (re-bound to this model)
+            image = pe.crop  # its aligned face
         start = None
         if req.z is not None:
             z = np.asarray(req.z, np.float32).reshape(-1)
             if z.size != m.latent_dim or not np.isfinite(z).all():
                 raise ValueError(f"the start latent must be {m.latent_dim} finite numbers, got {z.size}")
             start = (z, req.labels if m.labels else None)
+        elif pe is not None:
+            start = (pe.z, dict(pe.labels) if m.labels else None)
         first = best = None
         with self._budget():
             for r in refine(m, image, steps=int(req.steps), lr=float(req.lr), optimise_labels=bool(req.optimise_labels),
                             report_every=max(1, int(req.steps) // 4), start=start):
                 first = first or r
                 best = r
+        opened = None
+        if req.adopt and best.loss < first.loss:
+            opened = self._adopt(req.request_id, t0, pe, best)
         return p.Refined(
             request_id=req.request_id, z=best.z.astype(np.float32), labels=dict(best.labels), image=best.image, loss=float(best.loss),
             psnr_db=float(best.psnr_db), start_psnr_db=float(first.psnr_db), steps=int(req.steps), ms_per_step=float(best.ms_per_step),
-            elapsed_ms=_ms(t0),
+            opened=opened, elapsed_ms=_ms(t0),
         )  # fmt: skip
+
+    def _adopt(self, rid: int, t0: float, pe, best) -> p.PhotoOpened:
+        """Make a refined latent (and labels) the open photo's: same photo, face and alignment."""
+        from engine.photo import _bind
+
+        photos = self.engine.photos
+        with self._budget():
+            photos.current = _bind(pe.photo, pe.source, pe.faces, pe.chosen, pe.model, alignment=pe.alignment, z=best.z,
+                                   labels=best.labels if pe.labels else None)
+        return photos._opened(rid, t0, photos.current)
 
     def _list(self, req: p.ListModels, t0: float) -> p.ModelList:
         from engine.api import BUNDLED, bundled_files

@@ -829,9 +829,11 @@ class RealismScore(Response):
 class Refine(Request):
     """Improve the inversion of ``image`` (H×W×3 uint8; None: the open photo's aligned face) by
     ``steps`` optimisation steps of pixel (+ discriminator feature) loss, starting from ``z`` and
-    ``labels`` (None: the encoder's guess). One request is one chunk: to stream better results, send
-    the next chunk from the answer's z and labels; stop by not sending it (see docs/conditional.md).
-    Answered by :class:`Refined`."""
+    ``labels`` (None: the open photo's current latent and labels, or the encoder's guess for an
+    ``image``). One request is one chunk: to stream better results, send the next chunk; stop by not
+    sending it (see docs/conditional.md). ``adopt`` (the open photo only): make a better result the
+    photo's latent — the edit stack's starting point and the reconstruction edits are measured
+    against. Answered by :class:`Refined`."""
 
     image: np.ndarray | None = None
     steps: int = 20
@@ -839,6 +841,7 @@ class Refine(Request):
     labels: dict[str, float] | None = None
     lr: float = 0.05
     optimise_labels: bool = True
+    adopt: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -854,6 +857,7 @@ class Refined(Response):
     start_psnr_db: float
     steps: int
     ms_per_step: float
+    opened: PhotoOpened | None = None  # Refine(adopt=True) that improved: the photo with its new latent
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -97,6 +97,12 @@ class LabelsController(QObject):
         self._edit.set_labels(None if base is None else dict(base))
         self._to_grid(None)
 
+    def put_back(self, values: dict[str, float] | None) -> None:
+        """Set the user's labels again after the photo's latent changed under them (a refinement)."""
+        if values and self.available and self._edit.edit is not None:
+            self._show(values)
+            self._edit.set_labels(values)
+
     def grid_shown(self) -> None:
         """The sample grid came on screen: redraw it if the labels changed while it was hidden."""
         if self.grid_stale:

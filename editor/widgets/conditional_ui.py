@@ -1,6 +1,7 @@
 """Conditional models in the main window (issue 6): the label dock (shown only for models that
-take labels), the realism gauge in the status bar (shown only for calibrated checkpoints) and the
-bundled models in the model chooser.
+take labels), the realism gauge in the status bar (shown only for calibrated checkpoints), the
+bundled models in the model chooser, and Edit ▸ Refine inversion (background refinement of the
+open photo's latent, progress in the status bar).
 
 Composition only, like main_window.py and semantics_ui.py: it builds the controllers and panels and
 wires them to the window's client, model, edit and sampling controllers, banner, tabs and chooser.
@@ -9,11 +10,13 @@ wires them to the window's client, model, edit and sampling controllers, banner,
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
 from engine.protocol import ListModels, Realism, Refine
 from editor.controllers.labels import LabelsController
 from editor.controllers.realism import RealismController
+from editor.controllers.refine import RefineController
 from editor.widgets.label_panel import LabelPanel
 from editor.widgets.realism_gauge import RealismGauge
 
@@ -33,6 +36,7 @@ class ConditionalUI(QObject):
         grid_visible = lambda: window.tabs.currentWidget() is window.samples  # noqa: E731
         self.labels = LabelsController(window.model, window.edit, window.sampling, grid_visible, self)
         self.realism = RealismController(window.client, window.model, window.edit, parent=self)
+        self.refine = RefineController(window.client, window.photo, window.edit, self)
         self.label_panel = LabelPanel()
         self.gauge = RealismGauge()
         self._lay_out(window)
@@ -49,6 +53,13 @@ class ConditionalUI(QObject):
             window.splitDockWidget(latents, self.dock, Qt.Orientation.Vertical)
         self.dock.setVisible(False)  # until a conditional model is loaded
         window.statusBar().addPermanentWidget(self.gauge)
+        menu = getattr(window, "edit_menu", None) or window.menuBar().addMenu("&Edit")
+        menu.addSeparator()
+        self.refine_action = QAction("Refine inversion", window, shortcut=QKeySequence("Ctrl+Shift+I"),
+                                     toolTip="Optimise the photo's latent so the model reproduces it more closely (background)")
+        self.stop_refine_action = QAction("Stop refining", window, enabled=False)
+        menu.addAction(self.refine_action)
+        menu.addAction(self.stop_refine_action)
 
     def _wire(self, window: QMainWindow) -> None:
         labels, panel, edit = self.labels, self.label_panel, window.edit
@@ -70,6 +81,16 @@ class ConditionalUI(QObject):
         realism.cleared.connect(gauge.clear)
 
         window.model.catalogChanged.connect(window.chooser.set_catalog)
+
+        refine = self.refine
+        self.refine_action.triggered.connect(lambda: refine.start())
+        self.stop_refine_action.triggered.connect(refine.stop)
+        refine.runningChanged.connect(self.stop_refine_action.setEnabled)
+        refine.runningChanged.connect(lambda running: self.refine_action.setEnabled(not running))
+        refine.progress.connect(lambda text: window.statusBar().showMessage(text, 5000))
+        refine.finished.connect(window.banner.show_info)
+        refine.failed.connect(window.banner.show_error)
+        refine.adopted.connect(labels.put_back)
 
     def _show_values(self, values: dict) -> None:
         if self.labels.mode == "onehot" and self.labels.blend is not None:

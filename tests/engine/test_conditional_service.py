@@ -143,6 +143,22 @@ def test_refine_chunks_improve_the_inversion_of_the_open_photo(eng):
         assert isinstance(eng.handle(bad), p.ErrorResponse)
 
 
+def test_refine_adopted_becomes_the_photos_latent_and_the_zero_edit_stays_exact(eng):
+    opened = eng.handle(p.OpenPhoto(image=_photo(4), detector="centre"))
+    a = eng.handle(p.Refine(steps=10, adopt=True))
+    assert isinstance(a, p.Refined) and a.psnr_db > a.start_psnr_db and a.opened is not None
+    assert np.array_equal(a.opened.z, a.z) and a.opened.labels == pytest.approx(a.labels, abs=1e-4)
+    assert np.array_equal(a.opened.photo, opened.photo) and a.opened.region == opened.region
+    zero = eng.handle(p.RenderEdit(full_resolution=True, whole_photo=True))
+    assert not zero.changed and np.array_equal(zero.image, opened.photo)  # still the original pixels exactly
+    edit = p.EditStack(ops=(p.DimensionStep(dim=0, amount=2.0),))
+    moved = eng.handle(p.RenderEdit(edits=edit, full_resolution=True, whole_photo=True))
+    assert moved.changed and np.allclose(moved.z, a.z + np.array([2.0, 0, 0, 0], np.float32))  # edits start from the adopted latent
+    b = eng.handle(p.Refine(steps=10, adopt=True))  # the next chunk starts where the photo now is
+    assert b.start_psnr_db == pytest.approx(a.psnr_db, abs=0.05)
+    assert isinstance(eng.handle(p.Refine(image=_photo(4), adopt=True)), p.ErrorResponse)
+
+
 def test_refine_without_an_open_photo_is_an_error(eng):
     r = eng.handle(p.Refine(steps=2))
     assert isinstance(r, p.ErrorResponse) and "no photo" in r.message
