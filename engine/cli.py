@@ -255,6 +255,8 @@ def _bench_args(p):
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto")
     p.add_argument("--amp", default="", help="training-throughput variants, comma-separated from off,bf16,fp16 "
                    "(default: off,bf16 on the CPU; off,bf16,fp16 on CUDA)")
+    p.add_argument("--repeat", type=int, default=0, help="latency samples per measurement (default 200; --quick 60)")
+    p.add_argument("--train-seconds", type=float, default=0.0, help="seconds per training-throughput variant (default 8; --quick 3)")
     p.add_argument("--out", help="also write the JSON here")
     p.add_argument("out_path", nargs="?", metavar="OUT", help="also write the JSON here (as --out; `bench --json OUT` works)")
 
@@ -266,7 +268,8 @@ def _bench(a):
 
     log = say(a)
     amp = [m.strip() for m in a.amp.split(",") if m.strip()] or None
-    results = bench.run(a.model, quick=a.quick, editor=not a.no_editor, progress=lambda s: log(f"bench: {s}"), device=a.device, amp=amp)
+    results = bench.run(a.model, quick=a.quick, editor=not a.no_editor, progress=lambda s: log(f"bench: {s}"), device=a.device, amp=amp,
+                        repeat=a.repeat or None, train_seconds=a.train_seconds or None)
     for out in {a.out, a.out_path} - {None}:
         Path(out).write_text(json.dumps(results, indent=2))
     if not a.json:

@@ -26,7 +26,7 @@ def test_quick_bench_on_cpu_without_the_gui_stack(tmp_path):
     out = tmp_path / "bench.json"
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
     proc = subprocess.run(
-        [sys.executable, "-c", RUN_WITHOUT_GUI_STACK, "bench", "--quick", "--no-editor", "--device", "cpu", "--json", str(out)],
+        [sys.executable, "-c", RUN_WITHOUT_GUI_STACK, "bench", "--quick", "--repeat", "20", "--train-seconds", "1", "--no-editor", "--device", "cpu", "--json", str(out)],
         capture_output=True, text=True, env=env, cwd=ROOT, timeout=240,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -45,6 +45,12 @@ def test_quick_bench_on_cpu_without_the_gui_stack(tmp_path):
     for e in t["amp"].values():
         assert e["ratio"] == e["img_per_s"] / t["baseline_img_per_s"]
         assert 0 < e["fraction_of_matmul_peak"] and e["peak_memory_mib"] > 0
+    c = r["train_cgan_64"]
+    assert c["img_per_s"] > 0 and c["ratio"] == c["img_per_s"] / c["baseline_img_per_s"]
+    for size in ("64", "128"):
+        a = r["encode_aligned"][size]
+        if "skipped" not in a:  # dlib and scikit-image installed (the dev extra): a real face, aligned by dlib
+            assert a["detector"] == "dlib" and 0 < a["align_only"]["p50_ms"] and a["p50_ms"] <= a["p99_ms"]
     assert r["editor"] == {"skipped": "--no-editor"}
     assert r["peak_rss_mib"] > 0 and "peak_cuda_memory_mib" not in r
 
