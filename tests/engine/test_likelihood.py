@@ -117,7 +117,7 @@ def test_gauge_of_a_vae_uncalibrated_then_calibrated(tiny_ckpt, tmp_path):
     from engine.data.datasets import ImageSet
 
     data = ImageSet((smooth_images(64, 32, seed=2) * 255).round().byte())
-    cal = calibrate(m.net, "vae", data, None, k=4)["realism"]
+    cal = calibrate(m.net, "vae", data, None, k=4, device=m.device)["realism"]
     ck = ckpt_io.load(tiny_ckpt)
     ck.info["realism"] = cal.to_dict()
     ckpt_io.save(ck, tmp_path / "cal.safetensors")
@@ -139,8 +139,8 @@ def test_gauge_of_a_gan_is_the_discriminator_score(tmp_path):
     path = save(net, tmp_path / "g.safetensors", info={"realism": cal.to_dict()})
     m = engine.load_model(path, device=device_under_test())
     rows = RealismGauge(m)(x[:4], labels={"Bright": 1.0})
-    expected = net.discriminate(x[:4], m.label_tensor({"Bright": 1.0}, 4))
-    assert np.allclose([r["d_logit"] for r in rows], expected.detach().numpy(), atol=1e-5)
+    expected = m.net.discriminate(x[:4].to(m.device), m.label_tensor({"Bright": 1.0}, 4))  # same device, same kernels
+    assert np.allclose([r["d_logit"] for r in rows], expected.detach().cpu().numpy(), atol=1e-5)
     assert all(0 <= r["percentile"] <= 100 for r in rows)
 
 
