@@ -39,7 +39,8 @@ class LabelPanel(QWidget):
         self.class_b = QComboBox(toolTip="A second class to blend towards (— for none)")
         self.blend = _slider("Blend: 0 = the first class, 1 = the second")
         self.note = QLabel("This model takes no labels.", wordWrap=True)
-        self.reset_button = QPushButton("Photo's labels", toolTip="Back to the labels estimated from the photo (or the sample's)")
+        self.reset_button = QPushButton("Reset labels",
+                                        toolTip="Back to the labels estimated from the photo (or those the sample was drawn with)")
         self.reset_button.clicked.connect(self.resetRequested)
         self._rows = QWidget()  # multi-hot rows, rebuilt per model
         self._classes = QWidget()  # the one-hot chooser
@@ -84,7 +85,7 @@ class LabelPanel(QWidget):
                 slider.valueChanged.connect(lambda v, n=name: self.valueChanged.emit(n, float(v)))
                 slider.sliderPressed.connect(self.dragStarted)
                 slider.sliderReleased.connect(self.dragFinished)
-                switch = QToolButton(text="on", checkable=True, autoRaise=True, toolTip=f"Switch {name} on (1) or off (0)")
+                switch = QToolButton(text="off", checkable=True, autoRaise=True, toolTip=f"Switch {name} on (1) or off (0)")
                 switch.clicked.connect(lambda checked, n=name: self._on_switch(n, checked))
                 grid.addWidget(QLabel(name), row, 0)
                 grid.addWidget(slider, row, 1)
@@ -105,7 +106,7 @@ class LabelPanel(QWidget):
             if name in values:
                 with QSignalBlocker(slider):
                     slider.setValue(float(values[name]))
-                self.switches[name].setChecked(float(values[name]) >= 0.5)
+                self._show_switch(name, float(values[name]) >= 0.5)
 
     def set_blend(self, a: str, b: str, t: float) -> None:
         """Show a one-hot blend (class a, class b or a itself for none, t), without emitting."""
@@ -116,9 +117,13 @@ class LabelPanel(QWidget):
         self.blend.setEnabled(b != a)
 
     # ------------------------------------------------------------------ user actions
+    def _show_switch(self, name: str, on: bool) -> None:
+        self.switches[name].setChecked(on)
+        self.switches[name].setText("on" if on else "off")
+
     def _on_switch(self, name: str, on: bool) -> None:
-        slider = self.sliders[name]
-        slider.setValue(1.0 if on else 0.0)  # emits valueChanged through the slider
+        self._show_switch(name, on)
+        self.sliders[name].setValue(1.0 if on else 0.0)  # emits valueChanged through the slider
 
     def _on_blend(self, *_: object) -> None:
         a = self.class_a.currentText()

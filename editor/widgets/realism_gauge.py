@@ -53,7 +53,7 @@ class RealismGauge(QWidget):
             return
         self.percentile = pct
         self.bar.setValue(int(round(pct)))
-        self.bar.setFormat(f"{pct:.0f}th percentile" if pct >= 1 else "< 1st percentile")
+        self.bar.setFormat(f"{ordinal(round(pct))} percentile" if pct >= 1 else "< 1st percentile")
         self._set_warning(not plausible)
         cal = self.calibration
         lines = [f"Realism: percentile {pct:.1f} among {cal.n} held-out images ({cal.data}).",
@@ -72,3 +72,9 @@ class RealismGauge(QWidget):
         self.warning = on
         self.bar.setStyleSheet(WARNING_STYLE if on else "")
         self.title.setText("Realism ⚠" if on else "Realism")
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st …"""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
