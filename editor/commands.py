@@ -165,3 +165,42 @@ class ChooseFaceCommand(QUndoCommand):
 
     def undo(self) -> None:
         self.photo.choose_face(self.before)
+
+
+LABELS_MERGE_ID = 7002  # QUndoCommand.id() of mergeable label changes
+
+
+class LabelsCommand(QUndoCommand):
+    """The labels of a conditional model's edit: ``before`` ⇄ ``after`` (dicts; None = the photo's
+    or sample's own labels). The *target* has ``restore(labels)`` (``LabelsController``). Made
+    first, then recorded (``applied``); changes of one label control within a drag merge."""
+
+    def __init__(self, target: Any, before: dict | None, after: dict | None, text: str, *,
+                 merge_key: Hashable | None = None, applied: bool = False) -> None:
+        super().__init__(text)
+        self.target = target
+        self.before = None if before is None else dict(before)
+        self.after = None if after is None else dict(after)
+        self.merge_key = merge_key
+        self._skip_redo = applied
+
+    def id(self) -> int:  # noqa: A003 - Qt's name
+        return LABELS_MERGE_ID if self.merge_key is not None else -1
+
+    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 - Qt's name
+        if not isinstance(other, LabelsCommand) or other.merge_key is None or other.merge_key != self.merge_key:
+            return False
+        self.after = other.after
+        self.setText(other.text())
+        if self.after == self.before:
+            self.setObsolete(True)
+        return True
+
+    def redo(self) -> None:
+        if self._skip_redo:
+            self._skip_redo = False
+            return
+        self.target.restore(self.after)
+
+    def undo(self) -> None:
+        self.target.restore(self.before)

@@ -16,7 +16,7 @@ import numpy as np
 from engine import protocol as p
 from engine.data.align import start_warm_up
 from engine.photo import PhotoEdit, PhotoError, export_photo, open_photo
-from engine.session import load_session, save_session
+from engine.session import load_session, save_session, saved_edit_labels
 
 
 class NoPhotoOpen(RuntimeError):
@@ -104,7 +104,7 @@ class PhotoHandlers:
 
     def _save(self, req: p.SaveSession, t0: float) -> p.SessionSaved:
         pe = self._photo()
-        path = save_session(req.path, pe, req.edits, req.mask, embed_photo=req.embed_photo, overwrite=req.overwrite)
+        path = save_session(req.path, pe, req.edits, req.mask, embed_photo=req.embed_photo, overwrite=req.overwrite, labels=req.labels)
         return p.SessionSaved(request_id=req.request_id, path=str(path), elapsed_ms=_ms(t0))
 
     def _load(self, req: p.LoadSession, t0: float) -> p.SessionLoaded:
@@ -112,9 +112,10 @@ class PhotoHandlers:
         with self._budget():
             pe, edits, mask, warnings = load_session(req.path, model)
         self.current = pe
+        labels = saved_edit_labels(req.path, model) if pe.labels else None
         return p.SessionLoaded(
             request_id=req.request_id, opened=self._opened(req.request_id, t0, pe), edits=edits, mask=mask,
-            warnings=tuple(warnings), elapsed_ms=_ms(t0),
+            warnings=tuple(warnings), labels=labels, elapsed_ms=_ms(t0),
         )  # fmt: skip
 
 

@@ -463,6 +463,7 @@ class SaveSession(Request):
     mask: np.ndarray | None = None
     embed_photo: bool = True
     overwrite: bool = True
+    labels: dict[str, float] | None = None  # conditional models: the edit's labels (None: the photo's own)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -542,6 +543,7 @@ class SessionLoaded(Response):
     edits: EditStack
     mask: np.ndarray | None
     warnings: tuple[str, ...] = ()
+    labels: dict[str, float] | None = None  # the edit's labels as saved (None: the photo's own, or another model)
 
 
 # =========================================================================== latent semantics

@@ -67,8 +67,9 @@ def pixel_digest(photo: np.ndarray) -> str:
 
 
 def save_session(path: str | os.PathLike, photo: PhotoEdit, edits: EditStack | None = None, mask: np.ndarray | None = None, *,
-                 embed_photo: bool = True, overwrite: bool = True) -> Path:
-    """Write ``photo`` (an open :class:`PhotoEdit`), ``edits`` and ``mask`` to ``path``, atomically."""
+                 embed_photo: bool = True, overwrite: bool = True, labels: dict[str, float] | None = None) -> Path:
+    """Write ``photo`` (an open :class:`PhotoEdit`), ``edits`` and ``mask`` to ``path``, atomically.
+    ``labels``: a conditional model's edit labels (None: the photo's own estimate)."""
     path = Path(path)
     if path.suffix.lower() not in SESSION_SUFFIXES:
         raise SessionError(f"{path.name}: a session file name ends in {' or '.join(SESSION_SUFFIXES)}")
@@ -79,6 +80,11 @@ def save_session(path: str | os.PathLike, photo: PhotoEdit, edits: EditStack | N
     if not path.parent.is_dir():
         raise SessionError(f"{path.parent}: no such folder")
     edits = edits or EditStack()
+    if labels is not None:
+        labels = {str(k): float(v) for k, v in labels.items()}
+        unknown = sorted(set(labels) - set(photo.labels))
+        if unknown or not all(0.0 <= v <= 1.0 for v in labels.values()):
+            raise SessionError(f"edit labels must be the model's labels within 0..1 (got {', '.join(unknown) or 'values outside 0..1'})")
     mask_arr = _session_mask(mask, photo.size)
     source = photo.source.path
     photo_member = None
@@ -113,6 +119,7 @@ def save_session(path: str | os.PathLike, photo: PhotoEdit, edits: EditStack | N
         "model": model_identity(photo.model),
         "latent": "z.npy",
         "labels": dict(photo.labels),
+        "edit_labels": labels,
         "edits": edits.to_dict(),
         "mask": "mask.npy" if mask_arr is not None else None,
     }
@@ -195,6 +202,19 @@ def load_session(path: str | os.PathLike, model) -> tuple[PhotoEdit, EditStack, 
     except PhotoError as exc:
         raise SessionError(f"{name}: {exc}") from None
     return pe, edits, mask, warnings
+
+
+def saved_edit_labels(path: str | os.PathLike, model) -> dict[str, float] | None:
+    """The edit labels a session saved (conditional models), if they fit ``model``'s labels; else None."""
+    with zipfile.ZipFile(path) as zf:
+        saved = _read_meta(zf, Path(path).name).get("edit_labels")
+    names = set(getattr(model, "labels", None) or ())
+    if not isinstance(saved, dict) or not saved or not set(saved) <= names:
+        return None
+    try:
+        return {str(k): min(1.0, max(0.0, float(v))) for k, v in saved.items()}
+    except (TypeError, ValueError):
+        return None
 
 
 # --------------------------------------------------------------------------- helpers

@@ -11,12 +11,16 @@ Two kinds of model (``ModelInfo.label_mode``):
 A new photo or sample sets the values from its label estimate (``Encoded.labels``) without
 touching the edit; a change the user makes is sent to the EditController (``set_labels``: the same
 latest-wins decode as the latent sliders) and to the SamplingController (the grid, redrawn only
-while it is on screen — ``grid_visible``). Unconditional models have no labels: ``available`` is
-False and nothing is sent.
+while it is on screen — ``grid_visible``). Each such change is announced (``edited``: before,
+after, what, merge key) for the undo history, which puts labels back with :meth:`restore`; the
+changes of one control within a drag (or a quick burst) share a merge key. Unconditional models
+have no labels: ``available`` is False and nothing is sent.
 """
 
 from __future__ import annotations
 
+import itertools
+import time
 from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
@@ -29,6 +33,7 @@ class LabelsController(QObject):
     modelChanged = Signal(object)  # ModelInfo: the panel rebuilds
     valuesChanged = Signal(object)  # dict name -> value: what the panel shows
     failed = Signal(str)
+    edited = Signal(object, object, str, object)  # before, after (None: the photo's own), what, merge key
 
     def __init__(self, model, edit, sampling, grid_visible: Callable[[], bool] = lambda: False,
                  parent: QObject | None = None) -> None:
@@ -40,6 +45,10 @@ class LabelsController(QObject):
         self.values: dict[str, float] = {}
         self.blend: tuple[str, str, float] | None = None  # onehot: (a, b, t)
         self.grid_stale = False  # the grid was drawn with other labels while hidden
+        self.dragging = False
+        self._serial = itertools.count(1)
+        self._merge: tuple | None = None  # (control, serial) of the last change
+        self._merge_time = 0.0
         model.changed.connect(self._on_model_changed)
         edit.encodedChanged.connect(self._on_encoded)
 
@@ -73,7 +82,7 @@ class LabelsController(QObject):
             return
         values = dict(self.values) or self.prior()
         values[name] = _clip(value)
-        self._apply(values)
+        self._apply(values, f"{name} → {values[name]:.2f}", name)
 
     def set_blend(self, a: str, b: str, t: float) -> None:
         """One-hot models: class ``a`` blended towards class ``b`` by ``t`` (0: all ``a``; 1: all ``b``)."""
@@ -88,15 +97,32 @@ class LabelsController(QObject):
         else:
             values[a], values[b] = 1.0 - t, t
         self.blend = (a, b, t)
-        self._apply(values)
+        self._apply(values, a if a == b else f"{a} ↔ {b} {t:.2f}", "class")
 
     def reset(self) -> None:
         """Back to the photo's (or sample's) own labels: the zero label edit."""
-        base = self._edit.base_labels
-        self._show(dict(base) if base else self.prior())
-        self._edit.set_labels(None if base is None else dict(base))
-        self._to_grid(None)
+        before = self._current()
+        self.restore(None)
+        self._announce(before, None, "Reset labels", None)
 
+    def restore(self, labels: dict[str, float] | None) -> None:
+        """Make ``labels`` (None: the photo's or sample's own) the labels, unannounced (undo/redo)."""
+        if not self.available:
+            return
+        base = self._edit.base_labels
+        self.blend = None
+        self._show(dict(labels) if labels else (dict(base) if base else self.prior()))
+        if self._edit.edit is not None:
+            self._edit.set_labels(dict(labels) if labels else (None if base is None else dict(base)))
+        self._to_grid(None if labels is None else dict(labels))
+
+    def begin_drag(self) -> None:
+        self.dragging = True
+        self._merge = None
+
+    def end_drag(self) -> None:
+        self.dragging = False
+        self._merge = None
     def put_back(self, values: dict[str, float] | None) -> None:
         """Set the user's labels again after the photo's latent changed under them (a refinement)."""
         if values and self.available and self._edit.edit is not None:
@@ -109,11 +135,32 @@ class LabelsController(QObject):
             self.grid_stale = False
             self._sampling.set_labels(self._sampling.labels, redraw=True)
 
-    def _apply(self, values: dict[str, float]) -> None:
+    def _apply(self, values: dict[str, float], what: str, control: str) -> None:
+        before = self._current()
         self._show(values)
         if self._edit.edit is not None:
             self._edit.set_labels(values)
         self._to_grid(values)
+        self._announce(before, dict(self.values), what, self._merge_key(control))
+
+    def _current(self) -> dict[str, float] | None:
+        """The labels now, as the history keeps them (None: the photo's or sample's own)."""
+        labels = self._edit.labels if self._edit.edit is not None else self._sampling.labels
+        return None if labels is None or labels == self._edit.base_labels else dict(labels)
+
+    def _announce(self, before, after, what: str, merge) -> None:
+        if after is not None and after == self._edit.base_labels:
+            after = None
+        if before != after:
+            self.edited.emit(before, after, what, merge)
+
+    def _merge_key(self, control: str) -> tuple:
+        """One history step per drag of one control, or per burst of its changes < 1 s apart."""
+        now = time.monotonic()
+        if self._merge is None or self._merge[0] != control or (not self.dragging and now - self._merge_time > 1.0):
+            self._merge = (control, next(self._serial))
+        self._merge_time = now
+        return ("labels", *self._merge)
 
     def _to_grid(self, values: dict[str, float] | None) -> None:
         visible = self._grid_visible()

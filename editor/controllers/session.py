@@ -70,6 +70,7 @@ class SessionController(QObject):
         self.data_dir = Path(data_dir) if data_dir is not None else None
         self.interval_s = float(interval_s)
         self.path: Path | None = None
+        self.loaded_labels: dict | None = None  # the edit labels of the session opened last (conditional models)
         self.recovery: Path | None = None
         self._recovery_lock: QLockFile | None = None
         self._lock: QLockFile | None = None
@@ -235,8 +236,9 @@ class SessionController(QObject):
     # ------------------------------------------------------------------ internals
 
     def _submit_save(self, path: Path, kind: str) -> int:
+        labels = self._edit.labels if self._edit.labels != self._edit.base_labels else None  # conditional models
         request = SaveSession(path=str(path), edits=self._edit.stack, mask=self._mask.snapshot(), embed_photo=True,
-                              overwrite=True)
+                              overwrite=True, labels=labels)
         self._pending[request.request_id] = (kind, path, self._history.revision)
         return self._client.submit(request)
 
@@ -283,6 +285,7 @@ class SessionController(QObject):
         if loaded.mask is not None:
             self._mask.set_array(loaded.mask)
         self._photo.adopt(opened, loaded.edits, name)
+        self.loaded_labels = loaded.labels  # a conditional model's edit labels: the label controls put them on
         self._history.clear()
 
     def _on_document_changed(self) -> None:

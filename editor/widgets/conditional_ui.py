@@ -14,6 +14,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
 from engine.protocol import ListModels, Realism, Refine
+from editor.commands import LabelsCommand
 from editor.controllers.labels import LabelsController
 from editor.controllers.realism import RealismController
 from editor.controllers.refine import RefineController
@@ -70,8 +71,11 @@ class ConditionalUI(QObject):
         panel.valueChanged.connect(labels.set_value)
         panel.blendChanged.connect(labels.set_blend)
         panel.resetRequested.connect(labels.reset)
+        panel.dragStarted.connect(labels.begin_drag)
         panel.dragStarted.connect(edit.begin_drag)
+        panel.dragFinished.connect(labels.end_drag)
         panel.dragFinished.connect(edit.end_drag)
+        labels.edited.connect(self._record)
         window.tabs.currentChanged.connect(lambda *_: labels.grid_shown() if window.tabs.currentWidget() is window.samples else None)
 
         realism, gauge = self.realism, self.gauge
@@ -91,6 +95,12 @@ class ConditionalUI(QObject):
         refine.finished.connect(window.banner.show_info)
         refine.failed.connect(window.banner.show_error)
         refine.adopted.connect(labels.put_back)
+        window.session.loaded.connect(lambda *_: labels.put_back(window.session.loaded_labels))
+
+    def _record(self, before, after, what: str, merge) -> None:
+        """A label change the user made: one undoable step (merged within a drag)."""
+        self._window.history.undo_stack.push(LabelsCommand(self.labels, before, after, f"Labels: {what}", merge_key=merge,
+                                                           applied=True))
 
     def _show_values(self, values: dict) -> None:
         if self.labels.mode == "onehot" and self.labels.blend is not None:

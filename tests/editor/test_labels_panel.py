@@ -190,3 +190,51 @@ def test_a_label_the_engine_refuses_is_shown_and_the_edit_stays(qtbot, real, mul
     ui.label_panel.sliders["Bright"].setValue(0.5)  # and the app carries on
     wait_rendered(qtbot, window, REAL_TIMEOUT_MS)
     assert real.engine.of(p.RenderEdit)[-1].labels["Bright"] == 0.5
+
+
+def test_label_changes_are_undoable_steps(qtbot, real, multi_cvae, photo):
+    real.load(multi_cvae)
+    window, ui = real.window, real.window.conditional
+    stack = window.history.undo_stack
+    original = open_photo_file(qtbot, window, photo, timeout=REAL_TIMEOUT_MS)
+    estimate = dict(window.edit.base_labels)
+    slider = ui.label_panel.sliders["Bright"]
+    target = _flipped(estimate, "Bright")
+    slider._slider.setSliderDown(True)  # one drag through several values: one step
+    for v in (0.3, 0.5, 0.7, target):
+        slider.setValue(v)
+    slider._slider.setSliderDown(False)
+    labelled = wait_rendered(qtbot, window, REAL_TIMEOUT_MS).copy()
+    assert stack.count() == 1 and stack.text(0).startswith("Labels: Bright")
+    from tests.editor._photo import move_slider
+
+    move_slider(window, 0, 1.0)  # a latent slider after it: its own step
+    wait_rendered(qtbot, window, REAL_TIMEOUT_MS)
+    assert stack.count() == 2
+
+    window.undo_action.trigger()  # the latent step
+    np.testing.assert_array_equal(wait_rendered(qtbot, window, REAL_TIMEOUT_MS), labelled)
+    window.undo_action.trigger()  # the label step: the photo's own labels, the original pixels
+    np.testing.assert_array_equal(wait_rendered(qtbot, window, REAL_TIMEOUT_MS), original)
+    assert window.edit.labels == estimate and slider.value() == pytest.approx(estimate["Bright"], abs=0.006)
+    window.redo_action.trigger()
+    np.testing.assert_array_equal(wait_rendered(qtbot, window, REAL_TIMEOUT_MS), labelled)
+    assert window.edit.labels["Bright"] == target and slider.value() == target
+
+
+def test_a_session_keeps_the_label_edit(qtbot, real, multi_cvae, photo, tmp_path):
+    real.load(multi_cvae)
+    window, ui = real.window, real.window.conditional
+    open_photo_file(qtbot, window, photo, timeout=REAL_TIMEOUT_MS)
+    estimate = dict(window.edit.base_labels)
+    target = _flipped(estimate, "Red")
+    ui.label_panel.sliders["Red"].setValue(target)
+    edited = wait_rendered(qtbot, window, REAL_TIMEOUT_MS).copy()
+    assert window.session.save_and_wait(tmp_path / "labels.lsession")
+    assert real.engine.of(p.SaveSession)[-1].labels == {**estimate, "Red": target}
+    ui.label_panel.reset_button.click()
+    wait_rendered(qtbot, window, REAL_TIMEOUT_MS)
+    with qtbot.waitSignal(window.session.loaded, timeout=REAL_TIMEOUT_MS):
+        window.session.open(tmp_path / "labels.lsession")
+    np.testing.assert_array_equal(wait_rendered(qtbot, window, REAL_TIMEOUT_MS), edited)
+    assert window.edit.labels == {**estimate, "Red": target} and ui.label_panel.sliders["Red"].value() == target

@@ -177,3 +177,17 @@ def test_bundled_models_are_listed_with_their_family_and_load_by_name():
         assert isinstance(info, p.ModelInfo) and info.label_mode == "onehot" and info.image_size == 28
     missing = e.handle(p.LoadModel(source="no-such-bundled-model"))
     assert isinstance(missing, p.ErrorResponse)
+
+
+def test_a_session_keeps_the_edit_labels(eng, tmp_path):
+    opened = eng.handle(p.OpenPhoto(image=_photo(6), detector="centre"))
+    flipped = {k: 1.0 - round(v) for k, v in opened.labels.items()}
+    saved = eng.handle(p.SaveSession(path=str(tmp_path / "s.lsession"), labels=flipped))
+    assert isinstance(saved, p.SessionSaved), getattr(saved, "message", saved)
+    plain = eng.handle(p.SaveSession(path=str(tmp_path / "plain.lsession")))
+    assert isinstance(plain, p.SessionSaved)
+    loaded = eng.handle(p.LoadSession(path=str(tmp_path / "s.lsession")))
+    assert isinstance(loaded, p.SessionLoaded) and loaded.labels == flipped and loaded.opened.labels == opened.labels
+    assert eng.handle(p.LoadSession(path=str(tmp_path / "plain.lsession"))).labels is None
+    bad = eng.handle(p.SaveSession(path=str(tmp_path / "bad.lsession"), labels={"Nope": 1.0}))
+    assert isinstance(bad, p.ErrorResponse) and "labels" in bad.message and not (tmp_path / "bad.lsession").exists()
