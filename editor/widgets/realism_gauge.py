@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QWidget
 
 from engine.protocol import RealismCalibration, RealismScore
 
-WARNING_STYLE = "QProgressBar::chunk { background: #d9822b; } QProgressBar { color: #7a3e00; }"
+WARNING_STYLE = "QProgressBar { background: #fde3c8; color: #7a3e00; border: 1px solid #d9822b; } QProgressBar::chunk { background: #d9822b; }"
 
 
 class RealismGauge(QWidget):

@@ -56,6 +56,23 @@ def onehot_cvae(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def calibrated_cgan(tmp_path_factory):
+    """A 32 px cGAN (attributes Bright and Red) with its encoder, calibrated on 64 held-out images."""
+
+    def build():
+        from engine.data.datasets import ImageSet
+        from engine.likelihood import calibrate
+        from tests.engine._conditional import labelled_images, save, tiny_cgan
+
+        net = tiny_cgan("ns", steps=10)
+        x, y = labelled_images(64, 32, 3, seed=5)
+        cal = calibrate(net, "cgan", ImageSet((x * 255).round().byte()), y, k=0)["realism"]
+        return save(net, tmp_path_factory.mktemp("cgan") / "cgan.safetensors", info={"description": "tiny", "realism": cal.to_dict()})
+
+    return _train(build)
+
+
+@pytest.fixture(scope="session")
 def tiny_vae(tmp_path_factory):
     from engine.testing import tiny_checkpoint
 

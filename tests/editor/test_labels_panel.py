@@ -170,9 +170,9 @@ def test_model_chooser_lists_the_bundled_models_with_their_family(qtbot, real):
     qtbot.waitUntil(lambda: bool(real.window.model.catalog), timeout=REAL_TIMEOUT_MS)
     texts = [chooser.combo.itemText(i) for i in range(chooser.combo.count())]
     assert texts[0] == "default-faces-vae64 · VAE" and chooser.sources()[0] == "default"
-    for name in ("faces-cvae64", "fashion-cvae28"):
-        if any(e.name == name for e in real.window.model.catalog):
-            assert f"{name} · conditional VAE" in texts
+    for name, family in (("faces-cvae64", "conditional VAE"), ("fashion-cvae28", "conditional VAE"), ("faces-cgan64", "conditional GAN")):
+        if any(e.name == name for e in real.window.model.catalog):  # those bundled in this checkout
+            assert f"{name} · {family}" in texts
     assert texts[-1] == "Open any checkpoint…" and chooser.sources()[-1] is None
 
 

@@ -13,6 +13,8 @@ pytest.importorskip("engine.testing")
 from engine import protocol as p  # noqa: E402
 from tests.editor._conditional_models import (  # noqa: E402,F401 - fixtures
     REAL_TIMEOUT_MS,
+    calibrated_cgan,
+    differs,
     independent_engine,
     multi_cvae,
     onehot_cvae,
@@ -136,3 +138,20 @@ def test_switching_to_an_uncalibrated_model_hides_the_gauge(qtbot, real, multi_c
     assert real.window.conditional.gauge.isVisible()
     real.load(onehot_cvae)
     assert not real.window.conditional.gauge.isVisible() and not real.window.conditional.realism.available
+
+
+def test_a_cgan_labels_and_gauge_read_its_discriminator(qtbot, real, calibrated_cgan, photo):
+    real.load(calibrated_cgan)
+    window, ui = real.window, real.window.conditional
+    assert window.model.info.family == "cgan" and ui.dock.isVisible() and set(ui.label_panel.sliders) == {"Bright", "Red"}
+    assert ui.gauge.isVisible() and "discriminator" in ui.gauge.calibration.units
+    original = open_photo_file(qtbot, window, photo, timeout=REAL_TIMEOUT_MS)
+    _settled(qtbot, window, 0)
+    n = ui.realism.requests
+    ui.label_panel.sliders["Bright"].setValue(0.0 if window.edit.base_labels["Bright"] >= 0.5 else 1.0)
+    shown = wait_rendered(qtbot, window, REAL_TIMEOUT_MS)
+    assert differs(shown, original) > 0
+    score = _settled(qtbot, window, n)
+    want = _expected(independent_engine(calibrated_cgan), window)
+    assert set(want.details) == {"d_logit"} and score.score[0] == pytest.approx(want.score[0], abs=1e-5)
+    assert ui.gauge.percentile == pytest.approx(want.percentile[0], abs=1e-6) and "discriminator" in ui.gauge.toolTip()
