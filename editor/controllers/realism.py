@@ -57,6 +57,10 @@ class RealismController(QObject):
         self.requests += 1
         return self._last_id
 
+    def hold(self) -> None:
+        """A slider is being grabbed: drop a pending reading so it cannot delay the drag's frames."""
+        self._client.cancel(REALISM_LANE)
+
     def _on_frame(self, frame) -> None:
         if self.available and not self._edit.dragging:
             self._request_later()

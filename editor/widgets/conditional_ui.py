@@ -79,6 +79,9 @@ class ConditionalUI(QObject):
         window.tabs.currentChanged.connect(lambda *_: labels.grid_shown() if window.tabs.currentWidget() is window.samples else None)
 
         realism, gauge = self.realism, self.gauge
+        for drag_source in (window.latents, panel, getattr(getattr(window, "semantics", None), "attribute_panel", None)):
+            if drag_source is not None:
+                drag_source.dragStarted.connect(realism.hold)
         realism.availableChanged.connect(gauge.set_calibration)
         realism.scored.connect(gauge.show_score)
         realism.failed.connect(gauge.show_error)

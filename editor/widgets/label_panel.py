@@ -5,7 +5,7 @@ switch button snaps it to 0 or 1), or a class chooser with a blend slider toward
 from __future__ import annotations
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
-from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QFrame, QGridLayout, QLabel, QPushButton, QScrollArea, QToolButton, QVBoxLayout, QWidget
 from superqt import QLabeledDoubleSlider
 
 from engine.protocol import ModelInfo
@@ -74,9 +74,11 @@ class LabelPanel(QWidget):
         self.note.setVisible(not conditional)
         self.reset_button.setVisible(conditional)
         rows = QWidget()
-        self._box.replaceWidget(self._rows, rows)
+        scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)  # many attributes scroll
+        scroll.setWidget(rows)
+        self._box.replaceWidget(self._rows, scroll)
         self._rows.deleteLater()
-        self._rows = rows
+        self._rows = scroll
         grid = QGridLayout(rows)
         grid.setContentsMargins(0, 0, 0, 0)
         if self.mode == "multi":
@@ -96,7 +98,8 @@ class LabelPanel(QWidget):
                 with QSignalBlocker(combo):
                     combo.clear()
                     combo.addItems([*extra, *info.labels])
-        rows.setVisible(self.mode == "multi")
+        scroll.setVisible(self.mode == "multi")
+        scroll.setMinimumHeight(min(rows.sizeHint().height(), 8 * 28))  # up to 8 rows without scrolling
         self._classes.setVisible(self.mode == "onehot")
 
     # ------------------------------------------------------------------ showing state
