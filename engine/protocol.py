@@ -590,6 +590,29 @@ class AttributeDirections(Request):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class GetPCAAxes(Request):
+    """The principal axes of the model's aggregate posterior (PCA of the training set's μ, stored
+    in the checkpoint by ``latent-studio pca``): the slider panel's "PCA axes" set. Answered by
+    :class:`PCAAxes` — with no axes (K = 0) when the checkpoint stores none."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PCAAxes(Response):
+    """``axes`` K×D unit principal axes, largest variance first; ``std`` K: the data's σ along each
+    (√variance), so a slider at ``a`` σ on axis k moves the latent by ``a · std[k] · axes[k]``;
+    ``explained`` K: each axis's share of the total variance (0…1); ``mean`` D: the centre of the
+    decomposition; ``data``/``n``: what it was computed on. ``note``: why K = 0, for people."""
+
+    axes: np.ndarray
+    std: np.ndarray
+    explained: np.ndarray
+    mean: np.ndarray
+    data: str = ""
+    n: int = 0
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Interpolate(Request):
     """Frames from ``a`` to ``b`` (inclusive): ``mode`` "linear" or "slerp"; ``even`` re-times
     the path so neighbouring frames are equally far apart in pixels. Answered by :class:`Interpolated`."""

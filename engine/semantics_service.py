@@ -45,6 +45,7 @@ class SemanticsHandlers:
             p.ExportUserAttribute: self._export_user,
             p.ImportUserAttribute: self._import_user,
             p.ExportAnimation: self._export_animation,
+            p.GetPCAAxes: self._pca,
         }
 
     # ------------------------------------------------------------------ helpers
@@ -200,6 +201,28 @@ class SemanticsHandlers:
         return p.AttributeDirectionSet(
             request_id=req.request_id, names=tuple(names), attributes=tuple(attributes), steps=steps, directions=conditioned,
             locked=locked, cosines=np.asarray(cos, np.float32), elapsed_ms=_ms(t0),
+        )  # fmt: skip
+
+    # ------------------------------------------------------------------ PCA axes
+    def _pca(self, req: p.GetPCAAxes, t0: float) -> p.PCAAxes:
+        from engine.semantics.pca import load_pca
+
+        model = self._model()
+        d = int(model.latent_dim)
+        ckpt = getattr(model, "ckpt", None)
+        result = load_pca(ckpt) if ckpt is not None else None
+        if result is None or not len(result.variance):
+            return p.PCAAxes(
+                request_id=req.request_id, axes=np.zeros((0, d), np.float32), std=np.zeros(0, np.float32),
+                explained=np.zeros(0, np.float32), mean=np.zeros(d, np.float32), elapsed_ms=_ms(t0),
+                note="this model stores no PCA axes (add them with: latent-studio pca MODEL --data DATA)",
+            )  # fmt: skip
+        info = (getattr(ckpt, "info", None) or {}).get("pca", {}) or {}
+        return p.PCAAxes(
+            request_id=req.request_id, axes=np.asarray(result.axes, np.float32),
+            std=np.sqrt(np.maximum(np.asarray(result.variance, np.float64), 0.0)).astype(np.float32),
+            explained=np.asarray(result.explained_ratio, np.float32), mean=np.asarray(result.mean, np.float32).reshape(-1),
+            data=str(info.get("data", "")), n=int(result.n), elapsed_ms=_ms(t0),
         )  # fmt: skip
 
     # ------------------------------------------------------------------ interpolation and arithmetic

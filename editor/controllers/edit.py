@@ -188,6 +188,14 @@ class EditController(QObject):
             ops.append(AddVector(vector=tuple(float(v) for v in shift), amount=1.0, label=SHIFT_LABEL))
         self._change(EditStack(ops=tuple(ops)), "Attributes", echo=False, merge=self._merge((SHIFT_LABEL,)))
 
+    def change(self, after: EditStack, what: str, control: tuple | None = None) -> None:
+        """Make ``after`` the edit as a move of one control of another panel (e.g. a PCA axis
+        slider): recorded in the history like a dimension slider — one step per drag, or per burst
+        of changes to ``control`` (None: a step of its own)."""
+        if self.edit is None:
+            return
+        self._change(after, what, echo=False, merge=None if control is None else self._merge(tuple(control)))
+
     def _merge(self, control: tuple) -> tuple:
         """The history merge key of a change to ``control``: one step per drag, or per burst of
         changes to the same control (mouse wheel, arrow keys, typing) less than MERGE_S apart."""

@@ -13,11 +13,20 @@ stack read back from the sliders is the stack that was written to them, bit for 
 
 from __future__ import annotations
 
+import re
 from typing import Iterable, Mapping
 
 import numpy as np
 
 from engine.protocol import AddVector, AttributeStep, Blend, DimensionStep, EditOp, EditStack
+
+
+PCA_LABEL = re.compile(r"PC[1-9][0-9]*")  # AddVector labels of the PCA axes' sliders (PC1 = largest variance)
+
+
+def pca_label(k: int) -> str:
+    """The label of principal axis ``k`` (0-based) in an edit stack: "PC1", "PC2", …"""
+    return f"PC{int(k) + 1}"
 
 
 def sigma(value: float) -> float:
@@ -56,6 +65,26 @@ def with_attribute(stack: EditStack, name: str, value: float) -> EditStack:
     return _replace(stack, lambda o: isinstance(o, AttributeStep) and o.name == name, op)
 
 
+def with_vector(stack: EditStack, label: str, vector: np.ndarray, value: float) -> EditStack:
+    """``stack`` with the ``AddVector`` labelled ``label`` set to ``value`` × ``vector`` (zero
+    removes it): one slider of another axis set (a PCA axis, with ``vector`` = its 1σ step)."""
+    value = sigma(value)
+    op = None
+    if value:
+        op = AddVector(vector=tuple(float(v) for v in np.asarray(vector, np.float32).reshape(-1)), amount=value, label=str(label))
+    return _replace(stack, lambda o: isinstance(o, AddVector) and o.label == label, op)
+
+
+def vector_amounts(stack: EditStack, labels: Iterable[str]) -> dict[str, float]:
+    """Summed amounts of the ``AddVector`` operations with these labels (e.g. PCA slider positions)."""
+    labels = set(labels)
+    out: dict[str, float] = {}
+    for op in stack.ops:
+        if isinstance(op, AddVector) and op.label in labels:
+            out[op.label] = out.get(op.label, 0.0) + float(op.amount)
+    return out
+
+
 def with_dimensions(stack: EditStack, offsets: Mapping[int, float] | np.ndarray) -> EditStack:
     """``stack`` with *every* dimension step replaced by ``offsets`` (σ; zeros dropped), placed
     where the first dimension step was (or at the end). Other operations are kept."""
@@ -92,5 +121,7 @@ def describe(op: EditOp) -> str:
     if isinstance(op, Blend):
         return f"blend {op.label or 'latent'} {op.weight:.0%}"
     if isinstance(op, AddVector):
+        if PCA_LABEL.fullmatch(op.label or ""):
+            return f"{op.label} {op.amount:+.2f}σ"
         return f"add {op.label or 'vector'} ×{op.amount:g}"
     return type(op).__name__

@@ -1,7 +1,11 @@
-"""Latent sliders: one per active dimension, most informative (KL) first, dead ones folded.
+"""Latent sliders: one per active dimension, most informative (KL) first, dead ones folded —
+or, with the axis-set switch on "PCA axes", one per principal axis of the aggregate posterior,
+largest variance first, each labelled with its explained variance ("PC1 · 12.3 %").
 
-Rebuilt whenever a model with another latent size arrives. A filter box narrows the list;
-"Reset all" and "Randomise" act on every active dimension.
+Both sets are in σ units and edit the same latent (the dimension sliders emit ``offsetChanged``,
+the PCA ones ``axisChanged``; the controllers put both into one EditStack), so switching sets
+keeps the edit. Rebuilt whenever a model with another latent size arrives. A filter box narrows
+the list; "Reset all" and "Randomise" act on every axis of the set shown.
 """
 
 from __future__ import annotations
@@ -9,22 +13,30 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
     QScrollArea,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 from superqt import QCollapsible
 from superqt.utils import qdebounced
 
-from engine.protocol import ModelInfo
+from engine.protocol import ModelInfo, PCAAxes
 from editor.widgets.slider_row import SliderRow
 
 FIRST_ROWS = 32  # built at once; the rest follow in chunks so a 512-d model never stalls the window
 CHUNK_ROWS = 8
+DIMENSIONS, PCA = "dims", "pca"  # the axis sets
+
+
+def pca_name(k: int, explained: float) -> str:
+    """``PC1 · 12.3 %``: principal axis k (0-based) and its share of the variance."""
+    return f"PC{k + 1} · {100 * float(explained):.1f} %"
 
 
 class LatentPanel(QWidget):
@@ -34,6 +46,10 @@ class LatentPanel(QWidget):
     resetRequested = Signal(int)  # dim, or -1 for all
     randomiseRequested = Signal(object)  # the active dims
     traversalRequested = Signal(int)
+    axisChanged = Signal(int, float)  # principal axis (0-based), σ
+    axisResetRequested = Signal(int)  # axis, or -1 for all
+    axisRandomiseRequested = Signal(object)  # the axes
+    axisSetChanged = Signal(str)  # DIMENSIONS | PCA
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -45,7 +61,16 @@ class LatentPanel(QWidget):
         self.folded: QCollapsible | None = None
         self._pending: list[int] = []  # active dims whose rows are still to be built
         self._box: QVBoxLayout | None = None
+        self.pca: PCAAxes | None = None
+        self.pca_rows: dict[int, SliderRow] = {}
+        self._pca_amounts = np.zeros(0, np.float32)
+        self._pca_built = False
 
+        self.axis_set = QComboBox(toolTip="Which axes the sliders move: latent dimensions, or the principal axes "
+                                          "(PCA) of the model's aggregate posterior")
+        self.axis_set.addItem("Dimensions", DIMENSIONS)
+        self.axis_set.addItem("PCA axes", PCA)
+        self.axis_set.currentIndexChanged.connect(self._on_axis_set)
         self.filter = QLineEdit(placeholderText="Filter dimensions: 3, z12 …", clearButtonEnabled=True)
         self._apply_filter_later = qdebounced(self.apply_filter, timeout=120, parent=self)
         self.filter.textChanged.connect(self._apply_filter_later)
@@ -61,12 +86,21 @@ class LatentPanel(QWidget):
         buttons.addWidget(self.randomise)
         self.scroll = QScrollArea(widgetResizable=True)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.pca_scroll = QScrollArea(widgetResizable=True)
+        self.pca_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.scroll)
+        self.stack.addWidget(self.pca_scroll)
+        chooser = QHBoxLayout()
+        chooser.addWidget(QLabel("Axes:"))
+        chooser.addWidget(self.axis_set, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(chooser)
         layout.addWidget(self.summary)
         layout.addWidget(self.filter)
         layout.addLayout(buttons)
-        layout.addWidget(self.scroll, 1)
+        layout.addWidget(self.stack, 1)
         self.build(None)
 
     # ------------------------------------------------------------------ building
@@ -84,7 +118,6 @@ class LatentPanel(QWidget):
         if info is None:
             self.active_dims = self.dead_dims = np.zeros(0, int)
             self._offsets = np.zeros(0, np.float32)
-            self.summary.setText("No model loaded")
         else:
             order = info.stats.order_by_information()
             active = info.stats.active[order]
@@ -97,18 +130,103 @@ class LatentPanel(QWidget):
                 self.folded = QCollapsible(f"{len(self.dead_dims)} inactive dimensions (KL ≈ 0)")
                 self.folded.toggled.connect(self._build_folded)
                 box.addWidget(self.folded)
-            self.summary.setText(
-                f"{len(self.active_dims)} active of {info.latent_dim} dimensions, by information (KL). "
-                "Sliders are in σ units."
-            )
         box.addStretch(1)
         old = self.scroll.takeWidget()
         if old is not None:
             old.deleteLater()
         self.scroll.setWidget(body)
+        self.build_pca(None)  # the new model's axes follow (set_pca)
         self.apply_filter()
         if self._pending:
             QTimer.singleShot(0, self._build_more)
+
+    def set_pca(self, pca: PCAAxes | None) -> None:
+        """The model's principal axes (None or K = 0: the PCA set is unavailable)."""
+        self.build_pca(pca)
+
+    def build_pca(self, pca: PCAAxes | None) -> None:
+        has = pca is not None and len(pca.std) > 0
+        self.pca = pca if has else None
+        self.pca_rows = {}
+        self._pca_amounts = np.zeros(len(pca.std) if has else 0, np.float32)
+        self._pca_built = False
+        old = self.pca_scroll.takeWidget()
+        if old is not None:
+            old.deleteLater()
+        item = self.axis_set.model().item(1)
+        item.setEnabled(has)
+        note = (pca.note if pca is not None and pca.note else "this model stores no PCA axes")
+        item.setToolTip("" if has else note)
+        if not has and self.axis_set.currentData() == PCA:
+            self.axis_set.setCurrentIndex(0)  # back to the dimensions
+        elif has and self.axis_set.currentData() == PCA:
+            self._build_pca_rows()
+        self._show_summary()
+
+    def _build_pca_rows(self) -> None:
+        """The PCA rows, built the first time they are shown."""
+        if self._pca_built or self.pca is None:
+            return
+        self._pca_built = True
+        body = QWidget()
+        box = QVBoxLayout(body)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(1)
+        pca = self.pca
+        for k in range(len(pca.std)):
+            explained = float(pca.explained[k])
+            row = SliderRow(k, 0.0, float(pca.std[k]), name=pca_name(k, explained), strip=False, tooltip=(
+                f"principal axis {k + 1} of the aggregate posterior\n{100 * explained:.2f} % of the variance · "
+                f"σ {float(pca.std[k]):.3g} (latent units)"))  # fmt: skip
+            row.set_value(self._pca_amounts[k])
+            row.moved.connect(self._on_axis_moved)
+            row.pressed.connect(self.dragStarted)
+            row.released.connect(self.dragFinished)
+            row.resetClicked.connect(self.axisResetRequested)
+            self.pca_rows[k] = row
+            box.addWidget(row)
+        box.addStretch(1)
+        self.pca_scroll.setWidget(body)
+        self.apply_filter()
+
+    @property
+    def mode(self) -> str:
+        return self.axis_set.currentData()
+
+    def set_axis_set(self, mode: str) -> bool:
+        """Show ``DIMENSIONS`` or ``PCA``; False when that set is not available."""
+        index = self.axis_set.findData(mode)
+        if index < 0 or not self.axis_set.model().item(index).isEnabled():
+            return False
+        self.axis_set.setCurrentIndex(index)
+        return True
+
+    def _on_axis_set(self, index: int) -> None:
+        mode = self.axis_set.itemData(index)
+        if mode == PCA:
+            self._build_pca_rows()
+        self.stack.setCurrentIndex(1 if mode == PCA else 0)
+        self.filter.setPlaceholderText("Filter axes: 1, pc3 …" if mode == PCA else "Filter dimensions: 3, z12 …")
+        self._show_summary()
+        self.apply_filter()
+        self.axisSetChanged.emit(mode)
+
+    def _show_summary(self) -> None:
+        info = self.info
+        if info is None:
+            self.summary.setText("No model loaded")
+        elif self.mode == PCA and self.pca is not None:
+            k = len(self.pca.std)
+            cum = float(np.sum(self.pca.explained))
+            self.summary.setText(
+                f"{k} principal axes of the aggregate posterior ({100 * cum:.0f} % of its variance), "
+                "largest variance first. Sliders are in σ units of each axis."
+            )
+        else:
+            self.summary.setText(
+                f"{len(self.active_dims)} active of {info.latent_dim} dimensions, by information (KL). "
+                "Sliders are in σ units."
+            )
 
     def _build_more(self) -> None:
         if not self._pending or self._box is None:
@@ -163,8 +281,27 @@ class LatentPanel(QWidget):
     def offsets(self) -> np.ndarray:
         return self._offsets.copy()
 
+    def set_axis_amounts(self, amounts: np.ndarray) -> None:
+        """Show the PCA sliders' positions (σ per axis) changed elsewhere, without echoing them."""
+        amounts = np.asarray(amounts, np.float32).reshape(-1)
+        if amounts.shape != self._pca_amounts.shape:
+            return
+        self._pca_amounts = amounts.copy()
+        for k, row in self.pca_rows.items():
+            row.set_value(amounts[k])
+
+    def axis_amounts(self) -> np.ndarray:
+        return self._pca_amounts.copy()
+
     def apply_filter(self, text: str | None = None) -> None:
-        words = [w.strip().lower().lstrip("z") for w in (self.filter.text() if text is None else text).replace(",", " ").split()]
+        text = self.filter.text() if text is None else text
+        words = [w.strip().lower() for w in text.replace(",", " ").split()]
+        if self.mode == PCA:  # principal axes count from 1, as their labels do
+            words = [w.removeprefix("pc") for w in words]
+            for k, row in self.pca_rows.items():
+                row.setVisible(not words or any(w and str(k + 1).startswith(w) for w in words))
+            return
+        words = [w.lstrip("z") for w in words]
         for dim, row in self.rows.items():
             row.setVisible(not words or any(w == str(dim) or (w and str(dim).startswith(w)) for w in words))
 
@@ -174,8 +311,18 @@ class LatentPanel(QWidget):
         self._offsets[dim] = value
         self.offsetChanged.emit(dim, value)
 
+    def _on_axis_moved(self, k: int, value: float) -> None:
+        self._pca_amounts[k] = value
+        self.axisChanged.emit(k, value)
+
     def _on_reset_all(self) -> None:
-        self.resetRequested.emit(-1)
+        if self.mode == PCA:
+            self.axisResetRequested.emit(-1)
+        else:
+            self.resetRequested.emit(-1)
 
     def _on_randomise(self) -> None:
-        self.randomiseRequested.emit(self.active_dims.copy())
+        if self.mode == PCA:
+            self.axisRandomiseRequested.emit(np.arange(len(self._pca_amounts)))
+        else:
+            self.randomiseRequested.emit(self.active_dims.copy())

@@ -1,5 +1,6 @@
 """Latent semantics in the main window (issue 5): the attribute sliders (a dock under the latent
-dimensions), and the "Arithmetic", "Interpolate" and "Your attributes" tabs.
+dimensions), the latent panel's "PCA axes" set, and the "Arithmetic", "Interpolate" and "Your
+attributes" tabs.
 
 Composition only, like main_window.py: it builds the controllers and panels and wires them to the
 window's client, model, edit and sampling controllers, banner and tabs. Kept out of the window so
@@ -18,6 +19,7 @@ from engine.protocol import (
     DeleteUserAttribute,
     ExportAnimation,
     ExportUserAttribute,
+    GetPCAAxes,
     ImportUserAttribute,
     Interpolate,
     ListUserAttributes,
@@ -25,6 +27,7 @@ from engine.protocol import (
 from editor.controllers.arithmetic import ArithmeticController
 from editor.controllers.attributes import AttributeController
 from editor.controllers.interpolation import InterpolationController
+from editor.controllers.pca import PCAController
 from editor.controllers.user_attributes import UserAttributeController
 from editor.widgets.arithmetic_panel import ArithmeticPanel
 from editor.widgets.attribute_panel import AttributePanel
@@ -41,6 +44,7 @@ FAILURE_TITLES = {
     DeleteUserAttribute: "Could not delete the attribute",
     ExportUserAttribute: "Could not export the attribute",
     ImportUserAttribute: "Could not import the attribute",
+    GetPCAAxes: "Could not read the model's PCA axes",
 }
 
 
@@ -56,6 +60,7 @@ class SemanticsUI(QObject):
         self.user = UserAttributeController(client, model, edit, sampling, self.attributes, self)
         self.arithmetic = ArithmeticController(client, model, edit, sampling, self)
         self.interpolation = InterpolationController(client, model, edit, sampling, self)
+        self.pca = PCAController(client, model, edit, self)
         # panels
         self.attribute_panel = AttributePanel()
         self.user_panel = UserAttributePanel()
@@ -94,6 +99,17 @@ class SemanticsUI(QObject):
         panel.dragStarted.connect(edit.begin_drag)
         panel.dragFinished.connect(edit.end_drag)
         edit.encodedChanged.connect(lambda encoded: panel.setEnabled(encoded is not None))
+
+        # the latent panel's second axis set: PCA axes (the same edit as the dimension sliders)
+        pca, latents = self.pca, window.latents
+        pca.axesChanged.connect(latents.set_pca)
+        pca.amountsChanged.connect(latents.set_axis_amounts)
+        pca.failed.connect(banner.show_error)
+        latents.axisChanged.connect(pca.set_amount)
+        latents.axisResetRequested.connect(lambda k: pca.reset(None if k < 0 else k))
+        latents.axisRandomiseRequested.connect(pca.randomise)
+        if window.model.info is not None:  # a model loaded before this was wired
+            pca.refresh()
 
         # your own attributes
         user, upanel = self.user, self.user_panel

@@ -1,4 +1,7 @@
-"""One latent dimension: name, a labelled σ slider with numeric entry, reset and strip buttons."""
+"""One latent axis: name, a labelled σ slider with numeric entry, reset and strip buttons.
+
+A dimension by default; another axis (a principal axis) with ``name``, ``tooltip`` and, without a
+traversal strip of its own, ``strip=False``."""
 
 from __future__ import annotations
 
@@ -14,13 +17,14 @@ class SliderRow(QWidget):
     resetClicked = Signal(int)
     traversalClicked = Signal(int)
 
-    def __init__(self, dim: int, kl: float, std: float, limit: float = 3.0, parent: QWidget | None = None) -> None:
+    def __init__(self, dim: int, kl: float, std: float, limit: float = 3.0, parent: QWidget | None = None, *,
+                 name: str | None = None, tooltip: str | None = None, strip: bool = True) -> None:
         super().__init__(parent)
         self.dim = dim
-        self.name = f"z{dim}"
+        self.name = f"z{dim}" if name is None else name
         self.label = QLabel(self.name)
-        self.label.setMinimumWidth(34)
-        self.label.setToolTip(f"dimension {dim}\nKL {kl:.3g} nats · σ {std:.3g}")
+        self.label.setMinimumWidth(34 if name is None else 86)
+        self.label.setToolTip(f"dimension {dim}\nKL {kl:.3g} nats · σ {std:.3g}" if tooltip is None else tooltip)
         self.slider = QLabeledDoubleSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(-limit, limit)
         self.slider.setSingleStep(0.05)
@@ -33,15 +37,17 @@ class SliderRow(QWidget):
         self.slider.sliderReleased.connect(self.released)
         reset = QToolButton(text="↺", toolTip=f"Reset {self.name}", autoRaise=True)
         reset.clicked.connect(self._on_reset)
-        strip = QToolButton(text="▦", toolTip=f"Show what {self.name} does (−3σ … +3σ)", autoRaise=True)
-        strip.clicked.connect(self._on_strip)
+        strip_button = QToolButton(text="▦", toolTip=f"Show what {self.name} does (−3σ … +3σ)", autoRaise=True)
+        strip_button.clicked.connect(self._on_strip)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(2, 0, 2, 0)
         layout.setSpacing(4)
         layout.addWidget(self.label)
         layout.addWidget(self.slider, 1)
         layout.addWidget(reset)
-        layout.addWidget(strip)
+        layout.addWidget(strip_button)
+        if not strip:
+            strip_button.hide()
 
     def value(self) -> float:
         return float(self.slider.value())

@@ -272,7 +272,7 @@ class FakeSemanticsModel:
         self.name, self.latent_dim, self.image_size = m.name, m.latent_dim, m.image_size
         self.latent_stats = m.stats
         self.attributes = m.attributes
-        self.ckpt = types.SimpleNamespace(info={"attributes": m.metrics}, extra={})
+        self.ckpt = types.SimpleNamespace(info={"attributes": m.metrics}, extra=_fake_pca(m), latent_dim=m.latent_dim)
         self._ls_fingerprint = f"fake-{m.name}-{m.latent_dim}"  # what semantics_service keys user attributes by
 
     def encode(self, images: np.ndarray) -> np.ndarray:
@@ -286,6 +286,15 @@ class FakeSemanticsModel:
     def sample_latents(self, n: int, seed: int = 0, temperature: float = 1.0, prior: str = "auto") -> np.ndarray:
         rng = np.random.default_rng(seed)  # the same latents as FakeEngine's Sample
         return (rng.standard_normal((int(n), self.latent_dim)) * temperature).astype(np.float32)
+
+
+def _fake_pca(m: FakeModel) -> dict[str, np.ndarray]:
+    """PCA axes as a checkpoint stores them (``engine.semantics.pca``): a fixed random rotation,
+    with the model's per-dimension variances sorted as the axes' variances (largest first)."""
+    rng = np.random.default_rng(11 + m.latent_dim)
+    q, _ = np.linalg.qr(rng.standard_normal((m.latent_dim, m.latent_dim)))
+    variance = np.sort(np.asarray(m.stats.std, np.float64) ** 2)[::-1]
+    return {"pca.axes": q.T.astype(np.float32), "pca.variance": variance.astype(np.float32), "pca.mean": np.zeros(m.latent_dim, np.float32)}
 
 
 class _SemanticsHost:
