@@ -144,7 +144,7 @@ class ConditionalHandlers:
         return p.Refined(
             request_id=req.request_id, z=best.z.astype(np.float32), labels=dict(best.labels), image=best.image, loss=float(best.loss),
             psnr_db=float(best.psnr_db), start_psnr_db=float(first.psnr_db), steps=int(req.steps), ms_per_step=float(best.ms_per_step),
-            opened=opened, elapsed_ms=_ms(t0),
+            start_loss=float(first.loss), opened=opened, elapsed_ms=_ms(t0),
         )  # fmt: skip
 
     def _adopt(self, rid: int, t0: float, pe, best) -> p.PhotoOpened:

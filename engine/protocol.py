@@ -872,7 +872,9 @@ class Refine(Request):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Refined(Response):
     """The best result of a :class:`Refine` chunk: latent, labels, its decode, the loss and PSNR
-    against the model-resolution target (``start_psnr_db``: of where the chunk started)."""
+    against the model-resolution target (``start_psnr_db``: of where the chunk started). "Best" is
+    by the refinement's objective (pixel + feature loss + a small prior on z), so the PSNR can
+    dip a little while the loss falls."""
 
     z: np.ndarray  # D float32
     labels: dict[str, float]
@@ -882,6 +884,7 @@ class Refined(Response):
     start_psnr_db: float
     steps: int
     ms_per_step: float
+    start_loss: float = float("nan")  # the objective where the chunk started (the result's ``loss`` is never above it)
     opened: PhotoOpened | None = None  # Refine(adopt=True) that improved: the photo with its new latent
 
 

@@ -31,6 +31,7 @@ class RefineController(QObject):
         self.chunks, self.steps = CHUNKS, STEPS
         self.done = 0
         self.start_psnr: float | None = None
+        self.start_loss: float | None = None
         self.last: Refined | None = None
         self._id = 0
         self._stopping = False
@@ -47,7 +48,7 @@ class RefineController(QObject):
             self.failed.emit("Refining needs an open photo (a sample is already exact)")
             return False
         self.chunks, self.steps = int(chunks), int(steps)
-        self.done, self.start_psnr, self.last = 0, None, None
+        self.done, self.start_psnr, self.start_loss, self.last = 0, None, None, None
         self._stopping = False
         self._send()
         self.runningChanged.emit(True)
@@ -86,7 +87,7 @@ class RefineController(QObject):
         self.done += 1
         self.last = response
         if self.start_psnr is None:
-            self.start_psnr = response.start_psnr_db
+            self.start_psnr, self.start_loss = response.start_psnr_db, response.start_loss
         if response.opened is not None:
             override = self._edit.labels if self._edit.labels != self._edit.base_labels else None
             self._photo.adopt(response.opened, self._edit.stack, self._edit.name)

@@ -30,7 +30,7 @@ def test_refining_improves_the_photos_latent_and_keeps_the_edit(qtbot, real, mul
     refines = real.engine.of(p.Refine)
     assert len(refines) == 3 and all(r.adopt and r.steps == 8 for r in refines) and len(progress) == 3
     last = ui.refine.last
-    assert last.psnr_db > ui.refine.start_psnr and "PSNR" in done.args[0] and "→" in done.args[0]
+    assert last.loss < ui.refine.start_loss and "PSNR" in done.args[0] and "→" in done.args[0]
     assert not ui.refine.running and ui.refine_action.isEnabled()
     np.testing.assert_array_equal(window.edit.encoded.z, window.photo.current.z)
     assert not np.array_equal(window.edit.encoded.z, z0), "no refined latent was adopted"
