@@ -28,6 +28,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--model", default="default", help="a bundled model name or a .safetensors checkpoint (default: %(default)s)")
     parser.add_argument("--device", default="auto", help="cpu, cuda, mps or auto (default)")
     parser.add_argument("--engine", default=ENGINE_FACTORY, help=argparse.SUPPRESS)  # "module:factory", for tests
+    parser.add_argument("--smoke-test", action="store_true",
+                        help="open the model, render one edited sample and exit: 0 when the app works (packaging check)")
+    parser.add_argument("--screenshot", metavar="PNG", help="with --smoke-test: save the window at the end")
     return parser.parse_args(argv)
 
 
@@ -57,6 +60,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     app = application(sys.argv[0] if sys.argv else "latent-studio")
     window = create_window(args)
+    if args.smoke_test:
+        from editor.smoke import run as smoke_test
+
+        window.show()
+        return smoke_test(app, window, args.screenshot)
     window.session.start()  # autosave, and the offer to restore a crashed run's autosave
     window.show()
     code = app.exec()

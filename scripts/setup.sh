@@ -3,6 +3,7 @@
 #   scripts/setup.sh            the app (core install)
 #   scripts/setup.sh dev        plus the test tools
 #   scripts/setup.sh dev,data   plus the face-set builder's labellers, etc.
+#   scripts/setup.sh package    plus PyInstaller, to build the one-folder app (packaging/README.md)
 # Idempotent: a second run only checks. Needs python3 (3.10+) with venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
