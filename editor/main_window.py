@@ -206,6 +206,7 @@ class MainWindow(QMainWindow):
         self.files.failed.connect(self.banner.show_error)
         self.files.exported.connect(lambda path: self.banner.show_info(f"Exported {path}"))
         self.drop.fileDropped.connect(self.open_image)
+        self.edit.fileOpened.connect(self._on_file_opened)
 
         edit.photoChanged.connect(self.canvas.set_photo)
         edit.encodedChanged.connect(self.canvas.set_encoded)
@@ -311,11 +312,11 @@ class MainWindow(QMainWindow):
                 return False
             self.session.open(path)
             return True
-        if not self.edit.open_image(path):
-            return False
+        return self.edit.open_image(path)  # decoded off the GUI thread: _on_file_opened or an error follows
+
+    def _on_file_opened(self, path: Path) -> None:
         self.files.remember(path)
         self.setWindowTitle(f"{Path(path).name} — Latent Studio")
-        return True
 
     def _on_sample_chosen(self, index: int) -> None:
         self.sampling.choose(index)

@@ -40,9 +40,10 @@ from engine.protocol import (
     Request,
     next_request_id,
 )
+from editor.background import ImageFileReader
 from editor.client import EngineClient
 from editor.controllers.model import ModelController
-from editor.imaging import Frame, ImageLoadError, read_image
+from editor.imaging import Frame
 from editor.controllers.stack_edits import with_dimension, with_dimensions
 from editor.latent_edit import LatentEdit
 
@@ -64,6 +65,7 @@ class EditController(QObject):
     stackChanged = Signal(object)  # EditStack: after every change of the edit
     stackEdited = Signal(object, object, str, object)  # before, after, what, merge key: a change not made by apply_stack
     documentChanged = Signal()  # another photo or sample: a new edit (history and mask start again)
+    fileOpened = Signal(object)  # Path: a photo file was read and is now the document (recent files, title)
 
     def __init__(self, client: EngineClient, model: ModelController, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -91,6 +93,9 @@ class EditController(QObject):
         self._traversals: dict[int, tuple[int, np.ndarray]] = {}
         self._rng = np.random.default_rng()
         self._refresh_traversal = qdebounced(self._request_traversal, timeout=150, parent=self)
+        self._reader = ImageFileReader(self)  # photo files are decoded off the GUI thread, newest wins
+        self._reader.finished.connect(self._on_file_read)
+        self._reader.failed.connect(lambda ticket, path, message: self.failed.emit(message))
         client.encoded.connect(self._on_encoded)
         client.decoded.connect(self._on_decoded)
         client.error.connect(self._on_error)
@@ -99,17 +104,29 @@ class EditController(QObject):
     # ------------------------------------------------------------------ sources
 
     def open_image(self, path: str | Path) -> bool:
-        """Read a photo file and encode it. False (and ``failed``) if it cannot be read."""
+        """Open a photo file: it is decoded off the GUI thread (a big or broken file never freezes
+        the window), then shown and encoded, and ``fileOpened`` says so. False (and ``failed``) at
+        once when there is no such file; a file that cannot be decoded is reported by ``failed``
+        when the reader answers (one line naming the file). The newest open wins, also over a
+        sample or a session opened while the file was being read."""
         path = Path(path)
-        try:
-            array, _ = read_image(path)
-        except ImageLoadError as exc:
-            self.failed.emit(str(exc))
+        if not path.is_file():
+            self.failed.emit(f"{path.name}: no such file")
             return False
-        self.open_array(array, path.name, path)
+        self._reader.read(path)
         return True
 
+    @property
+    def reading(self) -> bool:
+        """A photo file is being decoded (its answer will open it)."""
+        return self._reader.busy
+
+    def _on_file_read(self, ticket: int, path: Path, array: np.ndarray) -> None:
+        self.open_array(array, path.name, path)
+        self.fileOpened.emit(path)
+
     def open_array(self, array: np.ndarray, name: str = "image", path: Path | None = None) -> None:
+        self._reader.cancel()  # a file still being read must not replace this photo
         self.photo = np.ascontiguousarray(array, np.uint8)
         self.path, self.name, self.is_sample = path, name, False
         self.stack = EditStack()
@@ -120,6 +137,7 @@ class EditController(QObject):
     def adopt(self, z: np.ndarray, image: np.ndarray, name: str = "sample", labels: dict[str, float] | None = None) -> None:
         """Edit a latent that has no photo (a sample, decoded with ``labels``): it is its own reconstruction."""
         self._client.cancel(EDIT_LANE)  # a decode of the previous edit must not land on the sample
+        self._reader.cancel()  # nor a photo file still being read
         self.last_request_id = 0
         self.photo = np.ascontiguousarray(image, np.uint8)
         self.path, self.name, self.is_sample = None, name, True
@@ -144,7 +162,8 @@ class EditController(QObject):
         """The engine opened a photo (OpenPhoto, ChooseFace, LoadSession): show its pixels (the
         engine's decode, which edits are composited on) and edit its latent with ``stack``."""
         self.photo = opened.photo
-        if name is not None:
+        if name is not None:  # another document (a session): a photo file still being read loses
+            self._reader.cancel()
             self.name, self.path = name, (Path(opened.source) if opened.source else None)
         self.is_sample = False
         self.photoChanged.emit(Frame.from_array(self.photo), self.name)

@@ -15,8 +15,10 @@ from tests.editor.conftest import TIMEOUT_MS, open_photo, shown_edit, write_phot
 def test_unreadable_file_is_reported_and_the_app_stays_usable(qtbot, window, tmp_path, photo):
     bad = tmp_path / "holiday.jpg"
     bad.write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
-    assert not window.open_image(bad)
+    with qtbot.waitSignal(window.edit.failed, timeout=TIMEOUT_MS):
+        assert window.open_image(bad)  # decoded off the GUI thread: the error comes as a signal
     assert window.banner.isVisible() and "holiday.jpg" in window.banner.text()
+    assert window.edit.photo is None and window.files.recent.paths() == []  # nothing opened, nothing remembered
     assert not window.open_image(tmp_path / "missing.png")
     assert "missing.png" in window.banner.text() and "no such file" in window.banner.text()
     open_photo(qtbot, window, photo)  # and the next one works

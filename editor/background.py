@@ -1,0 +1,150 @@
+"""File work the GUI thread must not wait for: decoding photo files and writing settings.
+
+The monkey test (tests/editor/test_monkey.py, issue 9) measures the event loop's longest stall.
+Two causes were file I/O on the GUI thread:
+
+- **Reading a photo**: a big or hostile file (a 12 MP JPEG, a truncated 30 MB PNG) took the
+  window away for as long as Qt's decoder ran. :class:`ImageFileReader` decodes on one pool
+  thread with ``editor.imaging.read_image`` (same checks, same one-line errors) and answers on
+  the GUI thread; the newest request wins: a read not started yet is dropped, an answer to a
+  superseded one is ignored.
+- **Writing settings**: ``QSettings`` writes its file (``QSaveFile``: write, fsync, rename) from
+  the event loop of the thread that owns the object; with other processes writing to the same
+  disk that took 15–230 ms (measured). :func:`store_setting` hands the value to one writer
+  thread with its own ``QSettings`` on the same file (Qt supports distinct QSettings objects on
+  one file in several threads); values queued for the same key coalesce to the newest.
+  :func:`flush_settings` waits for the writer (the application does at quit).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, QObject, QSettings, QThreadPool, Signal
+
+from editor.imaging import ImageLoadError, read_image
+
+
+def _one_line(path: Path, exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{path.name}: cannot read ({type(exc).__name__}: {text[0] if text else 'no message'})"
+
+
+class ImageFileReader(QObject):
+    """Decodes photo files on a worker thread; the newest request wins.
+
+    :meth:`read` returns a ticket; exactly one of ``finished(ticket, path, array)`` (H×W×3 uint8,
+    EXIF orientation applied) or ``failed(ticket, path, message)`` follows on the GUI thread —
+    unless a newer :meth:`read` or :meth:`cancel` superseded it, then neither does.
+    """
+
+    finished = Signal(int, object, object)  # ticket, Path, np.ndarray
+    failed = Signal(int, object, str)  # ticket, Path, one line for a person
+    _done = Signal(int, object, object, object)  # worker -> GUI thread: ticket, path, array | None, message | None
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self._ticket = 0
+        self._done.connect(self._deliver)
+
+    @property
+    def ticket(self) -> int:
+        """The newest request's ticket (0: none yet)."""
+        return self._ticket
+
+    @property
+    def busy(self) -> bool:
+        return self._pool.activeThreadCount() > 0
+
+    def read(self, path: str | Path) -> int:
+        self._ticket += 1
+        ticket, path = self._ticket, Path(path)
+        self._pool.clear()  # a read that has not started yet is superseded
+        self._pool.start(lambda: self._run(ticket, path))
+        return ticket
+
+    def cancel(self) -> None:
+        """Forget every request: no answer to any of them will be delivered."""
+        self._ticket += 1
+        self._pool.clear()
+
+    def wait(self, timeout_ms: int = 30_000) -> bool:
+        return self._pool.waitForDone(timeout_ms)
+
+    def _run(self, ticket: int, path: Path) -> None:  # pool thread: no widgets, only the signal
+        if ticket != self._ticket:
+            return  # superseded while queued
+        try:
+            array, _ = read_image(path)
+        except ImageLoadError as exc:
+            self._done.emit(ticket, path, None, str(exc))
+        except Exception as exc:  # noqa: BLE001 - a decoder failure is an answer, never a silent thread death
+            self._done.emit(ticket, path, None, _one_line(path, exc))
+        else:
+            self._done.emit(ticket, path, array, None)
+
+    def _deliver(self, ticket: int, path: Path, array, message: str | None) -> None:  # GUI thread
+        if ticket != self._ticket:
+            return  # a newer read (or a cancel) won
+        if message is not None:
+            self.failed.emit(ticket, path, message)
+        else:
+            self.finished.emit(ticket, path, array)
+
+
+# ---------------------------------------------------------------------- settings
+
+_lock = threading.Lock()
+_pending: dict[tuple[str, int, str], Any] = {}  # (file, format, key) -> newest value not yet written
+_writer: QThreadPool | None = None
+
+
+def _writer_pool() -> QThreadPool:
+    global _writer
+    if _writer is None:
+        _writer = QThreadPool()
+        _writer.setMaxThreadCount(1)
+        _writer.setExpiryTimeout(-1)
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(flush_settings)
+    return _writer
+
+
+def store_setting(settings: QSettings, key: str, value: Any) -> None:
+    """``settings.setValue(key, value)``, written to disk by the writer thread, not this one
+    (settings without a file name, or in a custom format, are set directly)."""
+    name = settings.fileName()
+    if not name or settings.format() not in (QSettings.Format.IniFormat, QSettings.Format.NativeFormat):
+        settings.setValue(key, value)
+        return
+    with _lock:
+        idle = not _pending
+        _pending[(name, int(settings.format().value), key)] = value
+    if idle:
+        _writer_pool().start(_write_pending)
+
+
+def _write_pending() -> None:  # writer thread
+    with _lock:
+        items = dict(_pending)
+        _pending.clear()
+    by_file: dict[tuple[str, int], list[tuple[str, Any]]] = {}
+    for (name, fmt, key), value in items.items():
+        by_file.setdefault((name, fmt), []).append((key, value))
+    for (name, fmt), values in by_file.items():
+        settings = QSettings(name, QSettings.Format(fmt))
+        for key, value in values:
+            settings.setValue(key, value)
+        settings.sync()
+
+
+def flush_settings(timeout_ms: int = 5000) -> bool:
+    """Wait until every stored setting is on disk. True if it finished in time."""
+    if _writer is None:
+        return True
+    return _writer.waitForDone(timeout_ms)

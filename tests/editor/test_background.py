@@ -1,0 +1,120 @@
+"""File work off the GUI thread (editor.background): photo files are decoded by a worker thread,
+the newest open wins, errors are one line; settings are written by a writer thread."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+from PySide6.QtCore import QSettings
+
+from editor import background
+from editor.background import ImageFileReader, flush_settings, store_setting
+from editor.imaging import read_image
+from editor.recent import RecentList
+from tests.editor.conftest import TIMEOUT_MS, write_photo
+
+
+def _gated_reads(monkeypatch):
+    """read_image in the reader waits for ``gate``; the threads it ran on are recorded."""
+    gate, threads = threading.Event(), []
+    real = background.read_image
+
+    def gated(path, *args, **kwargs):
+        threads.append(threading.current_thread())
+        assert gate.wait(10), "the test never opened the gate"
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(background, "read_image", gated)
+    return gate, threads
+
+
+def test_opening_a_photo_does_not_wait_for_its_decoding_and_the_newest_open_wins(qtbot, window, tmp_path, monkeypatch):
+    gate, threads = _gated_reads(monkeypatch)
+    a, b = write_photo(tmp_path / "a.png"), write_photo(tmp_path / "b.png", seed=1)
+    try:
+        assert window.open_image(a)  # returns while the decoder is still blocked
+        assert window.open_image(b)
+        assert window.edit.photo is None and window.files.recent.paths() == []
+    finally:
+        gate.set()
+    qtbot.waitUntil(lambda: window.edit.encoded is not None, timeout=TIMEOUT_MS)
+    assert window.edit.path == b
+    np.testing.assert_array_equal(window.edit.photo, read_image(b)[0])
+    assert threads and all(t is not threading.main_thread() for t in threads)
+    qtbot.wait(100)  # a's answer (stale) would have arrived by now
+    assert window.edit.path == b and window.files.recent.paths() == [str(b.resolve())]
+    assert window.windowTitle().startswith("b.png")
+
+
+def test_a_sample_picked_while_a_file_is_read_is_not_replaced_by_it(qtbot, window, tmp_path, monkeypatch):
+    with qtbot.waitSignal(window.sampling.ready, timeout=TIMEOUT_MS):
+        window.sampling.sample(4, seed=0)
+    gate, _ = _gated_reads(monkeypatch)
+    try:
+        assert window.open_image(write_photo(tmp_path / "late.png"))
+        window.sampling.choose(0)
+    finally:
+        gate.set()
+    qtbot.wait(200)
+    assert window.edit.is_sample and window.edit.path is None
+
+
+def test_reader_reports_junk_and_decoder_failures_in_one_line(qtbot, tmp_path, monkeypatch):
+    reader = ImageFileReader()
+    junk = tmp_path / "junk.png"
+    junk.write_text("not a png at all")
+    with qtbot.waitSignal(reader.failed, timeout=TIMEOUT_MS) as got:
+        ticket = reader.read(junk)
+    assert got.args[0] == ticket and got.args[1] == junk
+    assert "junk.png" in got.args[2] and "\n" not in got.args[2]
+
+    def broken(path, *args, **kwargs):
+        raise MemoryError("decoder ran out of memory\nsecond line")
+
+    monkeypatch.setattr(background, "read_image", broken)
+    good = write_photo(tmp_path / "good.png")
+    with qtbot.waitSignal(reader.failed, timeout=TIMEOUT_MS) as got:
+        reader.read(good)
+    assert got.args[2] == "good.png: cannot read (MemoryError: decoder ran out of memory)"
+    assert reader.wait(TIMEOUT_MS)
+
+
+def test_a_cancelled_read_delivers_nothing(qtbot, tmp_path, monkeypatch):
+    gate, _ = _gated_reads(monkeypatch)
+    reader = ImageFileReader()
+    answers = []
+    reader.finished.connect(lambda *args: answers.append(args))
+    reader.failed.connect(lambda *args: answers.append(args))
+    reader.read(write_photo(tmp_path / "a.png"))
+    reader.cancel()
+    gate.set()
+    assert reader.wait(TIMEOUT_MS)
+    qtbot.wait(50)
+    assert answers == []
+
+
+def test_settings_are_written_by_the_writer_thread(qtbot, tmp_path, monkeypatch):
+    path = tmp_path / "settings.ini"
+    settings = QSettings(str(path), QSettings.Format.IniFormat)
+    synced_on = []
+    real_sync = QSettings.sync
+
+    def sync(self):
+        synced_on.append(threading.current_thread())
+        real_sync(self)
+
+    monkeypatch.setattr(QSettings, "sync", sync)
+    recent = RecentList(settings, "recent/images", limit=3)
+    for name in ("a.png", "b.png", "c.png", "d.png"):
+        recent.add(tmp_path / name)
+    assert recent.paths() == [str((tmp_path / n).resolve()) for n in ("d.png", "c.png", "b.png")]
+    store_setting(settings, "other/value", 7)
+    assert flush_settings(TIMEOUT_MS)
+    assert synced_on and all(t is not threading.main_thread() for t in synced_on)
+    fresh = QSettings(str(path), QSettings.Format.IniFormat)
+    fresh.sync()
+    assert fresh.value("recent/images") == recent.paths()
+    assert int(fresh.value("other/value")) == 7
+    assert RecentList(QSettings(str(path), QSettings.Format.IniFormat), "recent/images").paths() == recent.paths()
+    assert "d.png" in path.read_text()
