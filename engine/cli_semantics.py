@@ -8,6 +8,7 @@ the fly); its other options are unchanged.
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -427,6 +428,9 @@ def _ee_args(p):
     p.add_argument("--identity", default="auto", choices=("auto", "dlib", "pixel", "none"))
     p.add_argument("--identity-n", type=int, default=200, help="faces used for the identity distance")
     p.add_argument("--controls", type=int, default=3, help="random directions edited the same way (noise floor of the flips)")
+    p.add_argument("--judge-locks", action=argparse.BooleanOptionalAction, default=True,
+                   help="also the ⊥others+judge variant: the other attributes' classifier normals and the judge's linear "
+                        "read-outs of them (fitted on the train split's reconstructions) projected out")
     p.add_argument("--markdown", help="also write the table as markdown here")
 
 
@@ -438,7 +442,7 @@ def _eval_edits(a):
     import engine
     from engine.data.datasets import load_dataset
     from engine.semantics.classifier_directions import fit_directions
-    from engine.semantics.edit_eval import direction_variants, evaluate_edits, markdown_table
+    from engine.semantics.edit_eval import direction_variants, evaluate_edits, judge_readouts, markdown_table
     from engine.semantics.encoded import encode_tensor_images, encode_dataset
     from engine.semantics.identity import identity_metric
     from engine.semantics.judge import evaluate_judge, load_judge
@@ -462,7 +466,11 @@ def _eval_edits(a):
     all_fits = {meth: fit_directions(meth, train.mu, train.labels, train.names) for meth in set(methods) | {"classifier"}}
     fits = {meth: {n: f.direction for n, f in all_fits[meth].items() if n in judge.names} for meth in methods}
     classifiers = {n: f.classifier for n, f in all_fits["classifier"].items()}  # locks: keep the others' read-outs fixed
-    variants = direction_variants(fits, classifiers)
+    readouts = None
+    if a.judge_locks:
+        say("the judge's read-outs of the train split's reconstructions (for ⊥others+judge)")
+        readouts = judge_readouts(m, judge, train.mu)
+    variants = direction_variants(fits, classifiers, readouts=readouts)
     identity = None if a.identity == "none" else identity_metric(a.identity)
     result = evaluate_edits(m, judge, mu, variants, a.strength, identity, a.identity_n, log=say, controls=max(0, a.controls))
     labels = np.asarray(held.labels)[:, [held.label_names.index(n) for n in judge.names]]

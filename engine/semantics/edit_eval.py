@@ -20,23 +20,47 @@ from typing import Any, Callable
 
 import numpy as np
 
-from engine.semantics.orthogonal import conditional_directions, edit_vector, lock_vectors, sigma_along
+from engine.semantics.orthogonal import conditional_directions, edit_vector, lock_vectors, project_out, sigma_along
 
 
 def decode_all(model, z: np.ndarray, batch_size: int = 256) -> np.ndarray:
     return np.concatenate([model.decode(z[i : i + batch_size]) for i in range(0, len(z), batch_size)])
 
 
-def direction_variants(fits_by_method: dict[str, dict[str, np.ndarray]], classifiers: dict[str, np.ndarray] | None = None, orthogonalise: bool = True) -> dict[str, dict[str, np.ndarray]]:
+def direction_variants(
+    fits_by_method: dict[str, dict[str, np.ndarray]], classifiers: dict[str, np.ndarray] | None = None, orthogonalise: bool = True,
+    readouts: dict[str, np.ndarray] | None = None,
+) -> dict[str, dict[str, np.ndarray]]:  # fmt: skip
     """{"mean": dirs, "classifier": dirs} → {"mean raw", "mean ⊥others", "classifier raw", ...}.
     ⊥others: each direction with every other attribute locked (its classifier normal projected
-    out when ``classifiers`` has it, else its direction of the same method)."""
+    out when ``classifiers`` has it, else its direction of the same method) — the editor's lock.
+    With ``readouts`` (per attribute a second vector to keep fixed, e.g. :func:`judge_readouts`)
+    also "⊥others+judge": both the classifier normal and that vector of every other attribute
+    projected out."""
     out = {}
     for method, dirs in fits_by_method.items():
         out[f"{method} raw"] = dirs
         if orthogonalise and len(dirs) > 1:
-            out[f"{method} ⊥others"] = conditional_directions(dirs, locks=lock_vectors(dirs, classifiers))
+            locks = lock_vectors(dirs, classifiers)
+            out[f"{method} ⊥others"] = conditional_directions(dirs, locks=locks)
+            if readouts is not None:  # an attribute the judge never (or always) says has no read-out: its classifier normal alone
+                out[f"{method} ⊥others+judge"] = {
+                    a: project_out(d, [v for b in dirs if b != a for v in (locks[b], readouts.get(b)) if v is not None])
+                    for a, d in dirs.items()
+                }  # fmt: skip
     return out
+
+
+def judge_readouts(model, judge, mu: np.ndarray, batch_size: int = 256) -> dict[str, np.ndarray]:
+    """The judge's linear read-out of each attribute in latent space: a logistic regression of what
+    the judge says about the *reconstructions* of ``mu`` (decoded, then judged) on ``mu``; its
+    normal (D floats, latent units) is the direction along which the pixel judge's verdict on that
+    attribute changes, across faces. Fit it on the training split only."""
+    from engine.semantics.classifier_directions import logistic_fits
+
+    judged = np.concatenate([judge.judge(model.decode(mu[i : i + batch_size])) for i in range(0, len(mu), batch_size)])
+    fits = logistic_fits(np.asarray(mu, np.float32), np.where(judged, 1, -1), list(judge.names))
+    return {n: np.asarray(f.classifier[:-1], np.float32) for n, f in fits.items()}
 
 
 def evaluate_edits(

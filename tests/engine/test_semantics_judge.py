@@ -90,7 +90,7 @@ def test_cli_train_judge_and_eval_edits(tiny_ckpt, big_celeba, tmp_path, capsys,
             "--identity-n", "8", "--markdown", str(md), "--json", "--quiet"]  # fmt: skip
     assert main(argv) == 0
     r = json.loads(capsys.readouterr().out)
-    assert {(x["attribute"], x["variant"]) for x in r["rows"]} >= {("Eyeglasses", "classifier raw"), ("Male", "mean ⊥others")}
+    assert {(x["attribute"], x["variant"]) for x in r["rows"]} >= {("Eyeglasses", "classifier raw"), ("Male", "mean ⊥others"), ("Male", "mean ⊥others+judge")}
     assert set(r["judge"]) >= {"held_out_real", "test_real", "test_reconstructions"}
     assert md.read_text().startswith("| attribute | direction | success")
 
@@ -118,3 +118,31 @@ def test_random_controls_give_the_noise_floor():
     assert [c["variant"] for c in controls] == ["control 1", "control 2"]
     assert set(controls[0]["flipped"]) == {"A", "B"} and controls[0]["success"] is None
     assert markdown_table(r).splitlines()[-1].startswith("| (random) | control 2 | – ")
+
+
+def test_judge_locks_project_out_the_others_classifier_normals_and_judge_readouts():
+    rng = np.random.default_rng(0)
+    dirs = {n: rng.standard_normal(6).astype(np.float32) for n in ("A", "B", "C")}
+    classifiers = {n: np.append(rng.standard_normal(6), 0.3).astype(np.float32) for n in dirs}
+    readouts = {n: rng.standard_normal(6).astype(np.float32) for n in dirs}
+    variants = direction_variants({"mean": dirs}, classifiers, readouts=readouts)
+    assert set(variants) == {"mean raw", "mean ⊥others", "mean ⊥others+judge"}
+    for a, d in variants["mean ⊥others+judge"].items():
+        for b in dirs:
+            if b != a:  # both of every other attribute's vectors are locked ...
+                assert abs(float(d @ classifiers[b][:-1])) < 1e-4 and abs(float(d @ readouts[b])) < 1e-4
+        assert abs(float(d @ readouts[a])) > 1e-3  # ... not the attribute's own read-out
+        assert 0 < np.linalg.norm(d) < np.linalg.norm(dirs[a])
+    assert not np.allclose(variants["mean ⊥others+judge"]["A"], variants["mean ⊥others"]["A"])
+
+
+def test_judge_readouts_recover_the_direction_the_judge_reads():
+    from engine.semantics.edit_eval import judge_readouts
+
+    rng = np.random.default_rng(1)
+    mu = rng.standard_normal((400, 2)).astype(np.float32)
+    r = judge_readouts(FakeModel(), FakeJudge(), mu)
+    # FakeJudge says A when brightness > 128, i.e. z0 > 0 in FakeModel: the read-out points along +z0
+    u = r["A"] / np.linalg.norm(r["A"])
+    assert u[0] > 0.95
+    assert "B" not in r  # the judge never says B: nothing to fit
