@@ -46,6 +46,14 @@ def set_threads(a) -> None:
         torch.set_num_threads(int(a.threads))
 
 
+def load_model_from_args(a):
+    """The model that :func:`model_args` names, on its device, after ``--threads`` is applied."""
+    import engine
+
+    set_threads(a)
+    return engine.load_model(getattr(a, "checkpoint", None) or a.model, device=a.device)
+
+
 def model_args(p: argparse.ArgumentParser, positional: bool) -> None:
     """The model to load (a positional CHECKPOINT or ``--model``), ``--device`` and ``--threads``."""
     if positional:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from engine.cli import args, command, model_args
+from engine.cli import args, command, load_model_from_args, model_args
 from engine.cli import say as _say
 from engine.cli import set_threads as _threads
 
@@ -48,14 +48,12 @@ def _calibrate_args(p):
 @command("calibrate", "calibrate the realism gauge (and the reject score) on held-out data; stored in the checkpoint")
 @args(_calibrate_args)
 def _calibrate(a):
-    import engine
     from engine import checkpoint as ckpt_io
     from engine.api import resolve_source
     from engine.data.datasets import load_dataset
     from engine.likelihood import calibrate
 
-    _threads(a)
-    m = engine.load_model(a.checkpoint, device=a.device)
+    m = load_model_from_args(a)
     data = load_dataset(a.data, m.image_size, m.channels, a.split, progress=not a.quiet)
     y = m.label_space.encode(data.labels) if m.label_space is not None else None
     cals = calibrate(m.net, m.family, data, y, k=a.k, limit=a.limit, device=m.device, spec=f"{a.data} ({a.split})")
@@ -80,12 +78,10 @@ def _realism_args(p):
 def _realism(a):
     import numpy as np
 
-    import engine
     from engine.data.images import load_image
     from engine.likelihood import RealismGauge
 
-    _threads(a)
-    m = engine.load_model(a.checkpoint, device=a.device)
+    m = load_model_from_args(a)
     gauge = RealismGauge(m, k=a.k)
     labels = _labels_arg(a.labels)
     rows = []
@@ -143,12 +139,10 @@ def _classify(a):
     import numpy as np
     import torch
 
-    import engine
     from engine.data.images import load_image
     from engine.likelihood import classify
 
-    _threads(a)
-    m = engine.load_model(a.checkpoint, device=a.device)
+    m = load_model_from_args(a)
     _require_cvae(m)
     threshold, kind = _reject_threshold(a.reject_below, m.ckpt.info)
     x = torch.cat([m.to_tensor(load_image(p)) for p in a.images])
@@ -190,11 +184,9 @@ def _eval_reject_args(p):
 def _eval_reject(a):
     import json
 
-    import engine
     from engine.likelihood import evaluate_reject
 
-    _threads(a)
-    m = engine.load_model(a.checkpoint, device=a.device)
+    m = load_model_from_args(a)
     _require_cvae(m)
     report = evaluate_reject(
         m, a.data, a.faces, reject_below=a.reject_below, k=a.k, limit=a.limit, ood_n=a.ood_n, calibration_n=a.calibration_n, log=_say(a)
@@ -222,13 +214,11 @@ def _invert_args(p):
 def _invert(a):
     import numpy as np
 
-    import engine
     from engine.data.grids import save_grid
     from engine.data.images import load_image
     from engine.inversion import invert
 
-    _threads(a)
-    m = engine.load_model(a.checkpoint, device=a.device)
+    m = load_model_from_args(a)
     image = load_image(a.image)
     x = m.to_tensor(image)
     results = []
@@ -260,13 +250,11 @@ def _eval_inversion_args(p):
 def _eval_inversion(a):
     import numpy as np
 
-    import engine
     from engine.data.datasets import load_dataset
     from engine.data.grids import save_grid
     from engine.inversion import invert
 
-    _threads(a)
-    m = engine.load_model(a.checkpoint, device=a.device)
+    m = load_model_from_args(a)
     data = load_dataset(a.data, m.image_size, m.channels, a.split, progress=not a.quiet)
     n = min(a.n, len(data))
     enc, ref, ms, tiles = [], [], [], []
@@ -350,11 +338,9 @@ def _eval_labels_args(p):
 def _eval_labels(a):
     import numpy as np
 
-    import engine
     from engine.semantics.judge import load_judge
 
-    _threads(a)
-    m = engine.load_model(a.checkpoint, device=a.device)
+    m = load_model_from_args(a)
     if not m.labels:
         raise ValueError(f"{m.name} is not a conditional model")
     judge = load_judge(a.judge)
