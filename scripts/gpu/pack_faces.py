@@ -22,6 +22,7 @@ def main(argv=None) -> None:
     ap.add_argument("src", type=Path)
     ap.add_argument("dst", type=Path)
     ap.add_argument("--quality", type=int, default=85)
+    ap.add_argument("--train", type=int, default=0, help="training images kept (0 = all)")
     ap.add_argument("--val", type=int, default=256, help="validation images kept (0 = all)")
     ap.add_argument("--test", type=int, default=256, help="test images kept (0 = all)")
     ap.add_argument("--zip", action="store_true", help="also write DST.zip (stored, one file: what the device tool carries best)")
@@ -29,7 +30,7 @@ def main(argv=None) -> None:
 
     attr_lines = (a.src / "list_attr_celeba.txt").read_text().splitlines()
     partition = dict(line.split() for line in (a.src / "list_eval_partition.txt").read_text().splitlines() if line.strip())
-    quota = {"0": None, "1": a.val or None, "2": a.test or None}
+    quota = {"0": a.train or None, "1": a.val or None, "2": a.test or None}
     kept, counts = [], {"0": 0, "1": 0, "2": 0}
     for name in sorted(partition):
         split = partition[name]
