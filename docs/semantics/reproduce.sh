@@ -18,7 +18,11 @@ $LS directions "$MODEL" --data "$DATA" --out "$M" --quiet --json > "$WORK/direct
 $LS pca "$M" --data "$DATA" --quiet --json > "$WORK/pca.json"
 $LS entanglement "$M" --data "$DATA" --quiet --json > "$WORK/entanglement.json"
 [ -f "$WORK/judge.safetensors" ] || $LS train-judge --data "$DATA" --epochs 8 --time-budget-min 8 --out "$WORK/judge.safetensors" --quiet --json > "$WORK/judge.json"
-$LS eval-edits --model "$M" --data "$DATA" --judge "$WORK/judge.safetensors" --limit "${EVAL_LIMIT:-0}" --markdown "$WORK/eval.md" --quiet --json > "$WORK/eval.json"
+# choices (which locks) on the validation split; the reported table once on the test split
+nice -n 10 $LS eval-edits --model "$M" --data "$DATA" --judge "$WORK/judge.safetensors" --split val --identity none --threads 1 \
+    --markdown "$WORK/eval-val.md" --quiet --json > "$WORK/eval-val.json"
+nice -n 10 $LS eval-edits --model "$M" --data "$DATA" --judge "$WORK/judge.safetensors" --split test --limit "${EVAL_LIMIT:-1000}" \
+    --identity-n "${IDENTITY_N:-30}" --threads 1 --markdown "$WORK/eval.md" --quiet --json > "$WORK/eval.json"
 
 $LS arithmetic --model "$M" --data "$DATA" --a attr:Male=1,Eyeglasses=1 --b attr:Male=1,Eyeglasses=-1 \
     --c attr:Male=-1,Eyeglasses=-1 --per-item 8 --scale 2 --judge "$WORK/judge.safetensors" \
