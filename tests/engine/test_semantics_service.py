@@ -84,3 +84,24 @@ def test_user_attributes_round_trip(engine, tmp_path):
     ok(engine.handle(p.ImportUserAttribute(path=str(out), name="tilt2")), p.UserAttributeSaved)
     listed = ok(engine.handle(p.ListUserAttributes()), p.UserAttributeList)
     assert [a.name for a in listed.attributes] == ["tilt2"] and listed.folder.endswith("attributes")
+
+
+def test_pca_axes_from_the_checkpoint_and_none_without(engine, tiny_ckpt, tmp_path):
+    from engine import checkpoint as ckpt_io
+    from engine.semantics.pca import pca_directions, store_pca
+
+    empty = ok(engine.handle(p.GetPCAAxes()), p.PCAAxes)  # the tiny checkpoint stores no PCA
+    d = engine.model.latent_dim
+    assert empty.axes.shape == (0, d) and len(empty.std) == 0 and "latent-studio pca" in empty.note
+    rng = np.random.default_rng(0)
+    mu = rng.standard_normal((500, d)) * np.linspace(3.0, 0.5, d)  # spread falls with the dimension
+    ckpt = ckpt_io.load(tiny_ckpt)
+    store_pca(ckpt, pca_directions(mu), data="synthetic")
+    path = ckpt_io.save(ckpt, tmp_path / "with-pca.safetensors")
+    ok(engine.handle(p.LoadModel(source=str(path), device=device_under_test())), p.ModelInfo)
+    axes = ok(engine.handle(p.GetPCAAxes()), p.PCAAxes)
+    assert axes.axes.shape == (d, d) and axes.note == "" and axes.n == 500 and axes.data == "synthetic"
+    np.testing.assert_allclose(np.linalg.norm(axes.axes, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(axes.std**2, np.var(mu - mu.mean(0), axis=0, ddof=1)[np.argsort(-np.linspace(3.0, 0.5, d))], rtol=0.35)
+    assert np.all(np.diff(axes.std) <= 0) and abs(float(axes.explained.sum()) - 1.0) < 1e-5
+    assert abs(float(axes.axes[0] @ np.eye(d)[0])) > 0.9  # the largest-spread axis is dimension 0
