@@ -123,6 +123,7 @@ class LabelsController(QObject):
     def end_drag(self) -> None:
         self.dragging = False
         self._merge = None
+
     def put_back(self, values: dict[str, float] | None) -> None:
         """Set the user's labels again after the photo's latent changed under them (a refinement)."""
         if values and self.available and self._edit.edit is not None:
