@@ -41,6 +41,7 @@ class PCAController(QObject):
         self._edit = edit
         self.axes: PCAAxes | None = None
         self.last_request_id = 0
+        self._shown: np.ndarray | None = None  # the amounts last announced (a slider drag elsewhere costs nothing here)
         self._rng = np.random.default_rng()
         client.answered.connect(self._on_answered)
         model.changed.connect(self._on_model_changed)
@@ -106,8 +107,13 @@ class PCAController(QObject):
 
     # ------------------------------------------------------------------ answers
     def _on_stack_changed(self, stack: EditStack) -> None:
-        if self.count:
-            self.amountsChanged.emit(self.amounts(stack))
+        if not self.count:
+            return
+        amounts = self.amounts(stack)
+        if self._shown is not None and np.array_equal(amounts, self._shown):
+            return
+        self._shown = amounts
+        self.amountsChanged.emit(amounts.copy())
 
     def _on_answered(self, lane: str, request: Request, response: Response) -> None:
         if not isinstance(request, GetPCAAxes) or request.request_id != self.last_request_id:
@@ -122,11 +128,12 @@ class PCAController(QObject):
             self.failed.emit(f"the model's PCA axes have {axes.shape[-1]} dimensions, its latent {info.latent_dim}")
             return
         self.axes = response
+        self._shown = None
         self.axesChanged.emit(response)
         self._on_stack_changed(self._edit.stack)
 
     def _on_model_changed(self, info: ModelInfo) -> None:
         self._client.cancel(PCA_LANE)
-        self.axes = None
+        self.axes, self._shown = None, None
         self.axesChanged.emit(None)
         self.refresh()
