@@ -1,7 +1,7 @@
-"""File work the GUI thread must not wait for: decoding photo files and writing settings.
+"""Work the GUI thread must not wait for: decoding photo files, writing settings, scaling big images.
 
 The monkey test (tests/editor/test_monkey.py, issue 9) measures the event loop's longest stall.
-Two causes were file I/O on the GUI thread:
+These were its causes:
 
 - **Reading a photo**: a big or hostile file (a 12 MP JPEG, a truncated 30 MB PNG) took the
   window away for as long as Qt's decoder ran. :class:`ImageFileReader` decodes on one pool
@@ -14,6 +14,7 @@ Two causes were file I/O on the GUI thread:
   thread with its own ``QSettings`` on the same file (Qt supports distinct QSettings objects on
   one file in several threads); values queued for the same key coalesce to the newest.
   :func:`flush_settings` waits for the writer (the application does at quit).
+- **Minifying a big photo for display** (:class:`PyramidBuilder`): see there.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QSettings, QThreadPool, Signal
 
-from editor.imaging import ImageLoadError, read_image
+from editor.imaging import Frame, ImageLoadError, read_image
 
 
 def _one_line(path: Path, exc: BaseException) -> str:
@@ -55,10 +57,6 @@ class ImageFileReader(QObject):
     def ticket(self) -> int:
         """The newest request's ticket (0: none yet)."""
         return self._ticket
-
-    @property
-    def busy(self) -> bool:
-        return self._pool.activeThreadCount() > 0
 
     def read(self, path: str | Path) -> int:
         self._ticket += 1
@@ -148,3 +146,75 @@ def flush_settings(timeout_ms: int = 5000) -> bool:
     if _writer is None:
         return True
     return _writer.waitForDone(timeout_ms)
+
+
+# ---------------------------------------------------------------------- display copies of big images
+
+PYRAMID_MIN_SIDE = 128  # the smallest level of an image pyramid
+
+
+def halve(array: np.ndarray) -> np.ndarray:
+    """H×W×C uint8 → ⌊H/2⌋×⌊W/2⌋×C, each pixel the rounded mean of a 2×2 block (a box filter).
+
+    numpy ufuncs on strided views: they run without the GIL, unlike Qt's image scaling in
+    PySide6, which holds it (a worker thread doing ``QImage.scaled`` stalls the GUI thread too).
+    """
+    h, w = array.shape[0] // 2 * 2, array.shape[1] // 2 * 2
+    a = array[:h, :w]
+    total = a[0::2, 0::2].astype(np.uint16)
+    total += a[1::2, 0::2]
+    total += a[0::2, 1::2]
+    total += a[1::2, 1::2]
+    total += 2
+    total >>= 2
+    return total.astype(np.uint8)
+
+
+def pyramid(array: np.ndarray, min_side: int = PYRAMID_MIN_SIDE) -> list[np.ndarray]:
+    """Box-filtered halvings of ``array`` (largest first) down to ``min_side`` px on the short side."""
+    levels: list[np.ndarray] = []
+    level = array
+    while min(level.shape[:2]) >= 2 * min_side:
+        level = halve(level)
+        levels.append(level)
+    return levels
+
+
+class PyramidBuilder(QObject):
+    """Image pyramids of big photos, built on a worker thread, for drawing them minified.
+
+    Smoothly minifying a 12 MP photo with Qt (``QImage.scaled``) took 40–80 ms in every paint
+    after a new photo, zoom or resize; with a pyramid, a paint draws the smallest level that is
+    still at least the target size, bilinearly (≤ 2× minification: a few ms, no aliasing).
+    :meth:`request` queues one build per ``key`` (newest wins); ``ready(key, stamp, levels)``
+    answers on the GUI thread with a list of :class:`~editor.imaging.Frame`, largest first.
+    """
+
+    ready = Signal(str, object, object)  # key, stamp, list[Frame]
+    _done = Signal(str, object, object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self._wanted: dict[str, object] = {}  # key -> stamp of the newest request
+        self._done.connect(self._deliver)
+
+    def request(self, key: str, stamp: object, array: np.ndarray) -> None:
+        if self._wanted.get(key) == stamp:
+            return  # already on its way
+        self._wanted[key] = stamp
+
+        def run() -> None:  # pool thread: numpy only, no Qt image work
+            if self._wanted.get(key) == stamp:
+                self._done.emit(key, stamp, pyramid(array))
+
+        self._pool.start(run)
+
+    def wait(self, timeout_ms: int = 30_000) -> bool:
+        return self._pool.waitForDone(timeout_ms)
+
+    def _deliver(self, key: str, stamp: object, levels: list[np.ndarray]) -> None:
+        if self._wanted.get(key) == stamp:
+            del self._wanted[key]
+            self.ready.emit(key, stamp, [Frame.from_array(level) for level in levels])

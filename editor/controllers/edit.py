@@ -116,11 +116,6 @@ class EditController(QObject):
         self._reader.read(path)
         return True
 
-    @property
-    def reading(self) -> bool:
-        """A photo file is being decoded (its answer will open it)."""
-        return self._reader.busy
-
     def _on_file_read(self, ticket: int, path: Path, array: np.ndarray) -> None:
         self.open_array(array, path.name, path)
         self.fileOpened.emit(path)

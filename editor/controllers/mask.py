@@ -6,8 +6,11 @@ photo's own resolution for photos that small; the engine resamples any resolutio
 (``array is None``, the start) means the edit applies wherever the face mask allows; the first
 stroke creates an all-zero mask, so from then on the edit applies only where painted.
 
-Strokes are stamped as soft round dabs along the pointer's path: ``radius`` in photo pixels,
-``feather`` the fraction of the radius that fades out (0 = hard edge). The brush raises the mask
+Strokes are soft round dabs swept along the pointer's path: each pointer move paints the
+capsule of its segment (every pixel by its distance to the segment, in pieces of a few radii:
+numpy over small boxes, not one Python call per dab — a fast flick across a 12 MP photo was
+hundreds of dabs, ~100 ms on the GUI thread). ``radius`` in photo pixels, ``feather`` the
+fraction of the radius that fades out (0 = hard edge). The brush raises the mask
 (max), the eraser lowers it (min). ``end_stroke`` returns the changed rectangle before and after,
 which is what :class:`editor.commands.MaskStrokeCommand` keeps for undo.
 """
@@ -21,7 +24,8 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 MASK_MAX_SIDE = 1536
-DAB_SPACING = 0.25  # of the radius, between stamps along a stroke
+SEGMENT_PIECE = 4.0  # a stroke segment is swept in pieces of this many radii (small boxes) …
+MIN_PIECE = 32.0  # … but at least this many mask pixels long (a tiny brush: not thousands of pieces)
 
 
 @dataclass(frozen=True)
@@ -135,16 +139,13 @@ class MaskModel(QObject):
             return
         cx, cy = x * self.scale, y * self.scale
         r = max(0.5, self.radius * self.scale)
-        if self._last is None:
-            points = [(cx, cy)]
-        else:
-            lx, ly = self._last
-            n = max(1, math.ceil(math.hypot(cx - lx, cy - ly) / max(0.5, r * DAB_SPACING)))
-            points = [(lx + (cx - lx) * i / n, ly + (cy - ly) * i / n) for i in range(1, n + 1)]
+        lx, ly = self._last if self._last is not None else (cx, cy)
         self._last = (cx, cy)
+        n = max(1, math.ceil(math.hypot(cx - lx, cy - ly) / max(SEGMENT_PIECE * r, MIN_PIECE)))
+        pieces = [(lx + (cx - lx) * i / n, ly + (cy - ly) * i / n) for i in range(n + 1)]
         box = None
-        for px, py in points:
-            rect = self._dab(px, py, r)
+        for (ax, ay), (bx, by) in zip(pieces[:-1], pieces[1:]):
+            rect = self._sweep(ax, ay, bx, by, r)
             if rect is not None:
                 box = rect if box is None else (min(box[0], rect[0]), min(box[1], rect[1]), max(box[2], rect[2]), max(box[3], rect[3]))
         if box is not None:
@@ -172,14 +173,20 @@ class MaskModel(QObject):
 
     # ------------------------------------------------------------------ internals
 
-    def _dab(self, cx: float, cy: float, r: float) -> tuple[int, int, int, int] | None:
+    def _sweep(self, ax: float, ay: float, bx: float, by: float, r: float) -> tuple[int, int, int, int] | None:
+        """Paint the dab swept from (ax, ay) to (bx, by) (a point when they are equal)."""
         h, w = self.shape
-        x0, x1 = max(0, math.floor(cx - r)), min(w, math.ceil(cx + r))
-        y0, y1 = max(0, math.floor(cy - r)), min(h, math.ceil(cy + r))
+        x0, x1 = max(0, math.floor(min(ax, bx) - r)), min(w, math.ceil(max(ax, bx) + r))
+        y0, y1 = max(0, math.floor(min(ay, by) - r)), min(h, math.ceil(max(ay, by) + r))
         if x0 >= x1 or y0 >= y1:
             return None
-        ys = (np.arange(y0, y1, dtype=np.float32) + 0.5 - cy)[:, None]
-        xs = (np.arange(x0, x1, dtype=np.float32) + 0.5 - cx)[None, :]
+        ys = (np.arange(y0, y1, dtype=np.float32) + 0.5 - ay)[:, None]
+        xs = (np.arange(x0, x1, dtype=np.float32) + 0.5 - ax)[None, :]
+        dx, dy = np.float32(bx - ax), np.float32(by - ay)
+        length2 = float(dx * dx + dy * dy)
+        if length2 > 1e-12:  # distance to the segment: to its closest point
+            t = np.clip((xs * dx + ys * dy) / np.float32(length2), 0.0, 1.0)
+            xs, ys = xs - t * dx, ys - t * dy
         d = np.sqrt(xs * xs + ys * ys) / r
         feather = float(np.clip(self.feather, 0.0, 1.0))
         if feather <= 1e-3:

@@ -9,7 +9,7 @@ import numpy as np
 from PySide6.QtCore import QSettings
 
 from editor import background
-from editor.background import ImageFileReader, flush_settings, store_setting
+from editor.background import ImageFileReader, flush_settings, halve, pyramid, store_setting
 from editor.imaging import read_image
 from editor.recent import RecentList
 from tests.editor.conftest import TIMEOUT_MS, write_photo
@@ -118,3 +118,38 @@ def test_settings_are_written_by_the_writer_thread(qtbot, tmp_path, monkeypatch)
     assert int(fresh.value("other/value")) == 7
     assert RecentList(QSettings(str(path), QSettings.Format.IniFormat), "recent/images").paths() == recent.paths()
     assert "d.png" in path.read_text()
+
+
+def test_halve_averages_2x2_blocks_and_the_pyramid_stops_at_the_minimum_side():
+    a = np.array([[[0], [2], [9]], [[4], [6], [9]], [[9], [9], [9]]], np.uint8)  # 3×3×1: the odd row/column is dropped
+    assert halve(a).tolist() == [[[3]]]
+    big = np.zeros((1000, 1500, 3), np.uint8)
+    assert [lvl.shape for lvl in pyramid(big, min_side=100)] == [(500, 750, 3), (250, 375, 3), (125, 187, 3)]
+    assert pyramid(np.zeros((150, 150, 3), np.uint8), min_side=100) == []
+
+
+def test_photo_view_minifies_a_big_photo_from_a_pyramid_built_off_the_gui_thread(qtbot, monkeypatch):
+    from editor.imaging import Frame
+    from editor.widgets.photo_view import PhotoView
+
+    built_on = []
+    real = background.pyramid
+
+    def recording(array, *args, **kwargs):
+        built_on.append(threading.current_thread())
+        return real(array, *args, **kwargs)
+
+    monkeypatch.setattr(background, "pyramid", recording)
+    view = PhotoView()
+    qtbot.addWidget(view)
+    view.resize(300, 240)
+    view.show()
+    y, x = np.mgrid[0:1200, 0:1600]
+    photo = np.stack([x % 256, y % 256, (x + y) % 256], -1).astype(np.uint8)
+    with qtbot.waitSignal(view._pyramids.ready, timeout=TIMEOUT_MS):
+        view.set_frame(Frame.from_array(photo))
+        view.repaint()  # the first paint draws the photo itself and asks for its pyramid
+    assert built_on and all(t is not threading.main_thread() for t in built_on)
+    key, levels = view._cache["base"]
+    assert key == view.frame.image.cacheKey() and [lv.array.shape[:2] for lv in levels][:2] == [(600, 800), (300, 400)]
+    assert not view.grab().isNull()

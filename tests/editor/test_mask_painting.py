@@ -101,3 +101,25 @@ def test_mask_model_strokes_are_dabs_along_the_path_in_photo_coordinates():
     assert not snapshot.flags.writeable and snapshot is mask.snapshot()  # one copy per change, read-only
     mask.set_array(np.ones((30, 40), bool))  # any resolution, any dtype (a session's mask)
     assert mask.array.shape == mask.shape and mask.array.min() == 255
+
+
+def test_a_long_stroke_is_the_sweep_of_dense_dabs():
+    """A stroke segment is painted as the capsule it sweeps: the same mask as round dabs stamped
+    every 1/20 radius along it (what the brush means), within rounding."""
+    mask = MaskModel()
+    mask.reset((4000, 3000))
+    mask.radius, mask.feather = 40.0, 0.5
+    mask.begin_stroke(100.0, 200.0)
+    mask.stroke_to(3900.0, 2800.0)  # a fast flick across a 12 MP photo: one move event
+    mask.end_stroke()
+    h, w = mask.shape
+    r = mask.radius * mask.scale
+    a, b = np.array([100.0, 200.0]) * mask.scale, np.array([3900.0, 2800.0]) * mask.scale
+    ref = np.zeros((h, w), np.uint8)
+    for t in np.linspace(0.0, 1.0, int(np.hypot(*(b - a)) / (r / 20)) + 2):
+        cx, cy = a + t * (b - a)
+        x0, x1, y0, y1 = max(0, int(cx - r) - 1), min(w, int(cx + r) + 2), max(0, int(cy - r) - 1), min(h, int(cy + r) + 2)
+        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32) + 0.5
+        s = np.clip((1.0 - np.hypot(xs - cx, ys - cy) / r) / 0.5, 0.0, 1.0)
+        np.maximum(ref[y0:y1, x0:x1], np.rint(s * s * (3 - 2 * s) * 255).astype(np.uint8), out=ref[y0:y1, x0:x1])
+    assert ref.max() == 255 and np.abs(mask.array.astype(int) - ref).max() <= 3

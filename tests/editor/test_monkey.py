@@ -1,9 +1,15 @@
 """Monkey test (issue 9, "A GUI that cannot be broken"): thousands of seeded random UI events on
 the main window built on the FakeEngine — slider moves and drags (latent and attribute sliders),
 clicks on enabled buttons, menu/toolbar actions, tab switches, mouse strokes, pans and wheel turns
-on the canvas, undo/redo shortcuts, drops of junk files through the window's drop filter — with no
-exception escaping, the window still visible and answering a slider move at the end. The event
-loop's longest stall is measured with a 5 ms QTimer heartbeat and printed.
+on the canvas, undo/redo shortcuts, drops of files through the window's drop filter (junk: text
+named .png, empty, truncated, a folder, a PNG declaring 50000×50000 pixels, random bytes, a fake
+session; and photos: a small one and a 12 MP JPEG) — with no exception escaping, the window
+still visible and answering a slider move at the end.
+
+The event loop's longest stall is measured with a 5 ms QTimer heartbeat, printed with the slowest
+events, and bounded by MAX_STALL_MS. Measured on the project's shared 2-core machine (README,
+"Reliability"): 26–93 ms, depending on what else the machine runs; before photo files were
+decoded, settings written and big photos scaled off the GUI thread: 72–641 ms.
 
 Modal dialogs are never opened: QFileDialog / QMessageBox / QInputDialog statics are patched to
 answer "cancel", "Quit" is never triggered, and tool buttons with a popup menu are skipped (their
@@ -12,8 +18,10 @@ menu would run a nested, blocking event loop).
 
 from __future__ import annotations
 
+import struct
 import sys
 import time
+import zlib
 
 import numpy as np
 import pytest
@@ -31,11 +39,16 @@ from PySide6.QtWidgets import (
     QToolButton,
 )
 
+from editor.imaging import array_to_qimage
 from tests.editor.conftest import TIMEOUT_MS, open_photo, write_photo
 
 N_EVENTS = 3000
 SEED = 0
-MAX_STALL_MS = 1000.0  # generous for a loaded 2-core CI machine; the issue aims at ≤ 100 ms
+# The issue aims at ≤ 100 ms, met on an idle machine (26–30 ms) and under load from other jobs
+# (78–93 ms); the bound is generous because a CI machine shared with training jobs can be slower.
+MAX_STALL_MS = 500.0
+BIG = (3000, 4000)  # the big photo's height, width: 12 MP
+BIG_AT = (N_EVENTS // 3, 2 * N_EVENTS // 3)  # event indices after which the big photo is dropped and opened
 
 
 class Heartbeat:
@@ -105,7 +118,22 @@ def _junk_files(tmp_path):
     junk_session.write_bytes(b"PK\x03\x04 not a session")
     binary = tmp_path / "noise.webp"
     binary.write_bytes(np.random.default_rng(1).integers(0, 256, 4096, dtype=np.uint8).tobytes())
-    return [text_png, empty, folder, truncated, junk_session, binary, tmp_path / "missing.png"], good
+    bomb = tmp_path / "bomb.png"  # a valid PNG header declaring 50000×50000 pixels
+    data = bytearray(good.read_bytes())
+    data[16:24] = struct.pack(">II", 50_000, 50_000)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    bomb.write_bytes(bytes(data))
+    return [text_png, empty, folder, truncated, junk_session, binary, bomb, tmp_path / "missing.png"], good
+
+
+def _big_photo(path):
+    """A 12 MP JPEG (gradient + noise), the size of a phone photo."""
+    h, w = BIG
+    rng = np.random.default_rng(2)
+    array = rng.integers(0, 40, (h, w, 3), dtype=np.uint8)
+    array += (np.arange(w, dtype=np.uint16) * 200 // w).astype(np.uint8)[None, :, None]
+    assert array_to_qimage(array).save(str(path), quality=85)
+    return path
 
 
 def _drop(window, path) -> None:
@@ -165,6 +193,9 @@ def _buttons(window) -> list[QAbstractButton]:
 def test_monkey_thousands_of_random_events(qtbot, window, fake, tmp_path, no_dialogs, excepthook_errors, capsys):
     rng = np.random.default_rng(SEED)
     junk, good = _junk_files(tmp_path)
+    big = _big_photo(tmp_path / "big.jpg")
+    shown_sizes: set[tuple[int, int]] = set()
+    window.edit.photoChanged.connect(lambda frame, name: frame is not None and shown_sizes.add(frame.array.shape[:2]))
     open_photo(qtbot, window, good)
     window.activateWindow()
     qtbot.wait(20)
@@ -246,7 +277,7 @@ def test_monkey_thousands_of_random_events(qtbot, window, fake, tmp_path, no_dia
 
     def drop():
         if rng.random() < 0.15:
-            _drop(window, good)
+            _drop(window, big if rng.random() < 0.5 else good)
             return "drop-photo"
         _drop(window, junk[rng.integers(len(junk))])
         return "drop-junk"
@@ -255,7 +286,7 @@ def test_monkey_thousands_of_random_events(qtbot, window, fake, tmp_path, no_dia
     weights = np.array([30, 15, 8, 6, 18, 8, 10, 5], float)
     weights /= weights.sum()
 
-    slowest = (0.0, "", -1)  # (ms, kind, index): the slowest single event and its processing
+    timings: list[tuple[float, str, int]] = []  # (ms, kind, index) of each event and its processing
     t0 = time.perf_counter()
     heartbeat.start()
     for i in range(N_EVENTS):
@@ -264,10 +295,12 @@ def test_monkey_thousands_of_random_events(qtbot, window, fake, tmp_path, no_dia
         QApplication.processEvents()
         took = (time.perf_counter() - start) * 1e3
         counts[name] = counts.get(name, 0) + 1
-        if took > slowest[0]:
-            slowest = (took, name, i)
+        timings.append((took, name, i))
         if i % 50 == 49:
             qtbot.wait(1)  # let worker answers and timers (debounces, heartbeat) run
+        if i in BIG_AT:  # the big photo, opened for sure (random drops of it are mostly superseded by
+            _drop(window, big)  # the next drop while it decodes): the events after it work on it
+            qtbot.waitUntil(lambda: window.edit.photo is not None and window.edit.photo.shape[:2] == BIG, timeout=TIMEOUT_MS)
     for s in sliders():
         s.setSliderDown(False)
     qtbot.wait(50)
@@ -290,6 +323,8 @@ def test_monkey_thousands_of_random_events(qtbot, window, fake, tmp_path, no_dia
     with capsys.disabled():
         print(f"\nmonkey: {N_EVENTS} events ({dict(sorted(counts.items()))}) in {elapsed:.1f} s; "
               f"longest event-loop stall {heartbeat.max_gap_ms:.1f} ms over {heartbeat.ticks} heartbeats; "
-              f"slowest event {slowest[1]} #{slowest[2]} {slowest[0]:.1f} ms; engine requests {len(fake.requests)}")
+              f"engine requests {len(fake.requests)}; slowest events: "
+              + ", ".join(f"{name} #{i} {ms:.0f} ms" for ms, name, i in sorted(timings, reverse=True)[:8]))
+    assert BIG in shown_sizes, "the 12 MP photo was never opened: the monkey did not test it"
     assert heartbeat.ticks > 10
     assert heartbeat.max_gap_ms < MAX_STALL_MS, f"event loop stalled {heartbeat.max_gap_ms:.0f} ms"
