@@ -130,3 +130,59 @@ class TermSlots(QObject):
                     continue
                 self.slots[key] = replace(slot, term=replace(slot.term, latents=z), preview=None if frame is None else frame.array)
                 self.changed.emit(key, self.slots[key])
+
+
+class LiveTermsController(QObject):
+    """Term slots that drive one engine request on their own lane: whenever the slots are all
+    filled (or a slot that follows the edit sees it change) the request is sent again, newest
+    wins; an emptied slot or another model clears the result. Subclasses name the lane, the
+    request and response types, build the request from the terms and publish the result."""
+
+    failed = Signal(str)
+    lane = ""
+    request_type: type = object
+    response_type: type = object
+
+    def __init__(self, keys: tuple[str, ...], client, model, edit: EditController, sampling: SamplingController,
+                 parent: QObject | None = None) -> None:  # fmt: skip
+        super().__init__(parent)
+        self._client = client
+        self._edit = edit
+        self.slots = TermSlots(keys, edit, sampling, self)
+        self.slots.changed.connect(lambda *_: self.compute())
+        self.slots.failed.connect(self.failed)
+        self.result = None
+        self.last_request_id = 0
+        client.answered.connect(self._on_answered)
+        model.changed.connect(self._on_model_changed)
+
+    def build_request(self, terms: dict[str, LatentTerm]):
+        raise NotImplementedError
+
+    def publish(self, result) -> None:
+        """Emit the subclass's result signal (None: no result)."""
+        raise NotImplementedError
+
+    def compute(self) -> int:
+        if not self.slots.ready():
+            self._client.cancel(self.lane)
+            if self.result is not None:
+                self._set_result(None)
+            return 0
+        self.last_request_id = self._client.submit(self.build_request(self.slots.terms()), self.lane)
+        return self.last_request_id
+
+    def _set_result(self, result) -> None:
+        self.result = result
+        self.publish(result)
+
+    def _on_answered(self, lane: str, request, response) -> None:
+        # an ErrorResponse is shown by the window
+        if isinstance(request, self.request_type) and request.request_id == self.last_request_id and isinstance(response, self.response_type):
+            self._set_result(response)
+
+    def _on_model_changed(self, info) -> None:
+        self._client.cancel(self.lane)
+        self._set_result(None)
+        self.slots.forget_latents()  # files and groups are encoded again by the new model
+        self.compute()
