@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -77,3 +78,23 @@ def expected_edit(window, fake: FakeEngine) -> np.ndarray:
              if row.value()]
     z = EditStack(ops=tuple(steps)).apply(window.edit.encoded.z, info.stats.std, info.attributes)
     return fake.decode_latents(z[None])[0]
+
+
+REAL_ENGINE_TIMEOUT_MS = 60_000  # the first request imports torch inside the worker thread
+
+
+@contextmanager
+def real_engine_window(qtbot, settings, model_path, timeout_ms: int = REAL_ENGINE_TIMEOUT_MS):
+    """The main window on the real engine (in the client's worker thread) with a model loaded."""
+    from engine.service import Engine
+
+    from editor.main_window import MainWindow
+
+    client = EngineClient(Engine)
+    window = MainWindow(client, settings)
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.model.changed, timeout=timeout_ms):
+        window.model.load(str(model_path), "cpu")
+    yield window
+    assert client.shutdown(10_000)

@@ -7,7 +7,7 @@ import pytest
 
 testing = pytest.importorskip("engine.testing")
 
-from tests.editor.conftest import open_photo, shown_edit  # noqa: E402
+from tests.editor.conftest import open_photo, real_engine_window, shown_edit  # noqa: E402
 
 TIMEOUT_MS = 60_000  # the first request imports torch inside the worker thread
 
@@ -26,19 +26,8 @@ def tiny(tmp_path_factory):
 
 @pytest.fixture
 def real_window(qtbot, settings, tiny):
-    from engine.service import Engine
-
-    from editor.client import EngineClient
-    from editor.main_window import MainWindow
-
-    client = EngineClient(Engine)
-    window = MainWindow(client, settings)
-    qtbot.addWidget(window)
-    window.show()
-    with qtbot.waitSignal(window.model.changed, timeout=TIMEOUT_MS):
-        window.model.load(str(tiny), "cpu")
-    yield window
-    assert client.shutdown(10_000)
+    with real_engine_window(qtbot, settings, tiny, TIMEOUT_MS) as window:
+        yield window
 
 
 def test_open_encode_edit_and_reset_with_the_real_engine(qtbot, real_window, photo, tiny):

@@ -9,6 +9,7 @@ import pytest
 testing = pytest.importorskip("engine.testing")
 
 from tests.editor._semantics import data_dir, draw_samples, edit_sample, one_sigma, wait_directions, wait_edit_shown  # noqa: E402,F401
+from tests.editor.conftest import real_engine_window  # noqa: E402
 
 TIMEOUT_MS = 60_000  # the first request imports torch inside the worker thread
 
@@ -20,19 +21,8 @@ def tiny(tmp_path_factory):
 
 @pytest.fixture
 def real_window(qtbot, settings, tiny, data_dir):
-    from engine.service import Engine
-
-    from editor.client import EngineClient
-    from editor.main_window import MainWindow
-
-    client = EngineClient(Engine)
-    window = MainWindow(client, settings)
-    qtbot.addWidget(window)
-    window.show()
-    with qtbot.waitSignal(window.model.changed, timeout=TIMEOUT_MS):
-        window.model.load(str(tiny), "cpu")
-    yield window
-    assert client.shutdown(10_000)
+    with real_engine_window(qtbot, settings, tiny, TIMEOUT_MS) as window:
+        yield window
 
 
 def test_attributes_locks_arithmetic_interpolation_and_your_attribute_on_the_real_engine(qtbot, real_window, tiny, tmp_path):
