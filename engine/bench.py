@@ -497,6 +497,8 @@ def run(model: str = "default", quick: bool = False, editor: bool = True, progre
     else:
         results["editor"] = {"skipped": "--no-editor"}
     results["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if hasattr(os, "getloadavg"):
+        machine["loadavg_at_end"] = os.getloadavg()
     if dev.type == "cuda":  # the largest of the per-phase peaks (each training phase resets the counter)
         phases = [results["train_64"]["baseline_peak_memory_mib"]] + [e["peak_memory_mib"] for e in results["train_64"]["amp"].values()]
         results["peak_cuda_memory_mib"] = max(phases + [torch.cuda.max_memory_allocated(dev) / 2**20])
