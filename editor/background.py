@@ -10,15 +10,20 @@ These were its causes:
   superseded one is ignored.
 - **Writing settings**: ``QSettings`` writes its file (``QSaveFile``: write, fsync, rename) from
   the event loop of the thread that owns the object; with other processes writing to the same
-  disk that took 15–230 ms (measured). :func:`store_setting` hands the value to one writer
-  thread with its own ``QSettings`` on the same file (Qt supports distinct QSettings objects on
-  one file in several threads); values queued for the same key coalesce to the newest.
-  :func:`flush_settings` waits for the writer (the application does at quit).
+  disk that took 15–230 ms (measured), and moving ``QSettings.sync`` to another thread does not
+  help: PySide6 holds the GIL through it (a 1.7 s stall measured). :func:`store_setting` keeps
+  the values in memory and one writer thread writes them, with Python's file calls, to a JSON
+  file beside the settings file; :func:`read_setting` reads them back (falling back to the
+  ``QSettings`` value stored before). :func:`flush_settings` waits for the writer (the
+  application does at quit).
 - **Minifying a big photo for display** (:class:`PyramidBuilder`): see there.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -97,7 +102,8 @@ class ImageFileReader(QObject):
 # ---------------------------------------------------------------------- settings
 
 _lock = threading.Lock()
-_pending: dict[tuple[str, int, str], Any] = {}  # (file, format, key) -> newest value not yet written
+_stores: dict[Path, dict[str, Any]] = {}  # side file -> its keys and values (the newest, in memory)
+_dirty: set[Path] = set()  # side files with values not yet on disk
 _writer: QThreadPool | None = None
 
 
@@ -113,32 +119,69 @@ def _writer_pool() -> QThreadPool:
     return _writer
 
 
-def store_setting(settings: QSettings, key: str, value: Any) -> None:
-    """``settings.setValue(key, value)``, written to disk by the writer thread, not this one
-    (settings without a file name, or in a custom format, are set directly)."""
+def side_file(settings: QSettings) -> Path | None:
+    """The JSON file beside ``settings``' own file that :func:`store_setting` writes (None for
+    settings without a file path, e.g. Windows' registry: those are set directly)."""
     name = settings.fileName()
     if not name or settings.format() not in (QSettings.Format.IniFormat, QSettings.Format.NativeFormat):
+        return None
+    path = Path(name)
+    return path.with_name(path.name + ".json") if path.is_absolute() else None
+
+
+def _store(path: Path) -> dict[str, Any]:  # under _lock
+    if path not in _stores:
+        try:
+            loaded = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            loaded = {}
+        _stores[path] = loaded if isinstance(loaded, dict) else {}
+    return _stores[path]
+
+
+def read_setting(settings: QSettings, key: str, default: Any = None) -> Any:
+    """A value :func:`store_setting` stored (else what ``settings`` holds: values from before)."""
+    path = side_file(settings)
+    if path is not None:
+        with _lock:
+            store = _store(path)
+            if key in store:
+                return store[key]
+    return settings.value(key, default)
+
+
+def store_setting(settings: QSettings, key: str, value: Any) -> None:
+    """Remember a JSON-able ``value`` under ``key``: at once in memory, on disk by the writer
+    thread, in the JSON side file of ``settings`` (:func:`side_file`). Not ``QSettings.sync``:
+    PySide6 holds the GIL through it, so even on another thread its fsync stalled the window —
+    1.7 s in the monkey test while other jobs kept the disk busy. Python's file calls release it."""
+    path = side_file(settings)
+    if path is None:
         settings.setValue(key, value)
         return
     with _lock:
-        idle = not _pending
-        _pending[(name, int(settings.format().value), key)] = value
+        _store(path)[key] = value
+        idle = not _dirty
+        _dirty.add(path)
     if idle:
-        _writer_pool().start(_write_pending)
+        _writer_pool().start(_write_dirty)
 
 
-def _write_pending() -> None:  # writer thread
+def _write_dirty() -> None:  # writer thread: Python I/O only (the GIL is free while it waits on the disk)
     with _lock:
-        items = dict(_pending)
-        _pending.clear()
-    by_file: dict[tuple[str, int], list[tuple[str, Any]]] = {}
-    for (name, fmt, key), value in items.items():
-        by_file.setdefault((name, fmt), []).append((key, value))
-    for (name, fmt), values in by_file.items():
-        settings = QSettings(name, QSettings.Format(fmt))
-        for key, value in values:
-            settings.setValue(key, value)
-        settings.sync()
+        jobs = [(path, json.dumps(_stores[path], indent=1, sort_keys=True)) for path in _dirty]
+        _dirty.clear()
+    for path, text in jobs:
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)  # atomic: a crash leaves the old file or the new one
+        except OSError as exc:
+            print(f"latent-studio: cannot save settings to {path}: {exc}", file=sys.stderr)
 
 
 def flush_settings(timeout_ms: int = 5000) -> bool:

@@ -1,7 +1,8 @@
 """Recently used paths (photos, checkpoints), kept in QSettings.
 
 The list lives in memory; each change is written by the settings writer thread
-(:func:`editor.background.store_setting`), so remembering a photo never waits for the disk.
+(:func:`editor.background.store_setting`: a JSON file beside the settings file), so remembering
+a photo never waits for the disk.
 """
 
 from __future__ import annotations
@@ -10,13 +11,13 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
-from editor.background import store_setting
+from editor.background import read_setting, store_setting
 
 
 class RecentList:
     def __init__(self, settings: QSettings, key: str, limit: int = 10) -> None:
         self._settings, self._key, self._limit = settings, key, limit
-        value = settings.value(key, [])
+        value = read_setting(settings, key, [])
         if isinstance(value, str):  # QSettings gives a bare string for a one-item list
             value = [value]
         self._items = [str(p) for p in (value or []) if p][:limit]

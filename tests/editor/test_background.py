@@ -3,9 +3,12 @@ the newest open wins, errors are one line; settings are written by a writer thre
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QSettings
 
 from editor import background
@@ -94,30 +97,35 @@ def test_a_cancelled_read_delivers_nothing(qtbot, tmp_path, monkeypatch):
     assert answers == []
 
 
-def test_settings_are_written_by_the_writer_thread(qtbot, tmp_path, monkeypatch):
+def test_settings_are_written_by_the_writer_thread_without_qsettings_sync(qtbot, tmp_path, monkeypatch):
     path = tmp_path / "settings.ini"
     settings = QSettings(str(path), QSettings.Format.IniFormat)
-    synced_on = []
-    real_sync = QSettings.sync
+    settings.setValue("recent/models", ["/old/model.safetensors"])  # stored before: still read
+    settings.sync()
+    monkeypatch.setattr(QSettings, "sync", lambda self: pytest.fail("QSettings.sync holds the GIL: never call it"))
+    written_on, slow = [], threading.Event()
+    real_fsync = background.os.fsync
 
-    def sync(self):
-        synced_on.append(threading.current_thread())
-        real_sync(self)
+    def slow_fsync(fd):  # a disk busy with other jobs
+        written_on.append(threading.current_thread())
+        slow.wait(0.3)
+        real_fsync(fd)
 
-    monkeypatch.setattr(QSettings, "sync", sync)
+    monkeypatch.setattr(background.os, "fsync", slow_fsync)
     recent = RecentList(settings, "recent/images", limit=3)
+    t0 = time.perf_counter()
     for name in ("a.png", "b.png", "c.png", "d.png"):
         recent.add(tmp_path / name)
+    assert time.perf_counter() - t0 < 0.2  # nobody waited for the disk
     assert recent.paths() == [str((tmp_path / n).resolve()) for n in ("d.png", "c.png", "b.png")]
-    store_setting(settings, "other/value", 7)
     assert flush_settings(TIMEOUT_MS)
-    assert synced_on and all(t is not threading.main_thread() for t in synced_on)
-    fresh = QSettings(str(path), QSettings.Format.IniFormat)
-    fresh.sync()
-    assert fresh.value("recent/images") == recent.paths()
-    assert int(fresh.value("other/value")) == 7
+    assert written_on and all(t is not threading.main_thread() for t in written_on)
+    side = background.side_file(settings)
+    assert side == tmp_path / "settings.ini.json"
+    assert json.loads(side.read_text())["recent/images"] == recent.paths()
+    background._stores.clear()  # as a new process would: read from the file
     assert RecentList(QSettings(str(path), QSettings.Format.IniFormat), "recent/images").paths() == recent.paths()
-    assert "d.png" in path.read_text()
+    assert RecentList(settings, "recent/models").paths() == ["/old/model.safetensors"]
 
 
 def test_halve_averages_2x2_blocks_and_the_pyramid_stops_at_the_minimum_side():
