@@ -39,6 +39,14 @@ def _one_line(path: Path, exc: BaseException) -> str:
     return f"{path.name}: cannot read ({type(exc).__name__}: {text[0] if text else 'no message'})"
 
 
+def _emit(signal, *args) -> None:
+    """Emit from a pool thread; the receiver may be gone (its window closed while we worked)."""
+    try:
+        signal.emit(*args)
+    except RuntimeError:  # "Signal source has been deleted": nobody is waiting for the answer
+        pass
+
+
 class ImageFileReader(QObject):
     """Decodes photo files on a worker thread; the newest request wins.
 
@@ -82,13 +90,12 @@ class ImageFileReader(QObject):
         if ticket != self._ticket:
             return  # superseded while queued
         try:
-            array, _ = read_image(path)
+            array, message = read_image(path)[0], None
         except ImageLoadError as exc:
-            self._done.emit(ticket, path, None, str(exc))
+            array, message = None, str(exc)
         except Exception as exc:  # noqa: BLE001 - a decoder failure is an answer, never a silent thread death
-            self._done.emit(ticket, path, None, _one_line(path, exc))
-        else:
-            self._done.emit(ticket, path, array, None)
+            array, message = None, _one_line(path, exc)
+        _emit(self._done, ticket, path, array, message)
 
     def _deliver(self, ticket: int, path: Path, array, message: str | None) -> None:  # GUI thread
         if ticket != self._ticket:
@@ -250,7 +257,7 @@ class PyramidBuilder(QObject):
 
         def run() -> None:  # pool thread: numpy only, no Qt image work
             if self._wanted.get(key) == stamp:
-                self._done.emit(key, stamp, pyramid(array))
+                _emit(self._done, key, stamp, pyramid(array))
 
         self._pool.start(run)
 

@@ -161,3 +161,17 @@ def test_photo_view_minifies_a_big_photo_from_a_pyramid_built_off_the_gui_thread
     key, levels = view._cache["base"]
     assert key == view.frame.image.cacheKey() and [lv.array.shape[:2] for lv in levels][:2] == [(600, 800), (300, 400)]
     assert not view.grab().isNull()
+
+
+def test_a_reader_deleted_while_it_decodes_does_not_crash(qtbot, tmp_path, monkeypatch):
+    from shiboken6 import delete
+
+    gate, threads = _gated_reads(monkeypatch)
+    reader = ImageFileReader()
+    reader.read(write_photo(tmp_path / "a.png"))
+    qtbot.waitUntil(lambda: bool(threads), timeout=TIMEOUT_MS)  # the decode has started
+    opener = threading.Timer(0.2, gate.set)  # the decode ends while the reader is being deleted
+    opener.start()
+    delete(reader)  # the window closed: its pool waits for the decode, whose answer has no receiver
+    opener.join()
+    qtbot.wait(20)
