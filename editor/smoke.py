@@ -14,7 +14,7 @@ import sys
 import time
 
 import numpy as np
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
 SMOKE_TIMEOUT_S = 180.0
@@ -23,6 +23,10 @@ SMOKE_TIMEOUT_S = 180.0
 def run(app: QApplication, window, screenshot: str | None = None, timeout_s: float = SMOKE_TIMEOUT_S) -> int:
     """Drive ``window`` (already showing, its model requested) through sample → edit → render."""
     started = time.perf_counter()
+    # A local event loop, not app.exec()/app.quit(): quitting the application leaves Qt's
+    # thread-wide quit state behind, so every later event loop in the process (pytest-qt's
+    # waits in the tests that follow) would return at once.
+    loop = QEventLoop()
     result = {"code": 1, "message": "error: smoke test did not finish"}
     marks: dict[str, float] = {}
 
@@ -32,7 +36,7 @@ def run(app: QApplication, window, screenshot: str | None = None, timeout_s: flo
             if not window.grab().save(screenshot):
                 code, message = 1, f"error: cannot write the screenshot {screenshot}"
         result.update(code=code, message=message)
-        app.quit()
+        loop.quit()
 
     def fail_if_error() -> bool:
         errors = [message for kind, message in window.banner.history if kind == "error"]
@@ -77,7 +81,7 @@ def run(app: QApplication, window, screenshot: str | None = None, timeout_s: flo
 
     # everything runs inside the event loop: a quit() before exec() would be lost
     QTimer.singleShot(0, lambda: when(lambda: window.model.info is not None, model_loaded))
-    app.exec()
+    loop.exec()
     window.client.shutdown()
     print(result["message"], file=sys.stdout if result["code"] == 0 else sys.stderr)
     return int(result["code"])
