@@ -108,11 +108,15 @@ def background_training(size: int = 64, device: str = "cpu"):
     trains beside the app."""
     code = (
         "import torch;from engine.bench import _net;d=torch.device(%r);n=_net(%d).train().to(d);o=torch.optim.Adam(n.parameters());"
-        "x=torch.rand(64,3,%d,%d,device=d)\nwhile True:\n l=n.loss(x)['loss'];o.zero_grad();l.backward();o.step()" % (str(device), size, size, size)
+        "x=torch.rand(64,3,%d,%d,device=d)\nfor i in range(10**9):\n l=n.loss(x)['loss'];o.zero_grad();l.backward();o.step()\n"
+        " if i==2:print('training',flush=True)" % (str(device), size, size, size)
     )
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
-        time.sleep(3.0 if str(device) == "cpu" else 8.0)  # let it reach full speed (CUDA start-up is slower)
+        # measure only once it trains at full speed: after its third step (importing torch and
+        # building the net can take seconds on a loaded machine; a fixed sleep sometimes missed it)
+        if not proc.stdout.readline().startswith("training"):  # '' if it died first
+            raise RuntimeError("bench: the background training process did not start")
         yield proc
     finally:
         proc.kill()
