@@ -38,11 +38,14 @@ def _labels_arg(text: str | None) -> dict[str, float] | None:
 
 def _calibrate_args(p):
     _model_opts(p)
-    p.add_argument("--data", required=True, help="held-out data spec, as for train (labelled for conditional models)")
+    p.add_argument("--data", help="held-out data spec, as for train (labelled for conditional models); not with --on samples")
     p.add_argument("--split", default="val", choices=("train", "val", "test"))
     p.add_argument("--k", type=int, default=16, help="importance samples (VAEs)")
     p.add_argument("--limit", type=int, default=2000, help="at most this many images")
     p.add_argument("--out", help="write a new checkpoint here instead of updating CHECKPOINT in place")
+    p.add_argument("--on", default="data", choices=("data", "samples"),
+                   help="cGAN realism gauge: percentiles over held-out images (data) or over the generator's own samples "
+                        "(samples: what the editor shows is always G's output, which D scores below real faces)")
 
 
 @command("calibrate", "calibrate the realism gauge (and the reject score) on held-out data; stored in the checkpoint")
@@ -51,12 +54,19 @@ def _calibrate(a):
     from engine import checkpoint as ckpt_io
     from engine.api import resolve_source
     from engine.data.datasets import load_dataset
-    from engine.likelihood import calibrate
+    from engine.likelihood import calibrate, calibrate_gan_on_samples
 
     m = load_model_from_args(a)
-    data = load_dataset(a.data, m.image_size, m.channels, a.split, progress=not a.quiet)
-    y = m.label_space.encode(data.labels) if m.label_space is not None else None
-    cals = calibrate(m.net, m.family, data, y, k=a.k, limit=a.limit, device=m.device, spec=f"{a.data} ({a.split})")
+    if a.on == "samples":
+        if m.family != "cgan":
+            raise ValueError(f"--on samples is for GANs (D scores G's output); {m.name} is a {m.family}")
+        cals = {"realism": calibrate_gan_on_samples(m.net, n=a.limit or 2000, device=m.device)}
+    else:
+        if not a.data:
+            raise ValueError("calibrate needs --data (held-out images), or --on samples for a GAN")
+        data = load_dataset(a.data, m.image_size, m.channels, a.split, progress=not a.quiet)
+        y = m.label_space.encode(data.labels) if m.label_space is not None else None
+        cals = calibrate(m.net, m.family, data, y, k=a.k, limit=a.limit, device=m.device, spec=f"{a.data} ({a.split})")
     path = resolve_source(a.checkpoint)
     ck = ckpt_io.load(path)
     for name, cal in cals.items():

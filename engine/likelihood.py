@@ -268,6 +268,30 @@ def calibrate(net, family: str, data, labels_y: torch.Tensor | None, k: int = 16
     return out
 
 
+def calibrate_gan_on_samples(net, n: int = 2000, seed: int = 0, batch_size: int = 256, device="cpu") -> Calibration:
+    """A cGAN's gauge relative to its own output: percentiles of D(G(z, y), y) over the
+    generator's samples (z ~ N(0, I), labels drawn from the training frequencies).
+
+    In the editor a GAN's edit is always G's output, and a discriminator scores fakes below real
+    faces: calibrated on real images every edit would sit near the 0th percentile. Against G's
+    own samples the gauge says whether an edit looks as plausible as the model's typical output."""
+    net.eval()
+    g = torch.Generator().manual_seed(seed)
+    prior = net.label_prior.detach().float().cpu()
+    scores = []
+    with torch.inference_mode():
+        for i in range(0, n, batch_size):
+            b = min(batch_size, n - i)
+            z = torch.randn(b, net.config.latent_dim, generator=g)
+            if net.config.label_mode == "multi":
+                y = torch.bernoulli(prior.expand(b, -1).contiguous(), generator=g)
+            else:
+                y = torch.nn.functional.one_hot(torch.multinomial(prior, b, replacement=True, generator=g), prior.numel()).float()
+            z, y = z.to(device), y.to(device)
+            scores.append(plausibility(net, "cgan", net.decode(z, y), y)["score"])
+    return Calibration.from_scores(SCORE_NAMES["cgan"], np.concatenate(scores), data=f"the generator's own samples (n={n}, labels drawn from the training frequencies)", k=0)
+
+
 class RealismGauge:
     """Live realism of images under a loaded model (``engine.api.Model``), as percentiles of
     held-out data. ``gauge(images, labels)`` → one dict per image."""

@@ -19,6 +19,7 @@ from engine.likelihood import (
     RealismGauge,
     bits_per_dim,
     calibrate,
+    calibrate_gan_on_samples,
     classify,
     elbo_and_iwae,
     label_log_likelihoods,
@@ -142,6 +143,26 @@ def test_gauge_of_a_gan_is_the_discriminator_score(tmp_path):
     expected = m.net.discriminate(x[:4].to(m.device), m.label_tensor({"Bright": 1.0}, 4))  # same device, same kernels
     assert np.allclose([r["d_logit"] for r in rows], expected.detach().cpu().numpy(), atol=1e-5)
     assert all(0 <= r["percentile"] <= 100 for r in rows)
+
+
+def test_gan_gauge_calibrated_on_its_own_samples_places_them_mid_range(tmp_path):
+    from engine.cli import main
+
+    net = tiny_cgan("ns", steps=15)
+    cal = calibrate_gan_on_samples(net, n=300, seed=1)
+    assert cal.score == "d_logit" and cal.n == 300 and "own samples" in cal.data
+    path = save(net, tmp_path / "g.safetensors", info={"realism": cal.to_dict()})
+    m = engine.load_model(path, device=device_under_test())
+    fresh = m.sample(64, seed=7, labels={"Bright": 1.0, "Red": 0.0})  # other z than the calibration's
+    pct = np.array([r["percentile"] for r in RealismGauge(m)(fresh, labels={"Bright": 1.0, "Red": 0.0})])
+    assert 10 < np.median(pct) < 90  # typical output sits inside its own distribution
+    assert main(["calibrate", str(path), "--on", "samples", "--limit", "200", "--json", "--quiet"]) == 0
+    assert "own samples" in ckpt_io.load(path).info["realism"]["data"]
+    vae = tmp_path / "v.safetensors"
+    from engine.testing import tiny_checkpoint
+
+    tiny_checkpoint(vae, steps=2)
+    assert main(["calibrate", str(vae), "--on", "samples"]) == 2  # one-line error: only for GANs
 
 
 def test_classify_command_with_reject(cvae_onehot, tmp_path, capsys):
