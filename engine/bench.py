@@ -26,6 +26,7 @@ from contextlib import contextmanager, nullcontext
 import numpy as np
 import torch
 
+from engine.devices import thread_budget
 from engine.models.vae import VAE, VAEConfig
 
 AMP_CHOICES = ("off", "bf16", "fp16")
@@ -47,18 +48,7 @@ def _sync(device: torch.device) -> None:
 
 def _threads(device: torch.device, n: int):
     """The interactive thread budget on the CPU (the engine's own), nothing on a GPU."""
-    return _thread_budget(n) if device.type == "cpu" else nullcontext()
-
-
-@contextmanager
-def _thread_budget(n: int):
-    """As ``engine.service.thread_budget`` (not imported: the bench needs only torch and the VAE)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(max(1, n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    return thread_budget(n) if device.type == "cpu" else nullcontext()
 
 
 def default_amp(device: torch.device) -> list[str]:

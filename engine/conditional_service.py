@@ -67,7 +67,7 @@ class ConditionalHandlers:
         return self.engine._require_model()
 
     def _budget(self):
-        from engine.service import thread_budget
+        from engine.devices import thread_budget
 
         return thread_budget(self.engine.interactive_threads)
 

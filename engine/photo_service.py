@@ -41,7 +41,7 @@ class PhotoHandlers:
 
     # ------------------------------------------------------------------ helpers
     def _budget(self):
-        from engine.service import thread_budget
+        from engine.devices import thread_budget
 
         return thread_budget(self.engine.interactive_threads)
 

@@ -56,7 +56,7 @@ class SemanticsHandlers:
         if self._budget_factory is not None:
             return self._budget_factory()
         try:
-            from engine.service import thread_budget
+            from engine.devices import thread_budget
         except ImportError:  # pragma: no cover - the service always ships beside this module
             return nullcontext()
         return thread_budget(getattr(self.engine, "interactive_threads", 1))

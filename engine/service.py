@@ -9,7 +9,6 @@ slider drag (measured: 2 threads under load have a p90 past 100 ms, 1 thread ~3 
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 from typing import Callable
 
 import numpy as np
@@ -18,18 +17,9 @@ import torch
 from engine import protocol as p
 from engine.api import Model, load_model
 from engine.conditional_service import conditional_info
+from engine.devices import thread_budget
 
 INTERACTIVE_THREADS = 1
-
-
-@contextmanager
-def thread_budget(n: int):
-    before = torch.get_num_threads()
-    torch.set_num_threads(max(1, n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 class NoModelLoaded(RuntimeError):

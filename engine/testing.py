@@ -31,7 +31,7 @@ def smooth_images(n: int, size: int, channels: int = 3, seed: int = 0) -> torch.
 
 def tiny_checkpoint(path: str | Path, image_size: int = 32, latent_dim: int = 8, seed: int = 0, steps: int = 30) -> Path:
     """Write a tiny, briefly trained VAE checkpoint (with stats and two attribute directions)."""
-    from engine.service import thread_budget
+    from engine.devices import thread_budget
 
     with thread_budget(1):  # tiny tensors: one thread is fastest, and immune to oversubscribed cores
         return _tiny_checkpoint(path, image_size, latent_dim, seed, steps)
