@@ -63,13 +63,20 @@ class ImageView(QWidget):
         w, h = self.frame.image.width() * z, self.frame.image.height() * z
         return QRectF((self.width() - w) / 2 + self._pan.x(), (self.height() - h) / 2 + self._pan.y(), w, h)
 
-    def paintEvent(self, event: QPaintEvent) -> None:
+    def begin_paint(self) -> QPainter | None:
+        """A painter over the view's background, or None (and the placeholder text drawn) with no frame."""
         painter = QPainter(self)
         painter.fillRect(self.rect(), self.palette().color(self.backgroundRole()).darker(115))
         if self.frame is None:
             painter.setPen(QColor(140, 140, 140))
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.placeholder)
             painter.end()
+            return None
+        return painter
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = self.begin_paint()
+        if painter is None:
             return
         # magnified model pixels stay crisp; minified photos are filtered
         smooth = self.effective_zoom() < 1.0

@@ -124,12 +124,8 @@ class PhotoView(ImageView):
     # ------------------------------------------------------------------ painting
 
     def paintEvent(self, event: QPaintEvent) -> None:
-        painter = QPainter(self)
-        painter.fillRect(self.rect(), self.palette().color(self.backgroundRole()).darker(115))
-        if self.frame is None:
-            painter.setPen(QColor(140, 140, 140))
-            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.placeholder)
-            painter.end()
+        painter = self.begin_paint()
+        if painter is None:
             return
         target = self.target_rect()
         z = self.effective_zoom()
