@@ -101,14 +101,7 @@ def evaluate_edits(
                 "pixel_change": float(np.abs(after.astype(np.float32) - before.astype(np.float32)).mean()),
                 "sigma": sigma_along(direction, std),
             }
-            if identity is not None and id_n:
-                d = identity.distances(before[:id_n], after[:id_n])
-                row["identity"] = float(d.mean())
-                if getattr(identity, "kind", "") == "dlib":
-                    from engine.semantics.identity import DLIB_SAME_PERSON
-
-                    row["same_person"] = float((d < DLIB_SAME_PERSON).mean())
-            rows.append(row)
+            rows.append({**row, **_identity(identity, before, after, id_n)})
             log(f"{variant:>16} {a:>12}: success {row['success'] if row['success'] is None else round(row['success'], 3)}, other flipped {row['other_flipped']:.3f}")
     rng = np.random.default_rng(seed)
     for c in range(controls):
@@ -121,14 +114,7 @@ def evaluate_edits(
             "other_flipped": float(np.mean(list(flips.values()))), "flipped": {k: round(v, 4) for k, v in flips.items()},
             "pixel_change": float(np.abs(after.astype(np.float32) - before.astype(np.float32)).mean()), "sigma": sigma_along(direction, std),
         }  # fmt: skip
-        if identity is not None and id_n:
-            d = identity.distances(before[:id_n], after[:id_n])
-            row["identity"] = float(d.mean())
-            if getattr(identity, "kind", "") == "dlib":
-                from engine.semantics.identity import DLIB_SAME_PERSON
-
-                row["same_person"] = float((d < DLIB_SAME_PERSON).mean())
-        rows.append(row)
+        rows.append({**row, **_identity(identity, before, after, id_n)})
         log(f"{row['variant']:>16}: flipped {row['other_flipped']:.3f} ({row['flipped']})")
     return {
         "strength_sigma": strength,
@@ -157,3 +143,17 @@ def markdown_table(result: dict[str, Any]) -> str:
             line += f" {pct(r.get('same_person'))} |"
         lines.append(line)
     return "\n".join(lines)
+
+
+def _identity(identity, before: np.ndarray, after: np.ndarray, n: int) -> dict[str, float]:
+    """Mean identity distance between the first ``n`` faces before and after an edit, and with
+    dlib descriptors the share judged the same person."""
+    if identity is None or not n:
+        return {}
+    d = identity.distances(before[:n], after[:n])
+    out = {"identity": float(d.mean())}
+    if getattr(identity, "kind", "") == "dlib":
+        from engine.semantics.identity import DLIB_SAME_PERSON
+
+        out["same_person"] = float((d < DLIB_SAME_PERSON).mean())
+    return out
