@@ -11,26 +11,13 @@ import time
 from pathlib import Path
 
 from engine.cli import args, command, load_model_from_args, model_args
+from engine.cli import parse_labels as _labels_arg
 from engine.cli import say as _say
 from engine.cli import set_threads as _threads
 
 
 def _model_opts(p):
     model_args(p, positional=True)
-
-
-def _labels_arg(text: str | None) -> dict[str, float] | None:
-    """``"Eyeglasses=1,Male=0.5"`` → dict (``=`` may be omitted: 1.0)."""
-    if not text:
-        return None
-    out = {}
-    for item in filter(None, (t.strip() for t in text.split(","))):
-        name, eq, val = item.partition("=")
-        try:
-            out[name.strip()] = float(val) if eq else 1.0
-        except ValueError:
-            raise ValueError(f"--labels: {item!r} is not NAME=VALUE") from None
-    return out
 
 
 # --------------------------------------------------------------------------- realism gauge

@@ -17,7 +17,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from engine.cli import args, command
+from engine.cli import args, command, parse_labels
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif")
 OUT_FORMATS = {"png": ".png", "jpg": ".jpg", "jpeg": ".jpg", "webp": ".webp"}
@@ -29,6 +29,7 @@ def _edit_args(p):
     p.add_argument("--attr", action="append", default=[], metavar="NAME=AMOUNT", help="σ along an attribute direction, e.g. Eyeglasses=+2 (repeatable)")
     p.add_argument("--dim", action="append", default=[], metavar="D=AMOUNT", help="σ along latent dimension D, e.g. 3=-1.5 (repeatable)")
     p.add_argument("--recipe", help="an edit recipe (.json) saved from the editor; applied before --dim/--attr")
+    p.add_argument("--labels", metavar="NAME=VALUE,...", help="conditional models: decode with these labels (0..1; over the recipe's)")
     p.add_argument("--model", default="default", help="bundled name or checkpoint path")
     p.add_argument("--device", default="auto")
     p.add_argument("--format", default="same", choices=("same", *OUT_FORMATS), help="output format (same: the input's, PNG if it has none we write)")
@@ -54,17 +55,19 @@ def parse_steps(specs: list[str], kind: str) -> list[tuple[str, float]]:
     return out
 
 
-def build_edit_stack(recipe: str | None, dims: list[str], attrs: list[str]):
-    from engine.protocol import AttributeStep, DimensionStep, EditStack
+def build_edit(recipe: str | None, dims: list[str], attrs: list[str]):
+    """(stack, labels): the recipe's operations then the --dim/--attr steps; its labels (None
+    without a recipe or when it has none)."""
+    from engine.protocol import AttributeStep, DimensionStep, EditStack, read_recipe
 
-    stack = EditStack()
+    stack, labels = EditStack(), None
     if recipe:
         try:
             text = Path(recipe).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise ValueError(f"{Path(recipe).name}: cannot read the recipe ({exc.__class__.__name__})") from None
         try:
-            stack = EditStack.from_json(text)
+            stack, labels = read_recipe(text)
         except ValueError as exc:
             raise ValueError(f"{Path(recipe).name}: {exc}") from None
     for name, amount in parse_steps(dims, "dim"):
@@ -73,7 +76,11 @@ def build_edit_stack(recipe: str | None, dims: list[str], attrs: list[str]):
         stack = stack.push(DimensionStep(dim=int(name), amount=amount))
     for name, amount in parse_steps(attrs, "attr"):
         stack = stack.push(AttributeStep(name=name, amount=amount))
-    return stack
+    return stack, labels
+
+
+def build_edit_stack(recipe: str | None, dims: list[str], attrs: list[str]):
+    return build_edit(recipe, dims, attrs)[0]
 
 
 def collect_photos(inputs: list[str]) -> list[Path]:
@@ -95,7 +102,7 @@ def output_path(photo: Path, out_dir: Path, fmt: str, suffix: str) -> Path:
 
 def edit_photos(model, photos: list[Path], stack, out_dir: Path, *, fmt: str = "same", suffix: str = "", detector: str = "auto",
                 face: int | None = None, quality: int = 95, keep_exif: bool = True, overwrite: bool = False, progress: bool = True,
-                report=None) -> dict:
+                report=None, labels: dict[str, float] | None = None) -> dict:
     """Apply ``stack`` to every photo; never raises for one photo's failure. Returns
     ``{"written": [{"file", "out", "size", "faces"}...], "failures": [{"file", "error"}...]}``."""
     from tqdm import tqdm
@@ -112,7 +119,7 @@ def edit_photos(model, photos: list[Path], stack, out_dir: Path, *, fmt: str = "
             pe = open_photo(model, photo, detector=detector, face_index=face)
             if need_face and not pe.found_face:
                 raise ValueError("no face found (use --detector centre to edit the centre square)")
-            image = pe.composite(pe.edited_latent(edits=stack))
+            image = pe.composite(pe.edited_latent(edits=stack), labels=labels)
             out = export_photo(image, output_path(photo, out_dir, fmt, suffix), pe.source, overwrite=overwrite, quality=quality, keep_exif=keep_exif)
             written.append({"file": str(photo), "out": out["path"], "size": list(out["size"]), "faces": len(pe.faces)})
         except Exception as exc:  # one bad photo never stops the batch
@@ -133,9 +140,10 @@ def edit_photos(model, photos: list[Path], stack, out_dir: Path, *, fmt: str = "
 def _edit(a):
     import engine
 
-    stack = build_edit_stack(a.recipe, a.dim, a.attr)
-    if stack.is_empty:
-        raise ValueError("nothing to do: give --attr, --dim or --recipe")
+    stack, labels = build_edit(a.recipe, a.dim, a.attr)
+    labels = {**(labels or {}), **(parse_labels(a.labels) or {})} or None
+    if stack.is_empty and not labels:
+        raise ValueError("nothing to do: give --attr, --dim, --labels or --recipe")
     photos = collect_photos(a.inputs)
     if not photos:
         raise ValueError(f"no photos found in {', '.join(a.inputs)}")
@@ -145,14 +153,16 @@ def _edit(a):
     import numpy as np
 
     stack.apply(np.zeros(m.latent_dim, np.float32), m.latent_stats.std, m.attributes)  # unknown attribute / dimension: fail now
+    if labels:
+        m.label_tensor(labels, 1)  # labels the model does not have, or an unconditional model: fail now
     out_dir = Path(a.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     say = lambda line: print(line, file=sys.stderr)  # noqa: E731
     result = edit_photos(
         m, photos, stack, out_dir, fmt=a.format, suffix=a.suffix, detector=a.detector, face=a.face, quality=a.quality,
-        keep_exif=not a.no_exif, overwrite=a.overwrite, progress=not a.quiet, report=say,
+        keep_exif=not a.no_exif, overwrite=a.overwrite, progress=not a.quiet, report=say, labels=labels,
     )  # fmt: skip
-    summary = {"edited": len(result["written"]), "failed": len(result["failures"]), "out": str(out_dir), "edit": stack.to_dict()["ops"]}
+    summary = {"edited": len(result["written"]), "failed": len(result["failures"]), "out": str(out_dir), "edit": stack.to_dict()["ops"], **({"labels": labels} if labels else {})}
     if not result["written"]:
         raise RuntimeError(f"no photo was edited: all {len(photos)} failed (reasons above)")
     if a.json:

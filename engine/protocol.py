@@ -388,6 +388,37 @@ def _vector(values, d: int, what: str) -> np.ndarray:
     return v
 
 
+def recipe_json(stack: EditStack, labels: dict[str, float] | None = None) -> str:
+    """A recipe file (``latent-studio edit --recipe``): the edit stack and, for a conditional
+    model, the labels to decode with (a top-level ``labels`` that older readers ignore)."""
+    import json
+
+    data = stack.to_dict()
+    if labels:
+        data["labels"] = {str(k): float(v) for k, v in labels.items()}
+    return json.dumps(data, indent=2)
+
+
+def read_recipe(text: str) -> tuple[EditStack, dict[str, float] | None]:
+    """A recipe's (stack, labels or None); ValueError with a one-line reason when malformed."""
+    import json
+
+    stack = EditStack.from_json(text)
+    raw = json.loads(text).get("labels")
+    if raw is None:
+        return stack, None
+    if not isinstance(raw, dict) or not raw:
+        raise ValueError("recipe labels must be a non-empty {name: value} object")
+    try:
+        labels = {str(k): float(v) for k, v in raw.items()}
+    except (TypeError, ValueError):
+        raise ValueError("recipe labels must be numbers between 0 and 1") from None
+    bad = [k for k, v in labels.items() if not 0.0 <= v <= 1.0]
+    if bad:
+        raise ValueError(f"recipe label {bad[0]!r} = {labels[bad[0]]} is outside 0..1")
+    return stack, labels
+
+
 # --------------------------------------------------------------------------- photo requests
 
 

@@ -124,6 +124,18 @@ class LabelsController(QObject):
         self.dragging = False
         self._merge = None
 
+    def apply_values(self, values: dict[str, float], what: str) -> None:
+        """Labels from elsewhere (a recipe) as one undoable step; refused with a message when
+        the model takes none or names none of them."""
+        if not self.available:
+            self.failed.emit(f"{what}: it sets labels ({', '.join(values)}), but this model takes none")
+            return
+        unknown = sorted(set(values) - set(self.names))
+        if unknown:
+            self.failed.emit(f"{what}: this model has no label {unknown[0]!r} (its labels: {', '.join(self.names)})")
+            return
+        self._apply({**self.values, **values}, what, "recipe")
+
     def put_back(self, values: dict[str, float] | None) -> None:
         """Set the user's labels again after the photo's latent changed under them (a refinement)."""
         if values and self.available and self._edit.edit is not None:

@@ -22,7 +22,6 @@ from pathlib import Path
 from PySide6.QtCore import QEventLoop, QLockFile, QObject, QSaveFile, QStandardPaths, QTimer, Signal
 
 from engine.protocol import (
-    EditStack,
     ErrorResponse,
     LoadSession,
     Request,
@@ -30,6 +29,8 @@ from engine.protocol import (
     SaveSession,
     SessionLoaded,
     SessionSaved,
+    read_recipe,
+    recipe_json,
 )
 from editor.client import EngineClient
 from editor.controllers.edit import EditController
@@ -60,6 +61,7 @@ class SessionController(QObject):
     recoveryResolved = Signal()
     pathChanged = Signal(object)  # the document's session file, or None
     recipeSaved = Signal(str)
+    recipeLabels = Signal(object)  # a conditional model's labels from an applied recipe (dict)
     failed = Signal(str)
 
     def __init__(self, client: EngineClient, edit: EditController, photo: PhotoController, mask: MaskModel,
@@ -210,7 +212,7 @@ class SessionController(QObject):
         if path.suffix.lower() != RECIPE_SUFFIX:
             path = path.with_name(path.name + RECIPE_SUFFIX)
         out = QSaveFile(str(path))
-        data = (self._edit.stack.to_json() + "\n").encode("utf-8")
+        data = (recipe_json(self._edit.stack, self._edit_labels()) + "\n").encode("utf-8")
         if not out.open(QSaveFile.OpenModeFlag.WriteOnly) or out.write(data) != len(data) or not out.commit():
             self.failed.emit(f"{path.name}: cannot write the recipe ({out.errorString()})")
             return None
@@ -221,7 +223,7 @@ class SessionController(QObject):
         """Make a recipe the current edit (one undoable step)."""
         path = Path(path)
         try:
-            stack = EditStack.from_json(path.read_text(encoding="utf-8"))
+            stack, labels = read_recipe(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
             self.failed.emit(f"{path.name}: cannot read the recipe ({type(exc).__name__})")
             return False
@@ -231,14 +233,20 @@ class SessionController(QObject):
         if self._edit.edit is None:
             self.failed.emit("Open a photo first, then apply a recipe to it")
             return False
-        return self._history.apply_stack(stack, f"Apply recipe {path.name}")
+        applied = self._history.apply_stack(stack, f"Apply recipe {path.name}")
+        if labels:
+            self.recipeLabels.emit(labels)  # the label controls make it a step of its own
+        return applied
 
     # ------------------------------------------------------------------ internals
 
+    def _edit_labels(self) -> dict | None:
+        """A conditional model's labels when the user changed them (None: the photo's own)."""
+        return self._edit.labels if self._edit.labels != self._edit.base_labels else None
+
     def _submit_save(self, path: Path, kind: str) -> int:
-        labels = self._edit.labels if self._edit.labels != self._edit.base_labels else None  # conditional models
         request = SaveSession(path=str(path), edits=self._edit.stack, mask=self._mask.snapshot(), embed_photo=True,
-                              overwrite=True, labels=labels)
+                              overwrite=True, labels=self._edit_labels())
         self._pending[request.request_id] = (kind, path, self._history.revision)
         return self._client.submit(request)
 

@@ -99,6 +99,7 @@ class ConditionalUI(QObject):
         refine.failed.connect(window.banner.show_error)
         refine.adopted.connect(labels.put_back)
         window.session.loaded.connect(lambda *_: labels.put_back(window.session.loaded_labels))
+        window.session.recipeLabels.connect(lambda values: labels.apply_values(values, "Recipe labels"))
 
     def _record(self, before, after, what: str, merge) -> None:
         """A label change the user made: one undoable step (merged within a drag)."""

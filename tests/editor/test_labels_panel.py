@@ -238,3 +238,29 @@ def test_a_session_keeps_the_label_edit(qtbot, real, multi_cvae, photo, tmp_path
         window.session.open(tmp_path / "labels.lsession")
     np.testing.assert_array_equal(wait_rendered(qtbot, window, REAL_TIMEOUT_MS), edited)
     assert window.edit.labels == {**estimate, "Red": target} and ui.label_panel.sliders["Red"].value() == target
+
+
+def test_a_recipe_carries_the_labels_to_another_photo_and_the_batch_command(qtbot, real, multi_cvae, photo, tmp_path):
+    real.load(multi_cvae)
+    window, ui = real.window, real.window.conditional
+    open_photo_file(qtbot, window, photo, timeout=REAL_TIMEOUT_MS)
+    estimate = dict(window.edit.base_labels)
+    target = _flipped(estimate, "Red")
+    ui.label_panel.sliders["Red"].setValue(target)
+    edited = wait_rendered(qtbot, window, REAL_TIMEOUT_MS).copy()
+    recipe = window.session.save_recipe(tmp_path / "red")
+    stack, labels = p.read_recipe(recipe.read_text())
+    assert stack.is_empty and labels == {**estimate, "Red": target}
+    from engine.cli_photo import build_edit
+
+    assert build_edit(str(recipe), [], []) == (stack, labels)  # what `latent-studio edit --recipe` reads
+
+    ui.label_panel.reset_button.click()  # back to the photo's own labels, then apply the recipe
+    wait_rendered(qtbot, window, REAL_TIMEOUT_MS)
+    steps = window.history.undo_stack.count()
+    assert window.session.apply_recipe(recipe)
+    np.testing.assert_array_equal(wait_rendered(qtbot, window, REAL_TIMEOUT_MS), edited)
+    assert window.edit.labels == labels and ui.label_panel.sliders["Red"].value() == target
+    assert window.history.undo_stack.count() == steps + 1  # the labels are one undoable step
+    window.undo_action.trigger()
+    assert window.edit.labels == estimate

@@ -63,6 +63,28 @@ def test_recipe_gives_the_same_result_as_attr_flags(folder, tmp_path, tiny_ckpt,
     assert np.array_equal(a, b)
 
 
+def test_a_recipe_with_labels_edits_photos_with_a_conditional_model(folder, tmp_path, capsys):
+    from engine.protocol import EditStack, read_recipe, recipe_json
+    from tests.engine._conditional import save, tiny_cgan
+
+    model = str(save(tiny_cgan(steps=5, size=32), tmp_path / "cgan.safetensors"))  # labels Bright, Red
+    recipe = tmp_path / "bright.json"
+    recipe.write_text(recipe_json(EditStack(), {"Bright": 1.0}))
+    assert read_recipe(recipe.read_text()) == (EditStack(), {"Bright": 1.0})
+    photo, common = str(folder / "b.png"), ["--model", model, "--detector", "centre", "--quiet"]
+    assert main(["edit", photo, "--recipe", str(recipe), "--out", str(tmp_path / "r"), *common]) == 0
+    assert main(["edit", photo, "--labels", "Bright=0", "--out", str(tmp_path / "d"), *common]) == 0
+    assert main(["edit", photo, "--labels", "Bright=1", "--out", str(tmp_path / "f"), *common, "--suffix=-x"]) == 0
+    r, d, f = (np.asarray(Image.open(q)).astype(int) for q in (tmp_path / "r" / "b.png", tmp_path / "d" / "b.png", tmp_path / "f" / "b-x.png"))
+    assert np.array_equal(r, f) and np.abs(r - d).max() > 0  # the recipe's labels = the flag's, and they matter
+    for bad, message in (('{"Bright": 2}', "outside 0..1"), ('"x"', "non-empty {name: value}")):
+        recipe.write_text(recipe.read_text().replace('{\n    "Bright": 1.0\n  }', bad))
+        capsys.readouterr()
+        assert main(["edit", photo, "--recipe", str(recipe), "--out", str(tmp_path / "never"), *common]) == 2
+        assert message in capsys.readouterr().err
+        recipe.write_text(recipe_json(EditStack(), {"Bright": 1.0}))
+
+
 @pytest.mark.parametrize(
     "extra, message",
     [
@@ -71,6 +93,7 @@ def test_recipe_gives_the_same_result_as_attr_flags(folder, tmp_path, tiny_ckpt,
         (["--dim", "99=1"], "error: dimension 99 does not exist"),
         ([], "error: nothing to do"),
         (["--recipe", "missing.json"], "error: missing.json: cannot read the recipe"),
+        (["--labels", "Eyeglasses=1"], "error: this model (vae) is not conditional"),
     ],
 )
 def test_bad_arguments_fail_before_any_photo(folder, tmp_path, tiny_ckpt, capsys, monkeypatch, extra, message):
