@@ -111,7 +111,9 @@ def _train_args(p):
     p.add_argument("--limit", type=int, default=0, help="use only the first N training images")
     p.add_argument("--out", required=True, help="checkpoint to write (.safetensors)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run of --out")
-    p.add_argument("--amp", default="off", choices=("off", "bf16", "fp16"), help="mixed precision (VAE): bf16 on CPU/CUDA, fp16 on CUDA")
+    p.add_argument("--amp", default="auto", choices=("auto", "off", "bf16", "fp16"),
+                   help="mixed precision (VAE): auto (default) = bf16 on a CPU with native bf16 (AVX-512 BF16/AMX), else off; "
+                        "bf16 on CPU/CUDA; fp16 on CUDA")
     p.add_argument(
         "--model-options",
         default="",

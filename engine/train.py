@@ -26,7 +26,7 @@ from engine import checkpoint as ckpt_io
 from engine import distributed
 from engine.data.datasets import ImageSet, load_dataset
 from engine.data.grids import save_grid
-from engine.devices import pick_device
+from engine.devices import auto_amp, pick_device
 from engine.evaluate import _to_uint8, evaluate_vae
 from engine.models import registry
 from engine.semantics.directions import mean_difference_directions
@@ -63,7 +63,7 @@ class TrainConfig:
     time_budget_min: float = 0.0  # stop cleanly after this many minutes (0: no limit)
     limit: int = 0  # use only the first N training images (0: all)
     model_options: str = ""  # "key=value,..." for fields of the family's config (e.g. "loss=wgan-gp,ema_decay=0.999")
-    amp: str = "off"  # mixed precision of the VAE step: off | bf16 (CPU with AVX-512 BF16, or CUDA) | fp16 (CUDA, loss scaling)
+    amp: str = "off"  # mixed precision of the VAE step: off | bf16 (CPU with AVX-512 BF16, or CUDA) | fp16 (CUDA, loss scaling) | auto
 
 
 def state_path(out: Path) -> Path:
@@ -123,7 +123,7 @@ AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 def autocast(device: torch.device, amp: str):
     """Mixed precision for a training step: ``off`` (float32), ``bf16`` or ``fp16`` (CUDA only)."""
     if amp not in ("off", *AMP_DTYPES):
-        raise TrainingError(f"--amp must be off, bf16 or fp16, got {amp!r}")
+        raise TrainingError(f"--amp must be auto, off, bf16 or fp16, got {amp!r}")
     if amp == "fp16" and device.type != "cuda":
         raise TrainingError("--amp fp16 needs a CUDA device; use bf16 on the CPU")
     return torch.autocast(device.type, dtype=AMP_DTYPES.get(amp, torch.float32), enabled=amp != "off")
@@ -219,6 +219,8 @@ def train(tc: TrainConfig, out: str | Path, resume: bool = False, progress: bool
     world = distributed.init(pick_device(tc.device))
     try:
         device = distributed.local_device(pick_device(tc.device), world)
+        if tc.amp == "auto":  # resolved here, so the checkpoint records what ran (only the VAE step has autocast)
+            tc = dataclasses.replace(tc, amp=auto_amp(device) if tc.model == "vae" else "off")
         autocast(device, tc.amp)  # refuse an impossible --amp before any data is read
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest kernels

@@ -14,7 +14,7 @@ model="$work/default-faces-vae64.safetensors"
 # 2. Train (40 epochs; the time budget only caps the run on a slow machine and makes the cosine
 #    learning-rate decay end with it). The shipped run: epoch 1 with 2 threads, then --resume with --threads 1.
 $ls train --model vae --data "faces:$work/faces" --size 64 --latent-dim 64 --epochs 40 --batch-size 64 \
-    --lr 1e-3 --time-budget-min 70 --seed 0 --threads 1 --out "$model"
+    --lr 1e-3 --time-budget-min 70 --seed 0 --threads 1 --amp off --out "$model"  # fp32, as shipped
 
 # 3. Latent statistics + the aggregate prior, then mean-difference directions (with the classifiers the locks use,
 #    held-out accuracy/AUC), and PCA axes.

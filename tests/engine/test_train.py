@@ -72,6 +72,15 @@ def test_nan_loss_stops_with_clear_message_and_keeps_last_checkpoint(celeba_dir,
     assert out.read_bytes() == good and state_path(out).exists()
 
 
+def test_amp_auto_is_resolved_and_recorded(celeba_dir, tmp_path):
+    from engine.devices import auto_amp, pick_device
+
+    out = tmp_path / "auto.safetensors"
+    train(_cfg(celeba_dir, epochs=1, amp="auto"), out, progress=False, log=lambda s: None)
+    expected = auto_amp(pick_device(device_under_test()))  # bf16 on a CPU with native bf16, else off
+    assert ckpt_io.load(out).info["training"]["config"]["amp"] == expected
+
+
 def test_bf16_mixed_precision_trains_and_fp16_needs_cuda(celeba_dir, tmp_path):
     out = tmp_path / "bf16.safetensors"
     metrics = train(_cfg(celeba_dir, epochs=1, amp="bf16"), out, progress=False, log=lambda s: None)
