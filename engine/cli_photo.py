@@ -79,10 +79,6 @@ def build_edit(recipe: str | None, dims: list[str], attrs: list[str]):
     return stack, labels
 
 
-def build_edit_stack(recipe: str | None, dims: list[str], attrs: list[str]):
-    return build_edit(recipe, dims, attrs)[0]
-
-
 def collect_photos(inputs: list[str]) -> list[Path]:
     """Files as given (whatever their suffix), and the image files directly inside folders, sorted."""
     photos: list[Path] = []

@@ -360,13 +360,7 @@ class EditStack:
 
     @classmethod
     def from_json(cls, text: str) -> "EditStack":
-        import json
-
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"recipe is not valid JSON ({exc.msg}, line {exc.lineno})") from None
-        return cls.from_dict(data)
+        return cls.from_dict(_recipe_data(text))
 
 
 def attribute_step_vector(direction: np.ndarray, std: np.ndarray) -> np.ndarray:
@@ -399,12 +393,20 @@ def recipe_json(stack: EditStack, labels: dict[str, float] | None = None) -> str
     return json.dumps(data, indent=2)
 
 
-def read_recipe(text: str) -> tuple[EditStack, dict[str, float] | None]:
-    """A recipe's (stack, labels or None); ValueError with a one-line reason when malformed."""
+def _recipe_data(text: str):
     import json
 
-    stack = EditStack.from_json(text)
-    raw = json.loads(text).get("labels")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"recipe is not valid JSON ({exc.msg}, line {exc.lineno})") from None
+
+
+def read_recipe(text: str) -> tuple[EditStack, dict[str, float] | None]:
+    """A recipe's (stack, labels or None); ValueError with a one-line reason when malformed."""
+    data = _recipe_data(text)
+    stack = EditStack.from_dict(data)
+    raw = data.get("labels")
     if raw is None:
         return stack, None
     if not isinstance(raw, dict) or not raw:

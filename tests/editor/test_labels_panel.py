@@ -222,14 +222,20 @@ def test_label_changes_are_undoable_steps(qtbot, real, multi_cvae, photo):
     assert window.edit.labels["Bright"] == target and slider.value() == target
 
 
-def test_a_session_keeps_the_label_edit(qtbot, real, multi_cvae, photo, tmp_path):
+def _photo_with_red_flipped(qtbot, real, multi_cvae, photo):
+    """The photo open on the multi-hot cVAE with its "Red" label flipped: window, dock, the photo's
+    own label estimate, the flipped value and the rendered edit."""
     real.load(multi_cvae)
     window, ui = real.window, real.window.conditional
     open_photo_file(qtbot, window, photo, timeout=REAL_TIMEOUT_MS)
     estimate = dict(window.edit.base_labels)
     target = _flipped(estimate, "Red")
     ui.label_panel.sliders["Red"].setValue(target)
-    edited = wait_rendered(qtbot, window, REAL_TIMEOUT_MS).copy()
+    return window, ui, estimate, target, wait_rendered(qtbot, window, REAL_TIMEOUT_MS).copy()
+
+
+def test_a_session_keeps_the_label_edit(qtbot, real, multi_cvae, photo, tmp_path):
+    window, ui, estimate, target, edited = _photo_with_red_flipped(qtbot, real, multi_cvae, photo)
     assert window.session.save_and_wait(tmp_path / "labels.lsession")
     assert real.engine.of(p.SaveSession)[-1].labels == {**estimate, "Red": target}
     ui.label_panel.reset_button.click()
@@ -240,14 +246,8 @@ def test_a_session_keeps_the_label_edit(qtbot, real, multi_cvae, photo, tmp_path
     assert window.edit.labels == {**estimate, "Red": target} and ui.label_panel.sliders["Red"].value() == target
 
 
-def test_a_recipe_carries_the_labels_to_another_photo_and_the_batch_command(qtbot, real, multi_cvae, photo, tmp_path):
-    real.load(multi_cvae)
-    window, ui = real.window, real.window.conditional
-    open_photo_file(qtbot, window, photo, timeout=REAL_TIMEOUT_MS)
-    estimate = dict(window.edit.base_labels)
-    target = _flipped(estimate, "Red")
-    ui.label_panel.sliders["Red"].setValue(target)
-    edited = wait_rendered(qtbot, window, REAL_TIMEOUT_MS).copy()
+def test_a_recipe_carries_the_labels_back_and_to_the_batch_command(qtbot, real, multi_cvae, photo, tmp_path):
+    window, ui, estimate, target, edited = _photo_with_red_flipped(qtbot, real, multi_cvae, photo)
     recipe = window.session.save_recipe(tmp_path / "red")
     stack, labels = p.read_recipe(recipe.read_text())
     assert stack.is_empty and labels == {**estimate, "Red": target}
