@@ -111,6 +111,8 @@ def _train_args(p):
     p.add_argument("--limit", type=int, default=0, help="use only the first N training images")
     p.add_argument("--out", required=True, help="checkpoint to write (.safetensors)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run of --out")
+    p.add_argument("--init-from", default="", metavar="CKPT",
+                   help="start from the weights of CKPT (same family and shapes) with a fresh optimiser and schedule")
     p.add_argument("--amp", default="auto", choices=("auto", "off", "bf16", "fp16"),
                    help="mixed precision (VAE): auto (default) = bf16 on a CPU with native bf16 (AVX-512 BF16/AMX), else off; "
                         "bf16 on CPU/CUDA; fp16 on CUDA")
@@ -137,6 +139,7 @@ def _train(a):
         batch_size=a.batch_size, lr=lr, beta=a.beta, kl_warmup_epochs=a.kl_warmup_epochs, free_bits=a.free_bits,
         likelihood=a.likelihood, base_width=a.base_width, flip=not a.no_flip, seed=a.seed, device=a.device,
         threads=a.threads, time_budget_min=a.time_budget_min, limit=a.limit, model_options=a.model_options, amp=a.amp,
+        init_from=a.init_from,
     )  # fmt: skip
     metrics = train(tc, a.out, resume=a.resume, progress=not a.quiet, log=say(a))
     return {"checkpoint": a.out, **metrics}

@@ -64,6 +64,7 @@ class TrainConfig:
     limit: int = 0  # use only the first N training images (0: all)
     model_options: str = ""  # "key=value,..." for fields of the family's config (e.g. "loss=wgan-gp,ema_decay=0.999")
     amp: str = "off"  # mixed precision of the VAE step: off | bf16 (CPU with AVX-512 BF16, or CUDA) | fp16 (CUDA, loss scaling) | auto
+    init_from: str = ""  # start from this checkpoint's weights (same family and shapes; fresh optimiser and schedule)
 
 
 def state_path(out: Path) -> Path:
@@ -256,6 +257,9 @@ def train(tc: TrainConfig, out: str | Path, resume: bool = False, progress: bool
             log(f"resuming at epoch {start_epoch + 1}/{tc.epochs} (step {step})")
         elif state_path(out).exists():
             raise TrainingError(f"{out.name} already has a training state; pass --resume to continue it, or choose another --out")
+        elif tc.init_from:
+            _load_weights(tc.init_from, net, tc.model)
+            log(f"starting from the weights of {Path(tc.init_from).name}")
         trainer.wrap(world, device)
 
         fixed_val = val_set.images[:32].to(device).float().div(255)
@@ -322,6 +326,27 @@ def train(tc: TrainConfig, out: str | Path, resume: bool = False, progress: bool
         return metrics
     finally:
         distributed.shutdown(world)
+
+
+def _load_weights(path: str, net, family: str) -> None:
+    """Warm start: the weights of an existing checkpoint of the same family and shapes (e.g. a
+    model whose training state is gone); the optimiser and the learning-rate schedule start afresh."""
+    try:
+        ckpt = ckpt_io.load(path)
+    except (OSError, ckpt_io.CheckpointError) as exc:
+        raise TrainingError(f"--init-from: {exc}") from None
+    if ckpt.family != family:
+        raise TrainingError(f"--init-from: {Path(path).name} is a {ckpt.family} checkpoint, not {family}")
+    own = net.state_dict()
+    if set(ckpt.state) != set(own):
+        raise TrainingError(f"--init-from: {Path(path).name} has other layers than --model {family} with these options")
+    wrong = [k for k, v in ckpt.state.items() if tuple(v.shape) != tuple(own[k].shape)]
+    if wrong:
+        raise TrainingError(
+            f"--init-from: {Path(path).name} differs in shape at {wrong[0]} ({tuple(ckpt.state[wrong[0]].shape)} vs "
+            f"{tuple(own[wrong[0]].shape)}); use the same --size, --latent-dim, --base-width and labels"
+        )
+    net.load_state_dict(ckpt.state)
 
 
 def _resident(images: torch.Tensor, device: torch.device) -> torch.Tensor:

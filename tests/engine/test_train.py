@@ -47,6 +47,25 @@ def test_resume_continues_where_it_stopped(celeba_dir, tmp_path):
         train(_cfg(celeba_dir, epochs=3, latent_dim=7), out, resume=True, progress=False, log=lambda s: None)
 
 
+def test_init_from_starts_from_the_weights_of_another_checkpoint(celeba_dir, tmp_path):
+    first, second = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
+    train(_cfg(celeba_dir, epochs=1), first, progress=False, log=lambda s: None)
+    logs = []
+    train(_cfg(celeba_dir, epochs=1, lr=0.0, lr_final_fraction=1.0, init_from=str(first)), second, progress=False, log=logs.append)
+    assert any("starting from the weights of a.safetensors" in s for s in logs)
+    a, b = ckpt_io.load(first).state, ckpt_io.load(second).state
+    conv = next(k for k in a if k.endswith("weight") and a[k].dim() == 4)
+    assert torch.equal(a[conv], b[conv])  # lr 0: the weights are exactly the ones it started from
+    assert ckpt_io.load(second).info["training"]["config"]["init_from"] == str(first)
+    with pytest.raises(TrainingError, match="differs in shape at"):
+        train(_cfg(celeba_dir, epochs=1, latent_dim=7, init_from=str(first)), tmp_path / "c.safetensors", progress=False)
+    with pytest.raises(TrainingError, match="is a vae checkpoint, not cgan"):
+        train(_cfg(celeba_dir, epochs=1, model="cgan", init_from=str(first)), tmp_path / "d.safetensors", progress=False)
+    (tmp_path / "junk.safetensors").write_bytes(b"not a checkpoint")
+    with pytest.raises(TrainingError, match="--init-from: "):
+        train(_cfg(celeba_dir, epochs=1, init_from=str(tmp_path / "junk.safetensors")), tmp_path / "e.safetensors", progress=False)
+
+
 def test_resume_without_state_is_refused(celeba_dir, tmp_path):
     with pytest.raises(TrainingError, match="nothing to resume"):
         train(_cfg(celeba_dir), tmp_path / "none.safetensors", resume=True, progress=False)
