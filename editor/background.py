@@ -48,22 +48,29 @@ def _emit(signal, *args) -> None:
 
 
 class ImageFileReader(QObject):
-    """Decodes photo files on a worker thread; the newest request wins.
+    """Decodes photo files on a worker thread.
 
     :meth:`read` returns a ticket; exactly one of ``finished(ticket, path, array)`` (H×W×3 uint8,
-    EXIF orientation applied) or ``failed(ticket, path, message)`` follows on the GUI thread —
-    unless a newer :meth:`read` or :meth:`cancel` superseded it, then neither does.
+    EXIF orientation applied) or ``failed(ticket, path, message)`` follows on the GUI thread.
+    :meth:`read_all` reads several files as one request and answers once, with
+    ``allRead(ticket, results)``: one ``(path, array | None, message | None)`` per file, in order.
+    With ``newest_wins`` (the default) a newer request or :meth:`cancel` supersedes the older
+    ones (a read not started yet is dropped, an answer to a superseded one is never delivered);
+    without it every request is answered, in the order made.
     """
 
     finished = Signal(int, object, object)  # ticket, Path, np.ndarray
     failed = Signal(int, object, str)  # ticket, Path, one line for a person
-    _done = Signal(int, object, object, object)  # worker -> GUI thread: ticket, path, array | None, message | None
+    allRead = Signal(int, object)  # ticket, list[(Path, np.ndarray | None, str | None)]
+    _done = Signal(int, bool, object)  # worker -> GUI thread: ticket, several?, results
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, newest_wins: bool = True) -> None:
         super().__init__(parent)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
+        self._newest_wins = newest_wins
         self._ticket = 0
+        self._cancelled = 0  # requests with a ticket up to this one are not answered
         self._done.connect(self._deliver)
 
     @property
@@ -72,34 +79,51 @@ class ImageFileReader(QObject):
         return self._ticket
 
     def read(self, path: str | Path) -> int:
-        self._ticket += 1
-        ticket, path = self._ticket, Path(path)
-        self._pool.clear()  # a read that has not started yet is superseded
-        self._pool.start(lambda: self._run(ticket, path))
-        return ticket
+        return self._start([Path(path)], several=False)
+
+    def read_all(self, paths) -> int:
+        return self._start([Path(p) for p in paths], several=True)
 
     def cancel(self) -> None:
-        """Forget every request: no answer to any of them will be delivered."""
-        self._ticket += 1
+        """Forget every request made so far: no answer to any of them will be delivered."""
+        self._cancelled = self._ticket
         self._pool.clear()
 
     def wait(self, timeout_ms: int = 30_000) -> bool:
         return self._pool.waitForDone(timeout_ms)
 
-    def _run(self, ticket: int, path: Path) -> None:  # pool thread: no widgets, only the signal
-        if ticket != self._ticket:
-            return  # superseded while queued
-        try:
-            array, message = read_image(path)[0], None
-        except ImageLoadError as exc:
-            array, message = None, str(exc)
-        except Exception as exc:  # noqa: BLE001 - a decoder failure is an answer, never a silent thread death
-            array, message = None, _one_line(path, exc)
-        _emit(self._done, ticket, path, array, message)
+    def _start(self, paths: list[Path], several: bool) -> int:
+        self._ticket += 1
+        ticket = self._ticket
+        if self._newest_wins:  # older requests are superseded
+            self._cancelled = ticket - 1
+            self._pool.clear()
+        self._pool.start(lambda: self._run(ticket, paths, several))
+        return ticket
 
-    def _deliver(self, ticket: int, path: Path, array, message: str | None) -> None:  # GUI thread
-        if ticket != self._ticket:
+    def _wanted(self, ticket: int) -> bool:
+        return ticket > self._cancelled
+
+    def _run(self, ticket: int, paths: list[Path], several: bool) -> None:  # pool thread: no widgets, only the signal
+        results = []
+        for path in paths:
+            if not self._wanted(ticket):
+                return  # superseded while queued or while reading
+            try:
+                results.append((path, read_image(path)[0], None))
+            except ImageLoadError as exc:
+                results.append((path, None, str(exc)))
+            except Exception as exc:  # noqa: BLE001 - a decoder failure is an answer, never a silent thread death
+                results.append((path, None, _one_line(path, exc)))
+        _emit(self._done, ticket, several, results)
+
+    def _deliver(self, ticket: int, several: bool, results) -> None:  # GUI thread
+        if not self._wanted(ticket):
             return  # a newer read (or a cancel) won
+        if several:
+            self.allRead.emit(ticket, results)
+            return
+        path, array, message = results[0]
         if message is not None:
             self.failed.emit(ticket, path, message)
         else:

@@ -1,6 +1,7 @@
 """Slots that hold a :class:`~engine.protocol.LatentTerm`: the operands of arithmetic and the ends
 of an interpolation. No widgets here: a slot is filled from the current edit, from samples of the
-sampling grid, from image files (read here, encoded by the engine) or from a labelled group.
+sampling grid, from image files (decoded off the GUI thread, encoded by the engine) or from a
+labelled group.
 
 A slot filled from the current edit *follows* it: when the edit changes, the slot's latent is
 updated and ``changed`` fires again, so a result built on it stays live.
@@ -15,9 +16,9 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from engine.protocol import LatentTerm
+from editor.background import ImageFileReader
 from editor.controllers.edit import EditController
 from editor.controllers.sampling import SamplingController
-from editor.imaging import ImageLoadError, read_image
 
 MAX_FILES = 64  # images in one term chosen in a file dialog
 
@@ -40,12 +41,17 @@ class TermSlots(QObject):
         self.slots: dict[str, Slot | None] = {k: None for k in keys}
         self._edit = edit
         self._sampling = sampling
+        self._readers: dict[str, ImageFileReader] = {}  # per slot: the newest choice of files wins
+        for key in keys:
+            reader = self._readers[key] = ImageFileReader(self)
+            reader.allRead.connect(lambda _ticket, results, k=key: self._on_files_read(k, results))
         edit.editedChanged.connect(self._on_edit_changed)
 
     # ------------------------------------------------------------------ filling
     def set(self, key: str, slot: Slot | None) -> None:
         if key not in self.slots:
             raise KeyError(key)
+        self._readers[key].cancel()  # files still being read for this slot no longer count
         self.slots[key] = slot
         self.changed.emit(key, slot)
 
@@ -80,20 +86,24 @@ class TermSlots(QObject):
         return True
 
     def set_files(self, key: str, paths) -> bool:
-        """Image files (their mean latent when several); read here, encoded by the engine."""
+        """Image files (their mean latent when several): decoded on a worker thread (a dialog may
+        pick 64 big photos), then the slot is filled and the engine encodes them. False: nothing to read."""
+        if key not in self.slots:
+            raise KeyError(key)
         paths = [Path(p) for p in paths][:MAX_FILES]
-        images = []
-        for path in paths:
-            try:
-                images.append(read_image(path)[0])
-            except ImageLoadError as exc:
-                self.failed.emit(str(exc))
-                return False
-        if not images:
+        if not paths:
             return False
+        self._readers[key].read_all(paths)
+        return True
+
+    def _on_files_read(self, key: str, results) -> None:
+        message = next((m for _, _, m in results if m is not None), None)
+        if message is not None:
+            self.failed.emit(message)  # one bad file: the slot is left as it was
+            return
+        paths, images = [p for p, _, _ in results], [a for _, a, _ in results]
         label = paths[0].name if len(paths) == 1 else f"{len(paths)} images"
         self.set(key, Slot(LatentTerm(images=tuple(images), label=label), label, images[0] if len(images) == 1 else None))
-        return True
 
     def set_group(self, key: str, group: str, data: str = "") -> None:
         """A labelled group: ``NAME=1`` / ``NAME=-1`` of a user attribute, or conditions on a data set."""

@@ -1,9 +1,9 @@
 """Your own attributes: tag examples as *with* / *without*, name the attribute, get a direction.
 
-Examples come from the current edit, from samples of the grid, or from photo files (encoded by
-the engine, queued). ``create`` sends the tagged latents; the engine computes the direction
-(mean difference), saves it in the user's data folder and the attribute panel picks it up at
-once. The saved attributes can be listed, deleted, exported to a small file and imported.
+Examples come from the current edit, from samples of the grid, or from photo files (decoded off
+the GUI thread, encoded by the engine, queued). ``create`` sends the tagged latents; the engine
+computes the direction (mean difference), saves it in the user's data folder and the attribute
+panel picks it up at once. The saved attributes can be listed, deleted, exported to a small file and imported.
 """
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ from engine.protocol import (
     UserAttributeList,
     UserAttributeSaved,
 )
+from editor.background import ImageFileReader
 from editor.client import EngineClient
 from editor.controllers.attributes import AttributeController
 from editor.controllers.edit import EditController
 from editor.controllers.model import ModelController
 from editor.controllers.sampling import SamplingController
-from editor.imaging import ImageLoadError, read_image
 
 SIDES = ("with", "without")
 MIN_PER_SIDE = 2  # the engine's minimum; 5–20 examples in all work well
@@ -69,6 +69,9 @@ class UserAttributeController(QObject):
         self.folder = ""
         self._encodes: dict[int, tuple[str, str]] = {}  # request id -> (side, label)
         self._mine: set[int] = set()
+        self._reader = ImageFileReader(self, newest_wins=False)  # every batch of files is added, in order
+        self._reader_sides: dict[int, str] = {}  # read ticket -> side
+        self._reader.allRead.connect(self._on_files_read)
         client.answered.connect(self._on_answered)
         model.changed.connect(self._on_model_changed)
 
@@ -115,19 +118,25 @@ class UserAttributeController(QObject):
         return added
 
     def add_files(self, side: str, paths) -> int:
-        """Photo files: read here, encoded by the engine (queued); they appear when encoded."""
-        n = 0
-        for path in paths:
-            path = Path(path)
-            try:
-                array, _ = read_image(path)
-            except ImageLoadError as exc:
-                self.failed.emit(str(exc))
+        """Photo files: decoded on a worker thread, then encoded by the engine (queued); they
+        appear when encoded. Returns how many files will be read."""
+        if side not in SIDES:
+            raise ValueError(f"side must be 'with' or 'without', not {side!r}")
+        paths = [Path(p) for p in paths]
+        if paths:
+            self._reader_sides[self._reader.read_all(paths)] = side
+        return len(paths)
+
+    def _on_files_read(self, ticket: int, results) -> None:
+        side = self._reader_sides.pop(ticket, None)
+        if side is None:
+            return
+        for path, array, message in results:
+            if message is not None:
+                self.failed.emit(message)  # a bad file is skipped; the others are added
                 continue
             rid = self._client.submit(Encode(image=array), None)
             self._encodes[rid] = (side, path.name)
-            n += 1
-        return n
 
     def remove(self, side: str, indices) -> None:
         drop = {int(i) for i in indices}
@@ -137,6 +146,8 @@ class UserAttributeController(QObject):
     def clear(self) -> None:
         self.examples = {s: [] for s in SIDES}
         self._encodes.clear()
+        self._reader.cancel()  # files still being read are dropped too
+        self._reader_sides.clear()
         self.examplesChanged.emit()
 
     # ------------------------------------------------------------------ saved attributes

@@ -175,3 +175,32 @@ def test_a_reader_deleted_while_it_decodes_does_not_crash(qtbot, tmp_path, monke
     delete(reader)  # the window closed: its pool waits for the decode, whose answer has no receiver
     opener.join()
     qtbot.wait(20)
+
+
+def test_files_for_arithmetic_and_your_attributes_are_decoded_off_the_gui_thread(qtbot, window, tmp_path, monkeypatch):
+    """A file dialog may pick 64 big photos: neither the arithmetic slots nor the examples of
+    "your attributes" decode them on the GUI thread; the newest choice for a slot wins; a bad
+    file is one line on the banner, and the good files of the same batch are still added."""
+    gate, threads = _gated_reads(monkeypatch)
+    slots, user = window.semantics.arithmetic.slots, window.semantics.user
+    a, b = write_photo(tmp_path / "a.png"), write_photo(tmp_path / "b.png", seed=1)
+    junk = tmp_path / "junk.jpg"
+    junk.write_bytes(b"\xff\xd8 not really a jpeg")
+    try:
+        assert slots.set_files("a", [a])  # returns while the decoder is blocked
+        assert slots.set_files("a", [b, a])  # supersedes the first choice
+        assert user.add_files("with", [a, junk, b]) == 3
+        assert slots.slots["a"] is None and user.counts() == (0, 0)
+    finally:
+        gate.set()
+    qtbot.waitUntil(lambda: slots.slots["a"] is not None, timeout=TIMEOUT_MS)
+    assert slots.slots["a"].label == "2 images" and len(slots.slots["a"].term.images) == 2
+    np.testing.assert_array_equal(slots.slots["a"].term.images[0], read_image(b)[0])
+    qtbot.waitUntil(lambda: user.counts() == (2, 0), timeout=TIMEOUT_MS)
+    assert [e.label for e in user.examples["with"]] == ["a.png", "b.png"]
+    assert "junk.jpg" in window.banner.text() and "\n" not in window.banner.text()
+    assert threads and all(t is not threading.main_thread() for t in threads)
+
+    slots.set_files("b", [junk])  # a bad file leaves the slot as it was
+    qtbot.waitUntil(lambda: "junk.jpg" in window.banner.text(), timeout=TIMEOUT_MS)
+    assert slots.slots["b"] is None
