@@ -90,13 +90,13 @@ class ConditionalHandlers:
         gauge = self._gauge_of(m)
         gauge.k = int(req.k)
         with self._budget(), torch.inference_mode():
-            if req.z is not None:
-                z = m._latents(req.z)
+            z = None if req.z is None else m._latents(req.z)
+            if z is not None:
                 x = m.decode_tensor(z, m.label_tensor(req.labels, z.shape[0])).float().clamp(0, 1)
                 images = x.mul(255.0).round().div(255.0)  # the 8-bit image the user sees
             else:
                 images = np.asarray(req.images)
-            rows = gauge(images, req.labels)
+            rows = gauge(images, req.labels, z)
         cal = gauge.calibration
         warn = float(cal.warn_below_percentile) if cal is not None else 2.0
         details = {k: np.array([r[k] for r in rows], np.float64) for k in rows[0] if k not in ("score", "percentile", "plausible")}

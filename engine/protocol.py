@@ -841,6 +841,12 @@ class FileWritten(Response):
 # inversion a few optimisation steps at a time, and ``ListModels`` names the bundled models.
 
 
+#: A GAN latent farther out than this (RMS per dimension ‖z‖/√D; prior draws: 1 ± 1/√(2D)) is
+#: extrapolation: the realism gauge calls its image implausible whatever the discriminator says
+#: (on the bundled face cGAN decodes saturate from about ×2; docs/conditional.md).
+LATENT_RMS_LIMIT = 1.5
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RealismCalibration:
     """How a checkpoint's realism gauge is calibrated: ``score`` ("iwae_loglik_bpd": −bits/dim of
@@ -872,7 +878,9 @@ class RealismScore(Response):
     """Per image: ``score`` (higher: more plausible; in ``units``), its ``percentile`` among held-out
     data (NaN when the checkpoint is uncalibrated) and ``plausible`` (False below
     ``warn_below_percentile``). ``details``: the raw numbers (``elbo_bpd``/``iwae_bpd`` for VAEs,
-    bits per dimension, lower is likelier; ``d_logit`` for GANs)."""
+    bits per dimension, lower is likelier; ``d_logit`` for GANs, and for a GAN scored from ``z``
+    ``latent_rms`` (‖z‖/√D; beyond 1.5 the image is implausible whatever D says) and
+    ``latent_percentile``, the share of prior draws farther from the centre)."""
 
     score: np.ndarray  # N float64
     percentile: np.ndarray  # N float64, NaN without calibration

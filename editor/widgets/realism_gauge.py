@@ -8,7 +8,7 @@ import math
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QWidget
 
-from engine.protocol import RealismCalibration, RealismScore
+from engine.protocol import LATENT_RMS_LIMIT, RealismCalibration, RealismScore
 
 WARNING_STYLE = "QProgressBar { background: #fde3c8; color: #7a3e00; border: 1px solid #d9822b; } QProgressBar::chunk { background: #d9822b; }"
 
@@ -41,7 +41,7 @@ class RealismGauge(QWidget):
         self.bar.setValue(0)
         self.bar.setFormat("–")
         cal = self.calibration
-        self.setToolTip("" if cal is None else f"How typical the edited image is among {cal.n} held-out images ({cal.data}).")
+        self.setToolTip("" if cal is None else f"How typical the edited image is among {cal.n} reference images ({cal.data}).")
 
     def show_score(self, score: RealismScore) -> None:
         if self.calibration is None or not score.calibrated or len(score.percentile) == 0:
@@ -56,11 +56,18 @@ class RealismGauge(QWidget):
         self.bar.setFormat(f"{ordinal(round(pct))} percentile" if pct >= 1 else "< 1st percentile")
         self._set_warning(not plausible)
         cal = self.calibration
-        lines = [f"Realism: percentile {pct:.1f} among {cal.n} held-out images ({cal.data}).",
+        lines = [f"Realism: percentile {pct:.1f} among {cal.n} reference images ({cal.data}).",
                  f"Score {value:.3f} — {score.units}."]
+        rms, tail = score.details.get("latent_rms"), score.details.get("latent_percentile")
+        far_out = False
+        if rms is not None and len(rms):
+            lines.append(f"Latent: {float(rms[0]):.2f}× the prior's typical radius "
+                         f"({float(tail[0]):.2g} % of its draws lie farther out).")
+            far_out = float(rms[0]) > LATENT_RMS_LIMIT
         if not plausible:
-            lines.insert(0, f"Implausible: less typical than {100 - score.warn_below_percentile:.0f} % of real images — "
-                            "the edit has left the region the model knows; expect artefacts.")
+            why = (f"the latent is beyond {LATENT_RMS_LIMIT:g}× the typical radius, where the generator was never trained" if far_out
+                   else f"less typical than {100 - score.warn_below_percentile:.0f} % of the reference set: the edit has left the region the model knows")
+            lines.insert(0, f"Implausible: {why}; expect artefacts.")
         self.setToolTip("\n".join(lines))
 
     def show_error(self, message: str) -> None:

@@ -153,5 +153,13 @@ def test_a_cgan_labels_and_gauge_read_its_discriminator(qtbot, real, calibrated_
     assert differs(shown, original) > 0
     score = _settled(qtbot, window, n)
     want = _expected(independent_engine(calibrated_cgan), window)
-    assert set(want.details) == {"d_logit"} and score.score[0] == pytest.approx(want.score[0], abs=1e-5)
+    assert set(want.details) == {"d_logit", "latent_percentile", "latent_rms"} and score.score[0] == pytest.approx(want.score[0], abs=1e-5)
     assert ui.gauge.percentile == pytest.approx(want.percentile[0], abs=1e-6) and "discriminator" in ui.gauge.toolTip()
+    assert "the prior's typical radius" in ui.gauge.toolTip()
+
+    n = ui.realism.requests  # D alone hardly notices a latent pushed far out; the gauge does
+    window.edit.set_shift(np.full(window.model.info.latent_dim, 4.0, np.float32))
+    wait_rendered(qtbot, window, REAL_TIMEOUT_MS)
+    far = _settled(qtbot, window, n)
+    assert far.details["latent_rms"][0] > 3.0 and not far.plausible[0]
+    assert ui.gauge.warning and "where the generator was never trained" in ui.gauge.toolTip()

@@ -17,6 +17,7 @@ from engine.evaluate import evaluate_vae
 from engine.likelihood import (
     Calibration,
     RealismGauge,
+    latent_typicality,
     bits_per_dim,
     calibrate,
     calibrate_gan_on_samples,
@@ -26,6 +27,7 @@ from engine.likelihood import (
     roc_auc,
     true_setting_index,
 )
+from engine.protocol import LATENT_RMS_LIMIT
 from engine.testing import smooth_images
 from engine.testing import device_under_test
 
@@ -143,6 +145,33 @@ def test_gauge_of_a_gan_is_the_discriminator_score(tmp_path):
     expected = m.net.discriminate(x[:4].to(m.device), m.label_tensor({"Bright": 1.0}, 4))  # same device, same kernels
     assert np.allclose([r["d_logit"] for r in rows], expected.detach().cpu().numpy(), atol=1e-5)
     assert all(0 <= r["percentile"] <= 100 for r in rows)
+
+
+def test_latent_typicality_is_the_chi_square_tail_of_the_prior():
+    z = torch.randn(4000, 100, generator=torch.Generator().manual_seed(0))
+    tail, rms = latent_typicality(z)
+    assert 45 < np.median(tail) < 55 and abs(float(np.mean(tail < 2.0)) - 0.02) < 0.01  # uniform over prior draws
+    assert abs(np.median(rms) - 1.0) < 0.01 and rms.max() < 1.3
+    assert latent_typicality(torch.zeros(1, 100))[0][0] == pytest.approx(100.0)
+    far_tail, far_rms = latent_typicality(3.0 * z[:16])
+    assert (far_tail < 1e-6).all() and np.allclose(far_rms, 3.0 * rms[:16])
+
+
+def test_gan_gauge_warns_when_the_latent_is_beyond_the_rms_limit_whatever_d_says(tmp_path):
+    net = tiny_cgan("ns", steps=15)
+    path = save(net, tmp_path / "g.safetensors", info={"realism": calibrate_gan_on_samples(net, n=300, seed=1).to_dict()})
+    m = engine.load_model(path, device=device_under_test())
+    z = np.asarray(m.sample_latents(16, seed=3))
+    gauge, labels = RealismGauge(m), {"Bright": 1.0}
+    for scale in (1.0, 2.5):
+        zs = (z * scale).astype(np.float32)
+        images = m.decode(zs, labels=labels)
+        d_only, with_z = gauge(images, labels), gauge(images, labels, torch.as_tensor(zs))
+        for a, b in zip(d_only, with_z):
+            assert b["percentile"] == a["percentile"] and b["d_logit"] == a["d_logit"]  # the number shown stays D's
+            assert b["plausible"] == (a["plausible"] and b["latent_rms"] <= LATENT_RMS_LIMIT)
+        far = [r["latent_rms"] > LATENT_RMS_LIMIT for r in with_z]
+        assert sum(far) >= 14 if scale == 2.5 else not any(far)
 
 
 def test_gan_gauge_calibrated_on_its_own_samples_places_them_mid_range(tmp_path):
