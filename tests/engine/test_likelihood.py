@@ -228,3 +228,33 @@ def test_fid_and_kid_arithmetic():
     shifted = b + 1.0
     assert fid(a, a) < 1e-6 and fid(a, b) < 1.5 and abs(fid(a, shifted) - 16.0) < 3.0  # ‖Δμ‖² = 16
     assert abs(kid(a, b, subsets=5, subset_size=200)[0]) < 0.05 < kid(a, shifted, subsets=5, subset_size=200)[0]
+
+
+def test_real_image_features_are_cached_by_content(tmp_path, monkeypatch):
+    from engine import fid as F
+
+    weights = tmp_path / "default_1.pt"
+    weights.write_bytes(b"stand-in for the Inception file")
+    monkeypatch.setattr(F, "inception_path", lambda: str(weights))
+    monkeypatch.setenv("LATENT_STUDIO_CACHE_DIR", str(tmp_path / "cache"))
+    calls = []
+
+    def net(x):  # a stand-in network: 2048 features from the resized batch
+        calls.append(x.shape[0])
+        return x.mean(dim=(1, 2, 3), keepdim=False)[:, None].expand(-1, 2048).clone()
+
+    images = torch.randint(0, 256, (5, 3, 8, 8), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    first = F.cached_features(net, images, batch_size=4)
+    assert calls == [4, 1] and first.shape == (5, 2048)
+    np.testing.assert_array_equal(F.cached_features(net, images, batch_size=4), first)
+    assert calls == [4, 1]  # the second time from the cache
+    other = images.clone()
+    other[0, 0, 0, 0] ^= 1  # other images: computed again
+    F.cached_features(net, other, batch_size=8)
+    assert calls == [4, 1, 5]
+    F.cached_features(net, images, batch_size=8, cache=False)
+    assert calls == [4, 1, 5, 5]
+    for f in (tmp_path / "cache" / "fid").glob("*.npy"):
+        f.write_bytes(b"damaged")
+    np.testing.assert_array_equal(F.cached_features(net, images, batch_size=8), first)  # recomputed, not an error
+    assert calls == [4, 1, 5, 5, 5]
