@@ -1,9 +1,10 @@
 """Screenshot of the real window for the README: ``python -m editor.screenshot OUT.png``.
 
 Run under a display, e.g. ``xvfb-run -s "-screen 0 1360x860x24" python -m editor.screenshot
-docs/screenshot.png [--model default] [--photo face.png]``. Opens the model, the photo (or the
-first sample when none is given), moves three sliders, opens a traversal strip, then grabs the
-screen with ImageMagick's ``import -window root`` (or Qt's screen grab without it).
+docs/screenshot.png [--model default] [--photo face.png] [--labels Eyeglasses=1]``. Opens the
+model, the photo (or the first sample when none is given), moves three sliders (a conditional
+model: sets ``--labels`` instead), opens a traversal strip, then grabs the screen with
+ImageMagick's ``import -window root`` (or Qt's screen grab without it).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QGuiApplication
 
 from editor.app import application, create_window, parse_args
+from engine.protocol import parse_labels
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,7 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--photo", default=None)
     parser.add_argument("--size", default="1360x860")
     parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--labels", default=None, help="a conditional model's labels to set, e.g. Eyeglasses=1,Male=0")
     args = parser.parse_args(argv)
+    labels = parse_labels(args.labels) or {}
     app = application()
     window = create_window(parse_args(([args.photo] if args.photo else []) + ["--model", args.model]))
     width, height = (int(v) for v in args.size.split("x"))
@@ -59,8 +63,12 @@ def main(argv: list[str] | None = None) -> int:
 
     def edit() -> None:
         dims = [int(d) for d in window.latents.active_dims[:4]]
-        for dim, value in zip(dims, (1.8, -1.2, 0.0, 0.9)):
-            window.latents.rows[dim].slider.setValue(value)
+        if labels:
+            for name, value in labels.items():
+                window.conditional.labels.set_value(name, value)
+        else:
+            for dim, value in zip(dims, (1.8, -1.2, 0.0, 0.9)):
+                window.latents.rows[dim].slider.setValue(value)
         window.latents.traversalRequested.emit(dims[0])
         when(lambda: not window.client.busy and bool(window.traversal.buttons), lambda: QTimer.singleShot(1200, snap))
 

@@ -46,20 +46,6 @@ def set_threads(a) -> None:
         torch.set_num_threads(int(a.threads))
 
 
-def parse_labels(text: str | None) -> dict[str, float] | None:
-    """``"Eyeglasses=1,Male=0.5"`` → dict (``=`` may be omitted: 1.0)."""
-    if not text:
-        return None
-    out = {}
-    for item in filter(None, (t.strip() for t in text.split(","))):
-        name, eq, val = item.partition("=")
-        try:
-            out[name.strip()] = float(val) if eq else 1.0
-        except ValueError:
-            raise ValueError(f"--labels: {item!r} is not NAME=VALUE") from None
-    return out
-
-
 def load_model_from_args(a):
     """The model that :func:`model_args` names, on its device, after ``--threads`` is applied."""
     import engine

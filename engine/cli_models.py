@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from engine.cli import args, command, load_model_from_args, model_args
-from engine.cli import parse_labels as _labels_arg
+from engine.protocol import parse_labels as _labels_arg
 from engine.cli import say as _say
 from engine.cli import set_threads as _threads
 

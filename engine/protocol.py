@@ -382,6 +382,20 @@ def _vector(values, d: int, what: str) -> np.ndarray:
     return v
 
 
+def parse_labels(text: str | None) -> dict[str, float] | None:
+    """``"Eyeglasses=1,Male=0.5"`` (command lines: ``--labels``) → dict; ``=`` may be omitted: 1.0."""
+    if not text:
+        return None
+    out = {}
+    for item in filter(None, (t.strip() for t in text.split(","))):
+        name, eq, val = item.partition("=")
+        try:
+            out[name.strip()] = float(val) if eq else 1.0
+        except ValueError:
+            raise ValueError(f"--labels: {item!r} is not NAME=VALUE") from None
+    return out
+
+
 def recipe_json(stack: EditStack, labels: dict[str, float] | None = None) -> str:
     """A recipe file (``latent-studio edit --recipe``): the edit stack and, for a conditional
     model, the labels to decode with (a top-level ``labels`` that older readers ignore)."""
