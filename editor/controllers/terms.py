@@ -49,9 +49,13 @@ class TermSlots(QObject):
 
     # ------------------------------------------------------------------ filling
     def set(self, key: str, slot: Slot | None) -> None:
+        """The user's new choice for ``key``: files still being read for it no longer count."""
         if key not in self.slots:
             raise KeyError(key)
-        self._readers[key].cancel()  # files still being read for this slot no longer count
+        self._readers[key].cancel()
+        self._put(key, slot)
+
+    def _put(self, key: str, slot: Slot | None) -> None:
         self.slots[key] = slot
         self.changed.emit(key, slot)
 
@@ -103,7 +107,7 @@ class TermSlots(QObject):
             return
         paths, images = [p for p, _, _ in results], [a for _, a, _ in results]
         label = paths[0].name if len(paths) == 1 else f"{len(paths)} images"
-        self.set(key, Slot(LatentTerm(images=tuple(images), label=label), label, images[0] if len(images) == 1 else None))
+        self._put(key, Slot(LatentTerm(images=tuple(images), label=label), label, images[0] if len(images) == 1 else None))
 
     def set_group(self, key: str, group: str, data: str = "") -> None:
         """A labelled group: ``NAME=1`` / ``NAME=-1`` of a user attribute, or conditions on a data set."""
@@ -115,7 +119,7 @@ class TermSlots(QObject):
         """Empty the slots that hold latents (another model's latent space); files and groups stay."""
         for key, slot in self.slots.items():
             if slot is not None and slot.term.latents is not None:
-                self.set(key, None)
+                self._put(key, None)  # files still being read for it are kept: the new model encodes them
 
     # ------------------------------------------------------------------ reading
     def ready(self) -> bool:

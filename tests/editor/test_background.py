@@ -201,6 +201,18 @@ def test_files_for_arithmetic_and_your_attributes_are_decoded_off_the_gui_thread
     assert "junk.jpg" in window.banner.text() and "\n" not in window.banner.text()
     assert threads and all(t is not threading.main_thread() for t in threads)
 
-    slots.set_files("b", [junk])  # a bad file leaves the slot as it was
-    qtbot.waitUntil(lambda: "junk.jpg" in window.banner.text(), timeout=TIMEOUT_MS)
+    gate.clear()  # a choice of files survives another model forgetting the slot's latents
+    threads.clear()
+    slots.set_latent("b", np.zeros(window.model.info.latent_dim, np.float32), "zeros")
+    assert slots.set_files("b", [a])
+    qtbot.waitUntil(lambda: bool(threads), timeout=TIMEOUT_MS)
+    slots.forget_latents()
     assert slots.slots["b"] is None
+    gate.set()
+    qtbot.waitUntil(lambda: slots.slots["b"] is not None, timeout=TIMEOUT_MS)
+    assert slots.slots["b"].label == "a.png"
+
+    shown = len(window.banner.history)
+    slots.set_files("b", [junk])  # a bad file leaves the slot as it was
+    qtbot.waitUntil(lambda: len(window.banner.history) > shown, timeout=TIMEOUT_MS)
+    assert "junk.jpg" in window.banner.text() and slots.slots["b"].label == "a.png"
