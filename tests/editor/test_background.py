@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from editor import background
-from editor.background import ImageFileReader, flush_settings, halve, pyramid, store_setting
+from editor.background import ImageFileReader, flush_settings, halve, pyramid
 from editor.imaging import read_image
 from editor.recent import RecentList
 from tests.editor.conftest import TIMEOUT_MS, write_photo
