@@ -229,7 +229,7 @@ def aligned_encode_latency(net: VAE, n: int = 30, device: torch.device | str = "
     }  # fmt: skip
 
 
-def _cgan_setup(size: int, batch: int, device: torch.device, channels_last: bool):
+def _cgan_setup(size: int, batch: int, device: torch.device, channels_last: bool, amp: str = "off"):
     """The cGAN that ``latent-studio train --model cgan`` builds by default (3 binary labels),
     its data as the training loop holds it (uint8 images, labels)."""
     from engine.data.datasets import ImageSet
@@ -242,7 +242,7 @@ def _cgan_setup(size: int, batch: int, device: torch.device, channels_last: bool
     attrs = np.where(np.random.default_rng(0).random((batch * 8, 3)) < 0.4, 1, -1)
     data = ImageSet(images, attrs, ["Eyeglasses", "Male", "Smiling"], "benchmark batches")
     space = label_space_from_data(data)
-    tc = TrainConfig(model="cgan", size=size, batch_size=batch, lr=2e-4)
+    tc = TrainConfig(model="cgan", size=size, batch_size=batch, lr=2e-4, amp=amp)
     torch.manual_seed(0)
     net = registry.build("cgan", model_config(tc, 100, space)).to(device)
     if channels_last:
@@ -250,14 +250,15 @@ def _cgan_setup(size: int, batch: int, device: torch.device, channels_last: bool
     return net.train(), tc, data, space
 
 
-def cgan_train_throughput(size: int, optimized: bool, seconds: float = 8.0, batch: int = 64, device: torch.device | str = "cpu", warmup: int = 3) -> float:
+def cgan_train_throughput(size: int, optimized: bool, seconds: float = 8.0, batch: int = 64, device: torch.device | str = "cpu", warmup: int = 3,
+                          amp: str = "off") -> float:  # fmt: skip
     """Images per second of cGAN training steps (D step, G step with the EMA update, encoder
     step). ``optimized``: ``engine.train_conditional.CGANTrainer.step`` with the training
-    loop's batch preparation and a channels_last network. Baseline: the same network and the
+    loop's batch preparation and a channels_last network (``amp``: its autocast, off or bf16). Baseline: the same network and the
     same three losses in a plain eager loop (pytorch/examples' DCGAN style: NCHW float
     batches, ``zero_grad()``, D's gradients computed during the G step and discarded)."""
     device = torch.device(device)
-    net, tc, data, space = _cgan_setup(size, batch, device, channels_last=optimized)
+    net, tc, data, space = _cgan_setup(size, batch, device, channels_last=optimized, amp=amp)
     y_all = space.encode(data.labels)
     cfg = net.config
     if optimized:
@@ -479,12 +480,17 @@ def run(model: str = "default", quick: bool = False, editor: bool = True, progre
     progress("cGAN training throughput: ours vs the plain eager loop")
     variants = {"plain": lambda t: cgan_train_throughput(64, optimized=False, seconds=t, device=dev, warmup=warm),
                 "off": lambda t: cgan_train_throughput(64, optimized=True, seconds=t, device=dev, warmup=warm)}  # fmt: skip
+    if "bf16" in amp:  # --amp bf16 of the cGAN trainer (not its default: quality not yet compared at equal time)
+        variants["bf16"] = lambda t: cgan_train_throughput(64, optimized=True, seconds=t, device=dev, warmup=warm, amp="bf16")
     rates, peaks = _interleaved(variants, secs, rounds, dev, lambda v, r: progress(f"cGAN training at 64 px: {_variant_name(v)} (round {r})"))
     plain, ours = float(np.median(rates["plain"])), float(np.median(rates["off"]))
     results["train_cgan_64"] = {
         "img_per_s": ours, "baseline_img_per_s": plain, "ratio": ours / plain, "rounds": rates["off"], "baseline_rounds": rates["plain"],
-        "peak_memory_mib": peaks["off"], "baseline_peak_memory_mib": peaks["plain"], "amp": "off (the cGAN trainer has no mixed precision)",
+        "peak_memory_mib": peaks["off"], "baseline_peak_memory_mib": peaks["plain"], "amp": "off (the default of latent-studio train --model cgan)",
     }  # fmt: skip
+    if "bf16" in rates:
+        bf16 = float(np.median(rates["bf16"]))
+        results["train_cgan_64"]["bf16"] = {"img_per_s": bf16, "ratio": bf16 / plain, "rounds": rates["bf16"], "peak_memory_mib": peaks["bf16"]}
     progress("encode of an aligned face: dlib detection + 5-point alignment + encode")
     results["encode_aligned"] = {str(size): aligned_encode_latency(_net(size), max(5, n // 6), device=dev) for size in (64, 128)}
     if editor:
@@ -519,6 +525,8 @@ def table(results: dict) -> str:
         )
     c = results["train_cgan_64"]
     rows.append(f"train_cgan64 ours {c['img_per_s']:.0f} img/s vs plain eager {c['baseline_img_per_s']:.0f} img/s: ratio {c['ratio']:.2f}×")
+    if "bf16" in c:
+        rows.append(f"train_cgan64 ours, amp bf16 {c['bf16']['img_per_s']:.0f} img/s: ratio {c['bf16']['ratio']:.2f}× the plain eager loop")
     for size, r in results["encode_aligned"].items():
         if "skipped" in r:
             rows.append(f"encode+align {size} px: skipped ({r['skipped']})")

@@ -100,8 +100,8 @@ def _train_args(p):
     p.add_argument("--init-from", default="", metavar="CKPT",
                    help="start from the weights of CKPT (same family and shapes) with a fresh optimiser and schedule")
     p.add_argument("--amp", default="auto", choices=("auto", "off", "bf16", "fp16"),
-                   help="mixed precision (VAE): auto (default) = bf16 on a CPU with native bf16 (AVX-512 BF16/AMX), else off; "
-                        "bf16 on CPU/CUDA; fp16 on CUDA")
+                   help="mixed precision: auto (default) = for the VAE bf16 on a CPU with native bf16 (AVX-512 BF16/AMX), else off, "
+                        "and off for cvae/cgan; bf16 on CPU/CUDA (all families); fp16 on CUDA (VAE)")
     p.add_argument(
         "--model-options",
         default="",

@@ -63,7 +63,7 @@ class TrainConfig:
     time_budget_min: float = 0.0  # stop cleanly after this many minutes (0: no limit)
     limit: int = 0  # use only the first N training images (0: all)
     model_options: str = ""  # "key=value,..." for fields of the family's config (e.g. "loss=wgan-gp,ema_decay=0.999")
-    amp: str = "off"  # mixed precision of the VAE step: off | bf16 (CPU with AVX-512 BF16, or CUDA) | fp16 (CUDA, loss scaling) | auto
+    amp: str = "off"  # mixed precision of the step: off | bf16 (CPU with AVX-512 BF16, or CUDA) | fp16 (CUDA, loss scaling; VAE) | auto
     init_from: str = ""  # start from this checkpoint's weights (same family and shapes; fresh optimiser and schedule)
 
 
@@ -220,8 +220,10 @@ def train(tc: TrainConfig, out: str | Path, resume: bool = False, progress: bool
     world = distributed.init(pick_device(tc.device))
     try:
         device = distributed.local_device(pick_device(tc.device), world)
-        if tc.amp == "auto":  # resolved here, so the checkpoint records what ran (only the VAE step has autocast)
+        if tc.amp == "auto":  # resolved here, so the checkpoint records what ran; bf16 by default for the VAE only (measured)
             tc = dataclasses.replace(tc, amp=auto_amp(device) if tc.model == "vae" else "off")
+        if tc.amp == "fp16" and tc.model != "vae":
+            raise TrainingError(f"--amp fp16 is for the VAE (it needs loss scaling); --model {tc.model} takes off or bf16")
         autocast(device, tc.amp)  # refuse an impossible --amp before any data is read
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest kernels

@@ -23,6 +23,7 @@ from engine.data.grids import save_grid
 from engine.evaluate import _to_uint8, psnr
 from engine.models.conditional import LabelSpace
 from engine.semantics.latent_stats import latent_statistics
+from engine.train import autocast
 
 CALIBRATION_LIMIT = 2000  # held-out images for the realism / reject calibration
 STATS_LIMIT = 10000  # training images for the latent statistics
@@ -142,7 +143,8 @@ class CVAETrainer(ConditionalTrainer):
             self.model = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
 
     def step(self, x, y, step):
-        losses = self.model(x, y, step)
+        with autocast(x.device, self.tc.amp):  # the loss itself is computed in float32 (vae.loss)
+            losses = self.model(x, y, step)
         logged = {k: distributed.mean(losses[k].detach(), self.world) for k in self.log_keys}
         if torch.isfinite(logged["loss"]):
             self.opt.zero_grad(set_to_none=True)
@@ -253,7 +255,8 @@ class CGANTrainer(ConditionalTrainer):
         net, cfg = self.net, self.net.config
         n, d = x.shape[0], cfg.latent_dim
         z = torch.randn(n, d, device=x.device)
-        dl = net.d_loss(x, y, z)
+        with autocast(x.device, self.tc.amp):
+            dl = net.d_loss(x, y, z)
         if torch.isfinite(dl["d_loss"]):
             self.opt_d.zero_grad(set_to_none=True)
             dl["d_loss"].backward()
@@ -262,7 +265,8 @@ class CGANTrainer(ConditionalTrainer):
                 net.clip_discriminator()
         if step % cfg.n_critic == 0:
             net.discriminator.requires_grad_(False)
-            gl = net.g_loss(y, torch.randn(n, d, device=x.device))["g_loss"]
+            with autocast(x.device, self.tc.amp):
+                gl = net.g_loss(y, torch.randn(n, d, device=x.device))["g_loss"]
             if torch.isfinite(gl):
                 self.opt_g.zero_grad(set_to_none=True)
                 gl.backward()
@@ -271,7 +275,8 @@ class CGANTrainer(ConditionalTrainer):
             net.discriminator.requires_grad_(True)
             self.last_g = gl.detach()
         if step % cfg.enc_every == 0:
-            el = net.e_loss(x, y, torch.randn(n, d, device=x.device))["e_loss"]
+            with autocast(x.device, self.tc.amp):
+                el = net.e_loss(x, y, torch.randn(n, d, device=x.device))["e_loss"]
             if torch.isfinite(el):
                 self.opt_e.zero_grad(set_to_none=True)
                 el.backward()

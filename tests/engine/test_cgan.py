@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -144,6 +147,20 @@ def test_train_cgan_end_to_end_resume_and_checkpoint(celeba_dir, tmp_path):
     assert torch.allclose(ck.state["label_prior"], torch.tensor([0.5, 1 / 3]), atol=0.2)
     with pytest.raises(TrainingError, match="model-options"):
         train(TrainConfig(**base, epochs=1, model_options="nonsense=1"), tmp_path / "x.safetensors", progress=False)
+
+
+def test_cgan_trains_under_bf16_autocast_and_refuses_fp16(celeba_dir, tmp_path):
+    base = dict(model="cgan", data=f"celeba:{celeba_dir}", size=32, latent_dim=6, base_width=8, batch_size=8, lr=2e-3, seed=0, threads=1, epochs=1)
+    out = tmp_path / "g.safetensors"
+    logs = []
+    train(TrainConfig(**base, amp="bf16", model_options="enc_every=2"), out, progress=False, log=logs.append)
+    record = json.loads(logs[0])
+    assert all(math.isfinite(record[k]) for k in ("train_d_loss", "train_g_loss", "train_e_loss"))
+    ck = ckpt_io.load(out)
+    assert ck.info["training"]["config"]["amp"] == "bf16"
+    assert all(v.dtype == torch.float32 for k, v in ck.state.items() if v.is_floating_point())  # weights stay float32
+    with pytest.raises(TrainingError, match="fp16 is for the VAE"):
+        train(TrainConfig(**base, amp="fp16"), tmp_path / "h.safetensors", progress=False)
 
 
 def test_unlabelled_data_is_refused_for_conditional_training(tmp_path):
