@@ -93,11 +93,10 @@ class ImageFileReader(QObject):
         return self._pool.waitForDone(timeout_ms)
 
     def _start(self, paths: list[Path], several: bool) -> int:
+        if self._newest_wins:
+            self.cancel()  # older requests are superseded
         self._ticket += 1
         ticket = self._ticket
-        if self._newest_wins:  # older requests are superseded
-            self._cancelled = ticket - 1
-            self._pool.clear()
         self._pool.start(lambda: self._run(ticket, paths, several))
         return ticket
 
