@@ -238,8 +238,6 @@ class CGANTrainer(ConditionalTrainer):
         self.opt_e = torch.optim.Adam(net.encoder.parameters(), lr=tc.lr, betas=(0.5, 0.999))
         self.last_g = torch.tensor(0.0)  # the generator loss of the latest generator step (every n_critic)
         self.last_e = torch.tensor(0.0)  # the encoder loss of the latest encoder step (every enc_every)
-        # a warm start (--init-from) continues an average that has already warmed up: no EMA warm-up again
-        self.ema_start = 10_000 if tc.init_from else 0
 
     def optimizers(self):
         return {"": self.opt_g, "d": self.opt_d, "e": self.opt_e}
@@ -271,7 +269,7 @@ class CGANTrainer(ConditionalTrainer):
                 self.opt_g.zero_grad(set_to_none=True)
                 gl.backward()
                 self.opt_g.step()
-                net.update_ema(self.ema_start + step // cfg.n_critic)
+                net.update_ema(step // cfg.n_critic, warm_up=not self.tc.init_from)  # a warm start's average is warm already
             net.discriminator.requires_grad_(True)
             self.last_g = gl.detach()
         if step % cfg.enc_every == 0:

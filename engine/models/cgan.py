@@ -235,9 +235,10 @@ class CGAN(nn.Module):
 
     # ------------------------------------------------------------------ training pieces
     @torch.no_grad()
-    def update_ema(self, step: int) -> None:
-        """G_ema ← d·G_ema + (1 − d)·G, with d warmed up as min(decay, (1 + t)/(10 + t))."""
-        d = min(self.config.ema_decay, (1.0 + step) / (10.0 + step))
+    def update_ema(self, step: int, warm_up: bool = True) -> None:
+        """G_ema ← d·G_ema + (1 − d)·G, with d warmed up as min(decay, (1 + t)/(10 + t)); without
+        ``warm_up`` (an average that is already warm, e.g. a warm start) d is the decay itself."""
+        d = min(self.config.ema_decay, (1.0 + step) / (10.0 + step)) if warm_up else self.config.ema_decay
         for pe, p in zip(self.g_ema.parameters(), self.generator.parameters()):
             pe.lerp_(p, 1.0 - d)
         for be, b in zip(self.g_ema.buffers(), self.generator.buffers()):

@@ -82,6 +82,14 @@ def test_ema_warmup_starts_close_to_raw_generator():
     net.update_ema(step=0)  # decay min(0.999, 1/10) = 0.1: mostly the raw weights
     gp, ep = next(net.generator.parameters()), next(net.g_ema.parameters())
     assert float((gp - ep).detach().abs().max()) < 0.11
+    warm = CGAN(_cfg(ema_decay=0.999))  # a warm start's average: no warm-up, the decay itself from step 0
+    before = [t.clone() for t in warm.g_ema.parameters()]
+    with torch.no_grad():
+        for p_ in warm.generator.parameters():
+            p_.add_(1.0)
+    warm.update_ema(step=0, warm_up=False)
+    for old, new, raw in zip(before, warm.g_ema.parameters(), warm.generator.parameters()):
+        assert torch.allclose(new, 0.999 * old + 0.001 * raw, atol=1e-6)
 
 
 def test_spectral_norm_only_for_the_non_saturating_loss():
