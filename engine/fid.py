@@ -79,7 +79,7 @@ def cached_features(net, images: torch.Tensor, batch_size: int = 32, device="cpu
             pass  # a damaged cache file: compute again
     f = features(net, images, batch_size, device)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npy")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")  # two evaluations at once never share a temporary file
     np.save(tmp, f, allow_pickle=False)
     os.replace(tmp, path)
     return f

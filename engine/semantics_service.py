@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import time
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Callable
 
@@ -55,10 +54,8 @@ class SemanticsHandlers:
     def _budget(self):
         if self._budget_factory is not None:
             return self._budget_factory()
-        try:
-            from engine.devices import thread_budget
-        except ImportError:  # pragma: no cover - the service always ships beside this module
-            return nullcontext()
+        from engine.devices import thread_budget
+
         return thread_budget(getattr(self.engine, "interactive_threads", 1))
 
     @staticmethod
