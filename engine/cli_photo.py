@@ -184,7 +184,7 @@ def _bench_photo_args(p):
 @args(_bench_photo_args)
 def _bench_photo(a):
     import engine
-    from engine.photo import bench_app_first_preview, bench_open_to_preview
+    from engine.bench_photo import bench_app_first_preview, bench_open_to_preview
 
     if a.n < 1:
         raise ValueError(f"-n must be positive, got {a.n}")
