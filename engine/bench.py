@@ -432,6 +432,8 @@ def run(model: str = "default", quick: bool = False, editor: bool = True, progre
         raise ValueError("--amp fp16 needs a CUDA device; use bf16 on the CPU")
     n = repeat or (60 if quick else 200)
     secs = train_seconds or (3.0 if quick else 8.0)
+    if not (n >= 1 and 0 < secs <= 3600):  # NaN seconds would make a timed loop run forever
+        raise ValueError(f"repeat must be ≥ 1 and train_seconds within (0, 3600]; got {n}, {secs}")
     machine = {"device": describe(dev), "threads": torch.get_num_threads(), "torch": torch.__version__, "cpu_count": os.cpu_count()}
     if hasattr(os, "getloadavg"):
         machine["loadavg_at_start"] = os.getloadavg()
@@ -460,9 +462,9 @@ def run(model: str = "default", quick: bool = False, editor: bool = True, progre
     rounds = 3 if not quick else (2 if secs >= 2 else 1)  # a smoke run with --train-seconds < 2: one round
     for size in (64,):
         fpi = flops_per_image(_net(size))
-        variants = {"plain": lambda t: train_throughput(size, optimized=False, seconds=t, device=dev, warmup=warm)}
-        variants.update({m: (lambda t, m=m: train_throughput(size, optimized=True, seconds=t, amp=m, device=dev, warmup=warm)) for m in amp})
-        rates, peaks = _interleaved(variants, secs, rounds, dev, lambda v, r: progress(f"VAE training at {size} px: {_variant_name(v)} (round {r})"))
+        variants = {"plain": lambda t, size=size: train_throughput(size, optimized=False, seconds=t, device=dev, warmup=warm)}
+        variants.update({m: (lambda t, m=m, size=size: train_throughput(size, optimized=True, seconds=t, amp=m, device=dev, warmup=warm)) for m in amp})
+        rates, peaks = _interleaved(variants, secs, rounds, dev, lambda v, r, size=size: progress(f"VAE training at {size} px: {_variant_name(v)} (round {r})"))
         plain = float(np.median(rates["plain"]))
         r: dict = {"baseline_img_per_s": plain, "baseline_rounds": rates["plain"], "baseline_peak_memory_mib": peaks["plain"], "flops_per_image": fpi, "amp": {}}
         for mode in amp:

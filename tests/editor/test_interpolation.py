@@ -51,7 +51,7 @@ def test_scrubber_at_frame_k_shows_frame_k(qtbot, window, fake):
 
 def test_play_pause_and_edit_a_frame(qtbot, window, fake):
     z = edit_sample(qtbot, window, 2)
-    interp, panel = window.semantics.interpolation, window.semantics.interpolation_panel
+    panel = window.semantics.interpolation_panel
     panel.slots["a"].currentRequested.emit("a")  # the current edit
     panel.slots["b"].samplesRequested.emit("b", [5])
     frames = wait_frames(qtbot, window)

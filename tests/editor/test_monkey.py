@@ -32,7 +32,6 @@ from PySide6.QtGui import QAction, QDropEvent, QKeySequence, QMouseEvent, QWheel
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
     QAbstractButton,
-    QAbstractSlider,
     QApplication,
     QFileDialog,
     QInputDialog,
@@ -208,7 +207,6 @@ def test_monkey_thousands_of_random_events(qtbot, window, fake, tmp_path, no_dia
     canvas_views = list(window.canvas.views.values())
     actions = _actions(window)
     assert actions, "no menu actions found"
-    pressed: set[int] = set()  # ids of sliders held down by the monkey
 
     def sliders():
         rows = [row.slider for row in window.latents.rows.values()]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.protocol import LoadModel, Sample
+from engine.protocol import Sample
 from editor.imaging import read_image
 from tests.editor.conftest import TIMEOUT_MS, expected_edit, open_photo, shown_edit
 

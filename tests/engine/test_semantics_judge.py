@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 
-import engine
 from engine.cli import main
 from engine.data.datasets import load_dataset
 from engine.semantics.edit_eval import direction_variants, evaluate_edits, markdown_table
