@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ import numpy as np
 import torch
 
 from engine.models import registry
+from engine.protocol.files import atomic_output, open_regular
 
 FORMAT = "latent-studio/checkpoint"
 FORMAT_VERSION = 1
@@ -82,23 +82,14 @@ def save(ckpt: Checkpoint, path: str | os.PathLike) -> Path:
 
 
 def write_safetensors(tensors: dict[str, torch.Tensor], path: str | os.PathLike, metadata: dict[str, str]) -> Path:
-    """Atomic write: a temporary file in the same folder, fsynced, then renamed over the target,
-    so a kill at any moment leaves either the old file or the new one, never half of one."""
+    """Written through the one atomic writer: a kill or a full disk at any moment leaves either
+    the old file or the new one, never half of one."""
     from safetensors.torch import save_file
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=metadata)
-        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; a model file is meant to be shared
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as tmp:
+        save_file(tensors, str(tmp), metadata=metadata)
     return path
 
 
@@ -124,8 +115,11 @@ def read_safetensors(path: str | os.PathLike, kind: str, error: type[Exception],
     size = path.stat().st_size
     if max_bytes is not None and size > max_bytes:
         raise error(f"{name}: {size / 2**20:.0f} MiB is too big for a {kind} file")
-    with open(path, "rb") as f:
-        head = f.read(9)
+    try:
+        with open_regular(path, f"{kind} file") as f:  # a FIFO would block the read forever
+            head = f.read(9)
+    except OSError as exc:
+        raise error(str(exc).splitlines()[0]) from None
     if looks_like_pickle(head, size):
         raise error(f"{name}: a pickle/torch.save file; only .safetensors {kind} files are accepted (pickles can run code)")
     import importlib

@@ -26,7 +26,6 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -37,6 +36,7 @@ from engine.data.align import Alignment, Face
 from engine.data.images import ImageLoadError, load_image
 from engine.photo import PhotoEdit, PhotoError, SourceInfo, _bind, _check_mask, _same_file
 from engine.protocol import EditStack
+from engine.protocol.files import atomic_output, check_regular
 
 SESSION_FORMAT = "latent-studio/session"
 SESSION_VERSION = 1
@@ -123,9 +123,7 @@ def save_session(path: str | os.PathLike, photo: PhotoEdit, edits: EditStack | N
         "edits": edits.to_dict(),
         "mask": "mask.npy" if mask_arr is not None else None,
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_output(path) as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
             zf.writestr("session.json", json.dumps(meta, indent=2))
             zf.writestr("z.npy", _npy(np.asarray(photo.z, np.float32)))
@@ -133,10 +131,6 @@ def save_session(path: str | os.PathLike, photo: PhotoEdit, edits: EditStack | N
                 zf.writestr("mask.npy", _npy(mask_arr))
             if photo_bytes is not None:
                 zf.writestr(zipfile.ZipInfo(photo_member, date_time=time.localtime()[:6]), photo_bytes, compress_type=zipfile.ZIP_STORED)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 
@@ -144,8 +138,10 @@ def load_session(path: str | os.PathLike, model) -> tuple[PhotoEdit, EditStack, 
     """Reopen a session for ``model``: (the open photo, its edit stack, its mask, warnings)."""
     path = Path(path)
     name = path.name
-    if not path.is_file():
-        raise SessionError(f"{name}: no such session file")
+    try:
+        check_regular(path, "session file")  # a FIFO would block the read forever
+    except OSError as exc:
+        raise SessionError(str(exc)) from None
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -206,7 +202,7 @@ def load_session(path: str | os.PathLike, model) -> tuple[PhotoEdit, EditStack, 
 
 def saved_edit_labels(path: str | os.PathLike, model) -> dict[str, float] | None:
     """The edit labels a session saved (conditional models), if they fit ``model``'s labels; else None."""
-    with zipfile.ZipFile(path) as zf:
+    with zipfile.ZipFile(check_regular(path, "session file")) as zf:
         saved = _read_meta(zf, Path(path).name).get("edit_labels")
     names = set(getattr(model, "labels", None) or ())
     if not isinstance(saved, dict) or not saved or not set(saved) <= names:

@@ -8,7 +8,8 @@ in the contract package and imports only the standard library.
   or the new one, never a truncated one. It refuses to replace anything that is not a regular
   file (a rename over a device node or a FIFO would silently replace it). The new file gets the
   permissions an ordinary ``open()`` would give it (0666 less the umask), or the old file's
-  mode when it replaces one.
+  mode when it replaces one. A failure to write raises :class:`OutputError`, one line naming
+  the file.
 * :func:`check_regular` / :func:`open_regular` — every input named by a user: a FIFO, a socket
   or a device hangs or misbehaves on read, so anything that is not a regular file is refused
   before it is opened.
@@ -88,6 +89,24 @@ def _refuse_non_regular(path: Path) -> int | None:
     return stat.S_IMODE(st.st_mode)
 
 
+class OutputError(OSError):
+    """An output could not be written (full disk, quota, I/O error); whatever was at the path
+    before is untouched. ``str()`` is one line naming the file; ``errno`` is the cause's."""
+
+    def __str__(self) -> str:
+        return self.args[0] if self.args else "could not write the output"
+
+
+def _output_error(path: Path, exc: OSError, replacing: bool) -> OutputError:
+    if isinstance(exc, OutputError):
+        return exc
+    reason = exc.strerror or (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    kept = "the old file is unchanged" if replacing else "nothing was written"
+    err = OutputError(f"{path.name}: could not write it ({reason}); {kept}")
+    err.errno, err.strerror = exc.errno, exc.strerror
+    return err
+
+
 def _default_mode() -> int:
     umask = os.umask(0)
     os.umask(umask)
@@ -105,7 +124,10 @@ def atomic_output(path: str | os.PathLike, *, mode: int | None = None) -> Iterat
     if not path.parent.is_dir():
         raise FileNotFoundError(f"{path.parent}: no such folder")
     old_mode = _refuse_non_regular(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise _output_error(path, exc, old_mode is not None) from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -115,10 +137,16 @@ def atomic_output(path: str | os.PathLike, *, mode: int | None = None) -> Iterat
         os.chmod(tmp, mode if mode is not None else (old_mode if old_mode is not None else _default_mode()))
         _refuse_non_regular(path)  # checked again right before the rename
         os.replace(tmp, path)
-        _fsync_dir(path.parent)
+    except UnsafePathError:
+        tmp.unlink(missing_ok=True)
+        raise
+    except OSError as exc:  # a full disk, a quota, an I/O error: say which file, and that nothing was lost
+        tmp.unlink(missing_ok=True)
+        raise _output_error(path, exc, old_mode is not None) from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    _fsync_dir(path.parent)
 
 
 def atomic_write(path: str | os.PathLike, data: bytes | str | Callable[[BinaryIO], None], *, mode: int | None = None) -> Path:
