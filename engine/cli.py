@@ -73,7 +73,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _train_args(p):
-    from engine.train import TrainConfig
+    from engine.train_config import TrainConfig
 
     d = TrainConfig()
     p.add_argument("--model", default=d.model, help="model family: vae | cvae (conditional VAE) | cgan (conditional GAN); conditional ones need labelled data")
@@ -306,13 +306,17 @@ def _load_command_modules() -> None:
         importlib.import_module(name)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser, or (``only``) one whose other subcommands are names without options:
+    some option builders read defaults from modules that import torch, and a command line tool
+    must answer ``--help`` and argument errors at once."""
     parser = argparse.ArgumentParser(prog="latent-studio", description="Latent Studio: edit images through a generative model's latent space.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (add_args, _, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
-        add_args(p)
-        _common(p)
+        if only is None or name == only:
+            add_args(p)
+            _common(p)
     return parser
 
 
@@ -325,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         from editor.app import main as gui_main
 
         return gui_main(argv)
-    parser = build_parser()
+    parser = build_parser(only=argv[0] if argv[0] in COMMANDS else "")
     a = parser.parse_args(argv)
     _, run, _ = COMMANDS[a.command]
     try:

@@ -15,7 +15,7 @@ import importlib
 import json
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
@@ -31,6 +31,7 @@ from engine.evaluate import _to_uint8, evaluate_vae
 from engine.models import registry
 from engine.semantics.directions import mean_difference_directions
 from engine.semantics.latent_stats import aggregate_prior, encode_batches, latent_statistics
+from engine.train_config import TrainConfig
 
 STATE_META_KEY = "latent_studio_train_state"
 RESUMABLE_CHANGES = ("epochs", "time_budget_min", "device", "threads", "amp")  # may differ on --resume
@@ -38,33 +39,6 @@ RESUMABLE_CHANGES = ("epochs", "time_budget_min", "device", "threads", "amp")  #
 
 class TrainingError(RuntimeError):
     pass
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    model: str = "vae"
-    data: str = "faces:data/faces"
-    size: int = 64
-    channels: int = 3
-    latent_dim: int = 64
-    epochs: int = 20
-    batch_size: int = 64
-    lr: float = 1e-3
-    lr_final_fraction: float = 0.1  # cosine decay to this fraction of lr
-    beta: float = 1.0
-    kl_warmup_epochs: float = 1.0
-    free_bits: float = 0.0
-    likelihood: str = "gaussian"
-    base_width: int = 32
-    flip: bool = True
-    seed: int = 0
-    device: str = "auto"
-    threads: int = 0  # 0: torch's default
-    time_budget_min: float = 0.0  # stop cleanly after this many minutes (0: no limit)
-    limit: int = 0  # use only the first N training images (0: all)
-    model_options: str = ""  # "key=value,..." for fields of the family's config (e.g. "loss=wgan-gp,ema_decay=0.999")
-    amp: str = "off"  # mixed precision of the step: off | bf16 (CPU with AVX-512 BF16, or CUDA) | fp16 (CUDA, loss scaling; VAE) | auto
-    init_from: str = ""  # start from this checkpoint's weights (same family and shapes; fresh optimiser and schedule)
 
 
 def state_path(out: Path) -> Path:

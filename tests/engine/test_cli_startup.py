@@ -1,0 +1,50 @@
+"""A command line tool answers --help and argument errors at once: the CLI builds only the
+parser it needs and no option builder imports torch."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+PROBE = """
+import sys
+from engine.cli import main
+try:
+    code = main({argv!r})
+except SystemExit as exc:
+    code = exc.code
+heavy = sorted(m for m in ("torch", "PySide6", "dlib") if m in sys.modules)
+print("HEAVY=" + ",".join(heavy))
+"""
+
+
+def _cli_commands() -> list[str]:
+    from engine import cli
+
+    cli._load_command_modules()
+    return sorted(cli.COMMANDS)
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["train", "--size", "3"], ["train", "--help"], ["edit", "--help"]]
+                         + [[name, "--help"] for name in ("sample", "encode", "eval", "bench", "fit")])
+def test_help_and_argument_errors_import_no_torch(argv):
+    if argv[0] not in ("--help", *_cli_commands()):
+        pytest.skip(f"no {argv[0]} command")
+    out = subprocess.run([sys.executable, "-c", PROBE.format(argv=argv)], capture_output=True, text=True, timeout=60)
+    assert "HEAVY=" in out.stdout, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "HEAVY=", f"{' '.join(argv)} imported {out.stdout.strip().splitlines()[-1]}"
+
+
+def test_every_subcommand_help_builds_without_torch():
+    code = """
+import sys
+from engine import cli
+cli._load_command_modules()
+for name in cli.COMMANDS:
+    cli.build_parser(only=name)
+print("HEAVY=" + ",".join(m for m in ("torch",) if m in sys.modules))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip().splitlines()[-1] == "HEAVY=", out.stdout + out.stderr
