@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from engine.data.align import Alignment, AlignmentError, Face, _grid, align_face, detect_faces, warp_crop
+from engine.data.align import NoFaceError  # noqa: F401  (open_photo raises it; callers catch it from here)
+from engine.data.align import Alignment, AlignmentError, Face, _grid, align_face, face_from_box, find_faces, warp_crop
 from engine.data.images import load_image
 from engine.protocol import EditStack
 
@@ -225,6 +226,12 @@ class PhotoEdit:
     def choose_face(self, index: int) -> PhotoEdit:
         return _bind(self.photo, self.source, self.faces, index, self.model)
 
+    def mark_face(self, box) -> PhotoEdit:
+        """Edit the face a person marked (x0, y0, x1, y1): it replaces an earlier marked one,
+        joins the detected candidates last and is chosen."""
+        faces = [f for f in self.faces if f.method != "manual"] + [face_from_box(self.photo, box)]
+        return _bind(self.photo, self.source, faces, len(faces) - 1, self.model)
+
     def rebind(self, model) -> PhotoEdit:
         """The same photo and face for another model (new alignment size, latent, reconstruction)."""
         return _bind(self.photo, self.source, self.faces, self.chosen, model, alignment=self.alignment.resized(model.image_size))
@@ -240,16 +247,23 @@ class RenderResult:
     changed: bool
 
 
-def open_photo(model, source: str | os.PathLike | np.ndarray, detector: str = "auto", face_index: int | None = None) -> PhotoEdit:
+def open_photo(model, source: str | os.PathLike | np.ndarray, detector: str = "auto", face_index: int | None = None,
+               face_box=None) -> PhotoEdit:
     """Load (a path, through the one safe loader) or take (H×W×3 uint8) a photo, find its faces,
-    align the chosen one to the model's crop and encode it."""
+    align the chosen one to the model's crop and encode it.
+
+    :class:`~engine.data.align.NoFaceError` (``no face found in FILE (--detector centre edits the
+    centre square)``) when ``detector`` is ``auto``/``dlib`` and there is no face: nothing is
+    encoded. ``face_box`` (x0, y0, x1, y1): a face a person marked; detection is skipped."""
     if isinstance(source, np.ndarray):
         photo = _check_photo(source)
-        info = SourceInfo()
+        info, name = SourceInfo(), "the image"
     else:
         photo = load_image(source)
-        info = SourceInfo.read(source)
-    faces = detect_faces(photo, detector)
+        info, name = SourceInfo.read(source), str(source)
+    if face_box is not None:
+        return _bind(photo, info, [face_from_box(photo, face_box)], 0, model)
+    faces = find_faces(photo, detector, name)
     return _bind(photo, info, faces, face_index, model)
 
 

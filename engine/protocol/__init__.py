@@ -442,20 +442,26 @@ def read_recipe(text: str) -> tuple[EditStack, dict[str, float] | None]:
 class OpenPhoto(Request):
     """Open a photo (a file ``path``, or the pixels as ``image`` H×W×3 uint8) for editing: the
     engine finds faces, aligns the chosen one (``face_index``; None = the best ranked) and
-    encodes it. ``detector``: "auto" (dlib if installed, else the centre square), "dlib" or
-    "centre". Answered by :class:`PhotoOpened`. Replaces the engine's open photo."""
+    encodes it. ``detector``: "auto" or "dlib" (the face finder; a photo without a face is an
+    ErrorResponse of kind "NoFaceError") or "centre" (the centre square, no detection).
+    ``face_box`` (x0, y0, x1, y1, photo pixels): a face the user marked; detection is skipped.
+    Answered by :class:`PhotoOpened`. Replaces the engine's open photo."""
 
     path: str | None = None
     image: np.ndarray | None = None
     face_index: int | None = None
     detector: str = "auto"
+    face_box: tuple[float, float, float, float] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ChooseFace(Request):
-    """Align and encode another of the open photo's faces (an index into PhotoOpened.faces)."""
+    """Align and encode another of the open photo's faces (an index into PhotoOpened.faces), or
+    the face the user marked as ``face_box`` (x0, y0, x1, y1, photo pixels): it becomes the last
+    candidate (method "manual", replacing an earlier marked one) and is chosen."""
 
-    index: int
+    index: int = 0
+    face_box: tuple[float, float, float, float] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -528,7 +534,7 @@ class PhotoFace:
     left_eye: tuple[float, float]  # eye centre on the image's left
     right_eye: tuple[float, float]
     score: float  # detector confidence (0 for the centre-square fallback)
-    method: str  # "dlib" | "centre"
+    method: str  # "dlib" | "manual" (marked by the user) | "centre"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -97,7 +97,7 @@ def test_export_keeps_size_exif_and_never_overwrites(model, astronaut, tmp_path)
     exif[0x0112] = 6  # stored sideways: the loader turns it upright
     Image.fromarray(astronaut[:, :400]).save(src, exif=exif.tobytes(), quality=95)
     before = src.read_bytes()
-    pe = ph.open_photo(model, src)
+    pe = ph.open_photo(model, src, detector="centre")  # the upright photo shows the face lying on its side
     assert pe.size == (512, 400)  # upright: the 400×512 file rotated
     image = pe.composite(edit_latent(pe))
     for name in ("out.png", "out.jpg", "out.webp"):
