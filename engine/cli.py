@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from engine.cli_options import MAX_IMAGES, MAX_SEED, MAX_THREADS, float_in, int_in
+
 COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], dict | None], str]] = {}
 
 
@@ -61,7 +63,7 @@ def model_args(p: argparse.ArgumentParser, positional: bool) -> None:
     else:
         p.add_argument("--model", default="default", help="bundled name or checkpoint path")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    p.add_argument("--threads", type=int_in(0, MAX_THREADS), default=0, help="torch threads (0: torch's default)")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -78,23 +80,23 @@ def _train_args(p):
     d = TrainConfig()
     p.add_argument("--model", default=d.model, help="model family: vae | cvae (conditional VAE) | cgan (conditional GAN); conditional ones need labelled data")
     p.add_argument("--data", required=True, help="faces:DIR | folder:DIR | celeba:DIR | fashion-mnist")
-    p.add_argument("--size", type=int, default=d.size, help="image size, 28..128")
+    p.add_argument("--size", type=int_in(28, 128), default=d.size, help="image size, 28..128")
     p.add_argument("--channels", type=int, default=d.channels, choices=(1, 3))
-    p.add_argument("--latent-dim", type=int, default=d.latent_dim)
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--lr", type=float, default=None, help=f"learning rate (default: {', '.join(f'{k} {v:g}' for k, v in FAMILY_LR.items())}, else {d.lr:g})")
-    p.add_argument("--beta", type=float, default=d.beta, help="weight of the KL term")
-    p.add_argument("--kl-warmup-epochs", type=float, default=d.kl_warmup_epochs)
-    p.add_argument("--free-bits", type=float, default=d.free_bits, help="nats per latent dimension not penalised")
+    p.add_argument("--latent-dim", type=int_in(1, 1024), default=d.latent_dim)
+    p.add_argument("--epochs", type=int_in(1, 100_000), default=d.epochs)
+    p.add_argument("--batch-size", type=int_in(1, 4096), default=d.batch_size)
+    p.add_argument("--lr", type=float_in(0, 10, above=True), default=None, help=f"learning rate (default: {', '.join(f'{k} {v:g}' for k, v in FAMILY_LR.items())}, else {d.lr:g})")
+    p.add_argument("--beta", type=float_in(0, 1000), default=d.beta, help="weight of the KL term")
+    p.add_argument("--kl-warmup-epochs", type=float_in(0, 100_000), default=d.kl_warmup_epochs)
+    p.add_argument("--free-bits", type=float_in(0, 100), default=d.free_bits, help="nats per latent dimension not penalised")
     p.add_argument("--likelihood", default=d.likelihood, choices=("gaussian", "bernoulli"))
-    p.add_argument("--base-width", type=int, default=d.base_width)
+    p.add_argument("--base-width", type=int_in(1, 512), default=d.base_width)
     p.add_argument("--no-flip", action="store_true", help="no horizontal-flip augmentation")
-    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--seed", type=int_in(0, MAX_SEED), default=d.seed)
     p.add_argument("--device", default=d.device)
-    p.add_argument("--threads", type=int, default=d.threads)
-    p.add_argument("--time-budget-min", type=float, default=0.0, help="stop cleanly after this many minutes")
-    p.add_argument("--limit", type=int, default=0, help="use only the first N training images")
+    p.add_argument("--threads", type=int_in(0, MAX_THREADS), default=d.threads)
+    p.add_argument("--time-budget-min", type=float_in(0, 10**6), default=0.0, help="stop cleanly after this many minutes")
+    p.add_argument("--limit", type=int_in(0, MAX_IMAGES), default=0, help="use only the first N training images (0: all)")
     p.add_argument("--out", required=True, help="checkpoint to write (.safetensors)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run of --out")
     p.add_argument("--init-from", default="", metavar="CKPT",
@@ -136,9 +138,9 @@ def _train(a):
 
 def _sample_args(p):
     p.add_argument("--model", default="default", help="bundled name or checkpoint path")
-    p.add_argument("-n", type=int, default=16)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("-n", type=int_in(1, 4096), default=16)
+    p.add_argument("--seed", type=int_in(0, MAX_SEED), default=0)
+    p.add_argument("--temperature", type=float_in(0, 10), default=1.0)
     p.add_argument("--prior", default="auto", choices=("auto", "aggregate", "standard"), help="aggregate: a Gaussian fitted to the training latents; standard: N(0, I)")
     p.add_argument("--device", default="auto")
     p.add_argument("--out", required=True, help="PNG grid to write")
@@ -243,9 +245,9 @@ def _info(a):
 def _data_args(p):
     sub = p.add_subparsers(dest="data_command", required=True)
     b = sub.add_parser("build-faces", help="build the built-in face set (needs the 'data' extra)")
-    b.add_argument("--n", type=int, required=True, help="number of faces")
+    b.add_argument("--n", type=int_in(1, 10**6), required=True, help="number of faces")
     b.add_argument("--out", required=True, help="folder to write (CelebA layout)")
-    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--seed", type=int_in(0, MAX_SEED), default=0)
 
 
 @command("data", "build data sets")
@@ -268,8 +270,8 @@ def _bench_args(p):
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto")
     p.add_argument("--amp", default="", help="training-throughput variants, comma-separated from off,bf16,fp16 "
                    "(default: off,bf16 on the CPU; off,bf16,fp16 on CUDA)")
-    p.add_argument("--repeat", type=int, default=0, help="latency samples per measurement (default 200; --quick 60)")
-    p.add_argument("--train-seconds", type=float, default=0.0, help="seconds per training-throughput variant (default 8; --quick 3)")
+    p.add_argument("--repeat", type=int_in(0, 100_000), default=0, help="latency samples per measurement (default 200; --quick 60)")
+    p.add_argument("--train-seconds", type=float_in(0, 3600), default=0.0, help="seconds per training-throughput variant (default 8; --quick 3)")
     p.add_argument("--out", help="also write the JSON here")
     p.add_argument("out_path", nargs="?", metavar="OUT", help="also write the JSON here (as --out; `bench --json OUT` works)")
 
@@ -306,11 +308,22 @@ def _load_command_modules() -> None:
         importlib.import_module(name)
 
 
+class UsageError(Exception):
+    """A command line argparse refused; main() prints it as one ``error:`` line."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a bad command line as one line (the usage is in ``--help``)."""
+
+    def error(self, message: str):
+        raise UsageError(" ".join(message.split()))
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole parser, or (``only``) one whose other subcommands are names without options:
     some option builders read defaults from modules that import torch, and a command line tool
     must answer ``--help`` and argument errors at once."""
-    parser = argparse.ArgumentParser(prog="latent-studio", description="Latent Studio: edit images through a generative model's latent space.")
+    parser = Parser(prog="latent-studio", description="Latent Studio: edit images through a generative model's latent space.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (add_args, _, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
@@ -330,7 +343,11 @@ def main(argv: list[str] | None = None) -> int:
 
         return gui_main(argv)
     parser = build_parser(only=argv[0] if argv[0] in COMMANDS else "")
-    a = parser.parse_args(argv)
+    try:
+        a = parser.parse_args(argv)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     _, run, _ = COMMANDS[a.command]
     try:
         result = run(a)
@@ -351,4 +368,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m engine.cli` runs this file as __main__; the command modules register with
+    # engine.cli, so dispatch through that module, not this copy.
+    from engine.cli import main as _main
+
+    sys.exit(_main())

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from engine.cli import args, command, load_model_from_args, model_args
+from engine.cli_options import MAX_IMAGES, MAX_SEED, MAX_THREADS, float_in, int_in, number_or_percent
 from engine.protocol import parse_labels as _labels_arg
 from engine.cli import say as _say
 from engine.cli import set_threads as _threads
@@ -27,8 +28,8 @@ def _calibrate_args(p):
     _model_opts(p)
     p.add_argument("--data", help="held-out data spec, as for train (labelled for conditional models); not with --on samples")
     p.add_argument("--split", default="val", choices=("train", "val", "test"))
-    p.add_argument("--k", type=int, default=16, help="importance samples (VAEs)")
-    p.add_argument("--limit", type=int, default=2000, help="at most this many images")
+    p.add_argument("--k", type=int_in(1, 4096), default=16, help="importance samples (VAEs)")
+    p.add_argument("--limit", type=int_in(1, MAX_IMAGES), default=2000, help="at most this many images")
     p.add_argument("--out", help="write a new checkpoint here instead of updating CHECKPOINT in place")
     p.add_argument("--on", default="data", choices=("data", "samples"),
                    help="cGAN realism gauge: percentiles over held-out images (data) or over the generator's own samples "
@@ -67,7 +68,7 @@ def _realism_args(p):
     _model_opts(p)
     p.add_argument("images", nargs="+", help="image files")
     p.add_argument("--labels", help="conditional models: NAME=VALUE,... (default: estimated from each image)")
-    p.add_argument("--k", type=int, default=16, help="importance samples (VAEs)")
+    p.add_argument("--k", type=int_in(1, 4096), default=16, help="importance samples (VAEs)")
 
 
 @command("realism", "realism gauge of images: ELBO / importance-weighted bits per dim (VAEs) or D's score (GANs), as a held-out percentile")
@@ -126,8 +127,8 @@ def _require_cvae(m):
 def _classify_args(p):
     _model_opts(p)
     p.add_argument("images", nargs="+", help="image files")
-    p.add_argument("--reject-below", help="reject when max_y log p(x|y) (bits/dim) is below this, or below this percentile of held-out data ('5%%')")
-    p.add_argument("--k", type=int, default=16, help="importance samples per label")
+    p.add_argument("--reject-below", type=number_or_percent(-1e6, 1e6), help="reject when max_y log p(x|y) (bits/dim) is below this, or below this percentile of held-out data ('5%%')")
+    p.add_argument("--k", type=int_in(1, 4096), default=16, help="importance samples per label")
 
 
 @command("classify", "classify images by p(y|x) ∝ p(x|y)p(y) with a conditional VAE, rejecting the implausible (max_y log p(x|y) below a threshold)")
@@ -168,11 +169,11 @@ def _eval_reject_args(p):
     _model_opts(p)
     p.add_argument("--data", default="fashion-mnist", help="in-distribution data (its test split is classified)")
     p.add_argument("--faces", default="/work/data/faces_v2", help="CelebA-layout face folder used (grey) as out-of-distribution")
-    p.add_argument("--reject-below", default="5%", help="threshold: a percentile of held-out (val) data, or a number (bits/dim)")
-    p.add_argument("--k", type=int, default=16, help="importance samples per label")
-    p.add_argument("--limit", type=int, default=0, help="at most this many test images (0: all)")
-    p.add_argument("--ood-n", type=int, default=1000, help="images per out-of-distribution source")
-    p.add_argument("--calibration-n", type=int, default=2000, help="val images for the percentile threshold")
+    p.add_argument("--reject-below", type=number_or_percent(-1e6, 1e6), default="5%", help="threshold: a percentile of held-out (val) data, or a number (bits/dim)")
+    p.add_argument("--k", type=int_in(1, 4096), default=16, help="importance samples per label")
+    p.add_argument("--limit", type=int_in(0, MAX_IMAGES), default=0, help="at most this many test images (0: all)")
+    p.add_argument("--ood-n", type=int_in(1, MAX_IMAGES), default=1000, help="images per out-of-distribution source")
+    p.add_argument("--calibration-n", type=int_in(1, MAX_IMAGES), default=2000, help="val images for the percentile threshold")
     p.add_argument("--out", help="also write the JSON report here")
 
 
@@ -199,9 +200,9 @@ def _eval_reject(a):
 def _invert_args(p):
     _model_opts(p)
     p.add_argument("image", help="image file")
-    p.add_argument("--steps", type=int, default=200, help="refinement steps (0: the encoder alone)")
-    p.add_argument("--lr", type=float, default=0.05)
-    p.add_argument("--feature-weight", type=float, default=1.0, help="weight of the discriminator-feature loss (cGAN)")
+    p.add_argument("--steps", type=int_in(0, 100_000), default=200, help="refinement steps (0: the encoder alone)")
+    p.add_argument("--lr", type=float_in(0, 10, above=True), default=0.05)
+    p.add_argument("--feature-weight", type=float_in(0, 1000), default=1.0, help="weight of the discriminator-feature loss (cGAN)")
     p.add_argument("--out", help="PNG: input, encoder result, refined result side by side")
     p.add_argument("--latents", help="write the refined latent as .npy")
 
@@ -235,10 +236,10 @@ def _eval_inversion_args(p):
     _model_opts(p)
     p.add_argument("--data", required=True, help="held-out images, a data spec as for train")
     p.add_argument("--split", default="test", choices=("train", "val", "test"))
-    p.add_argument("-n", type=int, default=32, help="number of images")
-    p.add_argument("--steps", type=int, default=100)
-    p.add_argument("--lr", type=float, default=0.05)
-    p.add_argument("--feature-weight", type=float, default=1.0)
+    p.add_argument("-n", type=int_in(1, MAX_IMAGES), default=32, help="number of images")
+    p.add_argument("--steps", type=int_in(0, 100_000), default=100)
+    p.add_argument("--lr", type=float_in(0, 10, above=True), default=0.05)
+    p.add_argument("--feature-weight", type=float_in(0, 1000), default=1.0)
     p.add_argument("--out", help="PNG grid: input, encoder, refined (one row per image, up to 16)")
 
 
@@ -280,10 +281,10 @@ def _eval_fid_args(p):
     p.add_argument("models", nargs="+", help="bundled names or checkpoint paths, all measured against the same held-out images")
     p.add_argument("--data", required=True, help="held-out real images, a data spec as for train (labels give conditional models their label mix)")
     p.add_argument("--split", default="test", choices=("train", "val", "test"))
-    p.add_argument("-n", type=int, default=1000, help="real images and samples per model")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-n", type=int_in(2, 100_000), default=1000, help="real images and samples per model (at least 2: FID needs a covariance)")
+    p.add_argument("--seed", type=int_in(0, MAX_SEED), default=0)
     p.add_argument("--device", default="cpu")
-    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--threads", type=int_in(0, MAX_THREADS), default=0)
     p.add_argument("--no-cache", action="store_true", help="compute the real images' features afresh (they are cached by content)")
 
 
@@ -327,8 +328,8 @@ def _eval_fid(a):
 def _eval_labels_args(p):
     _model_opts(p)
     p.add_argument("--judge", required=True, help="a pixel attribute judge (latent-studio train-judge) naming the model's labels")
-    p.add_argument("-n", type=int, default=500, help="samples per label setting")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-n", type=int_in(1, 100_000), default=500, help="samples per label setting")
+    p.add_argument("--seed", type=int_in(0, MAX_SEED), default=0)
 
 
 @command("eval-labels", "label control of a conditional model: share judged positive when sampled with a label on vs off (the same z)")

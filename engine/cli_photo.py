@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from engine.cli import args, command
+from engine.cli_options import MAX_THREADS, int_in, number
 from engine.protocol import parse_labels
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif")
@@ -36,8 +37,8 @@ def _edit_args(p):
     p.add_argument("--format", default="same", choices=("same", *OUT_FORMATS), help="output format (same: the input's, PNG if it has none we write)")
     p.add_argument("--suffix", default="", help="appended to each output file's name, e.g. --suffix=-edited")
     p.add_argument("--detector", default="auto", choices=("auto", "dlib", "centre"), help="face finder (centre: the centre square, no detection)")
-    p.add_argument("--face", type=int, default=None, help="which face when there are several (0 = best ranked; default)")
-    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1..100")
+    p.add_argument("--face", type=int_in(0, 1000), default=None, help="which face when there are several (0 = best ranked; default)")
+    p.add_argument("--quality", type=int_in(1, 100), default=95, help="JPEG/WebP quality 1..100")
     p.add_argument("--no-exif", action="store_true", help="do not copy EXIF metadata")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files (never the source photos)")
 
@@ -50,7 +51,7 @@ def parse_steps(specs: list[str], kind: str) -> list[tuple[str, float]]:
         try:
             if not sep or not name.strip():
                 raise ValueError
-            out.append((name.strip(), float(value)))
+            out.append((name.strip(), number(value, -1000, 1000)))
         except ValueError:
             raise ValueError(f"--{kind} {spec!r}: expected NAME=AMOUNT, e.g. {'Eyeglasses=+2' if kind == 'attr' else '3=-1.5'}") from None
     return out
@@ -169,11 +170,11 @@ def _edit(a):
 
 def _bench_photo_args(p):
     p.add_argument("--model", default="default", help="bundled name or checkpoint path")
-    p.add_argument("-n", type=int, default=10, help="repetitions")
-    p.add_argument("--width", type=int, default=4000)
-    p.add_argument("--height", type=int, default=3000)
-    p.add_argument("--threads", type=int, default=1, help="torch threads (the editor's interactive budget is 1)")
-    p.add_argument("--max-side", type=int, default=1024, help="preview size (long side of the face region)")
+    p.add_argument("-n", type=int_in(1, 10_000), default=10, help="repetitions")
+    p.add_argument("--width", type=int_in(64, 8000), default=4000)
+    p.add_argument("--height", type=int_in(64, 8000), default=3000)
+    p.add_argument("--threads", type=int_in(1, MAX_THREADS), default=1, help="torch threads (the editor's interactive budget is 1)")
+    p.add_argument("--max-side", type=int_in(64, 8192), default=1024, help="preview size (long side of the face region)")
     p.add_argument("--array", action="store_true", help="start from pixels in memory instead of a JPEG file")
     p.add_argument("--detector", default="auto", choices=("auto", "dlib", "centre"))
     p.add_argument("--device", default="cpu")

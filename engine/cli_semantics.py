@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from engine.cli import args, command, model_args
+from engine.cli_options import MAX_IMAGES, MAX_SEED, MAX_THREADS, float_in, int_in, names_in
 from engine.cli import say as _say
 from engine.cli import set_threads as _threads
 
@@ -47,7 +48,7 @@ def _directions_args(p):
     p.add_argument("--method", default="classifier", choices=("classifier", "mean"), help="direction stored in the checkpoint (both are scored)")
     p.add_argument("--train-split", default="train", choices=("train", "val", "test"))
     p.add_argument("--test-split", default="test", choices=("train", "val", "test"), help="held-out split for accuracy / AUC")
-    p.add_argument("--limit", type=int, default=0, help="use only the first N training images")
+    p.add_argument("--limit", type=int_in(0, MAX_IMAGES), default=0, help="use only the first N training images (0: all)")
     p.add_argument("--out", help="write a new checkpoint here instead of updating CHECKPOINT in place")
 
 
@@ -103,7 +104,7 @@ def _entanglement_args(p):
     _data_opts(p, required=False)
     p.add_argument("--split", default="test", choices=("train", "val", "test"), help="latents for the classifier flip rates (with --data)")
     p.add_argument("--lock", help="comma-separated attributes to project out (default: all others)")
-    p.add_argument("--strength", type=float, default=2.0, help="edit size in σ for the flip rates")
+    p.add_argument("--strength", type=float_in(-100, 100), default=2.0, help="edit size in σ for the flip rates")
 
 
 @command("entanglement", "cosines between attribute directions and how an edit along one moves the others' linear classifiers")
@@ -118,6 +119,7 @@ def _entanglement(a):
     m = engine.load_model(a.checkpoint, device=a.device)
     if not m.attributes:
         raise ValueError("this model has no attribute directions (run latent-studio directions first)")
+    locked = names_in(a.lock, sorted(m.attributes), "--lock")
     classifiers = classifiers_of(m.ckpt)
     mu = None
     if a.data:
@@ -126,7 +128,6 @@ def _entanglement(a):
         if not classifiers:
             train = encode_dataset(m, a.data, "train", None, not a.quiet, not a.no_cache)
             classifiers = logistic_classifiers(train.mu, train.labels, train.names)
-    locked = [n.strip() for n in a.lock.split(",")] if a.lock else None
     report = entanglement_report(m.attributes, classifiers or None, m.latent_stats.std, mu, a.strength, locked)
     if not classifiers:
         report["note"] = "no linear classifiers stored in the checkpoint: give --data to fit them (or run latent-studio directions)"
@@ -147,8 +148,8 @@ def _pca_args(p):
     _model_opts(p, positional=True)
     _data_opts(p)
     p.add_argument("--split", default="train", choices=("train", "val", "test"))
-    p.add_argument("--k", type=int, default=0, help="number of axes to keep (default: all D)")
-    p.add_argument("--limit", type=int, default=0, help="use only the first N images")
+    p.add_argument("--k", type=int_in(0, 1024), default=0, help="number of axes to keep (0, the default: all D)")
+    p.add_argument("--limit", type=int_in(0, MAX_IMAGES), default=0, help="use only the first N images (0: all)")
     p.add_argument("--out", help="write a new checkpoint here instead of updating CHECKPOINT in place")
 
 
@@ -166,9 +167,9 @@ def _traverse_args(p):
 
     p.add_argument("checkpoint", help="bundled name or checkpoint path")
     p.add_argument("--axes", default="dims", choices=AXES)
-    p.add_argument("--count", type=int, default=8, help="number of dimensions / principal axes (--axes dims|pca)")
-    p.add_argument("--steps", type=int, default=9)
-    p.add_argument("--span", type=float, default=3.0, help="from -span to +span σ")
+    p.add_argument("--count", type=int_in(1, 256), default=8, help="number of dimensions / principal axes (--axes dims|pca)")
+    p.add_argument("--steps", type=int_in(2, 64), default=9)
+    p.add_argument("--span", type=float_in(0, 100, above=True), default=3.0, help="from -span to +span σ")
     p.add_argument("--base", help="an image to start from (default: the latent mean)")
     p.add_argument("--data", help="with --axes pca on a checkpoint without stored PCA axes: compute them from this data set (not stored)")
     p.add_argument("--device", default="auto")
@@ -214,12 +215,12 @@ def _arith_args(p):
     p.add_argument("--c", required=True, help="term C (added)")
     p.add_argument("--data", help="labelled data set for attr: terms (faces:DIR)")
     p.add_argument("--split", default="train", choices=("train", "val", "test"), help="split for attr: terms")
-    p.add_argument("--per-item", type=int, default=8, help="also show A − B added to this many members of C")
-    p.add_argument("--amount", type=float, default=1.0, help="C + amount·(A − B); 1 is plain A − B + C")
-    p.add_argument("--scale", type=int, default=2, help="enlarge the PNG by this factor")
+    p.add_argument("--per-item", type=int_in(0, 64), default=8, help="also show A − B added to this many members of C")
+    p.add_argument("--amount", type=float_in(-100, 100), default=1.0, help="C + amount·(A − B); 1 is plain A − B + C")
+    p.add_argument("--scale", type=int_in(1, 16), default=2, help="enlarge the PNG by this factor")
     p.add_argument("--judge", help="a judge file (train-judge): report the judged attributes of the results")
     p.add_argument("--save-latent", help="write the result latent A − B + C as .npy")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int_in(0, MAX_SEED), default=0)
     p.add_argument("--out", required=True, help="PNG: [A, B, C, A−B+C], then members of C and each + (A − B)")
 
 
@@ -277,11 +278,11 @@ def _interp_args(p):
     p.add_argument("a", help="start: an image, z:FILE.npy[:ROW] or sample:SEED")
     p.add_argument("b", help="end: the same kinds")
     _model_opts(p)
-    p.add_argument("--steps", type=int, default=16)
+    p.add_argument("--steps", type=int_in(2, 1000), default=16)
     p.add_argument("--mode", default="slerp", choices=("slerp", "linear"))
     p.add_argument("--even", action="store_true", help="re-time the path so that the frames are equally far apart in pixels")
-    p.add_argument("--fps", type=float, default=12.0)
-    p.add_argument("--scale", type=int, default=1, help="enlarge the frames by this factor (Lanczos)")
+    p.add_argument("--fps", type=float_in(0.1, 120), default=12.0)
+    p.add_argument("--scale", type=int_in(1, 16), default=1, help="enlarge the frames by this factor (Lanczos)")
     p.add_argument("--boomerang", action="store_true", help="animation goes there and back (seamless loop)")
     p.add_argument("--strip", help="also write all frames in one row as a PNG")
     p.add_argument("--out", required=True, help=".gif, .mp4 (needs imageio-ffmpeg) or .png (a strip)")
@@ -400,11 +401,11 @@ def _train_judge(data: str, size: int, out: Path, epochs: int, limit: int, budge
 
 def _tj_args(p):
     p.add_argument("--data", required=True, help="labelled data: faces:DIR, celeba:DIR")
-    p.add_argument("--size", type=int, default=64, help="image size the judge reads")
-    p.add_argument("--epochs", type=int, default=4)
-    p.add_argument("--limit", type=int, default=0, help="use only the first N training images")
-    p.add_argument("--time-budget-min", type=float, default=5.0, help="stop training after this many minutes (0: no limit)")
-    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--size", type=int_in(16, 256), default=64, help="image size the judge reads, 16..256 (four stride-2 stages)")
+    p.add_argument("--epochs", type=int_in(1, 10_000), default=4)
+    p.add_argument("--limit", type=int_in(0, MAX_IMAGES), default=0, help="use only the first N training images (0: all)")
+    p.add_argument("--time-budget-min", type=float_in(0, 10**6), default=5.0, help="stop training after this many minutes (0: no limit)")
+    p.add_argument("--threads", type=int_in(0, MAX_THREADS), default=0)
     p.add_argument("--out", required=True, help="judge file to write (.safetensors)")
 
 
@@ -420,14 +421,14 @@ def _ee_args(p):
     _model_opts(p)
     _data_opts(p)
     p.add_argument("--judge", help="judge file; trained (and kept there) when it does not exist (default: in the cache folder)")
-    p.add_argument("--judge-epochs", type=int, default=4)
+    p.add_argument("--judge-epochs", type=int_in(1, 10_000), default=4)
     p.add_argument("--split", default="test", choices=("val", "test"), help="held-out faces to edit")
-    p.add_argument("--limit", type=int, default=0, help="edit only the first N held-out faces")
-    p.add_argument("--strength", type=float, default=2.0, help="edit size in σ")
+    p.add_argument("--limit", type=int_in(0, MAX_IMAGES), default=0, help="edit only the first N held-out faces (0: all)")
+    p.add_argument("--strength", type=float_in(-100, 100), default=2.0, help="edit size in σ")
     p.add_argument("--methods", default="mean,classifier", help="direction methods to compare (fitted on the train split)")
     p.add_argument("--identity", default="auto", choices=("auto", "dlib", "pixel", "none"))
-    p.add_argument("--identity-n", type=int, default=200, help="faces used for the identity distance")
-    p.add_argument("--controls", type=int, default=3, help="random directions edited the same way (noise floor of the flips)")
+    p.add_argument("--identity-n", type=int_in(0, MAX_IMAGES), default=200, help="faces used for the identity distance")
+    p.add_argument("--controls", type=int_in(0, 100), default=3, help="random directions edited the same way (noise floor of the flips)")
     p.add_argument("--judge-locks", action=argparse.BooleanOptionalAction, default=True,
                    help="also the ⊥others+judge variant: the other attributes' classifier normals and the judge's linear "
                         "read-outs of them (fitted on the train split's reconstructions) projected out")

@@ -32,7 +32,7 @@ def test_sample_and_encode(tiny_ckpt, tmp_path, capsys):
         (["sample", "--model", "/no/such.safetensors", "--out", "x.png"], "error: such.safetensors: no such checkpoint file"),
         (["encode", "missing.png", "--model", "TINY"], "error: missing.png: no such file"),
         (["train", "--data", "imagenet:x", "--out", "m.safetensors", "--quiet"], "error: unknown data spec"),
-        (["sample", "--model", "TINY", "-n", "0", "--out", "x.png"], "error: n must be within"),
+        (["sample", "--model", "TINY", "-n", "0", "--out", "x.png"], "error: argument -n: must be an integer in 1..4096, got 0"),
     ],
 )
 def test_bad_input_gives_one_line_error(argv, message, tiny_ckpt, capsys, tmp_path, monkeypatch):
