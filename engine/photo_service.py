@@ -35,6 +35,7 @@ class PhotoHandlers:
             p.ChooseFace: self._choose,
             p.RenderEdit: self._render,
             p.ExportPhoto: self._export,
+            p.ExportLayers: self._export_layers,
             p.SaveSession: self._save,
             p.LoadSession: self._load,
         }
@@ -102,6 +103,14 @@ class PhotoHandlers:
             image = pe.composite(pe.edited_latent(req.z, req.edits), req.mask, labels=req.labels)
             out = export_photo(image, req.path, pe.source, overwrite=req.overwrite, quality=req.quality, keep_exif=req.keep_exif)
         return p.Exported(request_id=req.request_id, path=out["path"], size=out["size"], format=out["format"], exif_kept=out["exif_kept"], elapsed_ms=_ms(t0))
+
+    def _export_layers(self, req: p.ExportLayers, t0: float) -> p.FileWritten:
+        from engine.export_layers import export_layers
+
+        pe = self._photo()
+        with self._budget():
+            out = export_layers(pe, pe.edited_latent(req.z, req.edits), req.path, req.mask, labels=req.labels, overwrite=req.overwrite)
+        return p.FileWritten(request_id=req.request_id, path=out["path"], format=out["format"], bytes=out["bytes"], elapsed_ms=_ms(t0))
 
     def _save(self, req: p.SaveSession, t0: float) -> p.SessionSaved:
         pe = self._photo()

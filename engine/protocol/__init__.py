@@ -506,6 +506,21 @@ class ExportPhoto(Request):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ExportLayers(Request):
+    """Write the edit as OpenRaster layers (``.ora``: Krita, GIMP, MyPaint): the original photo,
+    the change (the edited pixels with the feathered mask as alpha: original + it = the
+    ExportPhoto image) and the mask (hidden), plus the merged image and a thumbnail. Fields as
+    ExportPhoto's. Answered by :class:`FileWritten` (format "OpenRaster")."""
+
+    path: str
+    z: np.ndarray | None = None
+    edits: EditStack | None = None
+    mask: np.ndarray | None = None
+    overwrite: bool = False
+    labels: dict[str, float] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SaveSession(Request):
     """Save the open photo, its alignment and original latent, ``edits`` and ``mask`` to a
     session file (``.lsession``: a zip of JSON + .npy, nothing pickled). ``embed_photo`` copies
