@@ -14,15 +14,18 @@ arguments (unknown attribute, unreadable recipe) — checked before any photo is
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 from engine.cli import args, command
 from engine.cli_options import MAX_THREADS, int_in, number
 from engine.protocol import parse_labels
+from engine.protocol.files import read_regular
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif")
 OUT_FORMATS = {"png": ".png", "jpg": ".jpg", "jpeg": ".jpg", "webp": ".webp"}
+RECIPE_MAX_BYTES = 16 * 2**20  # a recipe is a few KB of JSON
 
 
 def _edit_args(p):
@@ -65,9 +68,11 @@ def build_edit(recipe: str | None, dims: list[str], attrs: list[str]):
     stack, labels = EditStack(), None
     if recipe:
         try:
-            text = Path(recipe).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ValueError(f"{Path(recipe).name}: cannot read the recipe ({exc.__class__.__name__})") from None
+            text = read_regular(recipe, "recipe", max_bytes=RECIPE_MAX_BYTES).decode("utf-8")
+        except OSError as exc:
+            raise ValueError(str(exc).splitlines()[0]) from None
+        except UnicodeDecodeError:
+            raise ValueError(f"{Path(recipe).name}: cannot read the recipe (not UTF-8 text)") from None
         try:
             stack, labels = read_recipe(text)
         except ValueError as exc:
@@ -86,11 +91,18 @@ def collect_photos(inputs: list[str]) -> list[Path]:
     photos: list[Path] = []
     for item in inputs:
         path = Path(item)
-        if path.is_dir():
-            photos += sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+        if path.is_dir():  # non-regular entries (a FIFO named x.jpg) are kept, to be refused and listed
+            photos += sorted(p for p in path.iterdir() if not p.is_dir() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
         else:
             photos.append(path)  # a missing file is reported as a failure of its own
     return photos
+
+
+def check_suffix(suffix: str) -> str:
+    """``--suffix`` goes into a file name: no folder separators, so every output stays in ``--out``."""
+    if any(sep in suffix for sep in ("/", "\\", os.sep, os.altsep or "/")) or "\0" in suffix:
+        raise ValueError(f"--suffix {suffix!r}: must not contain a path separator (outputs are written inside --out)")
+    return suffix
 
 
 def output_path(photo: Path, out_dir: Path, fmt: str, suffix: str) -> Path:
@@ -108,6 +120,7 @@ def edit_photos(model, photos: list[Path], stack, out_dir: Path, *, fmt: str = "
     from engine.data.align import dlib_available
     from engine.photo import export_photo, open_photo
 
+    check_suffix(suffix)
     report = report or (lambda line: None)
     written, failed = [], []
     need_face = detector == "dlib" or (detector == "auto" and dlib_available())
@@ -138,6 +151,7 @@ def edit_photos(model, photos: list[Path], stack, out_dir: Path, *, fmt: str = "
 def _edit(a):
     import engine
 
+    check_suffix(a.suffix)
     stack, labels = build_edit(a.recipe, a.dim, a.attr)
     labels = {**(labels or {}), **(parse_labels(a.labels) or {})} or None
     if stack.is_empty and not labels:
