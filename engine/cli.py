@@ -177,6 +177,9 @@ def _encode_args(p):
     p.add_argument("--model", default="default")
     p.add_argument("--device", default="auto")
     p.add_argument("--out", help="write the latents as .npy (N×D)")
+    p.add_argument("--detector", default="none", choices=("none", "auto", "dlib", "centre"),
+                   help="none (default): each image as given (centre square, resized: crops stay crops); auto/dlib: align its face "
+                        "as the editor does (no face: exit 1); centre: the centre square")
 
 
 @command("encode", "encode images to latents")
@@ -188,7 +191,12 @@ def _encode(a):
     from engine.data.images import load_image
 
     m = engine.load_model(a.model, device=a.device)
-    z = np.concatenate([m.encode(load_image(path)) for path in a.images])
+    if a.detector == "none":
+        z = np.concatenate([m.encode(load_image(path)) for path in a.images])
+    else:
+        from engine.data.align import align_face
+
+        z = np.concatenate([m.encode(align_face(load_image(path), m.image_size, detector=a.detector, name=str(path)).crop) for path in a.images])
     if a.out:
         np.save(a.out, z)
     return {"latents": z.round(4).tolist() if not a.out else a.out, "shape": list(z.shape)}
@@ -357,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError, RuntimeError) as exc:  # our errors are ValueError/RuntimeError subclasses
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"error: {message}", file=sys.stderr)
-        return 2
+        return int(getattr(exc, "exit_code", 2))  # 1 for a photo without a face, 2 for bad input
     if result is not None:
         if a.json:
             print(json.dumps(result, indent=2, default=str))

@@ -7,9 +7,13 @@ Each photo: find and align the face, encode, apply the edit (the recipe's operat
 full resolution, export to ``OUT/<name><suffix>.<ext>`` (EXIF kept, orientation reset).
 
 Failures are skipped and reported, one line each on stderr (``skipped NAME: reason``) and under
-``failures`` in ``--json``. **Exit status**: 0 when at least one photo was written (even if others
-failed); 2 with a one-line error when every photo failed or there was nothing to edit, or on bad
-arguments (unknown attribute, unreadable recipe) — checked before any photo is touched.
+``failures`` in ``--json``; photos in which the face finder found no face are also listed under
+``no_face`` (they are refused, never edited on their centre square unless ``--detector centre``).
+**Exit status**: 0 when at least one photo was written (even if others failed); 1 with the one
+line ``error: no face found in FILE (--detector centre edits the centre square)`` when the only
+photo (or every photo) has no face, nothing written; 2 with a one-line error when every photo
+failed otherwise or there was nothing to edit, or on bad arguments (unknown attribute,
+unreadable recipe) — checked before any photo is touched.
 """
 
 from __future__ import annotations
@@ -39,7 +43,8 @@ def _edit_args(p):
     p.add_argument("--device", default="auto")
     p.add_argument("--format", default="same", choices=("same", *OUT_FORMATS), help="output format (same: the input's, PNG if it has none we write)")
     p.add_argument("--suffix", default="", help="appended to each output file's name, e.g. --suffix=-edited")
-    p.add_argument("--detector", default="auto", choices=("auto", "dlib", "centre"), help="face finder (centre: the centre square, no detection)")
+    p.add_argument("--detector", default="auto", choices=("auto", "dlib", "centre"),
+                   help="face finder (auto = dlib; a photo without a face is refused) or centre: the centre square, no detection")
     p.add_argument("--face", type=int_in(0, 1000), default=None, help="which face when there are several (0 = best ranked; default)")
     p.add_argument("--quality", type=int_in(1, 100), default=95, help="JPEG/WebP quality 1..100")
     p.add_argument("--no-exif", action="store_true", help="do not copy EXIF metadata")
@@ -114,36 +119,42 @@ def edit_photos(model, photos: list[Path], stack, out_dir: Path, *, fmt: str = "
                 face: int | None = None, quality: int = 95, keep_exif: bool = True, overwrite: bool = False, progress: bool = True,
                 report=None, labels: dict[str, float] | None = None) -> dict:
     """Apply ``stack`` to every photo; never raises for one photo's failure. Returns
-    ``{"written": [{"file", "out", "size", "faces"}...], "failures": [{"file", "error"}...]}``."""
+    ``{"written": [{"file", "out", "size", "faces"}...], "failures": [{"file", "error"}...],
+    "no_face": [file...]}`` (``no_face``: the failures where no face was found). ``out_dir`` is
+    created when the first photo is written."""
     from tqdm import tqdm
 
-    from engine.data.align import dlib_available
+    from engine.data.align import NoFaceError
     from engine.photo import export_photo, open_photo
 
     check_suffix(suffix)
     report = report or (lambda line: None)
-    written, failed = [], []
-    need_face = detector == "dlib" or (detector == "auto" and dlib_available())
+    written, failed, no_face = [], [], []
     bar = tqdm(photos, desc="edit", unit="photo", disable=not progress, file=sys.stderr)
     for photo in bar:
         try:
             pe = open_photo(model, photo, detector=detector, face_index=face)
-            if need_face and not pe.found_face:
-                raise ValueError("no face found (use --detector centre to edit the centre square)")
             image = pe.composite(pe.edited_latent(edits=stack), labels=labels)
+            out_dir.mkdir(parents=True, exist_ok=True)
             out = export_photo(image, output_path(photo, out_dir, fmt, suffix), pe.source, overwrite=overwrite, quality=quality, keep_exif=keep_exif)
             written.append({"file": str(photo), "out": out["path"], "size": list(out["size"]), "faces": len(pe.faces)})
+            for note in out.get("warnings", ()):  # e.g. EXIF trimmed to fit a JPEG: the photo was written
+                bar.write(f"warning {photo.name}: {note}", file=sys.stderr) if progress else report(f"warning {photo.name}: {note}")
         except Exception as exc:  # one bad photo never stops the batch
             message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             message = message.removeprefix(f"{photo.name}: ")  # the loader names the file already
             failed.append({"file": str(photo), "error": message})
+            if isinstance(exc, NoFaceError):
+                no_face.append(str(photo))
             line = f"skipped {photo.name}: {message}"
-            if progress:
+            if len(photos) == 1:
+                pass  # the one photo's error is the command's one error line
+            elif progress:
                 bar.write(line, file=sys.stderr)
             else:
                 report(line)
     bar.close()
-    return {"written": written, "failures": failed}
+    return {"written": written, "failures": failed, "no_face": no_face}
 
 
 @command("edit", "edit photos (or folders of them) with attribute steps or a recipe; full resolution, EXIF kept")
@@ -168,18 +179,31 @@ def _edit(a):
     if labels:
         m.label_tensor(labels, 1)  # labels the model does not have, or an unconditional model: fail now
     out_dir = Path(a.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
     say = lambda line: print(line, file=sys.stderr)  # noqa: E731
     result = edit_photos(
         m, photos, stack, out_dir, fmt=a.format, suffix=a.suffix, detector=a.detector, face=a.face, quality=a.quality,
         keep_exif=not a.no_exif, overwrite=a.overwrite, progress=not a.quiet, report=say, labels=labels,
     )  # fmt: skip
-    summary = {"edited": len(result["written"]), "failed": len(result["failures"]), "out": str(out_dir), "edit": stack.to_dict()["ops"], **({"labels": labels} if labels else {})}
+    summary = {"edited": len(result["written"]), "failed": len(result["failures"]), "no_face": result["no_face"], "out": str(out_dir),
+               "edit": stack.to_dict()["ops"], **({"labels": labels} if labels else {})}  # fmt: skip
     if not result["written"]:
-        raise RuntimeError(f"no photo was edited: all {len(photos)} failed (reasons above)")
+        raise _nothing_edited(photos, result)
     if a.json:
         return {**summary, **result}
     return summary
+
+
+def _nothing_edited(photos: list[Path], result: dict) -> Exception:
+    """The command's one error when no photo was written: the photo's own error for one photo,
+    the no-face error (exit status 1) when none had a face, else a summary (exit status 2)."""
+    from engine.data.align import NoFaceError
+
+    failures, no_face = result["failures"], result["no_face"]
+    if len(no_face) == len(failures) == len(photos):
+        return NoFaceError(no_face[0] if len(no_face) == 1 else f"any of the {len(no_face)} photos")
+    if len(photos) == 1:
+        return RuntimeError(failures[0]["error"] if photos[0].name in failures[0]["error"] else f"{photos[0].name}: {failures[0]['error']}")
+    return RuntimeError(f"no photo was edited: all {len(photos)} failed (reasons above)")
 
 
 def _bench_photo_args(p):

@@ -116,8 +116,11 @@ class SemanticsHandlers:
                 raise ValueError(f"term {what}: latents contain NaN or infinity")
             return Term("latents", z.mean(0), z, term.label or f"{len(z)} latent{'s' if len(z) > 1 else ''}")
         if kind == "images":
-            with self._budget():
-                z = np.concatenate([model.encode(np.asarray(image)) for image in term.images])
+            from engine.data.align import crop_for_model
+
+            names = [term.label] if len(term.images) == 1 and term.label else [f"image {i + 1} of term {what}" for i in range(len(term.images))]
+            with self._budget():  # aligned like an opened photo; a crop at the model's size as it is
+                z = np.concatenate([model.encode(crop_for_model(image, model.image_size, name=name)) for image, name in zip(term.images, names)])
             return Term("images", z.mean(0), z, term.label or f"{len(z)} image{'s' if len(z) > 1 else ''}")
         if kind == "paths":
             with self._budget():

@@ -95,6 +95,11 @@ class Engine:
     def _encode(self, req: p.Encode, t0: float) -> p.Encoded:
         m = self._require_model()
         image = np.asarray(req.image)
+        if req.detector != "none":
+            from engine.data.align import crop_for_model
+
+            with thread_budget(self.interactive_threads):
+                image = crop_for_model(image, m.image_size, detector=req.detector, name=req.name or "the image")
         with thread_budget(self.interactive_threads), torch.inference_mode():
             x = m.to_tensor(image)
             mu, y = m.encode_tensor(x)  # y: the label estimate of a conditional model, else None

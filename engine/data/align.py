@@ -68,9 +68,9 @@ class NoFaceError(AlignmentError):
 
     exit_code = 1  # the command line's status for it (bad arguments are 2)
 
-    def __init__(self, name: str = "the photo") -> None:
+    def __init__(self, name: str = "the photo", hint: str = "--detector centre edits the centre square") -> None:
         self.name = str(name)
-        super().__init__(f"no face found in {self.name} (--detector centre edits the centre square)")
+        super().__init__(f"no face found in {self.name} ({hint})")
 
 
 class FaceFinderMissing(AlignmentError):
@@ -325,11 +325,11 @@ def detect_faces(image: np.ndarray, detector: str = "auto", max_faces: int = 16)
     return _detect_dlib(image, max_faces)
 
 
-def find_faces(image: np.ndarray, detector: str = "auto", name: str = "the photo") -> list[Face]:
+def find_faces(image: np.ndarray, detector: str = "auto", name: str = "the photo", hint: str | None = None) -> list[Face]:
     """:func:`detect_faces`, never empty: :class:`NoFaceError` (naming ``name``) when there is no face."""
     faces = detect_faces(image, detector)
     if not faces:
-        raise NoFaceError(name)
+        raise NoFaceError(name) if hint is None else NoFaceError(name, hint)
     return faces
 
 
@@ -504,6 +504,8 @@ def crop_for_model(image: np.ndarray, size: int, detector: str = "auto", name: s
     if image.ndim != 3 or image.shape[2] < 3 or image.dtype != np.uint8:
         raise ValueError(f"{name}: expected an H×W×3 uint8 image, got {image.dtype} {tuple(image.shape)}")
     image = np.ascontiguousarray(image[:, :, :3])
+    size = int(size)
     if image.shape[:2] == (size, size):
         return image
-    return align_face(image, int(size), detector=detector, name=name).crop
+    faces = find_faces(image, detector, name, hint=f"crop it to the face, or give a {size}×{size} image: it is used as it is")
+    return align_face(image, size, faces=faces).crop

@@ -43,9 +43,14 @@ class LoadModel(Request):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Encode(Request):
-    """Encode one photo (any size, ``H×W×3`` uint8). Answered by :class:`Encoded`."""
+    """Encode one photo (any size, ``H×W×3`` uint8). Answered by :class:`Encoded`.
+    ``detector``: "none" (the image as given: centre square, resized) or "auto" (an image at the
+    model's size as given, any other aligned on its face as OpenPhoto does; no face: an
+    ErrorResponse of kind "NoFaceError"). ``name`` names the image in that message."""
 
     image: np.ndarray
+    detector: str = "none"
+    name: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

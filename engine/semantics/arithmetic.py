@@ -124,10 +124,11 @@ def resolve_term(spec: str, model, encoded=None) -> Term:
             raise ValueError(f"{spec}: write sample:SEED with an integer seed") from None
         z = model.sample_latents(1, seed=seed)
         return Term(spec, z[0], z, f"prior sample {seed}")
+    from engine.data.align import crop_for_model
     from engine.data.images import load_image
 
-    paths = image_paths(spec)
-    z = np.concatenate([model.encode(load_image(p)) for p in paths])
+    paths = image_paths(spec)  # each photo's face aligned as the editor aligns it; a crop at the model's size as it is
+    z = np.concatenate([model.encode(crop_for_model(load_image(p), model.image_size, name=p.name)) for p in paths])
     what = paths[0].name if len(paths) == 1 else f"{len(paths)} images"
     return Term(spec, z.mean(0), z, what)
 

@@ -48,8 +48,8 @@ def test_interpolate_arithmetic_terms_and_exports(engine, tmp_path):
     frames = ok(engine.handle(p.Interpolate(a=p.LatentTerm(latents=z[0]), b=p.LatentTerm(seed=3), steps=5, mode="linear")), p.Interpolated)
     assert frames.frames.shape == (5, 32, 32, 3) and set(frames.smoothness) == {"max_step", "mean_step", "ratio"}
     np.testing.assert_allclose(frames.z[0], z[0], atol=1e-6)
-    photo = tmp_path / "face.png"
-    Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 48, 3), dtype=np.uint8)).save(photo)
+    photo = tmp_path / "face.png"  # at the model's size: used as it is (no face finding)
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(photo)
     result = ok(engine.handle(p.Arithmetic(a=p.LatentTerm(paths=(str(photo),)), b=p.LatentTerm(images=(np.asarray(Image.open(photo)),)),
                                            c=p.LatentTerm(latents=z[2:5]), per_item=3)), p.ArithmeticResult)  # fmt: skip
     np.testing.assert_allclose(result.z, z[2:5].mean(0), atol=1e-4)  # A and B are the same photo
