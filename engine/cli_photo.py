@@ -74,8 +74,9 @@ def build_edit(recipe: str | None, dims: list[str], attrs: list[str]):
     if recipe:
         try:
             text = read_regular(recipe, "recipe", max_bytes=RECIPE_MAX_BYTES).decode("utf-8")
-        except OSError as exc:
-            raise ValueError(str(exc).splitlines()[0]) from None
+        except OSError as exc:  # missing, a folder, a FIFO (refused before a read could block), too big
+            reason = str(exc).splitlines()[0].removeprefix(f"{Path(recipe).name}: ")
+            raise ValueError(f"{Path(recipe).name}: cannot read the recipe ({reason})") from None
         except UnicodeDecodeError:
             raise ValueError(f"{Path(recipe).name}: cannot read the recipe (not UTF-8 text)") from None
         try:

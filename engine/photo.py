@@ -27,8 +27,10 @@ from PIL import Image
 
 from engine.data.align import NoFaceError  # noqa: F401  (open_photo raises it; callers catch it from here)
 from engine.data.align import Alignment, AlignmentError, Face, _grid, align_face, face_from_box, find_faces, warp_crop
-from engine.data.images import load_image
+from engine.data.images import FORMATS, load_image
+from engine.exif import export_exif
 from engine.protocol import EditStack
+from engine.protocol.files import atomic_output, open_regular
 
 #: The feathered face mask, in crop coordinates (fractions of the crop side): an ellipse centred
 #: at ``FACE_MASK_CENTRE`` with radii ``FACE_MASK_RADII``, 1 inside ``1 − FACE_MASK_FEATHER`` of
@@ -40,9 +42,6 @@ FACE_MASK_FEATHER = 0.3
 
 PREVIEW_MAX_SIDE = 1024
 EXPORT_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
-ORIENTATION_TAG = 0x0112
-EXIF_IFD = 0x8769
-EXIF_WIDTH, EXIF_HEIGHT = 0xA002, 0xA003
 
 
 class PhotoError(ValueError):
@@ -76,7 +75,7 @@ class SourceInfo:
     def read(cls, path: str | os.PathLike) -> SourceInfo:
         """Header-only read (pixels are loaded by ``load_image``); never fails on odd metadata."""
         try:
-            with open(path, "rb") as f:
+            with open_regular(path, "image") as f:
                 return cls._from_stream(f, Path(path))
         except OSError:
             return cls(path=Path(path))
@@ -88,7 +87,7 @@ class SourceInfo:
     @classmethod
     def _from_stream(cls, stream, path: Path | None) -> SourceInfo:
         try:
-            with Image.open(stream) as im:
+            with Image.open(stream, formats=FORMATS) as im:
                 exif = im.info.get("exif")
                 if exif is None:
                     raw = im.getexif()
@@ -368,9 +367,10 @@ def export_photo(image: np.ndarray, path: str | os.PathLike, source: SourceInfo 
 
     EXIF from the source is kept with the orientation reset to 1 (the pixels are already
     upright), the EXIF pixel dimensions set to the image's and the embedded thumbnail dropped
-    (it would show the unedited photo). The source's ICC profile is kept when the source was
-    RGB. An existing file is an error unless ``overwrite``; the source photo is never
-    overwritten, whatever ``overwrite`` says.
+    (it would show the unedited photo); EXIF too large for a JPEG is trimmed or dropped, listed
+    under ``warnings`` (see :mod:`engine.exif`). The source's ICC profile is kept when the
+    source was RGB. An existing file is an error unless ``overwrite``; the source photo is never
+    overwritten, whatever ``overwrite`` says. The file gets the umask's permissions.
     """
     path = Path(path)
     fmt = EXPORT_FORMATS.get(path.suffix.lower())
@@ -389,12 +389,11 @@ def export_photo(image: np.ndarray, path: str | os.PathLike, source: SourceInfo 
     if not 1 <= int(quality) <= 100:
         raise PhotoError(f"quality must be within 1..100, got {quality}")
     kwargs: dict = {}
-    exif_kept = False
+    notes: list[str] = []
     if keep_exif and source.exif:
-        exif = _export_exif(source.exif, image.shape[1], image.shape[0])
+        exif, notes = export_exif(source.exif, image.shape[1], image.shape[0], fmt)
         if exif is not None:
             kwargs["exif"] = exif
-            exif_kept = True
     if source.icc_profile and source.mode in ("RGB", "RGBA", "RGBX", "P", "YCbCr"):
         kwargs["icc_profile"] = source.icc_profile
     if fmt == "JPEG":
@@ -403,31 +402,17 @@ def export_photo(image: np.ndarray, path: str | os.PathLike, source: SourceInfo 
         kwargs.update(quality=int(quality), method=4)
     else:
         kwargs.update(compress_level=6)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        Image.fromarray(image).save(tmp, format=fmt, **kwargs)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return {"path": str(path), "size": (image.shape[1], image.shape[0]), "format": fmt, "exif_kept": exif_kept}
-
-
-def _export_exif(raw: bytes, width: int, height: int) -> bytes | None:
-    try:
-        exif = Image.Exif()
-        exif.load(raw)
-        exif[ORIENTATION_TAG] = 1
-        ifd = exif.get_ifd(EXIF_IFD)
-        if ifd:
-            if EXIF_WIDTH in ifd:
-                ifd[EXIF_WIDTH] = width
-            if EXIF_HEIGHT in ifd:
-                ifd[EXIF_HEIGHT] = height
-        return exif.tobytes()  # IFD0 + its sub-IFDs; the thumbnail IFD is not written
-    except Exception:  # corrupt EXIF is dropped, never a reason to fail an export
-        return None
+    with atomic_output(path) as tmp:
+        try:
+            Image.fromarray(image).save(tmp, format=fmt, **kwargs)
+        except ValueError as exc:  # metadata the encoder refuses: the photo matters more than its metadata
+            if "exif" not in kwargs and "icc_profile" not in kwargs:
+                raise
+            kwargs.pop("exif", None), kwargs.pop("icc_profile", None)
+            notes.append(f"metadata dropped ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})")
+            Image.fromarray(image).save(tmp, format=fmt, **kwargs)
+    return {"path": str(path), "size": (image.shape[1], image.shape[0]), "format": fmt, "exif_kept": "exif" in kwargs,
+            "warnings": notes}
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -228,7 +228,7 @@ class SessionController(QObject):
         try:
             stack, labels = read_recipe(read_regular(path, "recipe", max_bytes=RECIPE_MAX_BYTES).decode("utf-8"))
         except OSError as exc:  # missing, a folder, a FIFO (refused before the read could block), too big
-            self.failed.emit(str(exc).splitlines()[0])
+            self.failed.emit(f"{path.name}: cannot read the recipe ({str(exc).splitlines()[0].removeprefix(f'{path.name}: ')})")
             return False
         except UnicodeDecodeError:
             self.failed.emit(f"{path.name}: cannot read the recipe (not UTF-8 text)")
