@@ -48,7 +48,10 @@ def create_window(args: argparse.Namespace, settings: QSettings | None = None) -
     client.setParent(window)
     window.model.load(args.model, args.device)
     if args.image:
-        window.open_image(Path(args.image))
+        path = Path(args.image)
+        if not path.is_file():  # the window still opens, with the same line in its banner
+            print(f"error: {path}: no such file", file=sys.stderr)
+        window.open_image(path)
     return window
 
 

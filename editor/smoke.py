@@ -1,11 +1,12 @@
-"""``latent-studio --smoke-test``: does this build start? (the packaged app's check, issue 9)
+"""``latent-studio --smoke-test``: does this build start? (the packaged app's check)
 
-Opens the window on the requested model (the bundled default unless ``--model``), draws one
-sample, edits it (one slider moved: a Decode through the real engine) and waits for the edited
-pixels; then exits 0 and prints one line. Any failure — the model does not load, the engine
-answers with an error, a blank render, nothing within the time limit — exits 1 with a one-line
-``error:``. ``--screenshot PNG`` saves the window as it looked at the end (Qt's own grab, so it
-works on any platform plugin, Xvfb and offscreen included).
+Opens the window on the requested model (the bundled default unless ``--model``), opens the
+bundled real portrait (``resources/images/portrait.jpg``, public domain): the face finder must
+find its face; moves one slider and waits for the edit rendered onto the photo; then exits 0 and
+prints one line. Any failure — the model does not load, no face found (face finding missing from
+the build), the engine answers with an error, an unchanged render, nothing within the time
+limit — exits 1 with a one-line ``error:``. ``--screenshot PNG`` saves the window as it looked
+at the end (Qt's own grab, so it works on any platform plugin, Xvfb and offscreen included).
 """
 
 from __future__ import annotations
@@ -17,7 +18,16 @@ import numpy as np
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
+from engine.protocol.files import atomic_output
+
 SMOKE_TIMEOUT_S = 180.0
+
+
+def portrait_path() -> str:
+    """The bundled real portrait (public domain; see resources/images/README.md)."""
+    from importlib.resources import files
+
+    return str(files("resources") / "images" / "portrait.jpg")
 
 
 def run(app: QApplication, window, screenshot: str | None = None, timeout_s: float = SMOKE_TIMEOUT_S) -> int:
@@ -33,7 +43,11 @@ def run(app: QApplication, window, screenshot: str | None = None, timeout_s: flo
     def finish(code: int, message: str) -> None:
         if screenshot:
             QApplication.processEvents()
-            if not window.grab().save(screenshot):
+            try:
+                with atomic_output(screenshot) as tmp:
+                    if not window.grab().save(str(tmp), "PNG"):
+                        raise OSError(f"{screenshot}: Qt could not write it")
+            except OSError:
                 code, message = 1, f"error: cannot write the screenshot {screenshot}"
         result.update(code=code, message=message)
         loop.quit()
@@ -57,27 +71,28 @@ def run(app: QApplication, window, screenshot: str | None = None, timeout_s: flo
 
     def model_loaded() -> None:
         marks["model"] = time.perf_counter() - started
-        window.sampling.sample(1, seed=0, temperature=0.8)
-        when(lambda: window.sampling.result is not None, sampled)
+        if not window.open_image(portrait_path()):
+            return
+        when(lambda: window.photo.current is not None and window.edit.edit is not None, opened)
 
-    def sampled() -> None:
-        window.sampling.choose(0)
-        when(lambda: window.edit.edit is not None, edit)
-
-    def edit() -> None:
+    def opened() -> None:
+        face = window.photo.current.faces[window.photo.current.chosen]
+        if face.method in ("centre", "manual"):  # not found by the face finder
+            finish(1, f"error: the face finder did not find the portrait's face (got {face.method})")
+            return
         dim = int(window.latents.active_dims[0])
-        window.latents.rows[dim].slider.setValue(1.5)
-        when(lambda: window.edit.edited is not None and window.edit.last_request_id != 0
-             and window.edit.edited.tag == window.edit.last_request_id, rendered)
+        window.latents.rows[dim].slider.setValue(2.0)
+        when(lambda: window.photo.last is not None and window.photo.last.full_resolution, rendered)
 
     def rendered() -> None:
-        pixels = np.asarray(window.edit.edited.array)
-        if pixels.size == 0 or int(pixels.max()) == int(pixels.min()):
-            finish(1, "error: the edited image is blank")
+        r, photo = window.photo.last, window.photo.current.photo
+        x0, y0, x1, y1 = r.box
+        if not r.changed or np.array_equal(r.image, photo[y0:y1, x0:x1]):
+            finish(1, "error: the edit left the portrait unchanged")
             return
         info = window.model.info
         finish(0, f"smoke test: ok — model {info.name} ({info.latent_dim}-d, {info.image_size} px) loaded in "
-                  f"{marks['model']:.1f} s, sample + edit rendered in {time.perf_counter() - started:.1f} s")
+                  f"{marks['model']:.1f} s, face found and edit rendered on the portrait in {time.perf_counter() - started:.1f} s")
 
     # everything runs inside the event loop: a quit() before exec() would be lost
     QTimer.singleShot(0, lambda: when(lambda: window.model.info is not None, model_loaded))
