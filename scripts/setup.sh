@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up Latent Studio in ./.venv from a fresh clone. Usage: scripts/setup.sh [EXTRAS]
-#   scripts/setup.sh            the app (core install)
+#   scripts/setup.sh            the app (core install: face finding with dlib included, prebuilt wheels)
 #   scripts/setup.sh dev        plus the test tools
 #   scripts/setup.sh dev,data   plus the face-set builder's labellers, etc.
 #   scripts/setup.sh package    plus PyInstaller, to build the one-folder app (packaging/README.md)
