@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QWidget
 
 from engine.protocol import LATENT_RMS_LIMIT, RealismCalibration, RealismScore
@@ -17,13 +18,21 @@ class RealismGauge(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.title = QLabel("Realism")
-        self.bar = QProgressBar(minimum=0, maximum=100, value=0, textVisible=True)
-        self.bar.setFixedWidth(140)
-        self.bar.setFormat("–")
+        self.title.setMinimumWidth(self.title.fontMetrics().horizontalAdvance("Realism ⚠") + 2)  # no jump when it warns
+        # the reading is a label beside a thin bar, not text drawn inside the bar, where the
+        # filled part ran over it (brown on orange when warning)
+        self.bar = QProgressBar(minimum=0, maximum=100, value=0, textVisible=False)
+        self.bar.setFixedSize(90, 10)
+        self.reading = QLabel("–")
+        self.reading.setMinimumWidth(self.reading.fontMetrics().horizontalAdvance("< 1st percentile") + 4)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        layout.addStretch(1)  # extra width goes to the left, not between the title and its bar
         layout.addWidget(self.title)
-        layout.addWidget(self.bar)
+        layout.addWidget(self.bar, 0, Qt.AlignmentFlag.AlignVCenter)
+        layout.addWidget(self.reading)
+        self.set_text("–")
         self.calibration: RealismCalibration | None = None
         self.percentile: float | None = None  # the number shown (None: nothing yet)
         self.warning = False
@@ -39,7 +48,7 @@ class RealismGauge(QWidget):
         self.percentile = None
         self._set_warning(False)
         self.bar.setValue(0)
-        self.bar.setFormat("–")
+        self.set_text("–")
         cal = self.calibration
         self.setToolTip("" if cal is None else f"How typical the edited image is among {cal.n} reference images ({cal.data}).")
 
@@ -53,7 +62,7 @@ class RealismGauge(QWidget):
             return
         self.percentile = pct
         self.bar.setValue(int(round(pct)))
-        self.bar.setFormat(f"{ordinal(round(pct))} percentile" if pct >= 1 else "< 1st percentile")
+        self.set_text(f"{ordinal(round(pct))} percentile" if pct >= 1 else "< 1st percentile")
         self._set_warning(not plausible)
         cal = self.calibration
         lines = [f"Realism: percentile {pct:.1f} among {cal.n} reference images ({cal.data}).",
@@ -72,8 +81,13 @@ class RealismGauge(QWidget):
 
     def show_error(self, message: str) -> None:
         self.clear()
-        self.bar.setFormat("error")
+        self.set_text("error")
         self.setToolTip(f"The realism gauge failed: {message}")
+
+    def set_text(self, text: str) -> None:
+        """The reading beside the bar (kept as the bar's format too, for accessibility tools)."""
+        self.bar.setFormat(text)
+        self.reading.setText(text)
 
     def _set_warning(self, on: bool) -> None:
         self.warning = on
