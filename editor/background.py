@@ -22,7 +22,6 @@ These were its causes:
 from __future__ import annotations
 
 import json
-import os
 import sys
 import threading
 from pathlib import Path
@@ -32,6 +31,7 @@ import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QSettings, QThreadPool, Signal
 
 from editor.imaging import Frame, ImageLoadError, read_image
+from engine.protocol.files import atomic_write
 
 
 def _one_line(path: Path, exc: BaseException) -> str:
@@ -202,14 +202,9 @@ def _write_dirty() -> None:  # writer thread: Python I/O only (the GIL is free w
         jobs = [(path, json.dumps(_stores[path], indent=1, sort_keys=True)) for path in _dirty]
         _dirty.clear()
     for path, text in jobs:
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)  # atomic: a crash leaves the old file or the new one
+            atomic_write(path, text)  # a crash leaves the old file or the new one
         except OSError as exc:
             print(f"latent-studio: cannot save settings to {path}: {exc}", file=sys.stderr)
 

@@ -6,10 +6,10 @@ import os
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSaveFile
 from PySide6.QtGui import QImageWriter
 
 from editor.imaging import array_to_qimage
+from engine.protocol.files import atomic_output
 
 FORMATS = {".png": b"png", ".jpg": b"jpeg", ".jpeg": b"jpeg"}
 
@@ -48,15 +48,13 @@ def save_image(array: np.ndarray, path: str | os.PathLike, *, source: str | os.P
         raise ExportError(f"{path.name}: choose a .png, .jpg or .jpeg name")
     if same_file(path, source):
         raise ExportError(f"{path.name} is the original photo; it is never overwritten — choose another name")
-    out = QSaveFile(str(path))
-    if not out.open(QSaveFile.OpenModeFlag.WriteOnly):
-        raise ExportError(f"{path.name}: cannot write ({out.errorString()})")
-    writer = QImageWriter(out, fmt)
-    if fmt == b"jpeg":
-        writer.setQuality(quality)
-    if not writer.write(array_to_qimage(np.ascontiguousarray(array))):
-        out.cancelWriting()
-        raise ExportError(f"{path.name}: {writer.errorString()}")
-    if not out.commit():
-        raise ExportError(f"{path.name}: {out.errorString()}")
+    try:
+        with atomic_output(path) as tmp:
+            writer = QImageWriter(str(tmp), fmt)
+            if fmt == b"jpeg":
+                writer.setQuality(quality)
+            if not writer.write(array_to_qimage(np.ascontiguousarray(array))):
+                raise ExportError(f"{path.name}: {writer.errorString()}")
+    except OSError as exc:  # a full disk, a read-only folder, a FIFO at the path: one line, nothing replaced
+        raise ExportError(str(exc).splitlines()[0]) from None
     return path

@@ -21,6 +21,7 @@ from PySide6.QtGui import QGuiApplication
 
 from editor.app import application, create_window, parse_args
 from engine.protocol import parse_labels
+from engine.protocol.files import atomic_output
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,10 +74,11 @@ def main(argv: list[str] | None = None) -> int:
         when(lambda: not window.client.busy and bool(window.traversal.buttons), lambda: QTimer.singleShot(1200, snap))
 
     def snap() -> None:
-        if shutil.which("import"):
-            subprocess.run(["import", "-window", "root", args.out], check=True)
-        else:
-            QGuiApplication.primaryScreen().grabWindow(0).save(args.out)
+        with atomic_output(args.out) as tmp:
+            if shutil.which("import"):
+                subprocess.run(["import", "-window", "root", f"png:{tmp}"], check=True)
+            else:
+                QGuiApplication.primaryScreen().grabWindow(0).save(str(tmp), "PNG")
         print(f"screenshot: {args.out} ({window.status.model.text()}; {window.status.perf.text()})")
         status["code"] = 0
         app.quit()

@@ -198,8 +198,10 @@ def _encode(a):
 
         z = np.concatenate([m.encode(align_face(load_image(path), m.image_size, detector=a.detector, name=str(path)).crop) for path in a.images])
     if a.out:
-        np.save(a.out, z)
-    return {"latents": z.round(4).tolist() if not a.out else a.out, "shape": list(z.shape)}
+        from engine.outputs import save_npy
+
+        return {"latents": str(save_npy(a.out, z)), "shape": list(z.shape)}  # the path written (.npy added if missing)
+    return {"latents": z.round(4).tolist(), "shape": list(z.shape)}
 
 
 # --------------------------------------------------------------------------- eval / info / data
@@ -293,8 +295,10 @@ def _bench(a):
     amp = [m.strip() for m in a.amp.split(",") if m.strip()] or None
     results = bench.run(a.model, quick=a.quick, editor=not a.no_editor, progress=lambda s: log(f"bench: {s}"), device=a.device, amp=amp,
                         repeat=a.repeat or None, train_seconds=a.train_seconds or None)
+    from engine.outputs import save_json
+
     for out in {a.out, a.out_path} - {None}:
-        Path(out).write_text(json.dumps(results, indent=2))
+        save_json(out, results)
     if not a.json:
         print(bench.table(results))
         return None

@@ -180,7 +180,6 @@ def _eval_reject_args(p):
 @command("eval-reject", "classify-with-reject on a class-labelled set: accuracy without / with rejection, ROC AUC vs digits, noise and faces")
 @args(_eval_reject_args)
 def _eval_reject(a):
-    import json
 
     from engine.likelihood import evaluate_reject
 
@@ -190,7 +189,9 @@ def _eval_reject(a):
         m, a.data, a.faces, reject_below=a.reject_below, k=a.k, limit=a.limit, ood_n=a.ood_n, calibration_n=a.calibration_n, log=_say(a)
     )
     if a.out:
-        Path(a.out).write_text(json.dumps(report, indent=2))
+        from engine.outputs import save_json
+
+        save_json(a.out, report)
     return report
 
 
@@ -224,11 +225,14 @@ def _invert(a):
     first = results[0]
     if a.out:
         save_grid(np.stack([m.to_images(x)[0], first.image, best.image]), a.out, ncol=3, scale=2)
+    latents = None
     if a.latents:
-        np.save(a.latents, best.z[None])
+        from engine.outputs import save_npy
+
+        latents = str(save_npy(a.latents, best.z[None]))
     return {
         "encoder_psnr_db": round(first.psnr_db, 3), "refined_psnr_db": round(best.psnr_db, 3), "steps": a.steps,
-        "ms_per_step": round(best.ms_per_step, 2), "labels": best.labels, "out": a.out,
+        "ms_per_step": round(best.ms_per_step, 2), "labels": best.labels, "out": a.out, **({"latents": latents} if latents else {}),
     }  # fmt: skip
 
 

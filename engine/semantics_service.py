@@ -11,7 +11,6 @@ an ErrorResponse.
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Callable
@@ -333,12 +332,7 @@ class SemanticsHandlers:
         big = _upscale(frames, int(req.scale))
         if req.boomerang and path.suffix.lower() != ".png":
             big = boomerang(big)
-        tmp = path.with_name(f".{path.stem}.{os.getpid()}.partial{path.suffix}")
-        try:
-            write_frames(big, tmp, fps=float(req.fps))
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        write_frames(big, path, fps=float(req.fps))  # each writer goes through the atomic writer
         return p.FileWritten(
             request_id=req.request_id, path=str(path), format=path.suffix[1:].upper(), bytes=path.stat().st_size, frames=len(big), elapsed_ms=_ms(t0)
         )

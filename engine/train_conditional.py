@@ -22,6 +22,7 @@ from engine.data.datasets import ImageSet
 from engine.data.grids import save_grid
 from engine.evaluate import _to_uint8, psnr
 from engine.models.conditional import LabelSpace
+from engine.protocol.files import atomic_write
 from engine.semantics.latent_stats import latent_statistics
 from engine.train import autocast
 
@@ -63,7 +64,7 @@ class ConditionalTrainer:
         save_grid(_to_uint8(self.net.decode(zz, yy)), folder / f"epoch{epoch:03d}_samples.png", ncol=z.shape[0], scale=2)
         legend = folder / "samples_rows.txt"
         if not legend.exists():
-            legend.write_text("\n".join(_row_name(self.space, r) for r in rows.cpu()) + "\n")
+            atomic_write(legend, "\n".join(_row_name(self.space, r) for r in rows.cpu()) + "\n")
 
     @torch.no_grad()
     def _recon(self, fixed_val: torch.Tensor, folder: Path, epoch: int) -> None:

@@ -29,6 +29,7 @@ imported inside functions only: importing this module is cheap.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import time
@@ -40,6 +41,7 @@ import numpy as np
 from PIL import Image
 
 from engine.data.glasses import draw_glasses, random_style
+from engine.protocol.files import atomic_output, atomic_write
 
 __all__ = [
     "ATTRIBUTES", "LABEL_QUALITY", "NATIVE_GLASSES_DIRECTION", "build_faces", "contact_sheet",
@@ -308,7 +310,8 @@ def build_faces(n: int, out: str | os.PathLike[str], seed: int = 0, progress: bo
                 style = random_style(glasses_rng)
                 image = draw_glasses(face, rec.eye_a, rec.eye_b, style) if glasses else face
                 name = f"{len(rows) + 1:0{width}d}.png"
-                Image.fromarray(image).save(img_dir / name, optimize=False, compress_level=6)
+                with atomic_output(img_dir / name, durable=False) as tmp:  # thousands of files: no fsync each
+                    Image.fromarray(image).save(tmp, format="PNG", optimize=False, compress_level=6)
                 labels = _labels(rec, glasses)
                 rows.append((name, labels))
                 meta.append({
@@ -330,13 +333,12 @@ def build_faces(n: int, out: str | os.PathLike[str], seed: int = 0, progress: bo
     _write_attr(out / "list_attr_celeba.txt", rows)
     u = split_rng.random(len(rows))
     parts = np.where(u < SPLIT[0], 0, np.where(u < SPLIT[0] + SPLIT[1], 1, 2))
-    with open(out / "list_eval_partition.txt", "w", encoding="ascii") as f:
-        for (name, _), p in zip(rows, parts):
-            f.write(f"{name} {int(p)}\n")
-    with open(out / "faces_meta.csv", "w", newline="", encoding="ascii") as f:
-        w = csv.DictWriter(f, fieldnames=list(meta[0]))
-        w.writeheader()
-        w.writerows(meta)
+    atomic_write(out / "list_eval_partition.txt", "".join(f"{name} {int(p)}\n" for (name, _), p in zip(rows, parts)).encode("ascii"))
+    table = io.StringIO(newline="")
+    w = csv.DictWriter(table, fieldnames=list(meta[0]))
+    w.writeheader()
+    w.writerows(meta)
+    atomic_write(out / "faces_meta.csv", table.getvalue().encode("ascii"))
 
     elapsed = time.perf_counter() - t_start
     summary: dict[str, Any] = {
@@ -353,18 +355,14 @@ def build_faces(n: int, out: str | os.PathLike[str], seed: int = 0, progress: bo
         "faces_per_min": round(60.0 * len(rows) / max(elapsed, 1e-9), 1),
         "out": str(out),
     }
-    with open(out / "summary.json", "w", encoding="ascii") as f:
-        json.dump(summary, f, indent=2)
+    atomic_write(out / "summary.json", json.dumps(summary, indent=2).encode("ascii"))
     write_data_card(out, summary)
     return summary
 
 
 def _write_attr(path: Path, rows: list[tuple[str, dict[str, int]]]) -> None:
-    with open(path, "w", encoding="ascii") as f:
-        f.write(f"{len(rows)}\n")
-        f.write(" ".join(ATTRIBUTES) + "\n")
-        for name, labels in rows:
-            f.write(name + " " + " ".join(f"{labels[a]:2d}" for a in ATTRIBUTES) + "\n")
+    lines = [f"{len(rows)}", " ".join(ATTRIBUTES)] + [name + " " + " ".join(f"{labels[a]:2d}" for a in ATTRIBUTES) for name, labels in rows]
+    atomic_write(path, ("\n".join(lines) + "\n").encode("ascii"))
 
 
 # ----------------------------------------------------------------------------
@@ -410,7 +408,8 @@ def contact_sheet(data_dir: str | os.PathLike[str], path: str | os.PathLike[str]
             tags = [a[0] if v > 0 else "-" for a, v in zip(names, vals[i])]
             draw.text((x0 + 2, y0 + tile + 1), f"{k + 1}:{''.join(tags)}", fill=(0, 0, 0))
     path = Path(path)
-    sheet.save(path)
+    with atomic_output(path) as tmp:
+        sheet.save(tmp, format=Image.registered_extensions().get(path.suffix.lower(), "PNG"))
     return path
 
 
@@ -495,6 +494,4 @@ def write_data_card(out: str | os.PathLike[str], summary: dict[str, Any] | None 
         rates=", ".join(f"{a} {r:.1%}" for a, r in summary["positive_rate"].items()),
         quality=quality,
     )
-    path = out / "README.md"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return atomic_write(out / "README.md", text)

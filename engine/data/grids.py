@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from engine.protocol.files import atomic_output
+
 
 def make_grid(images: np.ndarray, ncol: int | None = None, pad: int = 2, fill: int = 255) -> np.ndarray:
     """uint8 N×H×W×3 → one uint8 image with the tiles in rows of ``ncol``."""
@@ -29,5 +31,6 @@ def save_grid(images: np.ndarray, path: str | Path, ncol: int | None = None, sca
     img = Image.fromarray(make_grid(images, ncol))
     if scale > 1:
         img = img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST)
-    img.save(path)
+    with atomic_output(path) as tmp:  # a sample grid or a training preview: never left half-written
+        img.save(tmp, format=Image.registered_extensions().get(path.suffix.lower(), "PNG"))
     return path

@@ -114,26 +114,30 @@ def _default_mode() -> int:
 
 
 @contextlib.contextmanager
-def atomic_output(path: str | os.PathLike, *, mode: int | None = None) -> Iterator[Path]:
+def atomic_output(path: str | os.PathLike, *, mode: int | None = None, temp_suffix: str = ".tmp", durable: bool = True) -> Iterator[Path]:
     """Yield a temporary path in ``path``'s folder; on success it replaces ``path`` atomically.
 
     For writers that want a file name (Pillow, safetensors, numpy): write to the yielded path;
     it is fsynced and renamed when the block ends without an exception, and removed otherwise.
-    ``mode`` (e.g. 0o600 for private files) overrides the umask-derived permissions."""
+    ``mode`` (e.g. 0o600 for private files) overrides the umask-derived permissions.
+    ``temp_suffix``: for writers that pick the container by the name's extension (ffmpeg).
+    ``durable=False`` skips the fsyncs, for the thousands of files of a generated data set: a
+    kill still never leaves a partial file, a power cut might."""
     path = Path(path)
     if not path.parent.is_dir():
         raise FileNotFoundError(f"{path.parent}: no such folder")
     old_mode = _refuse_non_regular(path)
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=temp_suffix, dir=path.parent)
     except OSError as exc:
         raise _output_error(path, exc, old_mode is not None) from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         yield tmp
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
+        if durable:
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
         os.chmod(tmp, mode if mode is not None else (old_mode if old_mode is not None else _default_mode()))
         _refuse_non_regular(path)  # checked again right before the rename
         os.replace(tmp, path)
@@ -146,14 +150,16 @@ def atomic_output(path: str | os.PathLike, *, mode: int | None = None) -> Iterat
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    if durable:
+        _fsync_dir(path.parent)
 
 
-def atomic_write(path: str | os.PathLike, data: bytes | str | Callable[[BinaryIO], None], *, mode: int | None = None) -> Path:
+def atomic_write(path: str | os.PathLike, data: bytes | str | Callable[[BinaryIO], None], *, mode: int | None = None,
+                 durable: bool = True) -> Path:
     """Write ``data`` (bytes, text as UTF-8, or a function given the open binary file) to
     ``path`` atomically; returns ``path``. See :func:`atomic_output`."""
     path = Path(path)
-    with atomic_output(path, mode=mode) as tmp, open(tmp, "wb") as f:
+    with atomic_output(path, mode=mode, durable=durable) as tmp, open(tmp, "wb") as f:
         if callable(data):
             data(f)
         else:

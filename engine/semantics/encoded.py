@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.protocol.files import atomic_write
+
 ENV_CACHE = "LATENT_STUDIO_CACHE_DIR"
 
 
@@ -97,7 +99,6 @@ def encode_dataset(model, spec: str, split: str = "train", limit: int | None = N
     enc = EncodedSet(mu, labels, list(data.label_names) if labels is not None else [], f"{data.description}, {split} split")
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
-        np.savez(tmp, mu=enc.mu, labels=enc.labels if enc.labels is not None else np.zeros(0, np.int8), names=np.array(enc.names, dtype=str), description=np.array(enc.description))
-        os.replace(tmp, path)
+        labels = enc.labels if enc.labels is not None else np.zeros(0, np.int8)
+        atomic_write(path, lambda f: np.savez(f, mu=enc.mu, labels=labels, names=np.array(enc.names, dtype=str), description=np.array(enc.description)))
     return enc

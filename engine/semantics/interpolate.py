@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.protocol.files import atomic_output
+
 MODES = ("linear", "slerp")
 MAX_STEPS = 512
 
@@ -111,8 +113,8 @@ def save_gif(frames: np.ndarray, path: str | os.PathLike, fps: float = 12.0, loo
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # every frame kept (no merging of near-identical ones), looping forever
-    iio.imwrite(path, np.asarray(frames, np.uint8), extension=".gif", duration=1000.0 / fps, loop=0 if loop else 1, optimize=False, disposal=2)
+    with atomic_output(path) as tmp:  # every frame kept (no merging of near-identical ones), looping forever
+        iio.imwrite(tmp, np.asarray(frames, np.uint8), extension=".gif", duration=1000.0 / fps, loop=0 if loop else 1, optimize=False, disposal=2)
     return path
 
 
@@ -130,7 +132,8 @@ def save_mp4(frames: np.ndarray, path: str | os.PathLike, fps: float = 12.0) -> 
         frames = np.pad(frames, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode="edge")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with imageio.get_writer(path, format="FFMPEG", mode="I", fps=fps, codec="libx264", quality=8, pixelformat="yuv420p", macro_block_size=16) as w_:
+    settings = dict(format="FFMPEG", mode="I", fps=fps, codec="libx264", quality=8, pixelformat="yuv420p", macro_block_size=16)
+    with atomic_output(path, temp_suffix=".mp4") as tmp, imageio.get_writer(tmp, **settings) as w_:  # ffmpeg picks the container by the name
         for f in frames:
             w_.append_data(f)
     return path
@@ -143,7 +146,8 @@ def save_strip(frames: np.ndarray, path: str | os.PathLike, ncol: int | None = N
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(make_grid(np.asarray(frames), ncol=ncol or len(frames))).save(path)
+    with atomic_output(path) as tmp:
+        Image.fromarray(make_grid(np.asarray(frames), ncol=ncol or len(frames))).save(tmp, format="PNG")
     return path
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.protocol.files import atomic_write, read_regular
 from engine.semantics.direction_files import DirectionsFileError, read_directions, write_directions
 
 ENV_DATA = "LATENT_STUDIO_DATA_DIR"
@@ -188,7 +188,7 @@ def export_user_attribute(name: str, dest: str | os.PathLike) -> Path:
     load_user_attribute(name)  # validates
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(attributes_dir() / f"{slug(name)}.safetensors", dest)
+    atomic_write(dest, read_regular(attributes_dir() / f"{slug(name)}.safetensors", "user attribute"))
     return dest
 
 

@@ -4,6 +4,7 @@ the newest open wins, errors are one line; settings are written by a writer thre
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 
@@ -104,14 +105,14 @@ def test_settings_are_written_by_the_writer_thread_without_qsettings_sync(qtbot,
     settings.sync()
     monkeypatch.setattr(QSettings, "sync", lambda self: pytest.fail("QSettings.sync holds the GIL: never call it"))
     written_on, slow = [], threading.Event()
-    real_fsync = background.os.fsync
+    real_fsync = os.fsync  # the atomic writer's fsync
 
     def slow_fsync(fd):  # a disk busy with other jobs
         written_on.append(threading.current_thread())
         slow.wait(0.3)
         real_fsync(fd)
 
-    monkeypatch.setattr(background.os, "fsync", slow_fsync)
+    monkeypatch.setattr(os, "fsync", slow_fsync)
     recent = RecentList(settings, "recent/images", limit=3)
     t0 = time.perf_counter()
     for name in ("a.png", "b.png", "c.png", "d.png"):

@@ -1,0 +1,240 @@
+"""Every output goes through the one atomic writer: the old file survives a full disk and a
+SIGKILL, nothing but a regular file is replaced, permissions follow the umask, and no raw
+write can slip into the code base unnoticed (a static check over engine/ and editor/)."""
+
+from __future__ import annotations
+
+import ast
+import errno
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.protocol.files import OutputError, UnsafePathError, atomic_output, atomic_write
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# --------------------------------------------------------------------------- the static check
+
+#: Calls that write a file by name. Allowed only on the temporary path that atomic_output
+#: yields (named ``tmp``) or on an in-memory buffer (named ``buf``).
+WRITING_METHODS = {"save", "savez", "savez_compressed", "write_text", "write_bytes", "tofile", "imwrite", "mimwrite", "mimsave",
+                   "get_writer", "save_file"}  # fmt: skip
+#: Ways around the writer that are never needed outside it.
+FORBIDDEN = {"os.replace", "os.rename", "shutil.copy", "shutil.copyfile", "shutil.copy2", "shutil.move", "tempfile.mkstemp",
+             "tempfile.NamedTemporaryFile", "QSaveFile"}  # fmt: skip
+#: Calls named ``save`` that are not file writes, or that are writers themselves (module:call).
+ALLOWED = {
+    "ckpt_io.save",  # engine.checkpoint.save -> write_safetensors -> atomic_output
+    "self.save",  # SessionController.save: a request to the engine, which writes atomically
+    "QImage.save",
+}
+#: Scratch files in a TemporaryDirectory (benchmarks): not the user's outputs.
+SCRATCH = {("engine/bench_photo.py", "save")}
+
+
+def _name(node: ast.AST) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return f"{_name(node.value)}.{node.attr}"
+    if isinstance(node, ast.Call):
+        return _name(node.func) + "()"
+    return "?"
+
+
+def _to_temp_or_buffer(call: ast.Call, index: int = 0) -> bool:
+    if len(call.args) <= index:
+        return False
+    first = call.args[index]
+    if isinstance(first, ast.Call) and _name(first.func) == "str" and first.args:
+        first = first.args[0]
+    return isinstance(first, ast.Name) and first.id in ("tmp", "buf", "f", "out")
+
+
+def _open_for_writing(call: ast.Call) -> bool:
+    mode = call.args[1] if len(call.args) > 1 else next((k.value for k in call.keywords if k.arg == "mode"), None)
+    return isinstance(mode, ast.Constant) and isinstance(mode.value, str) and any(c in mode.value for c in "wax+")
+
+
+def raw_writes(path: Path, rel: str | None = None) -> list[str]:
+    rel = rel or path.relative_to(ROOT).as_posix()
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Call):
+            continue
+        name = _name(node.func)
+        method = name.rsplit(".", 1)[-1]
+        where = f"{rel}:{node.lineno} {name}"
+        if name in FORBIDDEN:
+            found.append(where)
+        elif name in ("open", "io.open") and _open_for_writing(node) and not _to_temp_or_buffer(node):
+            found.append(where)
+        elif method in WRITING_METHODS and name not in ALLOWED and (rel, method) not in SCRATCH:
+            if not _to_temp_or_buffer(node, index=1 if method == "save_file" else 0):  # save_file(tensors, filename)
+                found.append(where)
+    return found
+
+
+def test_no_raw_output_outside_the_atomic_writer():
+    sources = sorted(p for d in ("engine", "editor") for p in (ROOT / d).rglob("*.py") if p != ROOT / "engine/protocol/files.py")
+    assert len(sources) > 100
+    found = [hit for p in sources for hit in raw_writes(p)]
+    assert not found, "write outputs through engine.protocol.files (atomic_write / atomic_output):\n" + "\n".join(found)
+
+
+def test_the_static_check_catches_raw_writes(tmp_path):
+    bad = tmp_path / "probe.py"
+    code = ('import os, numpy as np\nfrom pathlib import Path\nfrom PIL import Image\n'
+            'def f(a, p, tmp):\n    np.save(p, a)\n    Image.fromarray(a).save(p)\n    Path(p).write_text("x")\n'
+            '    open(p, "w").write("x")\n    os.replace(tmp, p)\n    Image.fromarray(a).save(tmp)\n')  # fmt: skip
+    bad.write_text(code)
+    hits = sorted(raw_writes(bad, "engine/probe.py"), key=lambda h: int(h.split()[0].rsplit(":", 1)[1]))
+    assert [h.split()[1] for h in hits] == ["np.save", "Image.fromarray().save", "Path().write_text", "open", "os.replace"]
+
+
+# --------------------------------------------------------------------------- full disk, SIGKILL, targets
+
+
+def _full_disk(monkeypatch, after_bytes: int = 0):
+    """Every write through a Python file object fails with ENOSPC once ``after_bytes`` are written."""
+    import builtins
+
+    real_open = builtins.open
+
+    class Full:
+        def __init__(self, f):
+            self._f, self._n = f, 0
+
+        def write(self, data):
+            self._n += len(data)
+            if self._n > after_bytes:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return self._f.write(data)
+
+        def __getattr__(self, name):
+            return getattr(self._f, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self._f.close()
+
+    def fake_open(file, mode="r", *args, **kwargs):
+        f = real_open(file, mode, *args, **kwargs)
+        return Full(f) if any(c in mode for c in "wa") else f
+
+    monkeypatch.setattr(builtins, "open", fake_open)
+
+
+def test_full_disk_keeps_the_old_file_and_names_it(tmp_path, monkeypatch):
+    target = tmp_path / "report.json"
+    target.write_text('{"old": true}')
+    _full_disk(monkeypatch, after_bytes=3)
+    with pytest.raises(OutputError) as info:
+        atomic_write(target, '{"new": "a longer text than three bytes"}')
+    monkeypatch.undo()
+    assert str(info.value) == "report.json: could not write it (No space left on device); the old file is unchanged"
+    assert info.value.errno == errno.ENOSPC
+    assert target.read_text() == '{"old": true}' and [p.name for p in tmp_path.iterdir()] == ["report.json"]  # no temp file left
+
+
+def test_full_disk_in_the_cli_is_one_line_and_the_old_latents_stay(tmp_path, monkeypatch, capsys, tiny_ckpt):
+    from PIL import Image
+
+    from engine.cli import main
+
+    image = tmp_path / "face.png"
+    Image.fromarray(np.full((32, 32, 3), 128, np.uint8)).save(image)
+    out = tmp_path / "z.npy"
+    np.save(out, np.arange(3.0))
+    _full_disk(monkeypatch)
+    code = main(["encode", str(image), "--model", str(tiny_ckpt), "--device", "cpu", "--out", str(out)])
+    monkeypatch.undo()
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err == "error: z.npy: could not write it (No space left on device); the old file is unchanged"
+    np.testing.assert_array_equal(np.load(out), np.arange(3.0))
+
+
+_KILLED_WRITER = """
+import sys, time
+from engine.protocol.files import atomic_write
+def slow(f):
+    for _ in range(10_000):
+        f.write(b"N" * 65536)
+        f.flush()
+        print("writing", flush=True)
+        time.sleep(0.001)
+atomic_write(sys.argv[1], slow)
+"""
+
+
+def test_sigkill_mid_write_leaves_the_old_file(tmp_path):
+    target = tmp_path / "grid.png"
+    target.write_bytes(b"OLD" * 1000)
+    proc = subprocess.Popen([sys.executable, "-c", _KILLED_WRITER, str(target)], stdout=subprocess.PIPE, cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+    try:
+        for _ in range(20):  # > 1 MB of the new file is on disk by now
+            assert proc.stdout.readline() == b"writing\n"
+        temps = [p for p in tmp_path.iterdir() if p.name.startswith(".grid.png.")]
+        assert temps and temps[0].stat().st_size > 2**20
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+    assert target.read_bytes() == b"OLD" * 1000
+
+
+def test_refuses_to_replace_what_is_not_a_regular_file(tmp_path):
+    fifo = tmp_path / "out.png"
+    os.mkfifo(fifo)
+    (tmp_path / "folder.npy").mkdir()
+    t0 = time.perf_counter()
+    with pytest.raises(UnsafePathError, match="out.png: not a regular file; refusing to replace it"):
+        atomic_write(fifo, b"data")
+    with pytest.raises(UnsafePathError, match="folder.npy: a folder; refusing to replace it"):
+        atomic_write(tmp_path / "folder.npy", b"data")
+    assert time.perf_counter() - t0 < 2 and stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.npy", "out.png"]
+
+
+def test_a_failing_writer_leaves_nothing_behind(tmp_path):
+    target = tmp_path / "a.bin"
+    with pytest.raises(RuntimeError), atomic_output(target) as tmp:
+        tmp.write_bytes(b"half")
+        raise RuntimeError("the encoder failed")
+    assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- permissions follow the umask
+
+
+@pytest.mark.parametrize("umask, expected", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_exported_photos_and_sessions_honour_the_umask(tmp_path, umask, expected, tiny_ckpt):
+    import engine
+    from engine.photo import export_photo, open_photo
+    from engine.session import save_session
+
+    photo = np.random.default_rng(0).integers(0, 255, (48, 40, 3), dtype=np.uint8)
+    old = os.umask(umask)
+    try:
+        out = export_photo(photo, tmp_path / "edited.jpg")
+        pe = open_photo(engine.load_model(str(tiny_ckpt), device="cpu"), photo, detector="centre")
+        session = save_session(tmp_path / "s.lsession", pe)
+        grid = tmp_path / "grid.png"
+        from engine.data.grids import save_grid
+
+        save_grid(photo[None], grid)
+    finally:
+        os.umask(old)
+    for path in (Path(out["path"]), session, grid):
+        assert stat.S_IMODE(path.stat().st_mode) == expected, path.name
