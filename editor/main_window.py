@@ -32,6 +32,7 @@ from editor.controllers.photo import PhotoController
 from editor.controllers.sampling import SamplingController
 from editor.controllers.session import DEFAULT_AUTOSAVE_S, SESSION_SUFFIX, SessionController
 from editor.recent import RecentList
+from editor.widgets.artist_ui import ArtistUI
 from editor.widgets.canvas_panel import CanvasPanel
 from editor.widgets.conditional_ui import ConditionalUI
 from editor.widgets.document_actions import DocumentActions
@@ -104,6 +105,7 @@ class MainWindow(QMainWindow):
         self._wire_photo()
         self.semantics = SemanticsUI(self, FAILURE_TITLES)  # attribute sliders, arithmetic, interpolation, your attributes
         self.conditional = ConditionalUI(self, FAILURE_TITLES)  # labels of conditional models, realism gauge, bundled models
+        self.artist = ArtistUI(self)  # layered export, clipboard, Help menu, standard shortcuts, before/after, wheel guard
 
     # ------------------------------------------------------------------ layout
 

@@ -44,8 +44,8 @@ class CanvasPanel(QWidget):
         for text, tip, action in (
             ("Fit", "Fit the images to their panels", lambda: self.set_zoom(None)),
             ("1:1", "Actual pixels", lambda: self.set_zoom(1)),
-            ("−", "Zoom out", lambda: self._step(-1)),
-            ("+", "Zoom in", lambda: self._step(1)),
+            ("−", "Zoom out", lambda: self.step_zoom(-1)),
+            ("+", "Zoom in", lambda: self.step_zoom(1)),
         ):
             button = QToolButton(text=text, toolTip=tip)
             button.clicked.connect(action)
@@ -98,9 +98,11 @@ class CanvasPanel(QWidget):
         for view in self.views.values():
             view.set_zoom(factor)
 
-    def _step(self, direction: int) -> None:
+    def step_zoom(self, direction: int) -> None:
+        """One zoom step in (+1) or out (−1), on all views together."""
         for view in self.views.values():
             view.step_zoom(direction)
+
 
     # ------------------------------------------------------------------ slots
 

@@ -38,6 +38,7 @@ class PhotoView(ImageView):
         self.tool: str | None = None
         self.brush_radius = 40.0  # photo pixels
         self.show_mask = True
+        self.original_only = False  # before/after: the photo without the edit or the mask tint
         self.patch: Frame | None = None
         self.patch_box: tuple[int, int, int, int] | None = None
         self._mask: MaskModel | None = None
@@ -87,6 +88,11 @@ class PhotoView(ImageView):
         self.show_mask = bool(show)
         self.update()
 
+    def set_show_original(self, on: bool) -> None:
+        """Show the photo as opened (True) or with the edit pasted back (False)."""
+        self.original_only = bool(on)
+        self.update()
+
     def photo_point(self, pos: QPointF) -> QPointF:
         """Widget position → photo pixel coordinates (continuous: pixel i spans [i, i+1))."""
         target = self.target_rect()
@@ -130,11 +136,11 @@ class PhotoView(ImageView):
         target = self.target_rect()
         z = self.effective_zoom()
         self._draw(painter, "base", self.frame, target)
-        if self.patch is not None and self.patch_box is not None:
+        if self.patch is not None and self.patch_box is not None and not self.original_only:
             x0, y0, x1, y1 = self.patch_box
             box = QRectF(target.x() + x0 * z, target.y() + y0 * z, (x1 - x0) * z, (y1 - y0) * z)
             self._draw(painter, "patch", self.patch, box)
-        if self.show_mask and self._overlay_image is not None:
+        if self.show_mask and self._overlay_image is not None and not self.original_only:
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
             painter.drawImage(target, self._overlay_image)
         if self.tool and self._cursor is not None:
