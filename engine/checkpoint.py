@@ -13,6 +13,7 @@ gets a :class:`CheckpointError` that names what is wrong.
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -138,7 +139,9 @@ def read_safetensors(path: str | os.PathLike, kind: str, error: type[Exception],
 
 
 def load(path: str | os.PathLike) -> Checkpoint:
-    """Read and validate a checkpoint; never unpickles."""
+    """Read and validate a checkpoint; never unpickles. Every metadata field is checked for type
+    and range, the config against the tensors' shapes (before any module is built, so a small file
+    cannot ask for gigabytes) and every tensor for finiteness."""
     path = Path(path)
     name = path.name
     tensors, raw_meta = read_safetensors(path, "checkpoint", CheckpointError)
@@ -146,24 +149,24 @@ def load(path: str | os.PathLike) -> Checkpoint:
         raise CheckpointError(f"{name}: a safetensors file without Latent Studio metadata (not one of our checkpoints)")
     try:
         meta = json.loads(raw_meta[META_KEY])
-    except json.JSONDecodeError as exc:
-        raise CheckpointError(f"{name}: metadata is not valid JSON ({exc.msg})") from None
-    if meta.get("format") != FORMAT:
-        raise CheckpointError(f"{name}: unknown format {meta.get('format')!r}")
-    if int(meta.get("format_version", -1)) > FORMAT_VERSION:
-        raise CheckpointError(f"{name}: format version {meta.get('format_version')} is newer than this Latent Studio ({FORMAT_VERSION})")
-    for key in ("family", "config"):
-        if key not in meta:
-            raise CheckpointError(f"{name}: metadata lacks {key!r}")
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise CheckpointError(f"{name}: metadata is not valid JSON ({getattr(exc, 'msg', 'nested too deeply')})") from None
     try:
-        config = registry.config_from_dict(meta["family"], dict(meta["config"]))
+        family, config, labels, info = _read_meta(meta)
     except (ValueError, TypeError) as exc:
-        raise CheckpointError(f"{name}: bad config: {exc}") from None
+        raise CheckpointError(f"{name}: {exc}") from None
 
     def group(prefix: str) -> dict[str, torch.Tensor]:
         p = prefix + "."
         return {k[len(p) :]: v for k, v in tensors.items() if k.startswith(p)}
 
+    for key, t in tensors.items():  # a float64 sum of finite float32/16 values cannot overflow: NaN/inf show through it
+        if t.is_floating_point() and not math.isfinite(float(t.sum(dtype=torch.float64))):
+            raise CheckpointError(f"{name}: tensor {key} holds NaN or infinite values (a diverged or damaged model)")
+    state = group("model")
+    if not state:
+        raise CheckpointError(f"{name}: holds no model weights")
+    check_shapes(family, config, state, name)
     d = int(config.latent_dim)
     arrays = {}
     for prefix in ("attr", "stats", "extra"):
@@ -172,16 +175,55 @@ def load(path: str | os.PathLike) -> Checkpoint:
         for k, v in arrays[kind].items():
             if v.shape != (d,):
                 raise CheckpointError(f"{name}: {kind}.{k} has shape {tuple(v.shape)}, expected ({d},) for latent_dim {d}")
-    ckpt = Checkpoint(
-        family=meta["family"],
-        config=config,
-        state=group("model"),
-        labels=list(meta.get("labels", [])),
-        attributes=arrays["attr"],
-        stats=arrays["stats"],
-        extra=arrays["extra"],
-        info=dict(meta.get("info", {})),
-    )
-    if not ckpt.state:
-        raise CheckpointError(f"{name}: holds no model weights")
-    return ckpt
+    return Checkpoint(family=family, config=config, state=state, labels=labels, attributes=arrays["attr"], stats=arrays["stats"],
+                      extra=arrays["extra"], info=info)  # fmt: skip
+
+
+def _read_meta(meta) -> tuple[str, Any, list[str], dict]:
+    """(family, config, labels, info) from the metadata JSON; ValueError/TypeError says what is wrong."""
+    if not isinstance(meta, dict):
+        raise ValueError(f"metadata must be a JSON object, got {type(meta).__name__}")
+    if meta.get("format") != FORMAT:
+        raise ValueError(f"unknown format {str(meta.get('format'))[:60]!r}")
+    version = meta.get("format_version", FORMAT_VERSION)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ValueError(f"format_version must be a positive integer, got {str(version)[:40]}")
+    if version > FORMAT_VERSION:
+        raise ValueError(f"format version {version} is newer than this Latent Studio ({FORMAT_VERSION})")
+    for key in ("family", "config"):
+        if key not in meta:
+            raise ValueError(f"metadata lacks {key!r}")
+    family = meta["family"]
+    if not isinstance(family, str):
+        raise ValueError(f"family must be a string, got {type(family).__name__}")
+    if not isinstance(meta["config"], dict):
+        raise ValueError(f"config must be a JSON object, got {type(meta['config']).__name__}")
+    try:
+        config = registry.config_from_dict(family, dict(meta["config"]))
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"bad config: {str(exc)[:200]}") from None
+    labels = meta.get("labels", [])
+    if not isinstance(labels, list) or not all(isinstance(v, str) and 0 < len(v) <= 200 for v in labels) or len(set(labels)) != len(labels):
+        raise ValueError("labels must be a list of distinct, non-empty names")
+    if registry.family(family).conditional and labels and len(labels) != config.label_dim:
+        raise ValueError(f"{len(labels)} label names for a model with label_dim {config.label_dim}")
+    info = meta.get("info", {})
+    if not isinstance(info, dict):
+        raise ValueError(f"info must be a JSON object, got {type(info).__name__}")
+    return family, config, list(labels), info
+
+
+def check_shapes(family: str, config, state: dict[str, torch.Tensor], name: str) -> None:
+    """The config's module, built on the meta device (no memory), must have exactly these
+    weights with these shapes; else CheckpointError naming the first difference."""
+    with torch.device("meta"):
+        expected = registry.build(family, config).state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    if missing or unexpected:
+        what = f"lacks model.{missing[0]}" if missing else f"has an unexpected model.{unexpected[0]}"
+        raise CheckpointError(f"{name}: weights do not match the {family} config: {what} ({len(missing)} missing, {len(unexpected)} unexpected)")
+    for key, t in expected.items():
+        if tuple(state[key].shape) != tuple(t.shape):
+            raise CheckpointError(f"{name}: weights do not match the {family} config: model.{key} is {tuple(state[key].shape)}, "
+                                  f"the config needs {tuple(t.shape)}")  # fmt: skip

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from engine.models.conditional import LABEL_MODES, default_prior, label_loss, label_probs
+from engine.models.fields import check_fields, ranged
 from engine.models.registry import register
 from engine.models.vae import VAEConfig
 
@@ -33,37 +34,28 @@ GAN_LOSSES = ("ns", "wgan", "wgan-gp")
 
 @dataclass(frozen=True)
 class CGANConfig:
-    image_size: int = 64
-    channels: int = 3
-    latent_dim: int = 100
-    label_dim: int = 3
-    label_mode: str = "multi"  # "multi" (binary attributes) | "onehot" (classes)
-    embed_dim: int = 32  # label embedding concatenated to z
-    base_width: int = 32
-    max_width: int = 256
-    loss: str = "ns"  # "ns" | "wgan" | "wgan-gp"
-    clip: float = 0.01  # WGAN weight clipping of D
-    gp_weight: float = 10.0  # WGAN-GP
-    n_critic: int = 1  # discriminator steps per generator step (5 is usual for WGAN)
-    ema_decay: float = 0.999
-    enc_rec_weight: float = 1.0  # encoder: weight of the pixel loss on real images
-    enc_every: int = 1  # train the encoder every this many steps (it costs about a third of a step)
+    image_size: int = ranged(64, 28, 128)
+    channels: int = ranged(3, choices=(1, 3))
+    latent_dim: int = ranged(100, 1, 1024)
+    label_dim: int = ranged(3, 1, 1000)
+    label_mode: str = ranged("multi", choices=LABEL_MODES)  # "multi" (binary attributes) | "onehot" (classes)
+    embed_dim: int = ranged(32, 1, 1024)  # label embedding concatenated to z
+    base_width: int = ranged(32, 1, 512)
+    max_width: int = ranged(256, 1, 1024)
+    loss: str = ranged("ns", choices=GAN_LOSSES)
+    clip: float = ranged(0.01, 1e-6, 100.0)  # WGAN weight clipping of D
+    gp_weight: float = ranged(10.0, 0.0, 1e4)  # WGAN-GP
+    n_critic: int = ranged(1, 1, 100)  # discriminator steps per generator step (5 is usual for WGAN)
+    ema_decay: float = ranged(0.999, 0.0, 0.999999)
+    enc_rec_weight: float = ranged(1.0, 0.0, 1e4)  # encoder: weight of the pixel loss on real images
+    enc_every: int = ranged(1, 1, 10**6)  # train the encoder every this many steps (it costs about a third of a step)
     spectral_norm: bool = True  # spectral normalisation of D's layers (loss "ns" only: WGANs use clipping / GP)
     dcgan_init: bool = True  # weights N(0, 0.02), as in DCGAN
     mbstd: bool = True  # minibatch standard deviation feature in D (ProGAN): counters mode collapse
 
     def __post_init__(self):
+        check_fields(self)  # types and ranges of every field, one-line errors
         VAEConfig(image_size=self.image_size, channels=self.channels, latent_dim=self.latent_dim)  # same size rules
-        if self.label_mode not in LABEL_MODES:
-            raise ValueError(f"label_mode must be one of {LABEL_MODES}, got {self.label_mode!r}")
-        if not 1 <= self.label_dim <= 1000:
-            raise ValueError(f"label_dim must be within 1..1000, got {self.label_dim}")
-        if self.loss not in GAN_LOSSES:
-            raise ValueError(f"loss must be one of {GAN_LOSSES}, got {self.loss!r}")
-        if not 0.0 <= self.ema_decay < 1.0:
-            raise ValueError(f"ema_decay must be within [0, 1), got {self.ema_decay}")
-        if self.n_critic < 1 or self.enc_every < 1 or self.clip <= 0 or self.gp_weight < 0 or self.embed_dim < 1:
-            raise ValueError("n_critic, enc_every and embed_dim must be ≥ 1, clip > 0, gp_weight ≥ 0")
 
     def stages(self) -> tuple[int, int]:
         return VAEConfig.stages(self)  # type: ignore[arg-type]
@@ -99,7 +91,23 @@ def _dcgan_init(m: nn.Module) -> None:
 
 
 def _sn(layer: nn.Module, on: bool) -> nn.Module:
+    if on and layer.weight.is_meta:  # a shape-only build (checkpoint checks): skip the power iteration's warm-up
+        nn.utils.parametrize.register_parametrization(layer, "weight", _SpectralShape(layer.weight))
+        return layer
     return nn.utils.parametrizations.spectral_norm(layer) if on else layer
+
+
+class _SpectralShape(nn.Module):
+    """Spectral normalisation's state layout (``_u``: out, ``_v``: in) without its computation:
+    on the meta device its 15 warm-up iterations cost seconds and compute nothing."""
+
+    def __init__(self, weight: torch.Tensor):
+        super().__init__()
+        self.register_buffer("_u", torch.empty(weight.shape[0], device=weight.device))
+        self.register_buffer("_v", torch.empty(weight[0].numel(), device=weight.device))
+
+    def forward(self, weight: torch.Tensor) -> torch.Tensor:
+        return weight
 
 
 class Generator(nn.Module):
@@ -190,7 +198,7 @@ class CGAN(nn.Module):
         self.generator = Generator(config)
         self.discriminator = Discriminator(config)
         self.encoder = Encoder(config)
-        if config.dcgan_init:
+        if config.dcgan_init and not self.generator.embed.weight.is_meta:  # meta: shapes only, nothing to initialise
             self.apply(_dcgan_init)
         self.g_ema = copy.deepcopy(self.generator).requires_grad_(False).eval()
         self.register_buffer("label_prior", default_prior(config.label_dim, config.label_mode))

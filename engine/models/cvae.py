@@ -23,22 +23,16 @@ import torch
 from torch import nn
 
 from engine.models.conditional import LABEL_MODES, LabelSpace, default_prior
+from engine.models.fields import ranged
 from engine.models.registry import register
 from engine.models.vae import VAE, VAEConfig, gaussian_kl
 
 
 @dataclass(frozen=True)
 class CVAEConfig(VAEConfig):
-    label_dim: int = 1
-    label_mode: str = "multi"  # "multi" (binary attributes) | "onehot" (classes)
-    embed_dim: int = 16
-
-    def __post_init__(self):
-        super().__post_init__()
-        if self.label_mode not in LABEL_MODES:
-            raise ValueError(f"label_mode must be one of {LABEL_MODES}, got {self.label_mode!r}")
-        if not 1 <= self.label_dim <= 1000 or self.embed_dim < 1:
-            raise ValueError(f"label_dim must be within 1..1000 and embed_dim ≥ 1, got {self.label_dim}, {self.embed_dim}")
+    label_dim: int = ranged(1, 1, 1000)
+    label_mode: str = ranged("multi", choices=LABEL_MODES)  # "multi" (binary attributes) | "onehot" (classes)
+    embed_dim: int = ranged(16, 1, 1024)
 
 
 @register("cvae", CVAEConfig, conditional=True)

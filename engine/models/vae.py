@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from engine.models.fields import check_fields, ranged
 from engine.models.registry import register
 
 LIKELIHOODS = ("gaussian", "bernoulli")
@@ -27,27 +28,20 @@ MIN_LOG_SCALE = -5.0  # σ ≥ 0.0067 ≈ 1.7/255: below one grey level the dens
 
 @dataclass(frozen=True)
 class VAEConfig:
-    image_size: int = 64
-    channels: int = 3
-    latent_dim: int = 64
-    base_width: int = 32
-    max_width: int = 256
-    likelihood: str = "gaussian"
-    beta: float = 1.0
-    kl_warmup_steps: int = 0  # β ramps linearly from 0 over this many optimiser steps
-    free_bits: float = 0.0  # nats per dimension below which KL is not penalised
+    image_size: int = ranged(64, 28, 128)
+    channels: int = ranged(3, choices=(1, 3))
+    latent_dim: int = ranged(64, 1, 1024)
+    base_width: int = ranged(32, 1, 512)
+    max_width: int = ranged(256, 1, 1024)
+    likelihood: str = ranged("gaussian", choices=LIKELIHOODS)
+    beta: float = ranged(1.0, 0.0, 1000.0)
+    kl_warmup_steps: int = ranged(0, 0, 10**9)  # β ramps linearly from 0 over this many optimiser steps
+    free_bits: float = ranged(0.0, 0.0, 100.0)  # nats per dimension below which KL is not penalised
 
     def __post_init__(self):
-        if not 28 <= self.image_size <= 128:
-            raise ValueError(f"image_size must be within 28..128, got {self.image_size}")
-        if self.channels not in (1, 3):
-            raise ValueError(f"channels must be 1 or 3, got {self.channels}")
-        if not 1 <= self.latent_dim <= 1024:
-            raise ValueError(f"latent_dim must be within 1..1024, got {self.latent_dim}")
-        if self.likelihood not in LIKELIHOODS:
-            raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}")
-        if self.beta < 0 or self.free_bits < 0 or self.kl_warmup_steps < 0:
-            raise ValueError("beta, free_bits and kl_warmup_steps must be non-negative")
+        check_fields(self)  # types and ranges of every field, one-line errors
+        if self.stages()[0] < 1:
+            raise ValueError(f"image_size must be even (the network halves it at least once), got {self.image_size}")
 
     def stages(self) -> tuple[int, int]:
         """(number of stride-2 stages, base spatial size)."""

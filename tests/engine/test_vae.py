@@ -51,7 +51,7 @@ def test_beta_warmup_and_free_bits_change_the_loss():
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"image_size": 256}, "image_size"), ({"channels": 2}, "channels"), ({"likelihood": "laplace"}, "likelihood"), ({"beta": -1}, "non-negative")],
+    [({"image_size": 256}, "image_size"), ({"channels": 2}, "channels"), ({"likelihood": "laplace"}, "likelihood"), ({"beta": -1}, "beta must be within")],
 )
 def test_config_is_validated(kwargs, message):
     with pytest.raises(ValueError, match=message):
