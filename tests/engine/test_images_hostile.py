@@ -36,5 +36,23 @@ def test_declared_huge_png_is_refused_quickly():
 
 def test_fuzz_run_counts():
     report = fuzz.run(300, seed=1)
-    assert report["tried"] == 301 and report["crashes"] == 0, report["failures"]
+    assert report["tried"] == 301 and fuzz.clean(report), report["failures"]
     assert report["ok"] > 30 and report["rejected"] > 30
+
+
+def test_the_fuzz_run_notices_a_loader_that_lets_hostile_files_through(monkeypatch):
+    import engine.data.images as images
+
+    monkeypatch.setattr(images, "FORMATS", None)  # every format Pillow knows, EPS included
+    monkeypatch.setattr(images, "_check_jpeg_data", lambda *args: None)
+    report = fuzz.run(300, seed=1)
+    assert report["accepted_hostile"] >= 10 and not fuzz.clean(report)
+    assert any("PostScript" in f or "EPS" in f for f in report["failures"]) or report["programs_started"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_hostile_kinds_are_always_refused(seed):
+    rng = np.random.default_rng(seed)
+    for data in (fuzz.postscript(rng), fuzz.refused_format(rng)[1], fuzz.jpeg_declaring_more(rng)):
+        assert fuzz.check(data) == "rejected"
