@@ -36,6 +36,7 @@ from engine.data.align import Alignment, Face
 from engine.data.images import ImageLoadError, load_image
 from engine.photo import PhotoEdit, PhotoError, SourceInfo, _bind, _check_mask, _same_file
 from engine.protocol import EditStack
+from engine.session_check import check_session, parse_session_json, read_npy
 from engine.protocol.files import atomic_output, check_regular
 
 SESSION_FORMAT = "latent-studio/session"
@@ -43,6 +44,8 @@ SESSION_VERSION = 1
 SESSION_SUFFIXES = (".lsession", ".zip")
 MAX_MEMBER_BYTES = 1024 * 2**20  # an uncompressed member larger than this is not one of ours (zip bomb guard)
 MASK_DTYPES = (np.uint8, np.bool_, np.float32)
+MAX_LATENT_DIM = 1024  # the model configs' bound
+MAX_MASK_SIDE = 100_000
 
 
 class SessionError(ValueError):
@@ -151,29 +154,28 @@ def load_session(path: str | os.PathLike, model) -> tuple[PhotoEdit, EditStack, 
         meta = _read_meta(zf, name)
         ph = meta["photo"]
         member = ph.get("member")
-        source = Path(ph["source"]) if ph.get("source") else None
+        source = path.parent / ph["source"] if ph.get("source") else None  # a relative source is beside the session file
         if member:
             data = _member(zf, member, name)
-            try:
-                photo = load_image(data)
-            except ImageLoadError as exc:
-                raise SessionError(f"{name}: the embedded photo is unreadable ({exc})") from None
+            photo = _load_photo(data, name, "the embedded photo")
             info = SourceInfo.from_bytes(data, path=source if source is not None and source.exists() else None)
         else:
             if source is None or not source.is_file():
                 raise SessionError(f"{name}: the photo {source} is gone and the session does not embed it")
-            photo = load_image(source)
+            photo = _load_photo(source, name, f"the photo {source.name}")
             info = SourceInfo.read(source)
         if (photo.shape[1], photo.shape[0]) != (ph.get("width"), ph.get("height")):
             raise SessionError(f"{name}: the photo is {photo.shape[1]}×{photo.shape[0]}, the session expects {ph.get('width')}×{ph.get('height')}")
         if pixel_digest(photo) != ph.get("pixels_sha256"):
             warnings.append("the photo's pixels differ from when the session was saved (edited file or another image decoder)")
-        z = _load_npy(_member(zf, meta.get("latent", "z.npy"), name), name, "latent")
+        z = _load_npy(_member(zf, meta.get("latent", "z.npy"), name), name, "latent", (np.float32,), 1, MAX_LATENT_DIM)
+        if not np.isfinite(z).all():
+            raise SessionError(f"{name}: the latent holds NaN or infinite values")
         mask = None
         if meta.get("mask"):
-            mask = _load_npy(_member(zf, meta["mask"], name), name, "mask")
-            if mask.ndim != 2 or mask.dtype.type not in MASK_DTYPES:
-                raise SessionError(f"{name}: the mask must be H×W uint8/bool/float32, got {mask.dtype} {mask.shape}")
+            mask = _load_npy(_member(zf, meta["mask"], name), name, "mask", MASK_DTYPES, 2, MAX_MASK_SIDE)
+            if mask.dtype == np.float32 and not np.isfinite(mask).all():
+                raise SessionError(f"{name}: the mask holds NaN or infinite values")
     try:
         edits = EditStack.from_dict(meta["edits"])
         face = meta["face"]
@@ -236,11 +238,20 @@ def _npy(arr: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def _load_npy(data: bytes, name: str, what: str) -> np.ndarray:
+def _load_npy(data: bytes, name: str, what: str, dtypes: tuple, ndim: int, max_side: int) -> np.ndarray:
     try:
-        return np.load(io.BytesIO(data), allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise SessionError(f"{name}: the {what} is unreadable ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+        return read_npy(data, dtypes, ndim, max_side)  # the header is judged before anything is allocated
+    except ValueError as exc:
+        raise SessionError(f"{name}: the {what} is unreadable ({exc})") from None
+
+
+def _load_photo(source, name: str, what: str) -> np.ndarray:
+    try:
+        return load_image(source)
+    except ImageLoadError as exc:
+        raise SessionError(f"{name}: {what} is unreadable ({str(exc).splitlines()[0]})") from None
+    except Exception as exc:  # hostile bytes reach a decoder: whatever it raises is still one line
+        raise SessionError(f"{name}: {what} is unreadable ({type(exc).__name__})") from None
 
 
 def _member(zf: zipfile.ZipFile, member: str, name: str) -> bytes:
@@ -258,19 +269,20 @@ def _member(zf: zipfile.ZipFile, member: str, name: str) -> bytes:
 
 def _read_meta(zf: zipfile.ZipFile, name: str) -> dict:
     try:
-        meta = json.loads(_member(zf, "session.json", name).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SessionError(f"{name}: session.json is not valid JSON ({exc})") from None
-    if not isinstance(meta, dict) or meta.get("format") != SESSION_FORMAT:
+        meta = parse_session_json(_member(zf, "session.json", name))
+    except ValueError as exc:
+        raise SessionError(f"{name}: {exc}") from None
+    if meta.get("format") != SESSION_FORMAT:
         raise SessionError(f"{name}: not a Latent Studio session")
     version = meta.get("version")
     if not isinstance(version, int) or version < 1:
         raise SessionError(f"{name}: session version {version!r} is not valid")
     if version > SESSION_VERSION:
         raise SessionError(f"{name}: session version {version} is newer than this Latent Studio ({SESSION_VERSION}); update to open it")
-    for key in ("photo", "face", "edits"):
-        if not isinstance(meta.get(key), dict):
-            raise SessionError(f"{name}: damaged session.json (no {key!r})")
+    try:
+        check_session(meta)  # every field's type and range
+    except ValueError as exc:
+        raise SessionError(f"{name}: damaged session.json ({exc})") from None
     return meta
 
 
