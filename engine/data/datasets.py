@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -19,6 +20,7 @@ import numpy as np
 import torch
 
 from engine.data.images import ImageLoadError, load_image, to_model_input
+from engine.protocol.files import read_regular
 
 SPLITS = {"train": 0, "val": 1, "test": 2}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
@@ -67,7 +69,7 @@ def _load_files(paths: list[Path], size: int, channels: int, progress: bool) -> 
     kept, skipped = [], []
     for i, path in enumerate(tqdm(paths, desc="loading images", unit="img", disable=not progress, leave=False)):
         try:
-            out[len(kept)] = to_model_input(load_image(path), size)
+            out[len(kept)] = to_model_input(load_image(path, working_side=2 * size), size)  # a big photo is decoded small
             kept.append(i)
         except ImageLoadError as exc:
             skipped.append(str(exc))
@@ -98,9 +100,16 @@ def load_folder(root: Path, size: int, channels: int = 3, split: str = "train", 
     return ImageSet(images, labels, names, f"folder {root}", skipped)
 
 
+def _text(path: Path) -> str:
+    """A label file's text; a FIFO or a device in its place is refused instead of blocking."""
+    try:
+        return read_regular(path, "label file", max_bytes=256 * 2**20).decode("utf-8", errors="replace")
+    except OSError as exc:
+        raise DatasetError(str(exc).splitlines()[0]) from None
+
+
 def _read_attribute_csv(path: Path) -> tuple[dict[str, list[int]], list[str]]:
-    with open(path, newline="") as f:
-        rows = list(csv.reader(f))
+    rows = list(csv.reader(io.StringIO(_text(path), newline="")))
     if not rows or len(rows[0]) < 2:
         raise DatasetError(f"{path.name}: expected a header 'file,Attr1,...'")
     names = [n.strip() for n in rows[0][1:]]
@@ -122,7 +131,7 @@ def load_celeba(root: Path, size: int, channels: int = 3, split: str = "train", 
     img_dir, attr_file = root / "img_align_celeba", root / "list_attr_celeba.txt"
     if not img_dir.is_dir() or not attr_file.exists():
         raise DatasetError(f"{root}: not in the CelebA layout (needs img_align_celeba/ and list_attr_celeba.txt)")
-    lines = attr_file.read_text().splitlines()
+    lines = _text(attr_file).splitlines()
     if len(lines) < 2:
         raise DatasetError(f"{attr_file.name}: too short")
     names = lines[1].split()
@@ -137,7 +146,7 @@ def load_celeba(root: Path, size: int, channels: int = 3, split: str = "train", 
     partition: dict[str, int] = {}
     part_file = root / "list_eval_partition.txt"
     if part_file.exists():
-        for line in part_file.read_text().splitlines():
+        for line in _text(part_file).splitlines():
             parts = line.split()
             if len(parts) == 2:
                 partition[parts[0]] = int(parts[1])

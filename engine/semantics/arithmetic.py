@@ -15,11 +15,16 @@ one by one (each woman without glasses gets her own glasses).
 from __future__ import annotations
 
 import glob
+import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from engine.protocol.files import read_regular
+
+MAX_LATENT_FILE_BYTES = 256 * 2**20  # a million 64-d latents
 
 MAX_TERM_IMAGES = 2000
 
@@ -104,10 +109,10 @@ def resolve_term(spec: str, model, encoded=None) -> Term:
         file, row = rest, ""
         if not os.path.exists(rest) and ":" in rest:
             file, _, row = rest.rpartition(":")
-        try:
-            z = np.load(file, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"{file}: not a readable .npy of latents ({exc})") from None
+        try:  # a regular file of sane size first: a FIFO would block, a huge file exhaust memory
+            z = np.load(io.BytesIO(read_regular(file, "latents file", max_bytes=MAX_LATENT_FILE_BYTES)), allow_pickle=False)
+        except (OSError, ValueError, EOFError, MemoryError) as exc:
+            raise ValueError(f"{file}: not a readable .npy of latents ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
         z = np.asarray(z, np.float32).reshape(-1, z.shape[-1]) if z.ndim else z
         if z.ndim != 2 or z.shape[1] != model.latent_dim:
             raise ValueError(f"{file}: latents must be N×{model.latent_dim}, got {tuple(np.shape(z))}")
