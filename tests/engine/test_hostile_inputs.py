@@ -302,3 +302,32 @@ def test_edit_suffix_cannot_leave_the_out_folder(tmp_path, tiny_ckpt, capsys, su
     assert code == 2
     assert capsys.readouterr().err.strip() == f"error: --suffix {suffix!r}: must not contain a path separator (outputs are written inside --out)"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
+
+
+def test_fifo_as_latents_or_label_file_is_refused_at_once(fifo, tmp_path, tiny_ckpt):
+    import engine
+    from engine.data.datasets import DatasetError, load_celeba
+    from engine.semantics.arithmetic import resolve_term
+
+    m = engine.load_model(str(tiny_ckpt), device="cpu")
+    out = _returns_within(lambda: resolve_term(f"z:{fifo}", m, None))
+    assert isinstance(out.get("error"), ValueError) and "not a regular file" in str(out["error"])
+    root = tmp_path / "celeba"
+    (root / "img_align_celeba").mkdir(parents=True)
+    fifo.rename(root / "list_attr_celeba.txt")
+    out = _returns_within(lambda: load_celeba(root, 32))
+    assert isinstance(out.get("error"), DatasetError) and str(out["error"]).startswith("list_attr_celeba.txt: not a regular file")
+
+
+def test_a_latents_file_asking_for_terabytes_is_one_line(tmp_path, tiny_ckpt):
+    import engine
+    from engine.semantics.arithmetic import resolve_term
+
+    from numpy.lib import format as npy_format
+
+    path = tmp_path / "z.npy"
+    with open(path, "wb") as f:  # a valid header asking for 10^11 × 8 float32 (3 TB), then 64 bytes
+        npy_format.write_array_header_1_0(f, {"descr": "<f4", "fortran_order": False, "shape": (10**11, 8)})
+        f.write(bytes(64))
+    with pytest.raises(ValueError, match=r"z.npy: not a readable .npy of latents \("):
+        resolve_term(f"z:{path}", engine.load_model(str(tiny_ckpt), device="cpu"), None)
