@@ -332,28 +332,21 @@ class EditStack:
         version = data.get("version")
         if not isinstance(version, int) or version > RECIPE_VERSION:
             raise ValueError(f"recipe version {version!r} is newer than this Latent Studio ({RECIPE_VERSION})")
+        raw_ops = data.get("ops", [])
+        if not isinstance(raw_ops, list) or len(raw_ops) > MAX_RECIPE_OPS:
+            raise ValueError(f"recipe ops must be a list of at most {MAX_RECIPE_OPS} operations, got {_json_kind(raw_ops)}")
         ops = []
-        for i, item in enumerate(data.get("ops", [])):
-            if not isinstance(item, dict) or item.get("op") not in EDIT_OPS:
-                raise ValueError(f"recipe operation {i + 1}: unknown op {item.get('op') if isinstance(item, dict) else item!r}")
+        for i, item in enumerate(raw_ops):
+            if not isinstance(item, dict) or not isinstance(item.get("op"), str) or item["op"] not in EDIT_OPS:
+                shown = item.get("op") if isinstance(item, dict) else item
+                raise ValueError(f"recipe operation {i + 1}: unknown op {str(shown)[:40]!r}")
             kind = EDIT_OPS[item["op"]]
             fields = {k: v for k, v in item.items() if k != "op"}
             unknown = set(fields) - set(kind.__dataclass_fields__)
             if unknown:
-                raise ValueError(f"recipe operation {i + 1} ({item['op']}): unknown field(s) {', '.join(sorted(unknown))}")
+                raise ValueError(f"recipe operation {i + 1} ({item['op']}): unknown field(s) {', '.join(sorted(unknown))[:200]}")
             try:
-                for k, v in fields.items():
-                    if isinstance(v, list):
-                        fields[k] = tuple(float(x) for x in v)
-                    elif k in ("amount", "weight"):
-                        fields[k] = float(v)
-                    elif k == "dim":
-                        if isinstance(v, bool) or int(v) != v:
-                            raise ValueError(f"dim must be an integer, got {v!r}")
-                        fields[k] = int(v)
-                    elif not isinstance(v, str):
-                        raise ValueError(f"{k} must be text, got {v!r}")
-                ops.append(kind(**fields))
+                ops.append(kind(**{k: _RECIPE_FIELDS[k](k, v) for k, v in fields.items()}))
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"recipe operation {i + 1} ({item['op']}): {exc}") from None
         return cls(ops=tuple(ops))
@@ -366,6 +359,42 @@ class EditStack:
     @classmethod
     def from_json(cls, text: str) -> "EditStack":
         return cls.from_dict(_recipe_data(text))
+
+
+MAX_RECIPE_OPS = 10_000
+MAX_RECIPE_VECTOR = 4096  # latents have at most 1024 dimensions
+
+
+def _json_kind(v) -> str:
+    return "null" if v is None else {dict: "an object", list: "a list", str: "text"}.get(type(v), repr(v)[:40])
+
+
+def _finite(k: str, v) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not -1e6 <= v <= 1e6:  # False for NaN and ±inf
+        raise ValueError(f"{k} must be a finite number within ±1e6, got {_json_kind(v)}")
+    return float(v)
+
+
+def _dim(k: str, v) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < MAX_RECIPE_VECTOR or int(v) != v:
+        raise ValueError(f"{k} must be an integer within 0..{MAX_RECIPE_VECTOR - 1}, got {_json_kind(v)}")
+    return int(v)
+
+
+def _numbers(k: str, v) -> tuple[float, ...]:
+    if not isinstance(v, list) or not 1 <= len(v) <= MAX_RECIPE_VECTOR:
+        raise ValueError(f"{k} must be a list of 1..{MAX_RECIPE_VECTOR} numbers, got {_json_kind(v)}")
+    return tuple(_finite(f"{k}[{j}]", x) for j, x in enumerate(v))
+
+
+def _text(k: str, v) -> str:
+    if not isinstance(v, str) or len(v) > 200:
+        raise ValueError(f"{k} must be text of at most 200 characters, got {_json_kind(v)}")
+    return v
+
+
+#: How each recipe field is read from JSON: a type and range per field name, checked in one place.
+_RECIPE_FIELDS = {"dim": _dim, "amount": _finite, "weight": _finite, "target": _numbers, "vector": _numbers, "name": _text, "label": _text}
 
 
 def attribute_step_vector(direction: np.ndarray, std: np.ndarray) -> np.ndarray:
@@ -419,6 +448,10 @@ def _recipe_data(text: str):
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"recipe is not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    except RecursionError:
+        raise ValueError("recipe is not valid JSON (nested too deeply)") from None
+    except ValueError as exc:  # e.g. an integer past Python's digit limit
+        raise ValueError(f"recipe is not valid JSON ({str(exc).splitlines()[0][:100]})") from None
 
 
 def read_recipe(text: str) -> tuple[EditStack, dict[str, float] | None]:
@@ -430,10 +463,9 @@ def read_recipe(text: str) -> tuple[EditStack, dict[str, float] | None]:
         return stack, None
     if not isinstance(raw, dict) or not raw:
         raise ValueError("recipe labels must be a non-empty {name: value} object")
-    try:
-        labels = {str(k): float(v) for k, v in raw.items()}
-    except (TypeError, ValueError):
-        raise ValueError("recipe labels must be numbers between 0 and 1") from None
+    if len(raw) > 1000 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in raw.values()):
+        raise ValueError("recipe labels must be numbers between 0 and 1")
+    labels = {str(k): float(v) for k, v in raw.items()}
     bad = [k for k, v in labels.items() if not 0.0 <= v <= 1.0]
     if bad:
         raise ValueError(f"recipe label {bad[0]!r} = {labels[bad[0]]} is outside 0..1")
