@@ -192,7 +192,7 @@ def _encode(a):
 
     m = engine.load_model(a.model, device=a.device)
     if a.detector == "none":
-        z = np.concatenate([m.encode(load_image(path)) for path in a.images])
+        z = np.concatenate([m.encode(load_image(path, working_side=2 * m.image_size)) for path in a.images])  # big photos decode small
     else:
         from engine.data.align import align_face
 

@@ -218,7 +218,7 @@ def _invert(a):
     from engine.inversion import invert
 
     m = load_model_from_args(a)
-    image = load_image(a.image)
+    image = load_image(a.image, working_side=2 * m.image_size)  # a big photo decodes small: the model sees image_size
     x = m.to_tensor(image)
     results = []
     best = invert(m, x, steps=a.steps, lr=a.lr, feature_weight=a.feature_weight, callback=results.append)
