@@ -127,3 +127,13 @@ def test_bench_refuses_nan_seconds_through_the_api():
 def test_end_to_end_exit_quickly_with_one_line(argv, tmp_path):
     r = subprocess.run([sys.executable, "-m", "engine.cli", *argv], capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("error: argument"), r.stderr
+
+
+@pytest.mark.parametrize("fields, message", [({"epochs": 0}, "epochs must be within 1..100000"), ({"batch_size": -1}, "batch_size must be within"),
+                                             ({"lr": float("nan")}, "lr must be a finite number"), ({"threads": 10**6}, "threads must be within 0..256"),
+                                             ({"size": 3}, "size must be within 28..128"), ({"epochs": 2.5}, "epochs must be an integer")])  # fmt: skip
+def test_train_config_has_the_same_ranges_for_the_api(fields, message):
+    from engine.train_config import TrainConfig
+
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**fields)
