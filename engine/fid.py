@@ -81,7 +81,7 @@ def cached_features(net, images: torch.Tensor, batch_size: int = 32, device="cpu
             pass  # a damaged cache file: compute again
     f = features(net, images, batch_size, device)
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda out: np.save(out, f, allow_pickle=False))  # a unique temporary file: two evaluations at once never collide
+    atomic_write(path, lambda fh: np.save(fh, f, allow_pickle=False))  # a unique temporary file: two evaluations at once never collide
     return f
 
 

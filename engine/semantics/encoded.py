@@ -100,5 +100,5 @@ def encode_dataset(model, spec: str, split: str = "train", limit: int | None = N
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         labels = enc.labels if enc.labels is not None else np.zeros(0, np.int8)
-        atomic_write(path, lambda f: np.savez(f, mu=enc.mu, labels=labels, names=np.array(enc.names, dtype=str), description=np.array(enc.description)))
+        atomic_write(path, lambda fh: np.savez(fh, mu=enc.mu, labels=labels, names=np.array(enc.names, dtype=str), description=np.array(enc.description)))
     return enc

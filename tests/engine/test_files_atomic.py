@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # --------------------------------------------------------------------------- the static check
 
 #: Calls that write a file by name. Allowed only on the temporary path that atomic_output
-#: yields (named ``tmp``) or on an in-memory buffer (named ``buf``).
+#: yields (named ``tmp``), an in-memory buffer (``buf``) or the file atomic_write hands its
+#: callable (``fh``): by convention, which the check below relies on.
 WRITING_METHODS = {"save", "savez", "savez_compressed", "write_text", "write_bytes", "tofile", "imwrite", "mimwrite", "mimsave",
                    "get_writer", "save_file"}  # fmt: skip
 #: Ways around the writer that are never needed outside it.
@@ -56,7 +57,7 @@ def _to_temp_or_buffer(call: ast.Call, index: int = 0) -> bool:
     first = call.args[index]
     if isinstance(first, ast.Call) and _name(first.func) == "str" and first.args:
         first = first.args[0]
-    return isinstance(first, ast.Name) and first.id in ("tmp", "buf", "f", "out")
+    return isinstance(first, ast.Name) and first.id in ("tmp", "buf", "fh")
 
 
 def _open_for_writing(call: ast.Call) -> bool:
