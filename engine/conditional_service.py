@@ -180,8 +180,10 @@ def _header(path: Path) -> dict | None:
     from safetensors import safe_open
 
     from engine.checkpoint import META_KEY
+    from engine.protocol.files import check_regular
 
     try:
+        check_regular(path, "checkpoint")  # a FIFO in the models folder would block the listing
         with safe_open(str(path), framework="np") as f:
             raw = (f.metadata() or {}).get(META_KEY)
         return json.loads(raw) if raw else None

@@ -29,6 +29,7 @@ from engine.data.grids import save_grid
 from engine.devices import auto_amp, pick_device
 from engine.evaluate import _to_uint8, evaluate_vae
 from engine.models import registry
+from engine.protocol.files import check_regular
 from engine.semantics.directions import mean_difference_directions
 from engine.semantics.latent_stats import aggregate_prior, encode_batches, latent_statistics
 from engine.train_config import TrainConfig
@@ -411,6 +412,10 @@ def _load_state(out: Path, net, opts: dict, shuffle_gen, tc: TrainConfig):
     sp = state_path(out)
     if not sp.exists():
         raise TrainingError(f"nothing to resume: the training state {sp.name} of {out.name} is missing")
+    try:
+        check_regular(sp, "training state")  # a FIFO would block the read
+    except OSError as exc:
+        raise TrainingError(str(exc)) from None
     with safe_open(str(sp), framework="pt") as f:
         meta = json.loads((f.metadata() or {})[STATE_META_KEY])
     diff = {k: (v, getattr(tc, k)) for k, v in meta["config"].items() if k not in RESUMABLE_CHANGES and getattr(tc, k, v) != v}
