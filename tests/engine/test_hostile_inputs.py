@@ -331,3 +331,16 @@ def test_a_latents_file_asking_for_terabytes_is_one_line(tmp_path, tiny_ckpt):
         f.write(bytes(64))
     with pytest.raises(ValueError, match=r"z.npy: not a readable .npy of latents \("):
         resolve_term(f"z:{path}", engine.load_model(str(tiny_ckpt), device="cpu"), None)
+
+
+def test_fifo_in_the_models_folder_or_as_training_state_is_refused_at_once(tmp_path):
+    from engine.conditional_service import _header
+    from engine.train import TrainingError, _load_state
+
+    fifo = tmp_path / "stuck.safetensors"
+    os.mkfifo(fifo)
+    out = _returns_within(lambda: _header(fifo))
+    assert "error" not in out and out["value"] is None  # left out of the model list
+    fifo.rename(tmp_path / "model.train-state.safetensors")
+    out = _returns_within(lambda: _load_state(tmp_path / "model.safetensors", None, {}, None, None))
+    assert isinstance(out.get("error"), TrainingError) and "not a regular file" in str(out["error"])
