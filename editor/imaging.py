@@ -13,6 +13,8 @@ import numpy as np
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QImage, QImageReader, QPainter
 
+from engine.protocol.files import check_regular
+
 #: Refuse images above this many pixels (decompression-bomb guard) …
 MAX_PIXELS = 80_000_000
 #: … and tell Qt's decoders not to allocate more than this (MiB).
@@ -76,8 +78,10 @@ def read_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> tuple[np.ndarr
     Returns the RGB array for the engine and a display QImage. Raises :class:`ImageLoadError`.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ImageLoadError(f"{path.name}: no such file")
+    try:
+        check_regular(path, "file")  # missing, a folder, or a FIFO/device (a read would block)
+    except OSError as exc:
+        raise ImageLoadError(str(exc)) from None
     QImageReader.setAllocationLimit(ALLOCATION_LIMIT_MB)
     reader = QImageReader(str(path))
     reader.setAutoTransform(True)

@@ -1,0 +1,22 @@
+"""The editor's own reads of user files refuse what is not a regular file at once (a FIFO would
+block the read, and the GUI with it)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from editor.imaging import ImageLoadError, read_image
+
+
+def test_a_fifo_given_as_a_photo_is_refused_at_once(qapp, tmp_path):
+    fifo = tmp_path / "photo.jpg"
+    os.mkfifo(fifo)
+    t0 = time.perf_counter()
+    with pytest.raises(ImageLoadError, match=r"^photo.jpg: not a regular file \(a pipe, socket or device\); refusing to read it$"):
+        read_image(fifo)
+    with pytest.raises(ImageLoadError, match="^missing.png: no such file$"):
+        read_image(tmp_path / "missing.png")
+    assert time.perf_counter() - t0 < 2
