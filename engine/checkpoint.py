@@ -147,10 +147,7 @@ def load(path: str | os.PathLike) -> Checkpoint:
     tensors, raw_meta = read_safetensors(path, "checkpoint", CheckpointError)
     if META_KEY not in raw_meta:
         raise CheckpointError(f"{name}: a safetensors file without Latent Studio metadata (not one of our checkpoints)")
-    try:
-        meta = json.loads(raw_meta[META_KEY])
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise CheckpointError(f"{name}: metadata is not valid JSON ({getattr(exc, 'msg', 'nested too deeply')})") from None
+    meta = metadata_json(raw_meta[META_KEY], name, CheckpointError)
     try:
         family, config, labels, info = _read_meta(meta)
     except (ValueError, TypeError) as exc:
@@ -179,15 +176,30 @@ def load(path: str | os.PathLike) -> Checkpoint:
                       extra=arrays["extra"], info=info)  # fmt: skip
 
 
-def _read_meta(meta) -> tuple[str, Any, list[str], dict]:
-    """(family, config, labels, info) from the metadata JSON; ValueError/TypeError says what is wrong."""
+def metadata_json(text: str, name: str, error: type[Exception]) -> dict:
+    """The JSON object in a safetensors file's metadata (checkpoints, judges, directions files);
+    anything else, however deep or malformed, is ``error`` with one line."""
+    try:
+        meta = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise error(f"{name}: metadata is not valid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise error(f"{name}: metadata is not valid JSON (nested too deeply)") from None
+    except ValueError as exc:  # e.g. an integer past Python's digit limit
+        raise error(f"{name}: metadata is not valid JSON ({str(exc).splitlines()[0][:100]})") from None
     if not isinstance(meta, dict):
-        raise ValueError(f"metadata must be a JSON object, got {type(meta).__name__}")
+        raise error(f"{name}: metadata must be a JSON object, got {type(meta).__name__}")
+    version = meta.get("format_version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise error(f"{name}: format_version must be a positive integer, got {str(version)[:40]}")
+    return meta
+
+
+def _read_meta(meta: dict) -> tuple[str, Any, list[str], dict]:
+    """(family, config, labels, info) from the metadata JSON; ValueError/TypeError says what is wrong."""
     if meta.get("format") != FORMAT:
         raise ValueError(f"unknown format {str(meta.get('format'))[:60]!r}")
     version = meta.get("format_version", FORMAT_VERSION)
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise ValueError(f"format_version must be a positive integer, got {str(version)[:40]}")
     if version > FORMAT_VERSION:
         raise ValueError(f"format version {version} is newer than this Latent Studio ({FORMAT_VERSION})")
     for key in ("family", "config"):

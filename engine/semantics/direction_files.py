@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.checkpoint import read_safetensors
+from engine.checkpoint import metadata_json, read_safetensors
 
 FORMAT = "latent-studio/directions"
 FORMAT_VERSION = 1
@@ -91,19 +91,18 @@ def read_directions(path: str | os.PathLike, latent_dim: int | None = None) -> t
     if META_KEY not in raw_meta:
         hint = " (a model checkpoint? use it as --model)" if "latent_studio" in raw_meta else ""
         raise DirectionsFileError(f"{name}: not a Latent Studio directions file{hint}")
-    try:
-        meta = json.loads(raw_meta[META_KEY])
-    except json.JSONDecodeError as exc:
-        raise DirectionsFileError(f"{name}: metadata is not valid JSON ({exc.msg})") from None
+    meta = metadata_json(raw_meta[META_KEY], name, DirectionsFileError)
     if meta.get("format") != FORMAT:
-        raise DirectionsFileError(f"{name}: unknown format {meta.get('format')!r}")
-    if int(meta.get("format_version", -1)) > FORMAT_VERSION:
+        raise DirectionsFileError(f"{name}: unknown format {str(meta.get('format'))[:60]!r}")
+    if meta.get("format_version", 1) > FORMAT_VERSION:
         raise DirectionsFileError(f"{name}: format version {meta.get('format_version')} is newer than this Latent Studio")
     directions = {k[4:]: v.astype(np.float32) for k, v in tensors.items() if k.startswith("dir.")}
     aux = {k[4:]: v.astype(np.float32) for k, v in tensors.items() if k.startswith("aux.")}
     if not directions:
         raise DirectionsFileError(f"{name}: holds no directions")
-    d = int(meta.get("latent_dim", -1))
+    d = meta.get("latent_dim")
+    if isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= 1024:
+        raise DirectionsFileError(f"{name}: latent_dim must be an integer within 1..1024, got {str(d)[:40]}")
     for k, v in directions.items():
         if v.shape != (d,):
             raise DirectionsFileError(f"{name}: direction {k!r} has shape {tuple(v.shape)}, expected ({d},)")

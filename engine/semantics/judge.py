@@ -206,19 +206,41 @@ def save_judge(judge: Judge, path: str | os.PathLike) -> Path:
 
 
 def load_judge(path: str | os.PathLike) -> Judge:
-    from engine.checkpoint import read_safetensors
+    """Read a judge file; its description is checked (types, bounded widths) and its weights for
+    finiteness before the network is built. ValueError with one line otherwise."""
+    import torch
+
+    from engine.checkpoint import metadata_json, read_safetensors
+    from engine.models.fields import check_value
 
     path = Path(path)
     state, raw = read_safetensors(path, "judge", ValueError)
     if META_KEY not in raw:
         raise ValueError(f"{path.name}: not a Latent Studio judge file")
-    meta = json.loads(raw[META_KEY])
+    meta = metadata_json(raw[META_KEY], path.name, ValueError)
     if meta.get("format") != FORMAT:
-        raise ValueError(f"{path.name}: unknown judge format {meta.get('format')!r}")
-    net = _nn()(len(meta["names"]), int(meta["channels"]), tuple(meta.get("widths", (24, 48, 64, 96))))
+        raise ValueError(f"{path.name}: unknown judge format {str(meta.get('format'))[:60]!r}")
+    names, widths, metrics = meta.get("names"), meta.get("widths", [24, 48, 64, 96]), meta.get("metrics", {})
+    try:
+        check_value("image_size", 64, meta.get("image_size"), 16, 256)
+        check_value("channels", 3, meta.get("channels"), choices=(1, 3))
+        if not isinstance(names, list) or not 1 <= len(names) <= 1000 or not all(isinstance(n, str) for n in names):
+            raise ValueError("names must be a list of 1..1000 names")
+        if not isinstance(widths, list) or not 1 <= len(widths) <= 8:
+            raise ValueError("widths must be a list of 1..8 integers")
+        for i, w in enumerate(widths):
+            check_value(f"widths[{i}]", 1, w, 1, 512)  # bounded: a small file cannot ask for gigabytes
+        if not isinstance(metrics, dict):
+            raise ValueError("metrics must be a JSON object")
+    except ValueError as exc:
+        raise ValueError(f"{path.name}: bad judge description: {exc}") from None
+    for key, t in state.items():
+        if t.is_floating_point() and not math.isfinite(float(t.sum(dtype=torch.float64))):
+            raise ValueError(f"{path.name}: tensor {key} holds NaN or infinite values")
+    net = _nn()(len(names), meta["channels"], tuple(widths))
     try:
         net.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         raise ValueError(f"{path.name}: judge weights do not match its description ({str(exc).splitlines()[0]})") from None
     net.eval()
-    return Judge(net, list(meta["names"]), int(meta["image_size"]), int(meta["channels"]), tuple(meta.get("widths", (24, 48, 64, 96))), meta.get("metrics", {}))
+    return Judge(net, list(names), meta["image_size"], meta["channels"], tuple(widths), metrics)

@@ -137,3 +137,72 @@ def test_config_fields_are_checked_where_configs_are_made():
     ]:
         with pytest.raises(ValueError, match=message):
             cls(**fields)
+
+
+# --------------------------------------------------------------------------- the other model files: judges, directions
+
+
+def _judge_file(tmp_path, edit):
+    from engine.semantics.judge import META_KEY, Judge, _nn, save_judge
+
+    path = save_judge(Judge(_nn()(2, 3, (8, 8, 8, 8)), ["Eyeglasses", "Male"], 32, 3, (8, 8, 8, 8)), tmp_path / "j.safetensors")
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    tensors = load_file(str(path))
+    with safe_open(str(path), framework="pt") as f:
+        meta = json.loads(f.metadata()[META_KEY])
+    raw = edit(tensors, meta)
+    save_file(tensors, str(path), metadata={META_KEY: raw if isinstance(raw, str) else json.dumps(meta)})
+    return path
+
+
+HOSTILE_JUDGES = {
+    "widths asking for gigabytes": (_meta(widths=[100_000, 100_000, 8, 8]), "widths[0] must be within 1..512"),
+    "widths a string": (_meta(widths="wide"), "widths must be a list"),
+    "channels a list": (_meta(channels=[3]), "channels must be an integer"),
+    "image_size null": (_meta(image_size=None), "image_size must be an integer, got null"),
+    "names a number": (_meta(names=5), "names must be a list"),
+    "metadata a list": (lambda t, m: "[1]", "metadata must be a JSON object"),
+    "nested 100000 deep": (lambda t, m: "[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    "nan weight": (lambda t, m: t.update({k: torch.full_like(v, float("nan")) for k, v in t.items() if v.is_floating_point()}), "NaN or infinite"),
+    "weights of another shape": (_meta(widths=[8, 8, 8, 16]), "judge weights do not match"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_JUDGES))
+def test_hostile_judge_is_refused_in_one_line(case, tmp_path):
+    from engine.semantics.judge import load_judge
+
+    edit, message = HOSTILE_JUDGES[case]
+    path = _judge_file(tmp_path, edit)
+    with pytest.raises(ValueError) as exc:
+        load_judge(path)
+    assert message in str(exc.value) and "\n" not in str(exc.value), str(exc.value)
+
+
+@pytest.mark.parametrize("meta_edit, message", [
+    (_meta(latent_dim=[8]), "latent_dim must be an integer within 1..1024"),
+    (_meta(latent_dim=None), "latent_dim must be an integer"),
+    (_meta(format_version="1"), "format_version must be a positive integer"),
+    (lambda t, m: '"x"', "metadata must be a JSON object"),
+    (lambda t, m: "[" * 100_000 + "]" * 100_000, "nested too deeply"),
+])  # fmt: skip
+def test_hostile_directions_file_is_refused_in_one_line(meta_edit, message, tmp_path):
+    import numpy as np
+    from safetensors.numpy import load_file as load_np
+    from safetensors.numpy import save_file as save_np
+
+    from engine.semantics.direction_files import META_KEY, DirectionsFileError, read_directions, write_directions
+
+    path = write_directions(tmp_path / "d.safetensors", {"Smile": np.ones(8, np.float32)})
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="numpy") as f:
+        meta = json.loads(f.metadata()[META_KEY])
+    tensors = load_np(str(path))
+    raw = meta_edit(tensors, meta)
+    save_np(tensors, str(path), metadata={META_KEY: raw if isinstance(raw, str) else json.dumps(meta)})
+    with pytest.raises(DirectionsFileError) as exc:
+        read_directions(path)
+    assert message in str(exc.value) and "\n" not in str(exc.value), str(exc.value)
