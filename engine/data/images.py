@@ -143,7 +143,8 @@ def _jpeg_frame_marker(stream) -> int | None:
 def _to_array(img: Image.Image, mode: str) -> np.ndarray:
     """Convert any PIL mode to 8-bit RGB or L, compositing transparency over white."""
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        img = Image.fromarray(_rescale_to_uint8(np.asarray(img)), "L")
+        grey = _rescale_to_uint8(img)  # straight to uint8: no full-size copy of the deep pixels
+        return grey if mode == "L" else np.repeat(grey[:, :, None], 3, axis=2)
     if img.mode == "P" or img.mode == "PA":
         img = img.convert("RGBA")
     if img.mode in ("RGBA", "LA", "La", "RGBa"):
@@ -154,22 +155,33 @@ def _to_array(img: Image.Image, mode: str) -> np.ndarray:
     return np.ascontiguousarray(out)
 
 
-def _rescale_to_uint8(arr: np.ndarray) -> np.ndarray:
-    """16/32-bit greyscale → uint8, stretching the actual range to 0..255 instead of clipping;
-    done a band of rows at a time so the scratch memory stays small."""
-    if arr.dtype.kind == "f":
-        finite = np.isfinite(arr)
-        arr = np.where(finite, arr, 0).astype(np.float32) if not finite.all() else arr
-    lo, hi = arr.min(), arr.max()
-    out = np.zeros(arr.shape, np.uint8)
+def _rescale_to_uint8(source: Image.Image | np.ndarray) -> np.ndarray:
+    """16/32-bit greyscale (a PIL image or an array) → uint8, stretching the actual range to
+    0..255 instead of clipping (non-finite values count as 0). Read a band of rows at a time,
+    twice (range, then conversion), so the scratch memory stays a few MB whatever the size."""
+    if isinstance(source, Image.Image):
+        width, height = source.size
+        band = lambda r0, r1: np.asarray(source.crop((0, r0, width, r1)))  # noqa: E731
+    else:
+        height, width = source.shape
+        band = lambda r0, r1: source[r0:r1]  # noqa: E731
+    rows = max(1, _CHUNK_PIXELS // max(1, width))
+    bands = [(r, min(height, r + rows)) for r in range(0, height, rows)]
+    lo, hi = math.inf, -math.inf
+    for r0, r1 in bands:
+        b = _finite(band(r0, r1))
+        lo, hi = min(lo, float(b.min())), max(hi, float(b.max()))
+    out = np.zeros((height, width), np.uint8)
     if not hi > lo:
         return out
-    rows = max(1, _CHUNK_PIXELS // max(1, arr.shape[1]))
-    span = float(hi) - float(lo)
-    for r in range(0, arr.shape[0], rows):
-        band = arr[r : r + rows].astype(np.float32) - np.float32(lo)
-        out[r : r + rows] = np.rint(band * np.float32(255.0 / span)).clip(0, 255)
+    scale = np.float32(255.0 / (hi - lo))
+    for r0, r1 in bands:
+        out[r0:r1] = np.rint((_finite(band(r0, r1)).astype(np.float32) - np.float32(lo)) * scale).clip(0, 255)
     return out
+
+
+def _finite(a: np.ndarray) -> np.ndarray:
+    return a if a.dtype.kind != "f" or np.isfinite(a).all() else np.where(np.isfinite(a), a, 0)
 
 
 def center_square(image: np.ndarray) -> np.ndarray:
