@@ -10,8 +10,8 @@ A value outside its range stops parsing with one line, e.g.
 behind an option can do in bounded time and memory, not what is merely sensible: a bound too
 tight is a bug report, a bound missing is an abort, a hang or a silent NaN.
 
-Besides ``type=`` factories, :func:`number` and :func:`parse_pairs` check numbers that arrive
-inside strings (``NAME=AMOUNT`` lists), with the same rules and messages.
+Besides ``type=`` factories, :func:`number` checks numbers that arrive inside strings
+(``NAME=AMOUNT`` lists) with the same rules and messages, and :func:`names_in` checks lists of names.
 """
 
 from __future__ import annotations
@@ -74,22 +74,6 @@ def number(text, lo: float = -math.inf, hi: float = math.inf, above: bool = Fals
     if not math.isfinite(value) or value < lo or value > hi or (above and value <= lo):
         raise ValueError(f"{prefix}must be {_label(lo, hi, False, above)}, got {text!s}".strip())
     return value
-
-
-def parse_pairs(items, what: str, lo: float = -math.inf, hi: float = math.inf) -> list[tuple[str, float]]:
-    """``["NAME=AMOUNT", ...]`` (or one comma-separated string) → [(name, amount)], amounts finite
-    and within range; a malformed item raises ValueError naming it."""
-    if isinstance(items, str):
-        items = [items]
-    pairs = []
-    for item in (t.strip() for chunk in items for t in str(chunk).split(",")):
-        if not item:
-            continue
-        name, sep, amount = item.partition("=")
-        if not sep or not name.strip():
-            raise ValueError(f"{what}: expected NAME=AMOUNT, got {item!r}")
-        pairs.append((name.strip(), number(amount, lo, hi, what=f"{what} {name.strip()}")))
-    return pairs
 
 
 def names_in(text: str | None, known, what: str) -> list[str] | None:
