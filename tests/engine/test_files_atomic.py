@@ -208,6 +208,14 @@ def test_refuses_to_replace_what_is_not_a_regular_file(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.npy", "out.png"]
 
 
+def test_a_link_to_a_device_is_not_replaced(tmp_path):
+    link = tmp_path / "out.npy"
+    link.symlink_to("/dev/null")
+    with pytest.raises(UnsafePathError, match="out.npy: not a regular file; refusing to replace it"):
+        atomic_write(link, b"data")
+    assert link.is_symlink() and stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
 def test_a_failing_writer_leaves_nothing_behind(tmp_path):
     target = tmp_path / "a.bin"
     with pytest.raises(RuntimeError), atomic_output(target) as tmp:
