@@ -49,6 +49,7 @@ def _edit_args(p):
     p.add_argument("--quality", type=int_in(1, 100), default=95, help="JPEG/WebP quality 1..100")
     p.add_argument("--no-exif", action="store_true", help="do not copy EXIF metadata")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files (never the source photos)")
+    p.add_argument("--fit", action="store_true", help="fit the model to each photo first (per-photo pivotal tuning, a few seconds each)")
 
 
 def parse_steps(specs: list[str], kind: str) -> list[tuple[str, float]]:
@@ -118,7 +119,7 @@ def output_path(photo: Path, out_dir: Path, fmt: str, suffix: str) -> Path:
 
 def edit_photos(model, photos: list[Path], stack, out_dir: Path, *, fmt: str = "same", suffix: str = "", detector: str = "auto",
                 face: int | None = None, quality: int = 95, keep_exif: bool = True, overwrite: bool = False, progress: bool = True,
-                report=None, labels: dict[str, float] | None = None) -> dict:
+                report=None, labels: dict[str, float] | None = None, fit=None) -> dict:
     """Apply ``stack`` to every photo; never raises for one photo's failure. Returns
     ``{"written": [{"file", "out", "size", "faces"}...], "failures": [{"file", "error"}...],
     "no_face": [file...]}`` (``no_face``: the failures where no face was found). ``out_dir`` is
@@ -135,6 +136,10 @@ def edit_photos(model, photos: list[Path], stack, out_dir: Path, *, fmt: str = "
     for photo in bar:
         try:
             pe = open_photo(model, photo, detector=detector, face_index=face)
+            if fit is not None:  # a FitConfig: the per-photo fit (engine.fit) renders the edit
+                from engine.fit import fit_photo
+
+                pe, _ = fit_photo(pe, fit)
             image = pe.composite(pe.edited_latent(edits=stack), labels=labels)
             out_dir.mkdir(parents=True, exist_ok=True)
             out = export_photo(image, output_path(photo, out_dir, fmt, suffix), pe.source, overwrite=overwrite, quality=quality, keep_exif=keep_exif)
@@ -176,6 +181,8 @@ def _edit(a):
     m = engine.load_model(a.model, device=a.device)
     import numpy as np
 
+    from engine.fit import FitConfig
+
     stack.apply(np.zeros(m.latent_dim, np.float32), m.latent_stats.std, m.attributes)  # unknown attribute / dimension: fail now
     if labels:
         m.label_tensor(labels, 1)  # labels the model does not have, or an unconditional model: fail now
@@ -184,6 +191,7 @@ def _edit(a):
     result = edit_photos(
         m, photos, stack, out_dir, fmt=a.format, suffix=a.suffix, detector=a.detector, face=a.face, quality=a.quality,
         keep_exif=not a.no_exif, overwrite=a.overwrite, progress=not a.quiet, report=say, labels=labels,
+        fit=FitConfig() if a.fit else None,
     )  # fmt: skip
     summary = {"edited": len(result["written"]), "failed": len(result["failures"]), "no_face": result["no_face"], "out": str(out_dir),
                "edit": stack.to_dict()["ops"], **({"labels": labels} if labels else {})}  # fmt: skip

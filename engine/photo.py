@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import io
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -114,6 +114,8 @@ class PhotoEdit:
     region: tuple[int, int, int, int]  # the photo box an edit can touch
     model: object = field(repr=False)
     labels: dict[str, float] = field(default_factory=dict)  # conditional models: the photo's estimated labels
+    unfitted: object = field(default=None, repr=False)  # the model before the per-photo fit; None: not fitted
+    fit: object = field(default=None, repr=False)  # engine.fit.FitResult of the fit that ``model`` carries
     _mask_crop: np.ndarray = field(default=None, repr=False)
     _previews: dict = field(default_factory=dict, repr=False)
 
@@ -126,6 +128,18 @@ class PhotoEdit:
     @property
     def face(self) -> Face:
         return self.faces[self.chosen]
+
+    @property
+    def base_model(self):
+        """The model as loaded (before any per-photo fit): other faces and other photos use it."""
+        return self.model if self.unfitted is None else self.unfitted
+
+    def with_fit(self, result) -> PhotoEdit:
+        """This photo rendered by a per-photo fitted model (:func:`engine.fit.fit`): the pivot is
+        the latent and the fitted decode of it is the base of every change, so a zero edit is
+        still the photo and an edit adds the fitted model's change, not a generic face's."""
+        return replace(self, model=result.model, z=np.asarray(result.z, np.float32).reshape(-1), labels=dict(result.labels),
+                       reconstruction=result.after, unfitted=self.base_model, fit=result, _mask_crop=None, _previews={})  # fmt: skip
 
     @property
     def found_face(self) -> bool:
@@ -222,13 +236,13 @@ class PhotoEdit:
 
     # ------------------------------------------------------------------ another face / model
     def choose_face(self, index: int) -> PhotoEdit:
-        return _bind(self.photo, self.source, self.faces, index, self.model)
+        return _bind(self.photo, self.source, self.faces, index, self.base_model)
 
     def mark_face(self, box) -> PhotoEdit:
         """Edit the face a person marked (x0, y0, x1, y1): it replaces an earlier marked one,
         joins the detected candidates last and is chosen."""
         faces = [f for f in self.faces if f.method != "manual"] + [face_from_box(self.photo, box)]
-        return _bind(self.photo, self.source, faces, len(faces) - 1, self.model)
+        return _bind(self.photo, self.source, faces, len(faces) - 1, self.base_model)
 
     def rebind(self, model) -> PhotoEdit:
         """The same photo and face for another model (new alignment size, latent, reconstruction)."""

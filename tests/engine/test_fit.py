@@ -1,0 +1,158 @@
+"""The per-photo fit on a tiny model: it raises PSNR, reports progress, stops on request with a
+usable model, keeps the unfitted weights when it diverges, never touches the loaded model; the
+composite after a fit keeps the zero edit exact; the ``fit`` command and ``edit --fit``."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import engine
+from engine import protocol as p
+from engine.cli import main
+from engine.fit import FitConfig, decoder_state, fit, fit_photo, with_decoder_state
+from engine.photo import face_mask, open_photo
+from engine.testing import device_under_test
+
+QUICK = dict(steps=40, lr=2e-2, locality_pool=8, check_every=5)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors: one thread is fastest, and immune to cores shared with other work."""
+    from engine.devices import thread_budget
+
+    with thread_budget(1):
+        yield
+
+
+@pytest.fixture(scope="module")
+def model(tiny_ckpt):
+    return engine.load_model(str(tiny_ckpt), device=device_under_test())
+
+
+@pytest.fixture(scope="module")
+def photo(model):
+    """A 96×96 'photo' whose centre square is a detailed face-sized patch the model cannot reproduce."""
+    rng = np.random.default_rng(0)
+    low = rng.integers(40, 220, (6, 6, 3)).astype(np.uint8)
+    img = np.asarray(Image.fromarray(low).resize((96, 96), Image.Resampling.BICUBIC)).astype(np.int16)
+    img[30:66, 30:66] += rng.integers(-25, 25, (36, 36, 3)).astype(np.int16)  # detail a 32-px VAE blurs away
+    return img.clip(0, 255).astype(np.uint8)
+
+
+def _state(m):
+    return {k: v.detach().clone() for k, v in m.net.state_dict().items()}
+
+
+def _same(a, b):
+    return all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_fit_raises_psnr_and_leaves_the_loaded_model_alone(model, photo):
+    pe = open_photo(model, photo, detector="centre")
+    before = _state(model)
+    r = fit(model, pe.crop, config=FitConfig(**QUICK))
+    assert r.fitted and not r.message and r.steps == QUICK["steps"]
+    assert r.psnr_after > r.psnr_before + 1.0, (r.psnr_before, r.psnr_after)
+    assert r.model is not model and _same(before, _state(model))  # the loaded (bundled) model is untouched
+    # only the decoder was tuned: the encoder of the copy is the original's
+    enc = {k: v for k, v in _state(r.model).items() if k.startswith("encoder.")}
+    assert enc and all(torch.equal(v, before[k]) for k, v in enc.items())
+    assert np.array_equal(r.after, r.model.decode(r.z[None])[0])
+
+
+def test_progress_and_stop_leave_a_usable_best_so_far_model(model, photo):
+    pe = open_photo(model, photo, detector="centre")
+    seen = []
+    r = fit(model, pe.crop, config=FitConfig(**QUICK), progress=seen.append, should_stop=lambda: len(seen) >= 3)
+    assert r.stopped and 0 < r.steps < QUICK["steps"]
+    assert [s.step for s in seen] == sorted(s.step for s in seen) and all(np.isfinite(s.psnr_db) for s in seen)
+    assert r.psnr_after >= r.psnr_before  # best so far (or the unfitted model when nothing was gained)
+    assert r.model.decode(r.z[None]).shape == (1, 32, 32, 3)
+    full = fit(model, pe.crop, config=FitConfig(**QUICK), progress=seen.append)
+    assert not full.stopped and seen[-1].step == QUICK["steps"]
+
+
+def test_a_diverging_fit_keeps_the_unfitted_model_and_says_why(model, photo):
+    pe = open_photo(model, photo, detector="centre")
+    before = _state(model)
+    r = fit(model, pe.crop, config=FitConfig(**{**QUICK, "lr": 1e6}))
+    assert not r.fitted and r.model is model and "diverged" in r.message and "unfitted" in r.message
+    assert r.psnr_after == r.psnr_before and np.array_equal(r.after, r.before)
+    assert _same(before, _state(model))
+    pe2, r2 = fit_photo(pe, FitConfig(**{**QUICK, "lr": 1e6}))
+    assert pe2 is pe and pe2.fit is None
+
+
+def test_zero_edit_after_the_fit_is_the_photo_and_edits_stay_in_the_face(model, photo):
+    pe = open_photo(model, photo, detector="centre")
+    fitted, r = fit_photo(pe, FitConfig(**QUICK))
+    assert fitted.fit is r and fitted.unfitted is model and fitted.base_model is model
+    assert np.array_equal(fitted.composite(fitted.z), photo)
+    assert np.array_equal(fitted.composite(fitted.edited_latent(edits=p.EditStack())), photo)
+    z = fitted.edited_latent(edits=p.EditStack(ops=(p.AttributeStep(name="Eyeglasses", amount=3.0),)))
+    out = fitted.composite(z)
+    changed = np.abs(out.astype(int) - photo).max(axis=2) > 0
+    assert changed.any()
+    x0, y0, x1, y1 = fitted.region
+    assert not changed[:y0].any() and not changed[y1:].any() and not changed[:, :x0].any() and not changed[:, x1:].any()
+    # the change is the fitted model's: decode(z') − decode(pivot) with the fitted weights
+    face = r.model.decode(z[None])[0].astype(np.float32)
+    d = (face - r.after.astype(np.float32)) * face_mask(32)[:, :, None]
+    assert np.allclose(fitted.delta(z)[0], d)
+    assert fitted.choose_face(0).unfitted is None  # another face starts from the loaded model
+
+
+def test_fitted_weights_round_trip_through_the_decoder_state(model, photo):
+    pe = open_photo(model, photo, detector="centre")
+    r = fit(model, pe.crop, config=FitConfig(**QUICK))
+    state = decoder_state(r.model)
+    assert state and all(k.startswith(("from_latent.", "decoder.")) for k in state)
+    again = with_decoder_state(model, state)
+    assert np.array_equal(again.decode(r.z[None])[0], r.after)
+    bad = {k: v[..., :1] if v.ndim else v for k, v in state.items()}
+    with pytest.raises(ValueError, match="shape"):
+        with_decoder_state(model, bad)
+
+
+def test_fit_command_writes_the_three_files_and_json(tiny_ckpt, photo, tmp_path, capsys):
+    src = tmp_path / "face.png"
+    Image.fromarray(photo).save(src)
+    out = tmp_path / "fit"
+    rc = main(["fit", str(src), "--model", str(tiny_ckpt), "--steps", "30", "--detector", "centre", "--out", str(out), "--json", "--quiet"])
+    assert rc == 0
+    result = json.loads(capsys.readouterr().out)
+    assert {"psnr_before", "psnr_after", "seconds", "steps"} <= set(result) and result["steps"] == 30
+    assert result["psnr_after"] > result["psnr_before"]
+    for name in ("aligned.png", "before.png", "after.png"):
+        assert np.asarray(Image.open(out / name)).shape == (32, 32, 3)
+    assert main(["fit", str(src), "--model", str(tiny_ckpt), "--steps", "5", "--detector", "centre", "--out", str(out), "--quiet"]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert main(["fit", str(src), "--model", str(tiny_ckpt), "--steps", "-1", "--out", str(out)]) == 2
+
+
+def test_fit_command_without_a_face_exits_1_and_writes_nothing(tiny_ckpt, tmp_path, capsys):
+    pytest.importorskip("dlib")
+    src = tmp_path / "flat.png"
+    Image.fromarray(np.full((120, 160, 3), 128, np.uint8)).save(src)
+    out = tmp_path / "fit"
+    rc = main(["fit", str(src), "--model", str(tiny_ckpt), "--steps", "5", "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1 and len(err) == 1 and err[0].startswith("error: no face found in") and "--detector centre" in err[0]
+    assert not out.exists()
+
+
+def test_edit_with_fit(tiny_ckpt, photo, tmp_path, capsys):
+    src = tmp_path / "face.png"
+    Image.fromarray(photo).save(src)
+    args = ["edit", str(src), "--model", str(tiny_ckpt), "--attr", "Eyeglasses=+2", "--detector", "centre", "--quiet", "--json"]
+    assert main([*args, "--out", str(tmp_path / "plain")]) == 0
+    assert main([*args, "--out", str(tmp_path / "fitted"), "--fit"]) == 0
+    plain = np.asarray(Image.open(tmp_path / "plain" / "face.png"))
+    fitted = np.asarray(Image.open(tmp_path / "fitted" / "face.png"))
+    assert plain.shape == fitted.shape == photo.shape and not np.array_equal(plain, fitted)
