@@ -172,6 +172,13 @@ def load(path: str | os.PathLike) -> Checkpoint:
         for k, v in arrays[kind].items():
             if v.shape != (d,):
                 raise CheckpointError(f"{name}: {kind}.{k} has shape {tuple(v.shape)}, expected ({d},) for latent_dim {d}")
+    for k, v in arrays["extra"].items():
+        rule = EXTRA_SHAPES.get(k) or EXTRA_SHAPES.get(k.split(".")[0] + ".*")
+        if rule is not None and not rule[0](v.shape, d):
+            raise CheckpointError(f"{name}: extra.{k} has shape {tuple(v.shape)}, expected {rule[1]} for latent_dim {d}")
+    extra = arrays["extra"]
+    if "pca.axes" in extra and "pca.variance" in extra and extra["pca.axes"].size != extra["pca.variance"].size * d:
+        raise CheckpointError(f"{name}: extra.pca.axes and extra.pca.variance disagree on the number of axes")
     return Checkpoint(family=family, config=config, state=state, labels=labels, attributes=arrays["attr"], stats=arrays["stats"],
                       extra=arrays["extra"], info=info)  # fmt: skip
 
@@ -193,6 +200,18 @@ def metadata_json(text: str, name: str, error: type[Exception]) -> dict:
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise error(f"{name}: format_version must be a positive integer, got {str(version)[:40]}")
     return meta
+
+
+#: Shapes of the extra arrays that code reads (D: latent_dim, K: a number of axes up to D); other
+#: extras are free-form. (rule(shape, D), what the message says)
+EXTRA_SHAPES = {
+    "prior_mean": (lambda s, d: s == (d,), "(D,)"),
+    "prior_chol": (lambda s, d: s == (d, d), "(D, D)"),
+    "pca.mean": (lambda s, d: s == (d,), "(D,)"),
+    "pca.variance": (lambda s, d: len(s) == 1 and 1 <= s[0] <= d, "(K,) with K ≤ D"),
+    "pca.axes": (lambda s, d: (len(s) == 2 and 1 <= s[0] <= d and s[1] == d) or (len(s) == 1 and 0 < s[0] <= d * d and s[0] % d == 0), "(K, D)"),
+    "classifier.*": (lambda s, d: s == (d + 1,), "(D+1,): weights and bias"),
+}
 
 
 def _read_meta(meta: dict) -> tuple[str, Any, list[str], dict]:

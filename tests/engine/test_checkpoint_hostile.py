@@ -76,6 +76,11 @@ HOSTILE = {
     "tensor reshaped": (_tensor("model.from_latent.weight", lambda w: w.reshape(-1)), "model.from_latent.weight is"),
     "extra weight": (lambda t, m: t.update({"model.spare": torch.zeros(3)}), "unexpected model.spare"),
     "stats of the wrong length": (lambda t, m: t.update({"stats.std": torch.ones(3)}), "stats.std has shape"),
+    "prior of the wrong shape": (lambda t, m: t.update({"extra.prior_chol": torch.eye(3)}), "extra.prior_chol has shape (3, 3), expected (D, D)"),
+    "pca axes of the wrong width": (lambda t, m: t.update({"extra.pca.axes": torch.ones(2, 5)}), "extra.pca.axes has shape (2, 5)"),
+    "pca axes and variance disagree": (lambda t, m: t.update({"extra.pca.axes": torch.ones(2, _CFG.latent_dim), "extra.pca.variance": torch.ones(3)}),
+                                       "disagree on the number of axes"),  # fmt: skip
+    "classifier without its bias": (lambda t, m: t.update({"extra.classifier.Smile": torch.ones(_CFG.latent_dim)}), "extra.classifier.Smile has shape"),
     # non-finite weights decode to black images
     "nan weight": (_poison(float("nan")), "NaN or infinite"),
     "inf weight": (_poison(float("inf")), "NaN or infinite"),
