@@ -6,7 +6,8 @@ in the contract package and imports only the standard library.
 * :func:`atomic_write` — every output: a temporary file in the same folder, written, flushed,
   fsynced, then renamed over the target. A crash, a SIGKILL or a full disk leaves the old file
   or the new one, never a truncated one. It refuses to replace anything that is not a regular
-  file (a rename over a device node or a FIFO would silently replace it). The new file gets the
+  file (a rename over a device node or a FIFO would silently replace it); a symlink is followed
+  (its target is replaced, the link stays, as with ``open(path, "w")``). The new file gets the
   permissions an ordinary ``open()`` would give it (0666 less the umask), or the old file's
   mode when it replaces one. A failure to write raises :class:`OutputError`, one line naming
   the file.
@@ -72,20 +73,16 @@ def read_regular(path: str | os.PathLike, what: str = "file", max_bytes: int | N
         return f.read()
 
 
-def _refuse_non_regular(path: Path) -> int | None:
-    """The existing target's mode, None when there is none; refuses a non-regular target."""
+def _refuse_non_regular(path: Path, name: str) -> int | None:
+    """The existing target's mode, None when there is none; refuses a non-regular target
+    (``name``: the file as the user named it, for the message)."""
     try:
-        st = os.lstat(path)
+        st = os.stat(path)
     except FileNotFoundError:
         return None
-    if stat.S_ISLNK(st.st_mode):
-        try:
-            st = os.stat(path)
-        except FileNotFoundError:  # a dangling link: the rename replaces the link itself
-            return None
     if not stat.S_ISREG(st.st_mode):
         kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file"
-        raise UnsafePathError(f"{path.name}: {kind}; refusing to replace it")
+        raise UnsafePathError(f"{name}: {kind}; refusing to replace it")
     return stat.S_IMODE(st.st_mode)
 
 
@@ -97,12 +94,12 @@ class OutputError(OSError):
         return self.args[0] if self.args else "could not write the output"
 
 
-def _output_error(path: Path, exc: OSError, replacing: bool) -> OutputError:
+def _output_error(name: str, exc: OSError, replacing: bool) -> OutputError:
     if isinstance(exc, OutputError):
         return exc
     reason = exc.strerror or (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     kept = "the old file is unchanged" if replacing else "nothing was written"
-    err = OutputError(f"{path.name}: could not write it ({reason}); {kept}")
+    err = OutputError(f"{name}: could not write it ({reason}); {kept}")
     err.errno, err.strerror = exc.errno, exc.strerror
     return err
 
@@ -124,13 +121,16 @@ def atomic_output(path: str | os.PathLike, *, mode: int | None = None, temp_suff
     ``durable=False`` skips the fsyncs, for the thousands of files of a generated data set: a
     kill still never leaves a partial file, a power cut might."""
     path = Path(path)
+    name = path.name
+    if path.is_symlink():  # write what the link points at and keep the link, as open(path, "w") would
+        path = Path(os.path.realpath(path))
     if not path.parent.is_dir():
         raise FileNotFoundError(f"{path.parent}: no such folder")
-    old_mode = _refuse_non_regular(path)
+    old_mode = _refuse_non_regular(path, name)
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=temp_suffix, dir=path.parent)
     except OSError as exc:
-        raise _output_error(path, exc, old_mode is not None) from None
+        raise _output_error(name, exc, old_mode is not None) from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -139,14 +139,14 @@ def atomic_output(path: str | os.PathLike, *, mode: int | None = None, temp_suff
             with open(tmp, "rb+") as f:
                 os.fsync(f.fileno())
         os.chmod(tmp, mode if mode is not None else (old_mode if old_mode is not None else _default_mode()))
-        _refuse_non_regular(path)  # checked again right before the rename
+        _refuse_non_regular(path, name)  # checked again right before the rename
         os.replace(tmp, path)
     except UnsafePathError:
         tmp.unlink(missing_ok=True)
         raise
     except OSError as exc:  # a full disk, a quota, an I/O error: say which file, and that nothing was lost
         tmp.unlink(missing_ok=True)
-        raise _output_error(path, exc, old_mode is not None) from exc
+        raise _output_error(name, exc, old_mode is not None) from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

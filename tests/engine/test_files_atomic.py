@@ -216,6 +216,17 @@ def test_a_link_to_a_device_is_not_replaced(tmp_path):
     assert link.is_symlink() and stat.S_ISCHR(os.stat("/dev/null").st_mode)
 
 
+def test_a_link_to_a_file_is_kept_and_its_target_written(tmp_path):
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "settings.json"
+    target.write_text("old")
+    link = tmp_path / "settings.json"
+    link.symlink_to(target)
+    atomic_write(link, "new")
+    assert link.is_symlink() and target.read_text() == "new"
+    assert sorted(p.name for p in (tmp_path / "real").iterdir()) == ["settings.json"]
+
+
 def test_a_failing_writer_leaves_nothing_behind(tmp_path):
     target = tmp_path / "a.bin"
     with pytest.raises(RuntimeError), atomic_output(target) as tmp:
