@@ -80,7 +80,7 @@ class AttributeController(QObject):
         if name not in self.names:
             return
         self.strengths[name] = float(np.clip(sigma, -SIGMA_RANGE, SIGMA_RANGE))
-        self._apply()
+        self._apply(f"{name} {self.strengths[name]:+.1f}σ", name)
 
     def reset(self, name: str | None = None) -> None:
         if name is None:
@@ -88,7 +88,7 @@ class AttributeController(QObject):
         else:
             self.strengths.pop(name, None)
         self.strengthsChanged.emit(dict(self.strengths))
-        self._apply()
+        self._apply(f"Reset {name}" if name else "Reset attributes", name or "")
 
     def shift(self) -> np.ndarray | None:
         """base + Σ strength × step (the latent offset of the attribute sliders), or None when zero."""
@@ -101,7 +101,7 @@ class AttributeController(QObject):
                     total = term if total is None else total + term
         return total if total is not None and np.any(total) else None
 
-    def _apply(self) -> None:
+    def _apply(self, what: str = "Attributes", control: str = "") -> None:
         shift = self.shift()
         if shift is None and _stack_shift(self._edit.stack) is None:
             return  # nothing applied, nothing to apply: no decode
@@ -111,7 +111,7 @@ class AttributeController(QObject):
                 self._memory.pop(next(iter(self._memory)))
         self._applying = True
         try:
-            self._edit.set_shift(shift)
+            self._edit.set_shift(shift, what, control)
         finally:
             self._applying = False
 

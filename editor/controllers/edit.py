@@ -188,9 +188,11 @@ class EditController(QObject):
         if self.edit is not None and self.encoded is not None:
             self._request_decode()
 
-    def set_shift(self, shift: np.ndarray | None) -> None:
+    def set_shift(self, shift: np.ndarray | None, what: str = "Attributes", control: str = "") -> None:
         """A latent offset added to the sliders' edit (the attribute panel's Σ strength × step);
-        None is zero. It lives as long as the current photo's edit (an ``AddVector`` op)."""
+        None is zero. It lives as long as the current photo's edit (an ``AddVector`` op).
+        ``what`` names the change in the history ("Eyeglasses +2.0σ"); the changes to one
+        ``control`` (an attribute's name) within a drag, or a burst of keys, are one step."""
         if self.edit is None:
             return
         shift = None if shift is None else np.asarray(shift, np.float32).reshape(-1)
@@ -200,7 +202,7 @@ class EditController(QObject):
         ops = [op for op in self.stack.ops if not (isinstance(op, AddVector) and op.label == SHIFT_LABEL)]
         if shift is not None and np.any(shift):
             ops.append(AddVector(vector=tuple(float(v) for v in shift), amount=1.0, label=SHIFT_LABEL))
-        self._change(EditStack(ops=tuple(ops)), "Attributes", echo=False, merge=self._merge((SHIFT_LABEL,)))
+        self._change(EditStack(ops=tuple(ops)), what, echo=False, merge=self._merge((SHIFT_LABEL, control)))
 
     def change(self, after: EditStack, what: str, control: tuple | None = None) -> None:
         """Make ``after`` the edit as a move of one control of another panel (e.g. a PCA axis

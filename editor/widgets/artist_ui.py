@@ -24,8 +24,8 @@ class ArtistUI(QObject):
         show_error = getattr(window, "show_error", None) or window.banner.show_error
         self.layers = layer_export.install(window)
         self.copy = CopyImage(window, window.edit, window.photo)
-        window.edit_menu.insertAction(window.edit_menu.actions()[2] if len(window.edit_menu.actions()) > 2 else None,
-                                      self.copy.action)  # after Undo / Redo
+        window.edit_menu.addSeparator()
+        window.edit_menu.addAction(self.copy.action)  # last: the menu's other entries keep their places
         self.copy.copied.connect(lambda w, h: window.statusBar().showMessage(f"Copied the edited image ({w}×{h})", 4000))
         self.copy.failed.connect(show_error)
         self.view_actions = standard_shortcuts.install(window)

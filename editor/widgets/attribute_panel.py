@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QScro
 from superqt import QLabeledDoubleSlider
 
 from engine.protocol import AttributeDirectionSet, AttributeInfo
+from editor.widgets.slider_drag import SliderDrag
 
 LIMIT = 3.0
 
@@ -55,8 +56,9 @@ class AttributeRow(QWidget):
         self.slider.setDecimals(2)
         self.slider.setValue(0.0)
         self.slider.valueChanged.connect(self._on_value)
-        self.slider.sliderPressed.connect(self.pressed)
-        self.slider.sliderReleased.connect(self.released)
+        self.drag = SliderDrag(self.slider)  # pressed before a click moves the slider: one drag, one undo step
+        self.drag.pressed.connect(self.pressed)
+        self.drag.released.connect(self.released)
         head = QHBoxLayout()
         head.setContentsMargins(0, 0, 0, 0)
         head.addWidget(self.label, 1)

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QComboBox, QFrame, QGridLayout, QLabel, QPushButto
 from superqt import QLabeledDoubleSlider
 
 from engine.protocol import ModelInfo
+from editor.widgets.slider_drag import SliderDrag
 
 NONE = "—"
 
@@ -61,9 +62,13 @@ class LabelPanel(QWidget):
         self.class_a.activated.connect(self._on_blend)
         self.class_b.activated.connect(self._on_blend)
         self.blend.valueChanged.connect(self._on_blend)
-        self.blend.sliderPressed.connect(self.dragStarted)
-        self.blend.sliderReleased.connect(self.dragFinished)
+        self._watch_drags(self.blend)
         self.build(None)
+
+    def _watch_drags(self, slider) -> None:
+        drag = SliderDrag(slider)  # pressed before a click moves the slider: one drag, one undo step
+        drag.pressed.connect(self.dragStarted)
+        drag.released.connect(self.dragFinished)
 
     # ------------------------------------------------------------------ building
     def build(self, info: ModelInfo | None) -> None:
@@ -85,8 +90,7 @@ class LabelPanel(QWidget):
             for row, name in enumerate(info.labels):
                 slider = _slider(f"{name}: 0 = without, 1 = with; values between blend")
                 slider.valueChanged.connect(lambda v, n=name: self.valueChanged.emit(n, float(v)))
-                slider.sliderPressed.connect(self.dragStarted)
-                slider.sliderReleased.connect(self.dragFinished)
+                self._watch_drags(slider)
                 switch = QToolButton(text="off", checkable=True, autoRaise=True, toolTip=f"Switch {name} on (1) or off (0)")
                 switch.clicked.connect(lambda checked, n=name: self._on_switch(n, checked))
                 grid.addWidget(QLabel(name), row, 0)

@@ -9,6 +9,8 @@ from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
 from superqt import QLabeledDoubleSlider
 
+from editor.widgets.slider_drag import SliderDrag
+
 
 class SliderRow(QWidget):
     moved = Signal(int, float)  # dim, σ offset
@@ -33,8 +35,9 @@ class SliderRow(QWidget):
         self.slider.setValue(0.0)
         self.slider.setToolTip(f"{self.name} in σ units (σ = {std:.3g}); type a value in the box")
         self.slider.valueChanged.connect(self._on_value)
-        self.slider.sliderPressed.connect(self.pressed)
-        self.slider.sliderReleased.connect(self.released)
+        self.drag = SliderDrag(self.slider)  # pressed before a click moves the slider: one drag, one undo step
+        self.drag.pressed.connect(self.pressed)
+        self.drag.released.connect(self.released)
         reset = QToolButton(text="↺", toolTip=f"Reset {self.name}", autoRaise=True)
         reset.clicked.connect(self._on_reset)
         strip_button = QToolButton(text="▦", toolTip=f"Show what {self.name} does (−3σ … +3σ)", autoRaise=True)
