@@ -344,3 +344,41 @@ def test_fifo_in_the_models_folder_or_as_training_state_is_refused_at_once(tmp_p
     fifo.rename(tmp_path / "model.train-state.safetensors")
     out = _returns_within(lambda: _load_state(tmp_path / "model.safetensors", None, {}, None, None))
     assert isinstance(out.get("error"), TrainingError) and "not a regular file" in str(out["error"])
+
+
+#: Every place the CLI reads a file a user names, with a FIFO there instead (one row each).
+FIFO_TABLE = [
+    "encode {pipe_png} --model {ckpt}",
+    "invert {ckpt} {pipe_png}",
+    "realism {ckpt} {pipe_png}",
+    "traverse {ckpt} --base {pipe_png} --out {tmp}/t.png",
+    "interpolate {pipe_png} {img} --model {ckpt} --out {tmp}/i.gif",
+    "arithmetic --model {ckpt} --a z:{pipe_npy} --b {img} --c {img} --out {tmp}/a.png",
+    "edit {pipe_png} --out {tmp}/o --model {ckpt} --dim 0=1 --detector centre",
+    "edit {img} --recipe {pipe_json} --out {tmp}/o --model {ckpt} --dim 0=1 --detector centre",
+    "sample --model {pipe_ckpt} --out {tmp}/s.png",
+    "eval {pipe_ckpt} --data folder:{tmp}",
+    "directions-import {ckpt} {pipe_ckpt} --out {tmp}/d.safetensors",
+]
+
+
+@pytest.mark.parametrize("row", FIFO_TABLE, ids=lambda r: r.split()[0] + ("-recipe" if "recipe" in r else ""))
+def test_every_cli_input_refuses_a_fifo_with_one_line(row, tmp_path, tiny_ckpt, capsys):
+    from engine.cli import main
+
+    names = {"pipe_png": "pipe.png", "pipe_npy": "pipe.npy", "pipe_json": "pipe.json", "pipe_ckpt": "pipe.safetensors"}
+    for name in names.values():
+        os.mkfifo(tmp_path / name)
+    values = {key: str(tmp_path / name) for key, name in names.items()}
+    argv = [a.format(ckpt=tiny_ckpt, img=_photo(tmp_path / "p.png"), tmp=tmp_path, **values) for a in row.split()]
+    try:
+        out = _returns_within(lambda: main([*argv, "--quiet"]), seconds=60)
+    finally:
+        for name in names.values():  # free a reader that did block
+            try:
+                os.close(os.open(tmp_path / name, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError:
+                pass
+    err = capsys.readouterr().err.strip()
+    assert out.get("value") not in (None, 0), out
+    assert err.startswith("error: ") and len(err.splitlines()) == 1 and "not a regular file" in err, err
