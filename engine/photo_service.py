@@ -99,6 +99,14 @@ class PhotoHandlers:
 
     def _export(self, req: p.ExportPhoto, t0: float) -> p.Exported:
         pe = self._photo()
+        if req.bit_depth == 16:
+            from engine.export_16bit import export_16bit
+
+            with self._budget():
+                out = export_16bit(pe, pe.edited_latent(req.z, req.edits), req.path, req.mask, labels=req.labels, overwrite=req.overwrite)
+            return p.Exported(request_id=req.request_id, path=out["path"], size=out["size"], format=out["format"], exif_kept=False, elapsed_ms=_ms(t0))
+        if req.bit_depth != 8:
+            raise PhotoError(f"bit_depth must be 8 or 16, got {req.bit_depth}")
         with self._budget():
             image = pe.composite(pe.edited_latent(req.z, req.edits), req.mask, labels=req.labels)
             out = export_photo(image, req.path, pe.source, overwrite=req.overwrite, quality=req.quality, keep_exif=req.keep_exif)

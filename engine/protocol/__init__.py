@@ -540,6 +540,7 @@ class ExportPhoto(Request):
     quality: int = 95
     keep_exif: bool = True
     labels: dict[str, float] | None = None  # as RenderEdit.labels
+    bit_depth: int = 8  # 16: a 16-bit .png/.tif/.tiff keeping the edit's fractional change (no EXIF)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

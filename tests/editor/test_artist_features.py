@@ -19,10 +19,11 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QScrollArea, QVBoxLayou
 from superqt import QLabeledDoubleSlider
 
 from editor.imaging import qimage_to_array
+from editor.widgets.deep_export import FILTERS as DEEP_FILTERS
 from editor.widgets.help_menu import bound_shortcuts
 from editor.widgets.layer_export import ORA_FILTER
 from editor.widgets.wheel_guard import WheelGuard
-from engine.protocol import ExportLayers, FileWritten
+from engine.protocol import Exported, ExportLayers, ExportPhoto, FileWritten
 from tests.editor import fake_engine
 from tests.editor.conftest import write_photo
 
@@ -78,6 +79,39 @@ def test_export_layers_action_writes_an_openraster_file(qtbot, window, fake, pho
     np.testing.assert_array_equal(merged, flat)  # the engine wrote the edit the window shows
     sent = [r for r in fake.requests if isinstance(r, ExportLayers)]
     assert len(sent) == 1 and sent[0].edits == window.edit.stack and sent[0].path == str(target)
+
+
+def _fake_export_16bit(engine, req: ExportPhoto, t0: float):
+    """ExportPhoto(bit_depth=16) on the fake engine's photo, with the engine's own PNG writer."""
+    from engine.export_16bit import png16
+
+    assert req.bit_depth == 16
+    ph = fake_engine._current(engine)
+    image = ph.composite(ph.edited(req.z, req.edits), req.mask)
+    with open(req.path, "wb") as f:
+        f.write(png16(image.astype(np.uint16) * 257))
+    return Exported(request_id=req.request_id, path=req.path, size=(image.shape[1], image.shape[0]), format="PNG 16-bit",
+                    exif_kept=False)
+
+
+def test_export_photo_at_16_bits_per_channel(qtbot, window, fake, photo, tmp_path, monkeypatch):
+    monkeypatch.setitem(fake_engine.PHOTO_HANDLERS, ExportPhoto, _fake_export_16bit)
+    action = window.artist.deep.action
+    assert action in window.file_menu.actions() and not action.isEnabled()
+    open_photo(qtbot, window, photo)
+    move_a_slider(qtbot, window)
+    target = tmp_path / "deep.png"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), next(iter(DEEP_FILTERS))))
+    with qtbot.waitSignal(window.artist.deep.exported, timeout=TIMEOUT_MS):
+        action.trigger()
+    sent = [r for r in fake.requests if isinstance(r, ExportPhoto)]
+    assert len(sent) == 1 and sent[0].bit_depth == 16 and sent[0].edits == window.edit.stack
+    data = target.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[24] == 16  # IHDR: 16 bits per sample
+    assert "deep.png" in window.banner.text()
+    with qtbot.waitSignal(window.artist.deep.failed) as said:
+        window.artist.deep.export_to(tmp_path / "deep.jpg")
+    assert ".tif" in said.args[0] and "\n" not in said.args[0]
 
 
 def test_export_layers_refuses_a_wrong_name_in_one_line(qtbot, window, photo, tmp_path):
