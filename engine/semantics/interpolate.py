@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.protocol.files import atomic_output
+from engine.protocol.files import atomic_output, atomic_write
 
 MODES = ("linear", "slerp")
 MAX_STEPS = 512
@@ -113,9 +113,11 @@ def save_gif(frames: np.ndarray, path: str | os.PathLike, fps: float = 12.0, loo
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_output(path) as tmp:  # every frame kept (no merging of near-identical ones), looping forever
-        iio.imwrite(tmp, np.asarray(frames, np.uint8), extension=".gif", duration=1000.0 / fps, loop=0 if loop else 1, optimize=False, disposal=2)
-    return path
+    # every frame kept (no merging of near-identical ones), looping forever; encoded in memory, so a
+    # full disk fails in the one writer, not inside imageio's file handling
+    data = iio.imwrite("<bytes>", np.asarray(frames, np.uint8), extension=".gif", duration=1000.0 / fps, loop=0 if loop else 1, optimize=False,
+                       disposal=2)  # fmt: skip
+    return atomic_write(path, data)
 
 
 def save_mp4(frames: np.ndarray, path: str | os.PathLike, fps: float = 12.0) -> Path:

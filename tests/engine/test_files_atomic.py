@@ -57,6 +57,8 @@ def _to_temp_or_buffer(call: ast.Call, index: int = 0) -> bool:
     first = call.args[index]
     if isinstance(first, ast.Call) and _name(first.func) == "str" and first.args:
         first = first.args[0]
+    if isinstance(first, ast.Constant) and first.value == "<bytes>":  # imageio's in-memory target
+        return True
     return isinstance(first, ast.Name) and first.id in ("tmp", "buf", "fh")
 
 
@@ -258,3 +260,34 @@ def test_exported_photos_and_sessions_honour_the_umask(tmp_path, umask, expected
         os.umask(old)
     for path in (Path(out["path"]), session, grid):
         assert stat.S_IMODE(path.stat().st_mode) == expected, path.name
+
+
+#: Commands that write an output, with an old file already at that path (one row each).
+OUTPUT_TABLE = [
+    ("encode {img} --model {ckpt} --out {out}", "z.npy"),
+    ("sample --model {ckpt} -n 4 --out {out}", "grid.png"),
+    ("traverse {ckpt} --steps 3 --count 2 --out {out}", "traverse.png"),
+    ("invert {ckpt} {img} --steps 2 --latents {out}", "z.npy"),
+    ("arithmetic --model {ckpt} --a {img} --b {img} --c {img} --out {out} --save-latent {tmp}/z.npy", "arith.png"),
+    ("interpolate {img} {img} --model {ckpt} --steps 3 --out {out}", "walk.gif"),
+]
+
+
+@pytest.mark.parametrize("row, name", OUTPUT_TABLE, ids=[r.split()[0] for r, _ in OUTPUT_TABLE])
+def test_every_cli_output_survives_a_full_disk(row, name, tmp_path, tiny_ckpt, monkeypatch, capsys):
+    from PIL import Image
+
+    from engine.cli import main
+
+    img = tmp_path / "face.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(img)
+    out = tmp_path / name
+    out.write_bytes(b"the old output")
+    argv = [a.format(img=img, ckpt=tiny_ckpt, out=out, tmp=tmp_path) for a in row.split()]
+    _full_disk(monkeypatch)
+    code = main([*argv, "--device", "cpu", "--quiet"])
+    monkeypatch.undo()
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err == f"error: {name}: could not write it (No space left on device); the old file is unchanged", err
+    assert out.read_bytes() == b"the old output"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left behind
