@@ -92,6 +92,9 @@ def _train_args(p):
     p.add_argument("--likelihood", default=d.likelihood, choices=("gaussian", "bernoulli"))
     p.add_argument("--base-width", type=int_in(1, 512), default=d.base_width)
     p.add_argument("--no-flip", action="store_true", help="no horizontal-flip augmentation")
+    p.add_argument("--augment", default=d.augment, choices=("none", "real"),
+                   help="real: white balance, colour, tone, blur/sharpening, noise, JPEG, small affine and lighting changes on each "
+                        "training batch, so that real photos' crops are in distribution (the model reconstructs what it sees)")
     p.add_argument("--seed", type=int_in(0, MAX_SEED), default=d.seed)
     p.add_argument("--device", default=d.device)
     p.add_argument("--threads", type=int_in(0, MAX_THREADS), default=d.threads)
@@ -127,7 +130,7 @@ def _train(a):
         batch_size=a.batch_size, lr=lr, beta=a.beta, kl_warmup_epochs=a.kl_warmup_epochs, free_bits=a.free_bits,
         likelihood=a.likelihood, base_width=a.base_width, flip=not a.no_flip, seed=a.seed, device=a.device,
         threads=a.threads, time_budget_min=a.time_budget_min, limit=a.limit, model_options=a.model_options, amp=a.amp,
-        init_from=a.init_from,
+        init_from=a.init_from, augment=a.augment,
     )  # fmt: skip
     metrics = train(tc, a.out, resume=a.resume, progress=not a.quiet, log=say(a))
     return {"checkpoint": a.out, **metrics}

@@ -24,6 +24,7 @@ import torch
 
 from engine import checkpoint as ckpt_io
 from engine import distributed
+from engine.data.augment import augment
 from engine.data.datasets import ImageSet, load_dataset
 from engine.data.grids import save_grid
 from engine.devices import auto_amp, pick_device
@@ -254,6 +255,8 @@ def train(tc: TrainConfig, out: str | Path, resume: bool = False, progress: bool
                 idx = perm[i * tc.batch_size : (i + 1) * tc.batch_size]
                 flip = torch.rand(len(idx), generator=shuffle_gen) < 0.5 if tc.flip else None
                 x = _batch(train_imgs, idx, flip, world, device)
+                if tc.augment != "none":  # drawn from the shuffle generator: --resume restores it
+                    x = augment(x, tc.augment, shuffle_gen).contiguous(memory_format=torch.channels_last)
                 y = trainer.labels(idx[world.rank :: world.size] if world.active else idx, device)
                 trainer.set_lr(lr_at(tc, step, total_steps, (time.monotonic() - started) / budget_s))
                 logged = trainer.step(x, y, step)  # rank-averaged; no update is applied when not finite

@@ -33,6 +33,7 @@ class TrainConfig:
     model_options: str = ""  # "key=value,..." for fields of the family's config (e.g. "loss=wgan-gp,ema_decay=0.999")
     amp: str = "off"  # mixed precision of the step: off | bf16 (CPU with AVX-512 BF16, or CUDA) | fp16 (CUDA, loss scaling; VAE) | auto
     init_from: str = ""  # start from this checkpoint's weights (same family and shapes; fresh optimiser and schedule)
+    augment: str = ranged("none", choices=("none", "real"))  # "real": camera/lighting effects of real photos on each batch (engine/data/augment.py)
 
     def __post_init__(self):
         check_fields(self)  # the API gets the command line's ranges: one-line ValueError
