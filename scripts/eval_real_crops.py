@@ -96,7 +96,9 @@ def edit_rms(model, z: np.ndarray, mask: np.ndarray) -> dict[str, float]:
     out = {}
     for name in sorted(model.attributes):
         for amount in (3.0, -3.0):
-            step = EditStack(ops=(AttributeStep(name=name, amount=amount),)).apply(np.zeros(model.latent_dim, np.float32), model.latent_stats.std, model.attributes)
+            step = EditStack(ops=(AttributeStep(name=name, amount=amount),)).apply(
+                np.zeros(model.latent_dim, np.float32), model.latent_stats.std, model.attributes
+            )
             d = (model.decode(z + step[None]).astype(np.float32) - base) * mask[None, :, :, None]
             out[f"{name}{amount:+g}"] = float(np.sqrt((d**2).sum((1, 2, 3)) / (mask.sum() * 3)).mean())
     return out
@@ -121,7 +123,7 @@ def measure(model, photos, lfw, test, test_aug) -> tuple[dict, dict]:
         pics[key] = (images[:6], rec[:6])
     if test is not None:
         report["test"]["edit_rms"] = edit_rms(model, model.encode(test[:100]), mask)
-        for name, row in report["real"].items():
+        for row in report["real"].values():
             row["edit_ratio"] = {k: round(v / max(report["test"]["edit_rms"][k], 1e-9), 3) for k, v in row["edit_rms"].items()}
     return report, pics
 
@@ -171,7 +173,9 @@ def main(argv=None) -> int:
         test = test_faces(a.data, model, a.n_test) if a.data else None
         test_aug = None if test is None else augmented(test)
         r, pics = measure(model, photos, lfw, test, test_aug)
-        r["training"] = {k: (model.ckpt.info.get("training", {}).get("config", {}) or {}).get(k) for k in ("augment", "epochs", "time_budget_min")}
+        r["training"] = {
+            k: (model.ckpt.info.get("training", {}).get("config", {}) or {}).get(k) for k in ("augment", "epochs", "time_budget_min")
+        }
         r["training"]["epochs_done"] = model.ckpt.info.get("training", {}).get("epochs_done")
         report["models"][name] = r
         all_pics.append(pics)
@@ -186,7 +190,10 @@ def main(argv=None) -> int:
     for name, r in report["models"].items():
         for photo, row in r["real"].items():
             if "edit_ratio" in row:
-                print(f"edit strength real/test, {Path(name).name[:30]}, {photo}: " + " ".join(f"{k} {v:.2f}" for k, v in row["edit_ratio"].items()))
+                print(
+                    f"edit strength real/test, {Path(name).name[:30]}, {photo}: "
+                    + " ".join(f"{k} {v:.2f}" for k, v in row["edit_ratio"].items())
+                )
     print("load", " ".join(report["load_before"]), "->", " ".join(report["load_after"]), f"({report['seconds']} s)")
     if a.json:
         from engine.protocol.files import atomic_write
