@@ -88,16 +88,17 @@ def app_version() -> str:
         return "(not installed)"
 
 
-def model_card(source: str | None, name: str | None) -> Path | None:
-    """The model's card: beside its checkpoint, or the bundled one of that name."""
-    candidates = []
-    if source and source.endswith(".safetensors"):
-        candidates.append(Path(source).with_suffix(".md"))
+def model_card(source: str | None, name: str | None, catalog=()) -> Path | None:
+    """The model's card: beside its checkpoint, or the bundled one of that name (``catalog``:
+    the engine's ModelEntry list, which maps an alias such as "default" to its file's stem)."""
+    names = [n for n in (name, source) if n]
+    names += [e.name for e in catalog if e.source in names]
+    candidates = [Path(source).with_suffix(".md")] if source and source.endswith(".safetensors") else []
     try:
         from importlib.resources import files
 
         bundled = Path(str(files("resources") / "models"))
-        candidates += [bundled / f"{n}.md" for n in (name, source) if n]
+        candidates += [bundled / f"{n}.md" for n in names]
     except (ModuleNotFoundError, TypeError):
         pass
     return next((c for c in candidates if c.is_file()), None)
@@ -114,7 +115,7 @@ def about_html(window: QWidget) -> str:
     else:
         lines.append(f"<p>Model <b>{escape(info.name)}</b>: {escape(info.family)}, {info.image_size}×{info.image_size} px, "
                      f"{info.latent_dim}-d latent, on <b>{escape(info.device)}</b></p>")
-        card = model_card(getattr(window.model, "source", None), info.name)
+        card = model_card(getattr(window.model, "source", None), info.name, getattr(window.model, "catalog", ()))
         lines.append(f"<p>Model card: <a href='{QUrl.fromLocalFile(str(card)).toString()}'>{escape(str(card))}</a></p>" if card
                      else "<p>No model card found beside the checkpoint.</p>")
     return "\n".join(lines)

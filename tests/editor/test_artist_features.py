@@ -328,3 +328,15 @@ def test_dropping_several_photos_opens_the_first_and_says_so(qtbot, window, tmp_
         with qtbot.waitSignal(window.edit.encodedChanged, timeout=TIMEOUT_MS, check_params_cb=lambda e: e is not None):
             drop(window, *paths)
     assert window.edit.path == paths[0] and "p0.png" in said.args[0]
+
+
+def test_about_finds_the_model_card_of_a_bundled_alias_and_of_a_checkpoint(tmp_path):
+    from editor.widgets.help_menu import model_card
+    from engine.protocol import ModelEntry
+
+    entry = ModelEntry(source="default", name="default-faces-vae64", family="vae", image_size=64)
+    assert model_card("default", "default", [entry]).name == "default-faces-vae64.md"
+    (tmp_path / "mine.safetensors").write_bytes(b"")
+    (tmp_path / "mine.md").write_text("# my model\n")
+    assert model_card(str(tmp_path / "mine.safetensors"), "mine") == tmp_path / "mine.md"
+    assert model_card(str(tmp_path / "other.safetensors"), "other") is None
