@@ -30,6 +30,16 @@ from tests.editor.conftest import write_photo
 TIMEOUT_MS = 20_000  # generous: the first request may wait for the engine's semantics to import on a busy machine
 
 
+@pytest.fixture(autouse=True)
+def _engine_idle_at_the_end(request, qtbot):
+    """Tests here end quickly: let the engine finish what the window asked (the first requests
+    import the semantics handlers) before the client is shut down."""
+    window = request.getfixturevalue("window") if "window" in request.fixturenames else None
+    yield
+    if window is not None:
+        qtbot.waitUntil(lambda: not window.client.busy, timeout=TIMEOUT_MS)
+
+
 def open_photo(qtbot, window, path) -> None:
     """Open ``path`` in the window and wait until it is encoded (through "Use the whole image"
     where the window asks about a photo without a face)."""

@@ -6,7 +6,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QStyle, QStyleOptionSlider
 
-from tests.editor.test_artist_features import TIMEOUT_MS, open_photo
+from tests.editor.test_artist_features import TIMEOUT_MS, _engine_idle_at_the_end, open_photo  # noqa: F401 (a fixture)
 
 
 def handle_centre(slider) -> QPoint:
