@@ -62,9 +62,13 @@ def _to_temp_or_buffer(call: ast.Call, index: int = 0) -> bool:
     return isinstance(first, ast.Name) and first.id in ("tmp", "buf", "fh")
 
 
-def _open_for_writing(call: ast.Call) -> bool:
-    mode = call.args[1] if len(call.args) > 1 else next((k.value for k in call.keywords if k.arg == "mode"), None)
+def _open_for_writing(call: ast.Call, index: int = 1) -> bool:
+    mode = call.args[index] if len(call.args) > index else next((k.value for k in call.keywords if k.arg == "mode"), None)
     return isinstance(mode, ast.Constant) and isinstance(mode.value, str) and any(c in mode.value for c in "wax+")
+
+
+#: Openers that take (file, mode): writing archives and compressed files by name.
+FILE_MODE_OPENERS = {"open", "io.open", "gzip.open", "bz2.open", "lzma.open", "tarfile.open", "zipfile.ZipFile", "ZipFile"}
 
 
 def raw_writes(path: Path, rel: str | None = None) -> list[str]:
@@ -78,9 +82,12 @@ def raw_writes(path: Path, rel: str | None = None) -> list[str]:
         where = f"{rel}:{node.lineno} {name}"
         if name in FORBIDDEN:
             found.append(where)
-        elif name in ("open", "io.open") and _open_for_writing(node) and not _to_temp_or_buffer(node):
+        elif name in FILE_MODE_OPENERS and _open_for_writing(node) and not _to_temp_or_buffer(node):
             found.append(where)
-        elif method in WRITING_METHODS and name not in ALLOWED and (rel, method) not in SCRATCH:
+        elif method == "open" and name not in FILE_MODE_OPENERS and _open_for_writing(node, index=0):  # Path.open("w")
+            if not (isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name) and node.func.value.id == "tmp"):
+                found.append(where)
+        elif method in WRITING_METHODS and name not in ALLOWED and (rel, method) not in SCRATCH and (node.args or node.keywords):  # QPainter.save()
             if not _to_temp_or_buffer(node, index=1 if method == "save_file" else 0):  # save_file(tensors, filename)
                 found.append(where)
     return found
@@ -97,10 +104,12 @@ def test_the_static_check_catches_raw_writes(tmp_path):
     bad = tmp_path / "probe.py"
     code = ('import os, numpy as np\nfrom pathlib import Path\nfrom PIL import Image\n'
             'def f(a, p, tmp):\n    np.save(p, a)\n    Image.fromarray(a).save(p)\n    Path(p).write_text("x")\n'
-            '    open(p, "w").write("x")\n    os.replace(tmp, p)\n    Image.fromarray(a).save(tmp)\n')  # fmt: skip
+            '    open(p, "w").write("x")\n    os.replace(tmp, p)\n    Image.fromarray(a).save(tmp)\n'
+            '    Path(p).open("a").write("x")\n    zipfile.ZipFile(p, "w")\n    zipfile.ZipFile(tmp, "w")\n    open(p).read()\n')  # fmt: skip
     bad.write_text(code)
     hits = sorted(raw_writes(bad, "engine/probe.py"), key=lambda h: int(h.split()[0].rsplit(":", 1)[1]))
-    assert [h.split()[1] for h in hits] == ["np.save", "Image.fromarray().save", "Path().write_text", "open", "os.replace"]
+    assert [h.split()[1] for h in hits] == ["np.save", "Image.fromarray().save", "Path().write_text", "open", "os.replace", "Path().open",
+                                            "zipfile.ZipFile"]  # fmt: skip
 
 
 # --------------------------------------------------------------------------- full disk, SIGKILL, targets
