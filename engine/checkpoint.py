@@ -241,6 +241,17 @@ def _read_meta(meta: dict) -> tuple[str, Any, list[str], dict]:
     info = meta.get("info", {})
     if not isinstance(info, dict):
         raise ValueError(f"info must be a JSON object, got {type(info).__name__}")
+    for key in ("realism", "reject"):  # calibrations the realism gauge and classify read
+        if info.get(key):
+            from engine.likelihood import Calibration
+
+            try:
+                Calibration.from_dict(info[key])
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"info.{key}: {exc}") from None
+    for key in ("pca", "attributes"):
+        if not isinstance(info.get(key, {}), dict):
+            raise ValueError(f"info.{key} must be a JSON object")
     return family, config, list(labels), info
 
 

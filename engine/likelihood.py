@@ -199,11 +199,26 @@ class Calibration:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Calibration":
+        """From stored JSON (a checkpoint's info), every field checked: ValueError with one line."""
+        from engine.models.fields import check_value
+
+        if not isinstance(d, dict):
+            raise ValueError("a calibration must be a JSON object")
         known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
-        cal = cls(**known)
-        if len(cal.quantiles) != len(PERCENTILES):
-            raise ValueError(f"a calibration needs {len(PERCENTILES)} quantiles, got {len(cal.quantiles)}")
-        return cal
+        for name, default, lo, hi in (("score", "", None, None), ("n", 0, 0, None), ("data", "", None, None), ("k", 0, 0, None),
+                                      ("warn_below_percentile", 0.0, 0.0, 100.0)):  # fmt: skip
+            if name in known:
+                check_value(name, default, known[name], lo, hi)
+        q = known.get("quantiles")
+        if not isinstance(q, list) or len(q) != len(PERCENTILES):
+            raise ValueError(f"a calibration needs {len(PERCENTILES)} quantiles, got {len(q) if isinstance(q, list) else type(q).__name__}")
+        for i, v in enumerate(q):
+            check_value(f"quantiles[{i}]", 0.0, v)
+        if not isinstance(known.get("extra", {}), dict):
+            raise ValueError("a calibration's extra must be a JSON object")
+        if "score" not in known or "n" not in known:
+            raise ValueError("a calibration needs its score and n")
+        return cls(**known)
 
     def to_dict(self) -> dict:
         return asdict(self)

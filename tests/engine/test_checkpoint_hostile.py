@@ -100,6 +100,11 @@ HOSTILE = {
     "labels of numbers": (_meta(labels=[1, 2]), "labels must be a list"),
     "info a list": (_meta(info=[1]), "info must be a JSON object"),
     "cgan config on vae weights": (_meta(family="cgan", config={"base_width": 512, "max_width": 1024}), "weights do not match the cgan config"),
+    "realism calibration of strings": (_meta(info={"realism": {"score": "d_logit", "n": 5, "quantiles": ["a"] * 101}}), "info.realism: quantiles[0]"),
+    "reject calibration with NaN": (_meta(info={"reject": {"score": "x", "n": 5, "quantiles": [float("nan")] * 101}}), "info.reject: quantiles[0]"),
+    "calibration a list": (_meta(info={"realism": [1]}), "info.realism: a calibration must be a JSON object"),
+    "calibration of 3 quantiles": (_meta(info={"realism": {"score": "x", "n": 5, "quantiles": [1, 2, 3]}}), "needs 101 quantiles, got 3"),
+    "pca info a list": (_meta(info={"pca": [1]}), "info.pca must be a JSON object"),
     "no weights": (lambda t, m: [t.pop(k) for k in list(t) if k.startswith("model.")] and None, "holds no model weights"),
 }
 
