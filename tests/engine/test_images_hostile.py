@@ -45,8 +45,8 @@ def test_the_fuzz_run_notices_a_loader_that_lets_hostile_files_through(monkeypat
 
     monkeypatch.setattr(images, "FORMATS", None)  # every format Pillow knows, EPS included
     monkeypatch.setattr(images, "_check_jpeg_data", lambda *args: None)
-    report = fuzz.run(300, seed=1)
-    assert report["accepted_hostile"] >= 10 and not fuzz.clean(report)
+    report = fuzz.run(100, seed=1)  # the oversized JPEGs it lets through take a second each to decode
+    assert report["accepted_hostile"] >= 3 and not fuzz.clean(report)
     assert any("PostScript" in f or "EPS" in f for f in report["failures"]) or report["programs_started"]
 
 
