@@ -216,3 +216,19 @@ def test_hostile_directions_file_is_refused_in_one_line(meta_edit, message, tmp_
     with pytest.raises(DirectionsFileError) as exc:
         read_directions(path)
     assert message in str(exc.value) and "\n" not in str(exc.value), str(exc.value)
+
+
+@pytest.mark.parametrize("case", ["nan weight", "huge base_width", "list image_size", "deeply nested"])
+def test_commands_report_a_hostile_checkpoint_in_one_line(case, tmp_path, capsys):
+    """NaN weights used to decode to black images with exit 0."""
+    from engine.cli import main
+
+    edit, message = HOSTILE[case]
+    tensors, meta = _good()
+    raw = edit(tensors, meta)
+    path = tmp_path / "m.safetensors"
+    save_file(tensors, str(path), metadata={ckpt_io.META_KEY: raw if isinstance(raw, str) else json.dumps(meta)})
+    assert main(["sample", "--model", str(path), "-n", "2", "--out", str(tmp_path / "grid.png")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: m.safetensors: ") and message in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "grid.png").exists()
