@@ -20,3 +20,13 @@ def test_a_fifo_given_as_a_photo_is_refused_at_once(qapp, tmp_path):
     with pytest.raises(ImageLoadError, match="^missing.png: no such file$"):
         read_image(tmp_path / "missing.png")
     assert time.perf_counter() - t0 < 2
+
+
+def test_a_fifo_given_as_a_recipe_is_one_line_at_once(qtbot, window, tmp_path):
+    fifo = tmp_path / "look.json"
+    os.mkfifo(fifo)
+    t0 = time.perf_counter()
+    with qtbot.waitSignal(window.session.failed, timeout=2000) as failed:
+        assert window.session.apply_recipe(fifo) is False
+    assert time.perf_counter() - t0 < 2
+    assert failed.args[0] == "look.json: cannot read the recipe (not a regular file (a pipe, socket or device); refusing to read it)"
