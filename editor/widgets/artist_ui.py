@@ -39,4 +39,5 @@ class ArtistUI(QObject):
         self.help = HelpMenu(window)
         self.wheel_guard = WheelGuard(self)
         self.before_after = BeforeAfter(window, window.canvas, window.edit)
+        window.view_menu.addAction(self.before_after.split_action)
         window.drop.message.connect(window.banner.show_info)

@@ -1,4 +1,6 @@
 """Before/after: hold ``\\`` to see the original (as in Lightroom); release shows the edit again.
+View ▸ Split before/after (Y) puts a divider on the photo instead: the original left of it, the
+edit right of it; drag the line to move it.
 
 The photo view drops the pasted-back edit while the key is held, and the model-resolution
 "Edited" view shows the reconstruction. Typing into a text field is left alone, and the key's
@@ -8,7 +10,7 @@ auto-repeat does nothing.
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QLineEdit, QPlainTextEdit, QTextEdit, QWidget
 
 from editor.imaging import Frame
@@ -25,6 +27,9 @@ class BeforeAfter(QObject):
         self._window, self._canvas, self._edit = window, canvas, edit
         self.showing_original = False
         self._kept_edited: Frame | None = None
+        self.split_action = QAction("&Split before/after", self, checkable=True, shortcut=QKeySequence("Y"),
+                                    toolTip="The original left of a divider on the photo, the edit right of it; drag the line")
+        self.split_action.toggled.connect(self.set_split)
         QApplication.instance().installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
@@ -41,6 +46,11 @@ class BeforeAfter(QObject):
         if not event.isAutoRepeat():
             self.show_original(kind == QEvent.Type.KeyPress)
         return True
+
+    def set_split(self, on: bool) -> None:
+        self._canvas.views["photo"].divider.set_fraction(0.5 if on else None)
+        if self.split_action.isChecked() != on:
+            self.split_action.setChecked(on)
 
     def show_original(self, on: bool) -> None:
         if on == self.showing_original:

@@ -71,7 +71,7 @@ class ShortcutsDialog(QDialog):
             self.table.setItem(i, 0, QTableWidgetItem(text))
             self.table.setItem(i, 1, QTableWidgetItem(key))
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        hint = QLabel("Hold <b>\\</b> to see the original photo; the mouse wheel zooms the images.")
+        hint = QLabel("Hold <b>\\</b> to see the original photo, <b>Y</b> splits it; the mouse wheel zooms the images.")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)

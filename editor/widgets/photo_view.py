@@ -22,6 +22,7 @@ from editor.background import PyramidBuilder
 from editor.controllers.mask import MaskModel
 from editor.imaging import Frame
 from editor.widgets.image_view import ImageView
+from editor.widgets.split_divider import SplitDivider
 
 TOOLS = ("brush", "eraser")
 OVERLAY_RGB = (255, 60, 60)
@@ -39,6 +40,8 @@ class PhotoView(ImageView):
         self.brush_radius = 40.0  # photo pixels
         self.show_mask = True
         self.original_only = False  # before/after: the photo without the edit or the mask tint
+        self.divider = SplitDivider(self)  # split before/after: the original left of it
+        self.divider.moved.connect(lambda _: self.update())
         self.patch: Frame | None = None
         self.patch_box: tuple[int, int, int, int] | None = None
         self._mask: MaskModel | None = None
@@ -139,10 +142,17 @@ class PhotoView(ImageView):
         if self.patch is not None and self.patch_box is not None and not self.original_only:
             x0, y0, x1, y1 = self.patch_box
             box = QRectF(target.x() + x0 * z, target.y() + y0 * z, (x1 - x0) * z, (y1 - y0) * z)
-            self._draw(painter, "patch", self.patch, box)
+            if self.divider.active:
+                painter.save()
+                painter.setClipRect(self.divider.edit_clip(target))
+                self._draw(painter, "patch", self.patch, box)
+                painter.restore()
+            else:
+                self._draw(painter, "patch", self.patch, box)
         if self.show_mask and self._overlay_image is not None and not self.original_only:
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
             painter.drawImage(target, self._overlay_image)
+        self.divider.paint(painter, target)
         if self.tool and self._cursor is not None:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
             r = self.brush_radius * z
@@ -182,6 +192,8 @@ class PhotoView(ImageView):
     # ------------------------------------------------------------------ mouse
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
+        if self.frame is not None and self.divider.press(event, self.target_rect()):
+            return
         if self.tool and self.frame is not None and event.button() == Qt.MouseButton.LeftButton:
             p = self.photo_point(event.position())
             self._stroking = True
@@ -195,6 +207,8 @@ class PhotoView(ImageView):
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         self._cursor = event.position()
+        if self.divider.move(event, self.target_rect()):
+            return
         if self._stroking:
             p = self.photo_point(event.position())
             self.strokeMoved.emit(p.x(), p.y())
@@ -207,6 +221,8 @@ class PhotoView(ImageView):
             self.update()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self.divider.release(event):
+            return
         if self._stroking and event.button() == Qt.MouseButton.LeftButton:
             self._stroking = False
             self.strokeEnded.emit()

@@ -30,14 +30,10 @@ from tests.editor.conftest import write_photo
 TIMEOUT_MS = 20_000  # generous: the first request may wait for the engine's semantics to import on a busy machine
 
 
-@pytest.fixture(autouse=True)
-def _engine_idle_at_the_end(request, qtbot):
-    """Tests here end quickly: let the engine finish what the window asked (the first requests
-    import the semantics handlers) before the client is shut down."""
-    window = request.getfixturevalue("window") if "window" in request.fixturenames else None
-    yield
-    if window is not None:
-        qtbot.waitUntil(lambda: not window.client.busy, timeout=TIMEOUT_MS)
+def settle(qtbot, window) -> None:
+    """Let the engine answer what the window asked (its first requests import the semantics
+    handlers) before the test ends: pytest-qt closes the window before any fixture's teardown."""
+    qtbot.waitUntil(lambda: not window.client.busy, timeout=TIMEOUT_MS)
 
 
 def open_photo(qtbot, window, path) -> None:
@@ -98,6 +94,7 @@ def test_export_layers_action_writes_an_openraster_file(qtbot, window, fake, pho
     np.testing.assert_array_equal(merged, flat)  # the engine wrote the edit the window shows
     sent = [r for r in fake.requests if isinstance(r, ExportLayers)]
     assert len(sent) == 1 and sent[0].edits == window.edit.stack and sent[0].path == str(target)
+    settle(qtbot, window)
 
 
 def _fake_export_16bit(engine, req: ExportPhoto, t0: float):
@@ -131,6 +128,7 @@ def test_export_photo_at_16_bits_per_channel(qtbot, window, fake, photo, tmp_pat
     with qtbot.waitSignal(window.artist.deep.failed) as said:
         window.artist.deep.export_to(tmp_path / "deep.jpg")
     assert ".tif" in said.args[0] and "\n" not in said.args[0]
+    settle(qtbot, window)
 
 
 def test_export_layers_refuses_a_wrong_name_in_one_line(qtbot, window, photo, tmp_path):
@@ -138,6 +136,7 @@ def test_export_layers_refuses_a_wrong_name_in_one_line(qtbot, window, photo, tm
     with qtbot.waitSignal(window.artist.layers.failed) as blocker:
         assert window.artist.layers.export_to(tmp_path / "layers.png") is None
     assert ".ora" in blocker.args[0] and "\n" not in blocker.args[0]
+    settle(qtbot, window)
 
 
 def test_copy_puts_the_edited_photo_on_the_clipboard(qtbot, window, photo):
@@ -149,6 +148,7 @@ def test_copy_puts_the_edited_photo_on_the_clipboard(qtbot, window, photo):
     copied = qimage_to_array(QGuiApplication.clipboard().image())
     np.testing.assert_array_equal(copied, window.photo.composite())
     assert not np.array_equal(copied, window.photo.current.photo)  # the edit, not the original
+    settle(qtbot, window)
 
 
 # --------------------------------------------------------------------------- Help menu, shortcuts
@@ -170,6 +170,7 @@ def test_every_shortcut_is_bound_once_and_the_standard_ones_exist(qtbot, window)
     listed = {dialog.table.item(i, 1).text() for i in range(dialog.table.rowCount())}
     assert QKeySequence("Ctrl+Shift+C").toString(QKeySequence.SequenceFormat.NativeText) in listed
     assert dialog.table.rowCount() == len(bound_shortcuts(window))
+    settle(qtbot, window)
 
 
 def test_zoom_full_screen_and_tab_shortcuts_act(qtbot, window):
@@ -189,6 +190,7 @@ def test_zoom_full_screen_and_tab_shortcuts_act(qtbot, window):
     qtbot.waitUntil(window.isFullScreen, timeout=TIMEOUT_MS)
     actions["full_screen"].trigger()
     qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=TIMEOUT_MS)
+    settle(qtbot, window)
 
 
 def test_about_names_versions_model_device_and_card(qtbot, window):
@@ -200,6 +202,7 @@ def test_about_names_versions_model_device_and_card(qtbot, window):
     assert "Model card" in text or "No model card" in text
     assert window.artist.help.about in window.artist.help.menu.actions()
     assert window.menuBar().actions()[-1].menu() is window.artist.help.menu  # Help is the last menu
+    settle(qtbot, window)
 
 
 # --------------------------------------------------------------------------- mouse wheel
@@ -252,6 +255,7 @@ def test_wheel_over_the_windows_latent_sliders_leaves_them_alone(qtbot, window, 
     wheel(row.slider._slider)
     wheel(row.slider._label)
     assert row.value() == 0.0 and window.edit.stack.is_empty
+    settle(qtbot, window)
 
 
 # --------------------------------------------------------------------------- before / after
@@ -286,6 +290,50 @@ def test_holding_backslash_shows_the_original(qtbot, window, photo):
     assert not window.artist.before_after.showing_original
     assert shown_pixel(view, at.x(), at.y()) == tuple(edited[py, px])
     np.testing.assert_array_equal(window.canvas.views["edited"].frame.array, window.edit.edited.array)
+    settle(qtbot, window)
+
+
+def test_split_view_shows_the_original_left_of_a_draggable_divider(qtbot, window, photo):
+    open_photo(qtbot, window, photo)
+    window.canvas.show_only("photo")
+    view = window.canvas.views["photo"]
+    view.set_zoom(4)
+    move_a_slider(qtbot, window, 3.0)
+    edited, original = window.photo.composite(), window.photo.current.photo
+    w = original.shape[1]
+    changed = np.abs(edited.astype(int) - original).max(-1) > 8
+
+    def shows(px: int, py: int) -> str:
+        centre = view.widget_point(px + 0.5, py + 0.5)
+        got = shown_pixel(view, int(centre.x()), int(centre.y()))
+        return "edit" if got == tuple(edited[py, px]) else "original" if got == tuple(original[py, px]) else f"neither {got}"
+
+    def a_changed_pixel(lo: float, hi: float) -> tuple[int, int]:
+        ys, xs = np.nonzero(changed[:, int(lo * w) : int(hi * w)])
+        assert len(xs), f"no changed pixel between {lo} and {hi} of the width"
+        return int(xs[len(xs) // 2]) + int(lo * w), int(ys[len(ys) // 2])
+
+    left, middle, right = a_changed_pixel(0.05, 0.22), a_changed_pixel(0.3, 0.45), a_changed_pixel(0.6, 0.95)
+    qtbot.waitUntil(lambda: shows(*left) == "edit", timeout=TIMEOUT_MS)
+    action = window.artist.before_after.split_action
+    assert action in window.view_menu.actions() and action.shortcut() == QKeySequence("Y")
+    action.trigger()
+    assert view.divider.fraction == 0.5
+    assert (shows(*left), shows(*middle), shows(*right)) == ("original", "original", "edit")
+
+    target = view.target_rect()
+    y = int(target.center().y())
+    QTest.mousePress(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(int(view.divider.line_x(target)), y))
+    QTest.mouseMove(view, QPoint(int(target.x() + 0.35 * target.width()), y))
+    QTest.mouseMove(view, QPoint(int(target.x() + 0.25 * target.width()), y))
+    QTest.mouseRelease(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(int(target.x() + 0.25 * target.width()), y))
+    assert abs(view.divider.fraction - 0.25) < 0.02
+    assert (shows(*left), shows(*middle), shows(*right)) == ("original", "edit", "edit")
+    assert window.edit.stack == window.edit.stack and not window.mask.active  # the drag painted nothing
+
+    action.trigger()
+    assert view.divider.fraction is None and shows(*left) == "edit"
+    settle(qtbot, window)
 
 
 # --------------------------------------------------------------------------- drag and drop
@@ -329,6 +377,7 @@ def test_drops_open_a_photo_refuse_junk_and_folders_and_lose_nothing(qtbot, wind
         drop(window, urls=["https://example.com/face.jpg"])
     assert "this computer" in said.args[0]
     assert window.edit.path == photo and window.edit.stack == stack
+    settle(qtbot, window)
 
 
 @pytest.mark.parametrize("count", [2])
@@ -338,6 +387,7 @@ def test_dropping_several_photos_opens_the_first_and_says_so(qtbot, window, tmp_
         with qtbot.waitSignal(window.edit.encodedChanged, timeout=TIMEOUT_MS, check_params_cb=lambda e: e is not None):
             drop(window, *paths)
     assert window.edit.path == paths[0] and "p0.png" in said.args[0]
+    settle(qtbot, window)
 
 
 def test_about_finds_the_model_card_of_a_bundled_alias_and_of_a_checkpoint(tmp_path):

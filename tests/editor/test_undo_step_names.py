@@ -6,7 +6,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QStyle, QStyleOptionSlider
 
-from tests.editor.test_artist_features import TIMEOUT_MS, _engine_idle_at_the_end, open_photo  # noqa: F401 (a fixture)
+from tests.editor.test_artist_features import TIMEOUT_MS, open_photo, settle
 
 
 def handle_centre(slider) -> QPoint:
@@ -45,6 +45,7 @@ def test_an_attribute_drag_is_one_step_named_by_the_change(qtbot, window, photo)
     assert texts[-1] == f"{name} {value:+.1f}σ"
     stack.undo()
     assert row.value() == 0.0 and window.edit.stack.is_empty
+    settle(qtbot, window)
 
 
 def test_a_dimension_drag_is_one_step_too(qtbot, window, photo):
@@ -57,3 +58,4 @@ def test_a_dimension_drag_is_one_step_too(qtbot, window, photo):
     texts = [stack.text(i) for i in range(stack.count())]
     assert stack.count() == before + 1, texts
     assert texts[-1].startswith(f"z{row.dim}")
+    settle(qtbot, window)
