@@ -82,7 +82,13 @@ def measure_slider_latency(
             app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents | QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
 
     errors: list[str] = []
-    client.error.connect(lambda request, error: errors.append(error.message))
+    for failed in (client.failed, window.model.failed, window.edit.failed, window.photo.failed):
+        failed.connect(errors.append)
+
+    def newest() -> int:
+        """The request id of the newest render of the edit (0: none, the reconstruction is shown)."""
+        ticket = window.edit.rendering
+        return 0 if ticket is None else ticket.request_id
     # `latent-studio bench` trains networks in this process first: collect their garbage now, so
     # that a collector pass over it does not land inside the measured drag (the app never trains).
     gc.collect()
@@ -117,7 +123,7 @@ def measure_slider_latency(
             value = (0.25 + 2.5 * ((i * 7) % 11) / 10.0) * (1 if i % 2 else -1)
             t0 = time.perf_counter()
             row.slider.setValue(value)
-            rid = window.edit.last_request_id
+            rid = newest()
             spin_until(lambda: rid in painted, "a frame to be painted", 30.0)
             single.append((painted[rid] - t0) * 1e3)
         engine_single = list(decode_ms)
@@ -134,7 +140,7 @@ def measure_slider_latency(
         def move() -> None:
             t = time.perf_counter() - start
             row.slider.setValue(round(2.8 * math.sin(2 * math.pi * t / 2.0) + 0.013, 3) or 0.01)
-            events.append((time.perf_counter(), window.edit.last_request_id))
+            events.append((time.perf_counter(), newest()))
 
         mouse.timeout.connect(move)
         row.slider._slider.setSliderDown(True)  # as a mouse press does: previews while held
@@ -146,7 +152,7 @@ def measure_slider_latency(
         mouse.stop()
         heartbeat.stop()
         row.slider._slider.setSliderDown(False)  # release: one full-quality decode
-        final = window.edit.last_request_id
+        final = newest()
         spin_until(lambda: final == 0 or final in painted, "the final frame", 30.0)
 
         drag: list[float] = []

@@ -1,12 +1,17 @@
-"""EngineClient: the editor's only door to the engine.
+"""EngineClient: the editor's only door to the engine, and its one request path.
+
+``call(request, lane=…, done=…, failed=…)`` queues a request and returns a :class:`Ticket`; the
+answer comes back on the GUI thread to ``done(response)``, or to ``failed(error)`` as an
+:class:`~engine.protocol.ErrorResponse` (errors are data: the caller, who knows what it asked
+for, words the message). A ticket can be cancelled; then neither callback fires.
 
 One worker ``QThread`` owns the engine (built *inside* that thread, so importing torch never
 blocks the window) and serves a :class:`~editor.mailbox.Mailbox`: within a lane only the
-newest pending request is computed (latest wins), while queued requests (LoadModel, Encode)
-are never dropped. Answers come back as Qt signals on the GUI thread, tagged with their
-request ids; an answer older than one already delivered on its lane, or cancelled, is
-dropped as stale. An engine exception or :class:`ErrorResponse` becomes the ``error``
-signal; if the worker thread dies it is restarted and the last model is reloaded.
+newest pending request is computed (latest wins: a replaced request is *superseded* and its
+callbacks never fire), while queued requests (lane None: LoadModel, OpenPhoto, exports) are
+never dropped. If the worker thread dies it is restarted, and what the new, empty engine needs
+(the model, the open photo) is asked of the functions registered with :meth:`on_restart` and
+sent before anything else.
 
 Widgets are never touched from the worker: it only emits signals (queued connections).
 """
@@ -16,29 +21,19 @@ from __future__ import annotations
 import time
 import traceback
 from collections import Counter
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal
 
-from engine.protocol import (
-    Decode,
-    Decoded,
-    Encoded,
-    ErrorResponse,
-    LoadModel,
-    ModelInfo,
-    Request,
-    Response,
-    Sample,
-    Sampled,
-    create_engine,
-)
+from engine.protocol import Decode, ErrorResponse, Request, Response, Sample, create_engine
 from editor.mailbox import Entry, Mailbox
 
 EngineFactory = Callable[[], Any]
+Done = Callable[[Response], None]
+Failed = Callable[[ErrorResponse], None]
+Replay = Callable[[], Iterable[Request]]
 
-AUTO: Any = object()  # submit(lane=AUTO): pick the lane from the request type
-_REPLAY = "__replay__"  # internal lane: reload the model after a worker restart
+AUTO: Any = object()  # call(lane=AUTO): pick the lane from the request type
 
 
 def default_lane(request: Request) -> str | None:
@@ -57,6 +52,34 @@ def _error(request: Request, message: str, kind: str = "error") -> ErrorResponse
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+class Ticket:
+    """One request on its way: ``cancel()`` it, or ask whether it is still ``pending``."""
+
+    __slots__ = ("request", "lane", "intermediate", "state", "_done", "_failed", "_client")
+
+    def __init__(self, client: "EngineClient", request: Request, lane: str | None, done: Done | None, failed: Failed | None,
+                 intermediate: bool = False):
+        self.request, self.lane, self.intermediate = request, lane, intermediate
+        self.state = "pending"  # then "answered", "failed", "cancelled" or "superseded"
+        self._done, self._failed, self._client = done, failed, client
+
+    @property
+    def request_id(self) -> int:
+        return self.request.request_id
+
+    @property
+    def pending(self) -> bool:
+        return self.state == "pending"
+
+    def cancel(self) -> None:
+        """Neither callback will fire; a request not yet started is not computed at all."""
+        if self.pending:
+            self._client._drop(self, "cancelled")
+
+    def __repr__(self) -> str:
+        return f"Ticket({type(self.request).__name__} #{self.request_id}, {self.state})"
 
 
 class _Worker(QThread):
@@ -107,12 +130,7 @@ class _Worker(QThread):
 class EngineClient(QObject):
     """Asynchronous, latest-wins access to an engine, for the GUI thread."""
 
-    modelInfo = Signal(object)  # ModelInfo (LoadModel, GetLatentStats)
-    encoded = Signal(object)  # Encoded
-    decoded = Signal(str, object)  # lane, Decoded
-    sampled = Signal(object)  # Sampled
-    answered = Signal(str, object, object)  # lane ("" when queued), request, response: every delivered answer
-    error = Signal(object, object)  # request, ErrorResponse
+    failed = Signal(str)  # one line for a person: an error no caller took (no ``failed`` callback, a replay)
     timing = Signal(str, float)  # request type name, ms the worker spent in handle()
     busyChanged = Signal(bool)
     workerRestarted = Signal(str)  # reason
@@ -127,14 +145,11 @@ class EngineClient(QObject):
         super().__init__(parent)
         self._factory: EngineFactory = engine_factory or create_engine
         self._mailbox = Mailbox()
-        self._outstanding: set[int] = set()
-        self._delivered: dict[str, int] = {}  # lane -> newest request id delivered
-        self._barrier: dict[str, int] = {}  # lane -> answers to ids below this are stale
-        self._last_submitted: dict[str, int] = {}
-        self._last_load: LoadModel | None = None
+        self._tickets: dict[int, Ticket] = {}  # request id -> ticket not yet answered
+        self._replays: list[Replay] = []
         self._restarts_left = max_restarts
         self._shutting_down = False
-        self.counts: Counter[str] = Counter()  # submitted, replaced, stale, delivered, errors, restarts
+        self.counts: Counter[str] = Counter()  # submitted, replaced, stale, delivered, errors, restarts, crashes
         self._worker = self._start_worker()
         app = QCoreApplication.instance()
         if app is not None:
@@ -142,35 +157,46 @@ class EngineClient(QObject):
 
     # ------------------------------------------------------------------ public API
 
-    def submit(self, request: Request, lane: str | None = AUTO) -> int:
-        """Queue ``request``; returns its id. On a named lane it replaces the pending one."""
+    def call(self, request: Request, lane: str | None = AUTO, done: Done | None = None, failed: Failed | None = None,
+             *, intermediate: bool = False) -> Ticket:
+        """Send ``request``; ``done(response)`` or ``failed(error)`` follows on the GUI thread.
+
+        On a named lane it supersedes the older requests there (latest wins): one still waiting
+        is not computed, and their callbacks never fire. ``intermediate``: this request's answer
+        is still wanted when it was already being computed as a newer one came (a slider drag
+        shows the frames computed along the way instead of none until the slider rests)."""
         if lane is AUTO:
             lane = default_lane(request)
-        rid = request.request_id
-        if self._shutting_down:
-            self._deliver_error(request, "Engine client is shut down", "ShutDown")
-            return rid
+        ticket = Ticket(self, request, lane, done, failed, intermediate)
+        if self._shutting_down:  # the app is quitting: the panels that asked may be gone already
+            ticket.state = "cancelled"
+            return ticket
         self.counts["submitted"] += 1
-        if lane is not None:
-            self._last_submitted[lane] = rid
-        self._set_outstanding(add=rid)
+        self._track(ticket)
         replaced = self._mailbox.put(request, lane)
         if replaced is not None:
             self.counts["replaced"] += 1
-            self._set_outstanding(remove=replaced.request.request_id)
-        return rid
+            old = self._tickets.get(replaced.request.request_id)
+            if old is not None:
+                self._drop(old, "superseded", in_mailbox=False)
+        if lane is not None:
+            for old in [t for t in self._tickets.values() if t.lane == lane and t is not ticket and not t.intermediate]:
+                self._drop(old, "superseded")
+        return ticket
 
     def cancel(self, lane: str) -> None:
         """Forget ``lane``: drop its pending request and any answer still in flight."""
-        for entry in self._mailbox.cancel(lane):
-            self._set_outstanding(remove=entry.request.request_id)
-        newest = self._last_submitted.get(lane)
-        if newest is not None:
-            self._barrier[lane] = newest + 1
+        for ticket in [t for t in self._tickets.values() if t.lane == lane]:
+            self._drop(ticket, "cancelled")
+
+    def on_restart(self, replay: Replay) -> None:
+        """After a worker restart, send ``replay()``'s requests first (in registration order):
+        the new engine starts empty and needs e.g. the model and the open photo again."""
+        self._replays.append(replay)
 
     @property
     def busy(self) -> bool:
-        return bool(self._outstanding)
+        return bool(self._tickets)
 
     @property
     def pending(self) -> int:
@@ -184,6 +210,42 @@ class EngineClient(QObject):
         self._mailbox.close()
         return self._worker.wait(timeout_ms)
 
+    # ------------------------------------------------------------------ tickets
+
+    def _track(self, ticket: Ticket) -> None:
+        was = self.busy
+        self._tickets[ticket.request_id] = ticket
+        if not was:
+            self.busyChanged.emit(True)
+
+    def _untrack(self, ticket: Ticket) -> None:
+        was = self.busy
+        self._tickets.pop(ticket.request_id, None)
+        if was and not self.busy:
+            self.busyChanged.emit(False)
+
+    def _drop(self, ticket: Ticket, state: str, in_mailbox: bool = True) -> None:
+        ticket.state = state
+        if in_mailbox:
+            self._mailbox.remove(ticket.request)
+        self._untrack(ticket)
+
+    def _finish(self, ticket: Ticket, response: Response) -> None:
+        """Hand ``response`` to the ticket's callback; an error nobody takes goes to ``failed``."""
+        self._untrack(ticket)
+        self.counts["delivered"] += 1
+        if isinstance(response, ErrorResponse):
+            ticket.state = "failed"
+            self.counts["errors"] += 1
+            if ticket._failed is not None:
+                ticket._failed(response)
+            else:
+                self.failed.emit(f"{type(ticket.request).__name__} failed: {response.message}")
+        else:
+            ticket.state = "answered"
+            if ticket._done is not None:
+                ticket._done(response)
+
     # ------------------------------------------------------------------ worker
 
     def _start_worker(self) -> _Worker:
@@ -196,8 +258,11 @@ class EngineClient(QObject):
 
     def _on_crashed(self, entry: Entry | None, reason: str) -> None:
         self.counts["crashes"] += 1
-        if entry is not None:
-            self._deliver_error(entry.request, f"Engine worker stopped ({reason}); restarting it", "WorkerCrashed")
+        if self._shutting_down:
+            return
+        ticket = None if entry is None else self._tickets.get(entry.request.request_id)
+        if ticket is not None:
+            self._finish(ticket, _error(entry.request, f"Engine worker stopped ({reason}); restarting it", "WorkerCrashed"))
 
     def _on_worker_stopped(self, worker: _Worker) -> None:
         worker.wait(2000)
@@ -208,59 +273,32 @@ class EngineClient(QObject):
             self._shutting_down = True
             self._mailbox.close()
             for entry in self._mailbox.drain():
-                self._deliver_error(entry.request, "Engine worker keeps stopping; gave up", "WorkerCrashed")
+                ticket = self._tickets.get(entry.request.request_id)
+                if ticket is not None:
+                    self._finish(ticket, _error(entry.request, "Engine worker keeps stopping; gave up", "WorkerCrashed"))
             return
         self._restarts_left -= 1
         self.counts["restarts"] += 1
-        if self._last_load is not None:  # the new engine starts empty: reload the model first
-            self._mailbox.put(LoadModel(source=self._last_load.source, device=self._last_load.device), _REPLAY, front=True)
+        self._replay()
         self._worker = self._start_worker()
         self.workerRestarted.emit("engine worker stopped unexpectedly and was restarted")
+
+    def _replay(self) -> None:
+        """Put what the new engine needs in front of everything still waiting, in order."""
+        requests = [r for replay in self._replays for r in replay()]
+        for request in reversed(requests):
+            ticket = Ticket(self, request, None, None, lambda e: self.failed.emit(f"After the engine restarted: {e.message}"))
+            self._track(ticket)
+            self._mailbox.put(request, None, front=True)
 
     # ------------------------------------------------------------------ delivery (GUI thread)
 
     def _on_answered(self, entry: Entry, response: Response, ms: float) -> None:
-        request, lane = entry.request, entry.lane
-        rid = request.request_id
-        self._set_outstanding(remove=rid)
-        self.timing.emit(type(request).__name__, ms)
-        if lane == _REPLAY:
-            if isinstance(response, ErrorResponse):
-                self._deliver_error(request, f"Could not reload the model: {response.message}", response.kind)
+        if self._shutting_down:  # the panels that asked may be gone already
             return
-        if lane is not None:
-            if rid < self._barrier.get(lane, 0) or rid < self._delivered.get(lane, 0):
-                self.counts["stale"] += 1
-                return
-            self._delivered[lane] = rid
-        self.counts["delivered"] += 1
-        if isinstance(response, ErrorResponse):
-            self.counts["errors"] += 1
-            self.error.emit(request, response)
-        elif isinstance(response, ModelInfo):
-            if isinstance(request, LoadModel):
-                self._last_load = request
-            self.modelInfo.emit(response)
-        elif isinstance(response, Encoded):
-            self.encoded.emit(response)
-        elif isinstance(response, Decoded):
-            self.decoded.emit(lane or "", response)
-        elif isinstance(response, Sampled):
-            self.sampled.emit(response)
-        self.answered.emit(lane or "", request, response)
-
-    def _deliver_error(self, request: Request, message: str, kind: str) -> None:
-        self.counts["errors"] += 1
-        self._set_outstanding(remove=request.request_id)
-        response = _error(request, message, kind)
-        self.error.emit(request, response)
-        self.answered.emit("", request, response)
-
-    def _set_outstanding(self, add: int | None = None, remove: int | None = None) -> None:
-        was = bool(self._outstanding)
-        if add is not None:
-            self._outstanding.add(add)
-        if remove is not None:
-            self._outstanding.discard(remove)
-        if bool(self._outstanding) != was:
-            self.busyChanged.emit(bool(self._outstanding))
+        self.timing.emit(type(entry.request).__name__, ms)
+        ticket = self._tickets.get(entry.request.request_id)
+        if ticket is None or not ticket.pending:
+            self.counts["stale"] += 1  # cancelled or superseded while it was computed
+            return
+        self._finish(ticket, response)

@@ -60,6 +60,15 @@ class Mailbox:
             self._items = [e for e in self._items if e.lane != lane]
             return dropped
 
+    def remove(self, request: Request) -> bool:
+        """Drop ``request`` if it is still pending; True if it was."""
+        with self._cond:
+            for i, entry in enumerate(self._items):
+                if entry.request is request:
+                    del self._items[i]
+                    return True
+            return False
+
     def drain(self) -> list[Entry]:
         with self._cond:
             items, self._items = self._items, []
@@ -69,14 +78,6 @@ class Mailbox:
         with self._cond:
             self._closed = True
             self._cond.notify_all()
-
-    def reopen(self) -> None:
-        with self._cond:
-            self._closed = False
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
 
     def __len__(self) -> int:
         with self._cond:

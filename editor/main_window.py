@@ -8,21 +8,6 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
-from engine.protocol import (
-    ChooseFace,
-    Decode,
-    Encode,
-    ErrorResponse,
-    ExportPhoto,
-    GetLatentStats,
-    LoadModel,
-    LoadSession,
-    OpenPhoto,
-    RenderEdit,
-    Request,
-    Sample,
-    SaveSession,
-)
 from editor.client import EngineClient
 from editor.controllers.edit import EditController
 from editor.controllers.history import HistoryController
@@ -49,21 +34,6 @@ from editor.widgets.sampling_panel import SamplingPanel
 from editor.widgets.semantics_ui import SemanticsUI
 from editor.widgets.status_panel import StatusPanel
 from editor.widgets.traversal_strip import TraversalStrip
-
-FAILURE_TITLES = {
-    LoadModel: "Could not load the model",
-    Encode: "Could not encode the photo",
-    Decode: "Decoding failed",
-    Sample: "Sampling failed",
-    GetLatentStats: "Could not read the model's statistics",
-    OpenPhoto: "Could not open the photo",
-    ChooseFace: "Could not use that face",
-    RenderEdit: "Rendering the edit failed",
-    ExportPhoto: "Export failed",
-    SaveSession: "Could not save the session",
-    LoadSession: "Could not open the session",
-}
-
 
 class MainWindow(QMainWindow):
     def __init__(self, client: EngineClient, settings: QSettings | None = None, parent: QWidget | None = None):
@@ -103,8 +73,8 @@ class MainWindow(QMainWindow):
         self._lay_out_photo()
         self._wire()
         self._wire_photo()
-        self.semantics = SemanticsUI(self, FAILURE_TITLES)  # attribute sliders, arithmetic, interpolation, your attributes
-        self.conditional = ConditionalUI(self, FAILURE_TITLES)  # labels of conditional models, realism gauge, bundled models
+        self.semantics = SemanticsUI(self)  # attribute sliders, arithmetic, interpolation, your attributes
+        self.conditional = ConditionalUI(self)  # labels of conditional models, realism gauge, bundled models
         self.artist = ArtistUI(self)  # layered export, clipboard, Help menu, standard shortcuts, before/after, wheel guard
 
     # ------------------------------------------------------------------ layout
@@ -194,7 +164,8 @@ class MainWindow(QMainWindow):
 
     def _wire(self) -> None:
         client, model, edit, sampling = self.client, self.model, self.edit, self.sampling
-        client.error.connect(self._on_engine_error)
+        for failed in (client.failed, model.failed, edit.failed, sampling.failed):
+            failed.connect(self.show_error)
         client.busyChanged.connect(self.status.set_busy)
         client.timing.connect(self.status.on_timing)
         client.workerRestarted.connect(self.banner.show_error)
@@ -217,7 +188,6 @@ class MainWindow(QMainWindow):
         edit.editedChanged.connect(self.status.on_frame)
         edit.offsetsChanged.connect(self.latents.set_offsets)
         edit.traversalReady.connect(self.traversal.set_images)
-        edit.failed.connect(self.banner.show_error)
 
         self.latents.offsetChanged.connect(edit.set_offset)
         self.latents.dragStarted.connect(edit.begin_drag)
@@ -246,7 +216,7 @@ class MainWindow(QMainWindow):
             lambda faces, chosen: self.face_chooser.set_faces(photo.current.photo if photo.current else None, faces, chosen))
         photo.opened.connect(lambda opened: self.documents.set_photo_open(opened is not None))
         photo.exported.connect(lambda path: self.banner.show_info(f"Exported {path}"))
-        photo.failed.connect(self.banner.show_error)
+        photo.failed.connect(self.show_error)
         self.face_chooser.faceChosen.connect(history.choose_face)
 
         tools = self.mask_tools
@@ -273,7 +243,7 @@ class MainWindow(QMainWindow):
         session.saved.connect(lambda path: self.banner.show_info(f"Saved session {path}"))
         session.recipeSaved.connect(lambda path: self.banner.show_info(f"Saved recipe {path}"))
         session.loaded.connect(self._on_session_loaded)
-        session.failed.connect(self.banner.show_error)
+        session.failed.connect(self.show_error)
         session.recoveryAvailable.connect(self.recovery_bar.offer)
         session.recoveryResolved.connect(self.recovery_bar.hide)
         self.recovery_bar.restoreClicked.connect(session.restore)
@@ -342,10 +312,10 @@ class MainWindow(QMainWindow):
         self.status.set_model(self.model.info)
         self.chooser.set_current(self.model.source or "default")
 
-    def _on_engine_error(self, request: Request, error: ErrorResponse) -> None:
-        title = FAILURE_TITLES.get(type(request), "Engine error")
-        self.banner.show_error(f"{title}: {error.message}")
-        self.statusBar().showMessage(f"{title}: {error.message}", 8000)
+    def show_error(self, message: str) -> None:
+        """One line for a person, worded where the request was made: banner and status bar."""
+        self.banner.show_error(message)
+        self.statusBar().showMessage(message, 8000)
 
     def _export_source(self):
         if self.edit.edited is None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from engine.protocol import Arithmetic, ArithmeticResult
+from engine.protocol import Arithmetic
 from editor.client import EngineClient
 from editor.controllers.edit import EditController
 from editor.controllers.model import ModelController
@@ -23,7 +23,7 @@ PER_ITEM = 6  # when C is a set: also show A − B added to up to this many of i
 class ArithmeticController(LiveTermsController):
     resultReady = Signal(object)  # ArithmeticResult | None
     saved = Signal(str)
-    lane, request_type, response_type = ARITHMETIC_LANE, Arithmetic, ArithmeticResult
+    lane, failure_title = ARITHMETIC_LANE, "Latent arithmetic failed"
 
     def __init__(self, client: EngineClient, model: ModelController, edit: EditController, sampling: SamplingController,
                  parent: QObject | None = None) -> None:  # fmt: skip

@@ -22,8 +22,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from engine.protocol import AddVector, AttributeDirections, AttributeDirectionSet, EditStack, ErrorResponse, ModelInfo, Request, Response
-from editor.client import EngineClient
+from engine.protocol import AddVector, AttributeDirections, AttributeDirectionSet, EditStack, ErrorResponse, ModelInfo
+from editor.client import EngineClient, Ticket
 from editor.controllers.edit import SHIFT_LABEL, EditController
 from editor.controllers.model import ModelController
 
@@ -46,22 +46,20 @@ class AttributeController(QObject):
         self.directions: AttributeDirectionSet | None = None
         self.strengths: dict[str, float] = {}
         self.locked: tuple[str, ...] = ()
-        self.last_request_id = 0
         self.base: np.ndarray | None = None  # a shift in the stack that the sliders do not explain
         self._memory: dict[bytes, dict[str, float]] = {}
         self._applying = False
-        client.answered.connect(self._on_answered)
         model.changed.connect(self._on_model_changed)
         edit.encodedChanged.connect(self._on_encoded)
         edit.stackChanged.connect(self._on_stack_changed)
 
     # ------------------------------------------------------------------ requests
-    def refresh(self) -> int:
+    def refresh(self) -> Ticket | None:
         """Ask for the attributes again (after a user attribute was added, or a lock changed)."""
         if self._model.info is None:
-            return 0
-        self.last_request_id = self._client.submit(AttributeDirections(locked=self.locked), DIRECTIONS_LANE)
-        return self.last_request_id
+            return None
+        return self._client.call(AttributeDirections(locked=self.locked), DIRECTIONS_LANE, done=self._on_directions,
+                                 failed=self._on_failed)
 
     def set_locked(self, name: str, locked: bool) -> None:
         names = [n for n in self.locked if n != name] + ([name] if locked else [])
@@ -149,16 +147,12 @@ class AttributeController(QObject):
         return strengths, rest if np.any(np.abs(rest) > 1e-6) else None
 
     # ------------------------------------------------------------------ answers
-    def _on_answered(self, lane: str, request: Request, response: Response) -> None:
-        if not isinstance(request, AttributeDirections) or request.request_id != self.last_request_id:
-            return
-        if isinstance(response, ErrorResponse):
-            # keep what the engine last confirmed
-            self.locked = () if self.directions is None else tuple(self.directions.locked)
-            self.lockedChanged.emit(self.locked)  # the window shows the error itself
-            return
-        if not isinstance(response, AttributeDirectionSet):
-            return
+    def _on_failed(self, error: ErrorResponse) -> None:
+        self.locked = () if self.directions is None else tuple(self.directions.locked)  # what the engine last confirmed
+        self.lockedChanged.emit(self.locked)
+        self.failed.emit(f"Could not get the attribute directions: {error.message}")
+
+    def _on_directions(self, response: AttributeDirectionSet) -> None:
         self.directions = response
         self.locked = tuple(response.locked)
         dropped = [n for n in self.strengths if n not in response.names]

@@ -12,7 +12,7 @@ recipes). A change made here (not by ``apply_stack``) is announced by ``stackEdi
 history can record it. The edited latent is ``stack.apply(z, std, attributes)``, the function
 the engine itself applies.
 
-With a ``photo_loop`` (the PhotoController, issue 7) a photo is opened with ``OpenPhoto`` (the
+With a ``photo_loop`` (the PhotoController) a photo is opened with ``OpenPhoto`` (the
 engine aligns the face) and edits render the full photo with ``RenderEdit``; without one (and
 for samples) the latent is decoded as before.
 """
@@ -37,11 +37,10 @@ from engine.protocol import (
     ErrorResponse,
     ModelInfo,
     PhotoOpened,
-    Request,
     next_request_id,
 )
 from editor.background import ImageFileReader
-from editor.client import EngineClient
+from editor.client import EngineClient, Ticket
 from editor.controllers.model import ModelController
 from editor.imaging import Frame
 from editor.controllers.stack_edits import with_dimension, with_dimensions
@@ -79,10 +78,10 @@ class EditController(QObject):
         self.edit: LatentEdit | None = None
         self.edited: Frame | None = None
         self.dragging = False
-        self.last_request_id = 0
+        self.rendering: Ticket | None = None  # the newest render of the edit (None: the reconstruction is shown)
         self.traversal_dim: int | None = None
         self.traversal_steps = 7
-        self._encode_id = 0
+        self._encoding: Ticket | None = None  # the photo's Encode / OpenPhoto still on its way
         self.stack = EditStack()  # the edit, as data
         self.labels: dict[str, float] | None = None  # conditional models: the labels edits decode with (set_labels)
         self.base_labels: dict[str, float] | None = None  # the labels of the reconstruction (the photo's estimate)
@@ -90,16 +89,18 @@ class EditController(QObject):
         self._drag_serial = 0
         self._merge_key: tuple | None = None
         self._merge_time = 0.0
-        self._traversals: dict[int, tuple[int, np.ndarray]] = {}
+        self._traversal: Ticket | None = None
         self._rng = np.random.default_rng()
         self._refresh_traversal = qdebounced(self._request_traversal, timeout=150, parent=self)
         self._reader = ImageFileReader(self)  # photo files are decoded off the GUI thread, newest wins
         self._reader.finished.connect(self._on_file_read)
         self._reader.failed.connect(lambda ticket, path, message: self.failed.emit(message))
-        client.encoded.connect(self._on_encoded)
-        client.decoded.connect(self._on_decoded)
-        client.error.connect(self._on_error)
         model.changed.connect(self._on_model_changed)
+
+    @property
+    def up_to_date(self) -> bool:
+        """What is shown is the newest edit (no render of it is still on its way)."""
+        return self.rendering is None or not self.rendering.pending
 
     # ------------------------------------------------------------------ sources
 
@@ -133,25 +134,39 @@ class EditController(QObject):
         """Edit a latent that has no photo (a sample, decoded with ``labels``): it is its own reconstruction."""
         self._client.cancel(EDIT_LANE)  # a decode of the previous edit must not land on the sample
         self._reader.cancel()  # nor a photo file still being read
-        self.last_request_id = 0
+        self._cancel_encoding()
+        self.rendering = None
         self.photo = np.ascontiguousarray(image, np.uint8)
         self.path, self.name, self.is_sample = None, name, True
         self.stack = EditStack()
         self.documentChanged.emit()
         self.photoChanged.emit(Frame.from_array(self.photo), name)
-        self._encode_id = next_request_id()
-        self._set_encoded(Encoded(request_id=self._encode_id, z=np.asarray(z, np.float32),
+        self._set_encoded(Encoded(request_id=next_request_id(), z=np.asarray(z, np.float32),
                                   reconstruction=self.photo, aligned=self.photo, labels=dict(labels or {})))
 
     def encode(self) -> None:
         if self.photo is None:
             return
         self._client.cancel(EDIT_LANE)
+        self._cancel_encoding()
         if self.photo_loop is not None:
-            self._encode_id = self.photo_loop.open(self.photo, self.path)
+            self._encoding = self.photo_loop.open(self.photo, self.path)
         else:
-            self._encode_id = self._client.submit(Encode(image=self.photo))
+            self._encoding = self._client.call(Encode(image=self.photo), None, done=self._set_encoded,
+                                               failed=lambda error: self.encode_failed("Could not encode the photo", error))
         self.encoding.emit(self.name)
+
+    def _cancel_encoding(self) -> None:
+        if self._encoding is not None:
+            self._encoding.cancel()
+            self._encoding = None
+
+    def encode_failed(self, title: str, error: ErrorResponse) -> None:
+        """The photo could not be opened or encoded: there is nothing to edit."""
+        self.failed.emit(f"{title}: {error.message}")
+        self.encoded, self.edit = None, None
+        self.encodedChanged.emit(None)
+
 
     def photo_opened(self, opened: PhotoOpened, stack: EditStack | None = None, name: str | None = None) -> None:
         """The engine opened a photo (OpenPhoto, ChooseFace, LoadSession): show its pixels (the
@@ -162,7 +177,7 @@ class EditController(QObject):
             self.name, self.path = name, (Path(opened.source) if opened.source else None)
         self.is_sample = False
         self.photoChanged.emit(Frame.from_array(self.photo), self.name)
-        self._encode_id = opened.request_id
+        self._encoding = None
         self.stack = EditStack()
         self._set_encoded(Encoded(request_id=opened.request_id, z=opened.z, reconstruction=opened.reconstruction,
                                   aligned=opened.aligned, labels=dict(opened.labels)))
@@ -320,14 +335,15 @@ class EditController(QObject):
         if np.array_equal(edited, self.edit.z) and same_labels:  # the zero edit is the reconstruction (the photo), exactly
             self._client.cancel(EDIT_LANE)
             self._show(Frame.from_array(self.encoded.reconstruction, tag=0))
-            self.last_request_id = 0
+            self.rendering = None
             if photo_mode:
                 self.photo_loop.show_original()
         elif photo_mode:
-            self.last_request_id = self.photo_loop.render(self.stack, self.dragging)
+            self.rendering = self.photo_loop.render(self.stack, self.dragging)
         else:
             request = Decode(z=edited[None], preview=self.dragging, labels=self.labels)
-            self.last_request_id = self._client.submit(request, EDIT_LANE)
+            self.rendering = self._client.call(request, EDIT_LANE, done=self._on_decoded, intermediate=True,
+                                               failed=lambda error: self.failed.emit(f"Decoding failed: {error.message}"))
         if self.traversal_dim is not None and not self.dragging:
             self._refresh_traversal()
 
@@ -339,22 +355,30 @@ class EditController(QObject):
         if steps:
             self.traversal_steps = steps
         if dim is None:
-            self._client.cancel(TRAVERSAL_LANE)
+            self._cancel_traversal()
         else:
             self._request_traversal()
 
     def _request_traversal(self) -> None:
         if self.traversal_dim is None or self.edit is None or self.traversal_dim >= self.edit.dim:
             return
+        dim = self.traversal_dim
         values = np.linspace(-SIGMA_RANGE, SIGMA_RANGE, self.traversal_steps, dtype=np.float32)
-        rid = self._client.submit(Decode(z=self.edit.traversal(self.traversal_dim, values), labels=self.labels), TRAVERSAL_LANE)
-        self._traversals[rid] = (self.traversal_dim, values)
+        self._traversal = self._client.call(
+            Decode(z=self.edit.traversal(dim, values), labels=self.labels), TRAVERSAL_LANE,
+            done=lambda decoded: self._on_traversal(dim, values, decoded),
+            failed=lambda error: self.failed.emit(f"Decoding the traversal failed: {error.message}"))
+
+    def _cancel_traversal(self) -> None:
+        if self._traversal is not None:
+            self._traversal.cancel()
+            self._traversal = None
+
+    def _on_traversal(self, dim: int, values: np.ndarray, decoded: Decoded) -> None:
+        if dim == self.traversal_dim:
+            self.traversalReady.emit(dim, decoded.images, values)
 
     # ------------------------------------------------------------------ answers
-
-    def _on_encoded(self, encoded: Encoded) -> None:
-        if encoded.request_id == self._encode_id:
-            self._set_encoded(encoded)
 
     def _set_encoded(self, encoded: Encoded) -> None:
         info: ModelInfo | None = self._model.info
@@ -366,31 +390,22 @@ class EditController(QObject):
         self.edit = LatentEdit(encoded.z, info.stats)
         self.base_labels = self.labels = dict(encoded.labels) or None
         self._edited_z = self.edit.z.copy()
-        self.last_request_id = 0  # what is shown is the reconstruction; no edit is on its way
+        self._encoding = None
+        self.rendering = None  # what is shown is the reconstruction; no edit is on its way
         self.encodedChanged.emit(encoded)
         self.offsetsChanged.emit(self.edit.offsets.copy())
         self._show(Frame.from_array(encoded.reconstruction, tag=0))
         if self.traversal_dim is not None:
             self._request_traversal()
 
-    def _on_decoded(self, lane: str, decoded: Decoded) -> None:
-        if lane == EDIT_LANE and self.edit is not None:
+    def _on_decoded(self, decoded: Decoded) -> None:
+        if self.edit is not None:
             self._show(Frame.from_array(decoded.images[0], tag=decoded.request_id))
-        elif lane == TRAVERSAL_LANE and decoded.request_id in self._traversals:
-            dim, values = self._traversals[decoded.request_id]
-            self._traversals = {k: v for k, v in self._traversals.items() if k > decoded.request_id}
-            if dim == self.traversal_dim:
-                self.traversalReady.emit(dim, decoded.images, values)
-
-    def _on_error(self, request: Request, error: ErrorResponse) -> None:
-        # the window reports engine errors; here only the state follows
-        if request.request_id == self._encode_id:
-            self.encoded, self.edit = None, None
-            self.encodedChanged.emit(None)
 
     def _on_model_changed(self, info: ModelInfo) -> None:
         self._client.cancel(EDIT_LANE)
-        self._client.cancel(TRAVERSAL_LANE)
+        self._cancel_traversal()
+        self._cancel_encoding()
         self.encoded, self.edit, self.edited = None, None, None
         self.stack = EditStack()  # its operations refer to the old latent space
         self.traversal_dim = None
@@ -398,7 +413,7 @@ class EditController(QObject):
         if self.photo is not None and not self.is_sample:
             if self.photo_loop is not None:  # the same photo and face, in the new model's latent space
                 self._client.cancel(EDIT_LANE)
-                self._encode_id = self.photo_loop.reopen(self.photo, self.path)
+                self._encoding = self.photo_loop.reopen(self.photo, self.path)
                 self.encoding.emit(self.name)
             else:
                 self.encode()  # the same photo, in the new model's latent space

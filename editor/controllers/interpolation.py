@@ -8,8 +8,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from engine.protocol import ExportAnimation, FileWritten, Interpolate, Interpolated
-from editor.client import EngineClient
+from engine.protocol import ExportAnimation, Interpolate
+from editor.client import EngineClient, Ticket
 from editor.controllers.edit import EditController
 from editor.controllers.model import ModelController
 from editor.controllers.sampling import SamplingController
@@ -23,13 +23,12 @@ MODES = ("slerp", "linear")
 class InterpolationController(LiveTermsController):
     framesReady = Signal(object)  # Interpolated | None
     exported = Signal(str)  # path
-    lane, request_type, response_type = INTERPOLATE_LANE, Interpolate, Interpolated
+    lane, failure_title = INTERPOLATE_LANE, "Interpolation failed"
 
     def __init__(self, client: EngineClient, model: ModelController, edit: EditController, sampling: SamplingController,
                  parent: QObject | None = None) -> None:  # fmt: skip
         super().__init__(KEYS, client, model, edit, sampling, parent)
         self.steps, self.mode, self.even = 16, "slerp", False
-        self._exports: set[int] = set()
 
     def set_options(self, steps: int | None = None, mode: str | None = None, even: bool | None = None) -> None:
         if mode is not None and mode not in MODES:
@@ -45,27 +44,18 @@ class InterpolationController(LiveTermsController):
     def publish(self, result) -> None:
         self.framesReady.emit(result)
 
-    def export(self, path: str | Path, fps: float = 12.0, scale: int = 1, boomerang: bool = False, overwrite: bool = False) -> int:
+    def export(self, path: str | Path, fps: float = 12.0, scale: int = 1, boomerang: bool = False, overwrite: bool = False) -> Ticket | None:
         """Write the frames on screen (GIF / MP4 / PNG strip by the suffix); the engine writes the file."""
         if self.result is None:
             self.failed.emit("Nothing to export yet: choose A and B")
-            return 0
+            return None
         request = ExportAnimation(path=str(path), frames=self.result.frames, fps=float(fps), scale=int(scale), boomerang=boomerang,
                                   overwrite=overwrite)  # fmt: skip
-        rid = self._client.submit(request, None)  # queued: an export is never dropped
-        self._exports.add(rid)
-        return rid
+        return self._client.call(request, None, done=lambda written: self.exported.emit(written.path),  # queued: never dropped
+                                 failed=lambda error: self.failed.emit(f"Could not export the animation: {error.message}"))
 
     def edit_frame(self, index: int) -> bool:
         if self.result is None or not 0 <= index < len(self.result.z):
             return False
         self._edit.adopt(self.result.z[index], self.result.frames[index], f"interpolation frame {index + 1}/{len(self.result.z)}")
         return True
-
-    def _on_answered(self, lane: str, request, response) -> None:
-        if isinstance(request, ExportAnimation) and request.request_id in self._exports:
-            self._exports.discard(request.request_id)
-            if isinstance(response, FileWritten):
-                self.exported.emit(response.path)
-        else:
-            super()._on_answered(lane, request, response)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from engine.protocol import ErrorResponse, ListModels, LoadModel, ModelInfo, ModelList, Request, Response
-from editor.client import EngineClient
+from engine.protocol import ListModels, LoadModel, ModelInfo, ModelList, Request
+from editor.client import EngineClient, Ticket
 
 
 class ModelController(QObject):
@@ -19,39 +19,30 @@ class ModelController(QObject):
         self._client = client
         self.info: ModelInfo | None = None
         self.source: str | None = None
-        self._pending: dict[int, str] = {}
         self.catalog: tuple = ()  # ModelEntry per bundled model, once listed
-        self._list_id = 0
-        client.modelInfo.connect(self._on_info)
-        client.answered.connect(self._on_answered)
-        client.error.connect(self._on_error)
+        self._loaded: LoadModel | None = None  # the request that loaded the current model
+        client.on_restart(self._replay)
 
-    def load(self, source: str, device: str = "auto") -> int:
-        rid = self._client.submit(LoadModel(source=str(source), device=device))
-        self._pending[rid] = str(source)
+    def load(self, source: str, device: str = "auto") -> Ticket:
+        request = LoadModel(source=str(source), device=device)
         self.loading.emit(str(source))
-        return rid
+        return self._client.call(request, None, done=lambda info: self._on_loaded(request, info),
+                                 failed=lambda error: self.failed.emit(f"Could not load model {source!r}: {error.message}"))
 
-    def list_models(self) -> int:
+    def list_models(self) -> Ticket:
         """Ask the engine which models are bundled (answered by ``catalogChanged``)."""
-        self._list_id = self._client.submit(ListModels())
-        return self._list_id
+        return self._client.call(ListModels(), None, done=self._on_listed,
+                                 failed=lambda error: self.failed.emit(f"Could not list the bundled models: {error.message}"))
 
-    def _on_answered(self, lane: str, request: Request, response: Response) -> None:
-        if request.request_id == self._list_id and isinstance(response, ModelList):
-            self.catalog = tuple(response.models)
-            self.catalogChanged.emit(self.catalog)
+    def _on_listed(self, listed: ModelList) -> None:
+        self.catalog = tuple(listed.models)
+        self.catalogChanged.emit(self.catalog)
 
-    def _on_info(self, info: ModelInfo) -> None:
-        source = self._pending.pop(info.request_id, None)
-        previous, self.info = self.info, info
-        if source is not None:  # the answer to our LoadModel: a (re)load, panels rebuild
-            self.source = source
-            self.changed.emit(info)
-        elif previous is None or (previous.name, previous.latent_dim) != (info.name, info.latent_dim):
-            self.changed.emit(info)  # e.g. GetLatentStats revealing a different model
+    def _on_loaded(self, request: LoadModel, info: ModelInfo) -> None:
+        self.info, self.source, self._loaded = info, request.source, request
+        self.changed.emit(info)  # a (re)load: panels rebuild
 
-    def _on_error(self, request: Request, error: ErrorResponse) -> None:
-        source = self._pending.pop(request.request_id, None)
-        if source is not None:
-            self.failed.emit(f"Could not load model {source!r}: {error.message}")
+    def _replay(self) -> list[Request]:
+        """A restarted engine is empty: load the same model again first."""
+        loaded = self._loaded
+        return [] if loaded is None else [LoadModel(source=loaded.source, device=loaded.device)]

@@ -19,8 +19,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from engine.protocol import EditStack, ErrorResponse, GetPCAAxes, ModelInfo, PCAAxes, Request, Response
-from editor.client import EngineClient
+from engine.protocol import EditStack, GetPCAAxes, ModelInfo, PCAAxes
+from editor.client import EngineClient, Ticket
 from editor.controllers.edit import EditController
 from editor.controllers.model import ModelController
 from editor.controllers.stack_edits import pca_label, vector_amounts, with_vector
@@ -40,10 +40,8 @@ class PCAController(QObject):
         self._model = model
         self._edit = edit
         self.axes: PCAAxes | None = None
-        self.last_request_id = 0
         self._shown: np.ndarray | None = None  # the amounts last announced (a slider drag elsewhere costs nothing here)
         self._rng = np.random.default_rng()
-        client.answered.connect(self._on_answered)
         model.changed.connect(self._on_model_changed)
         edit.stackChanged.connect(self._on_stack_changed)
         edit.encodedChanged.connect(lambda *_: self._on_stack_changed(edit.stack))  # a new photo: a new (empty) edit
@@ -53,11 +51,12 @@ class PCAController(QObject):
     def count(self) -> int:
         return 0 if self.axes is None else int(len(self.axes.std))
 
-    def refresh(self) -> int:
+    def refresh(self) -> Ticket | None:
         if self._model.info is None:
-            return 0
-        self.last_request_id = self._client.submit(GetPCAAxes(), PCA_LANE)
-        return self.last_request_id
+            return None
+        # a model without axes keeps the dimension sliders; the banner says why
+        return self._client.call(GetPCAAxes(), PCA_LANE, done=self._on_axes,
+                                 failed=lambda error: self.failed.emit(f"Could not read the model's PCA axes: {error.message}"))
 
     def step(self, k: int) -> np.ndarray:
         """+1σ along principal axis ``k`` (0-based) as a latent offset: σ_k · v_k."""
@@ -115,13 +114,7 @@ class PCAController(QObject):
         self._shown = amounts
         self.amountsChanged.emit(amounts.copy())
 
-    def _on_answered(self, lane: str, request: Request, response: Response) -> None:
-        if not isinstance(request, GetPCAAxes) or request.request_id != self.last_request_id:
-            return
-        if isinstance(response, ErrorResponse):
-            return  # the window shows the error; the panel keeps the dimension sliders
-        if not isinstance(response, PCAAxes):
-            return
+    def _on_axes(self, response: PCAAxes) -> None:
         info: ModelInfo | None = self._model.info
         axes = np.asarray(response.axes)
         if info is not None and axes.size and (axes.ndim != 2 or axes.shape[1] != info.latent_dim):

@@ -1,4 +1,4 @@
-"""The real-photo loop (issue 7): OpenPhoto → edit → RenderEdit → the full photo, and export.
+"""The real-photo loop: OpenPhoto → edit → RenderEdit → the full photo, and export.
 
 Installed as the EditController's ``photo_loop``: opening a photo sends ``OpenPhoto`` (the engine
 finds and aligns the face; ``ChooseFace`` picks another one), and every change of the edit sends
@@ -22,16 +22,13 @@ from engine.protocol import (
     ChooseFace,
     EditStack,
     ErrorResponse,
-    Exported,
     ExportPhoto,
     OpenPhoto,
     PhotoOpened,
     RenderEdit,
     Rendered,
-    Request,
-    Response,
 )
-from editor.client import EngineClient
+from editor.client import EngineClient, Ticket
 from editor.controllers.edit import EDIT_LANE, EditController
 from editor.controllers.mask import MaskModel
 from editor.imaging import Frame
@@ -45,6 +42,7 @@ class PhotoController(QObject):
     facesChanged = Signal(object, int)  # tuple[PhotoFace, ...], chosen index
     rendered = Signal(object)  # Rendered, or None: the original photo
     exported = Signal(str)  # path written
+    openFailed = Signal(object)  # ErrorResponse: the engine could not open the photo or use the face
     failed = Signal(str)
 
     def __init__(self, client: EngineClient, edit: EditController, mask: MaskModel, parent: QObject | None = None) -> None:
@@ -55,13 +53,9 @@ class PhotoController(QObject):
         self.current: PhotoOpened | None = None
         self.last: Rendered | None = None  # the newest render shown (None: the original photo)
         self.preview_max_side = PREVIEW_MAX_SIDE
-        self._pending_open: dict[int, str] = {}  # request id -> "open" | "face"
-        self._renders: set[int] = set()
-        self._exports: set[int] = set()
-        self._expecting_photo = False
+        self._opening: Ticket | None = None  # OpenPhoto / ChooseFace on its way
         edit.photo_loop = self
         edit.documentChanged.connect(self._on_document_changed)
-        client.answered.connect(self._on_answered)
         mask.changed.connect(self._on_mask_changed)
         mask.strokeActive.connect(self._on_stroke_active)
 
@@ -99,92 +93,92 @@ class PhotoController(QObject):
 
     # ------------------------------------------------------------------ the loop (called by EditController)
 
-    def open(self, photo: np.ndarray, path: Path | None) -> int:
+    def open(self, photo: np.ndarray, path: Path | None) -> Ticket:
         """Ask the engine to open a photo (its file when there is one: EXIF, export metadata)."""
         self.close()
         request = OpenPhoto(path=str(path)) if path is not None else OpenPhoto(image=photo)
-        self._pending_open[request.request_id] = "open"
-        return self._client.submit(request)
+        return self._send_open(request, keep_stack=False, title="Could not open the photo")
 
-    def reopen(self, photo: np.ndarray, path: Path | None) -> int:
+    def reopen(self, photo: np.ndarray, path: Path | None) -> Ticket:
         """The same photo and face for a newly loaded model (the engine re-aligns and re-encodes)."""
         if self.current is None:
             return self.open(photo, path)
         chosen = self.current.chosen
         self.close()
-        request = ChooseFace(index=chosen)
-        self._pending_open[request.request_id] = "open"
-        return self._client.submit(request)
+        return self._send_open(ChooseFace(index=chosen), keep_stack=False, title="Could not open the photo")
 
-    def choose_face(self, index: int) -> int:
+    def choose_face(self, index: int) -> Ticket | None:
         """Edit another face of the open photo; the edit stack is kept."""
         if self.current is None or not 0 <= index < len(self.current.faces):
-            return 0
-        request = ChooseFace(index=int(index))
-        self._pending_open[request.request_id] = "face"
-        self._renders.clear()
-        return self._client.submit(request)
+            return None
+        self._client.cancel(EDIT_LANE)  # a render of the other face must not land on this one
+        return self._send_open(ChooseFace(index=int(index)), keep_stack=True, title="Could not use that face")
 
-    def render(self, stack: EditStack, dragging: bool) -> int:
+    def _send_open(self, request: OpenPhoto | ChooseFace, keep_stack: bool, title: str) -> Ticket:
+        if self._opening is not None:
+            self._opening.cancel()  # the newest open wins
+        self._opening = self._client.call(request, None, done=lambda opened: self._on_opened(opened, keep_stack),
+                                          failed=lambda error: self._on_open_failed(title, error))
+        return self._opening
+
+    def render(self, stack: EditStack, dragging: bool) -> Ticket:
         preview = bool(dragging or self._mask.painting)
         request = RenderEdit(edits=stack, mask=self._mask.snapshot(), preview=preview, full_resolution=not preview,
                              max_side=self.preview_max_side, labels=self._edit.labels)
-        rid = self._client.submit(request, EDIT_LANE)
-        self._renders.add(rid)
-        return rid
+        return self._client.call(request, EDIT_LANE, done=self._on_rendered, intermediate=True,
+                                 failed=lambda error: self.failed.emit(f"Rendering the edit failed: {error.message}"))
 
     def show_original(self) -> None:
-        self._renders.clear()
         if self.last is not None or self.current is not None:
             self.last = None
             self.rendered.emit(None)
 
     def adopt(self, opened: PhotoOpened, stack: EditStack | None, name: str) -> None:
         """Take a photo the engine opened elsewhere (a session) as the open photo."""
-        self._pending_open.clear()
-        self._renders.clear()
+        self._forget_opening()
+        self._client.cancel(EDIT_LANE)
         self._set_current(opened)
         self._edit.photo_opened(opened, stack, name=name)
 
     # ------------------------------------------------------------------ export
 
-    def export(self, path: str | Path, *, overwrite: bool = False, quality: int = 95, keep_exif: bool = True) -> int:
+    def export(self, path: str | Path, *, overwrite: bool = False, quality: int = 95, keep_exif: bool = True) -> Ticket | None:
         """Write the edited photo at its full resolution (PNG/JPEG/WebP by suffix). The engine
         refuses an existing file unless ``overwrite``, and the source photo always."""
         if self.current is None:
             self.failed.emit("Nothing to export yet: open a photo first")
-            return 0
+            return None
         path = Path(path)
         if path.suffix.lower() not in EXPORT_SUFFIXES:
             self.failed.emit(f"{path.name}: choose a .png, .jpg, .jpeg or .webp name")
-            return 0
+            return None
         request = ExportPhoto(path=str(path), edits=self._edit.stack, mask=self._mask.snapshot(), overwrite=overwrite,
                               quality=int(quality), keep_exif=keep_exif, labels=self._edit.labels)
-        self._exports.add(request.request_id)
-        return self._client.submit(request)
+        return self._client.call(request, None, done=lambda exported: self.exported.emit(exported.path),
+                                 failed=lambda error: self.failed.emit(f"Export failed: {error.message}"))
 
     # ------------------------------------------------------------------ answers
 
-    def _on_answered(self, lane: str, request: Request, response: Response) -> None:
-        rid = request.request_id
-        if rid in self._pending_open:
-            kind = self._pending_open.pop(rid)
-            if isinstance(response, PhotoOpened):
-                self._set_current(response)
-                keep = self._edit.stack if kind == "face" else None
-                self._edit.photo_opened(response, keep)
-        elif rid in self._renders:
-            self._renders = {r for r in self._renders if r > rid}
-            if isinstance(response, Rendered) and self.current is not None:
-                self.last = response
-                self.rendered.emit(response)
-                self._edit.show_edited(Frame.from_array(np.ascontiguousarray(response.face), tag=rid))
-        elif rid in self._exports:
-            self._exports.discard(rid)
-            if isinstance(response, Exported):
-                self.exported.emit(response.path)
-            elif isinstance(response, ErrorResponse):
-                self.failed.emit(f"Export failed: {response.message}")
+    def _on_opened(self, opened: PhotoOpened, keep_stack: bool) -> None:
+        self._opening = None
+        self._set_current(opened)
+        self._edit.photo_opened(opened, self._edit.stack if keep_stack else None)
+
+    def _on_open_failed(self, title: str, error: ErrorResponse) -> None:
+        self._opening = None
+        self.openFailed.emit(error)
+        self._edit.encode_failed(title, error)
+
+    def _on_rendered(self, rendered: Rendered) -> None:
+        if self.current is not None:
+            self.last = rendered
+            self.rendered.emit(rendered)
+            self._edit.show_edited(Frame.from_array(np.ascontiguousarray(rendered.face), tag=rendered.request_id))
+
+    def _forget_opening(self) -> None:
+        if self._opening is not None:
+            self._opening.cancel()
+            self._opening = None
 
     def _set_current(self, opened: PhotoOpened) -> None:
         self.current = opened
@@ -195,8 +189,8 @@ class PhotoController(QObject):
 
     def close(self) -> None:
         """Forget the open photo (another one is opening, a sample is edited, a session loads)."""
-        self._pending_open.clear()
-        self._renders.clear()
+        self._forget_opening()
+        self._client.cancel(EDIT_LANE)
         if self.current is not None:
             self.current = None
             self.last = None

@@ -12,7 +12,8 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from superqt.utils import qdebounced
 
-from engine.protocol import ErrorResponse, ModelInfo, Realism, RealismScore, Request, Response
+from engine.protocol import ModelInfo, Realism, RealismScore
+from editor.client import Ticket
 
 REALISM_LANE = "realism"
 QUIET_MS = 200
@@ -31,31 +32,32 @@ class RealismController(QObject):
         self.k = k
         self.calibration = None
         self.last: RealismScore | None = None
-        self._last_id = 0
+        self.scoring: Ticket | None = None  # the newest reading asked for
         self.requests = 0  # Realism requests sent (tests check the slider path stays clear)
         self._request_later = qdebounced(self.request, timeout=quiet_ms, parent=self)
         model.changed.connect(self._on_model_changed)
         edit.editedChanged.connect(self._on_frame)
         edit.encodedChanged.connect(lambda encoded: self._on_cleared() if encoded is None else None)
-        client.answered.connect(self._on_answered)
 
     @property
     def available(self) -> bool:
         return self.calibration is not None
 
-    def request(self) -> int:
-        """Score the current edit now (0: nothing to score)."""
+    def request(self) -> bool:
+        """Score the current edit now (False: nothing to score)."""
         edit = self._edit
         if not self.available or edit.edit is None or edit.dragging:
-            return 0
+            return False
         try:
             z = edit.edited_latent()
         except ValueError as exc:
             self.failed.emit(str(exc))
-            return 0
-        self._last_id = self._client.submit(Realism(z=np.asarray(z, np.float32), labels=edit.labels, k=self.k), REALISM_LANE)
+            return False
+        self.scoring = self._client.call(Realism(z=np.asarray(z, np.float32), labels=edit.labels, k=self.k), REALISM_LANE,
+                                         done=self._on_scored,
+                                         failed=lambda error: self.failed.emit(f"The realism gauge failed: {error.message}"))
         self.requests += 1
-        return self._last_id
+        return True
 
     def hold(self) -> None:
         """A slider is being grabbed: drop a pending reading so it cannot delay the drag's frames."""
@@ -65,24 +67,17 @@ class RealismController(QObject):
         if self.available and not self._edit.dragging:
             self._request_later()
 
-    def _on_answered(self, lane: str, request: Request, response: Response) -> None:
-        if request.request_id != self._last_id:
-            return
-        if isinstance(response, RealismScore):
-            self.last = response
-            self.scored.emit(response)
-        elif isinstance(response, ErrorResponse):
-            self.failed.emit(response.message)
+    def _on_scored(self, score: RealismScore) -> None:
+        self.last = score
+        self.scored.emit(score)
 
     def _on_model_changed(self, info: ModelInfo) -> None:
         self._client.cancel(REALISM_LANE)
         self.calibration = getattr(info, "realism", None)
         self.last = None
-        self._last_id = 0
         self.availableChanged.emit(self.calibration)
 
     def _on_cleared(self) -> None:
         self._client.cancel(REALISM_LANE)
         self.last = None
-        self._last_id = 0
         self.cleared.emit()

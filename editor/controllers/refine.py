@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from engine.protocol import ErrorResponse, Refine, Refined, Request, Response
+from engine.protocol import ErrorResponse, Refine, Refined
+from editor.client import Ticket
 
 REFINE_LANE = "refine"
 CHUNKS = 10
@@ -33,15 +34,14 @@ class RefineController(QObject):
         self.start_psnr: float | None = None
         self.start_loss: float | None = None
         self.last: Refined | None = None
-        self._id = 0
+        self._chunk: Ticket | None = None  # the chunk on its way
         self._stopping = False
-        client.answered.connect(self._on_answered)
         edit.documentChanged.connect(self._abandon)
         edit.encodedChanged.connect(lambda encoded: self._abandon() if encoded is None else None)  # another model
 
     @property
     def running(self) -> bool:
-        return self._id != 0 and not self._stopping
+        return self._chunk is not None and not self._stopping
 
     def start(self, chunks: int = CHUNKS, steps: int = STEPS) -> bool:
         if not self._photo.active or self._edit.edit is None:
@@ -64,26 +64,24 @@ class RefineController(QObject):
     def _abandon(self) -> None:
         """Another photo or model: forget the refinement altogether."""
         was = self.running
-        self._client.cancel(REFINE_LANE)
-        self._id, self._stopping = 0, False
+        if self._chunk is not None:
+            self._chunk.cancel()
+        self._chunk, self._stopping = None, False
         if was:
             self.runningChanged.emit(False)
 
     def _send(self) -> None:
-        self._id = self._client.submit(Refine(steps=self.steps, adopt=True), REFINE_LANE)
+        self._chunk = self._client.call(Refine(steps=self.steps, adopt=True), REFINE_LANE, done=self._on_refined,
+                                        failed=self._on_failed)
 
-    def _on_answered(self, lane: str, request: Request, response: Response) -> None:
-        if request.request_id != self._id or not self._id:
-            return
-        if isinstance(response, ErrorResponse):
-            was = self.running
-            self._id, self._stopping = 0, False
-            if was:
-                self.runningChanged.emit(False)
-                self.failed.emit(f"Refining stopped: {response.message}")
-            return
-        if not isinstance(response, Refined):
-            return
+    def _on_failed(self, error: ErrorResponse) -> None:
+        was = self.running
+        self._chunk, self._stopping = None, False
+        if was:
+            self.runningChanged.emit(False)
+            self.failed.emit(f"Refining stopped: {error.message}")
+
+    def _on_refined(self, response: Refined) -> None:
         self.done += 1
         self.last = response
         if self.start_psnr is None:
@@ -93,13 +91,13 @@ class RefineController(QObject):
             self._photo.adopt(response.opened, self._edit.stack, self._edit.name)
             self.adopted.emit(override)
         if self._stopping:
-            self._id, self._stopping = 0, False
+            self._chunk, self._stopping = None, False
             return
         self.progress.emit(self._summary("Refining"))
         if self.done < self.chunks:
             self._send()
         else:
-            self._id = 0
+            self._chunk = None
             self.runningChanged.emit(False)
             self.finished.emit(self._summary("Refined"))
 

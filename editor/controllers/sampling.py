@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 
 from engine.protocol import ModelInfo, Sample, Sampled
-from editor.client import EngineClient
+from editor.client import EngineClient, Ticket
 from editor.controllers.edit import EditController
 from editor.controllers.model import ModelController
 
@@ -16,6 +16,7 @@ SAMPLE_LANE = "sample"
 class SamplingController(QObject):
     ready = Signal(object)  # Sampled
     cleared = Signal()
+    failed = Signal(str)
 
     def __init__(self, client: EngineClient, model: ModelController, edit: EditController,
                  parent: QObject | None = None) -> None:
@@ -27,23 +28,23 @@ class SamplingController(QObject):
         self.temperature = 1.0
         self.n = 16
         self.labels: dict[str, float] | None = None  # conditional models: the grid's labels (None: the prior)
-        self._last_id = 0
         self._result_labels: dict[str, float] | None = None  # the labels the shown grid was drawn with
-        client.sampled.connect(self._on_sampled)
         model.changed.connect(self._on_model_changed)
 
-    def sample(self, n: int = 16, seed: int = 0, temperature: float = 1.0) -> int:
+    def sample(self, n: int = 16, seed: int = 0, temperature: float = 1.0) -> Ticket:
         self.seed, self.temperature, self.n = seed, temperature, n
-        self._last_id = self._client.submit(Sample(n=n, seed=seed, temperature=temperature, labels=self.labels), SAMPLE_LANE)
-        return self._last_id
+        labels = self.labels
+        return self._client.call(Sample(n=n, seed=seed, temperature=temperature, labels=labels), SAMPLE_LANE,
+                                 done=lambda sampled: self._on_sampled(sampled, labels),
+                                 failed=lambda error: self.failed.emit(f"Sampling failed: {error.message}"))
 
-    def set_labels(self, labels: dict[str, float] | None, redraw: bool = True) -> int:
+    def set_labels(self, labels: dict[str, float] | None, redraw: bool = True) -> Ticket | None:
         """Draw the grid with ``labels`` from now on; ``redraw``: the current grid again (same seed,
-        temperature and size) with them, latest wins. Returns the request id (0: nothing drawn)."""
+        temperature and size) with them, latest wins. Returns the request's ticket (None: nothing drawn)."""
         self.labels = None if labels is None else dict(labels)
         if redraw and self.result is not None:
             return self.sample(self.n, self.seed, self.temperature)
-        return 0
+        return None
 
     def choose(self, index: int) -> None:
         """Edit sample ``index`` of the current grid like a photo."""
@@ -52,11 +53,10 @@ class SamplingController(QObject):
         self._edit.adopt(self.result.z[index], self.result.images[index],
                          f"sample {index} (seed {self.seed}, T={self.temperature:g})", labels=self._result_labels)
 
-    def _on_sampled(self, sampled: Sampled) -> None:
-        if sampled.request_id == self._last_id:
-            self.result = sampled
-            self._result_labels = self.labels
-            self.ready.emit(sampled)
+    def _on_sampled(self, sampled: Sampled, labels: dict[str, float] | None) -> None:
+        self.result = sampled
+        self._result_labels = labels
+        self.ready.emit(sampled)
 
     def _on_model_changed(self, info: ModelInfo) -> None:
         self._client.cancel(SAMPLE_LANE)

@@ -24,8 +24,6 @@ from PySide6.QtCore import QEventLoop, QLockFile, QObject, QStandardPaths, QTime
 from engine.protocol import (
     ErrorResponse,
     LoadSession,
-    Request,
-    Response,
     SaveSession,
     SessionLoaded,
     SessionSaved,
@@ -33,7 +31,7 @@ from engine.protocol import (
     recipe_json,
 )
 from engine.protocol.files import atomic_write, read_regular
-from editor.client import EngineClient
+from editor.client import EngineClient, Ticket
 from editor.controllers.edit import EditController
 from editor.controllers.history import HistoryController
 from editor.controllers.mask import MaskModel
@@ -78,13 +76,11 @@ class SessionController(QObject):
         self.recovery: Path | None = None
         self._recovery_lock: QLockFile | None = None
         self._lock: QLockFile | None = None
-        self._pending: dict[int, tuple] = {}  # request id -> (kind, path[, revision])
         self._autosaved_revision = -1
-        self._autosave_in_flight = 0
+        self._autosave_in_flight: Ticket | None = None
         self._started = False
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.autosave_now)
-        client.answered.connect(self._on_answered)
         edit.documentChanged.connect(self._on_document_changed)
 
     # ------------------------------------------------------------------ places
@@ -97,21 +93,18 @@ class SessionController(QObject):
     def autosave_path(self) -> Path:
         return self.autosave_dir / f"autosave-{os.getpid()}{SESSION_SUFFIX}"
 
-    @property
-    def can_save(self) -> bool:
-        return self._photo.active
-
     # ------------------------------------------------------------------ sessions
 
-    def save(self, path: str | Path) -> int:
-        """Write the open photo's session to ``path`` (``.lsession`` added if missing)."""
+    def save(self, path: str | Path, then=None) -> Ticket | None:
+        """Write the open photo's session to ``path`` (``.lsession`` added if missing);
+        ``then(written)`` follows the engine's answer."""
         if not self._photo.active:
             self.failed.emit("Nothing to save yet: open a photo first")
-            return 0
+            return None
         path = Path(path)
         if path.suffix.lower() != SESSION_SUFFIX:
             path = path.with_name(path.name + SESSION_SUFFIX)
-        return self._submit_save(path, "save")
+        return self._submit_save(path, "save", then)
 
     @property
     def needs_saving(self) -> bool:
@@ -120,31 +113,24 @@ class SessionController(QObject):
 
     def save_and_wait(self, path: str | Path, timeout_ms: int = 60_000) -> bool:
         """Save and wait for the engine's answer (closing the window): True once it is written."""
-        rid = self.save(path)
-        if not rid:
-            return False
         loop = QEventLoop()
         outcome: list[bool] = []
 
-        def answered(lane, request, response) -> None:
-            if request.request_id == rid:
-                outcome.append(isinstance(response, SessionSaved))
-                loop.quit()
+        def then(written: bool) -> None:
+            outcome.append(written)
+            loop.quit()
 
-        self._client.answered.connect(answered)
+        if self.save(path, then) is None:
+            return False
         QTimer.singleShot(timeout_ms, loop.quit)
-        try:
-            if not outcome:
-                loop.exec()
-        finally:
-            self._client.answered.disconnect(answered)
+        if not outcome:
+            loop.exec()
         return bool(outcome and outcome[0])
 
-    def open(self, path: str | Path) -> int:
+    def open(self, path: str | Path) -> Ticket:
         path = Path(path)
-        request = LoadSession(path=str(path))
-        self._pending[request.request_id] = ("load", path)
-        return self._client.submit(request)
+        return self._client.call(LoadSession(path=str(path)), None, done=lambda loaded: self._on_loaded(loaded, path, "load"),
+                                 failed=lambda error: self.failed.emit(f"Could not open the session: {error.message}"))
 
     # ------------------------------------------------------------------ autosave and recovery
 
@@ -172,22 +158,23 @@ class SessionController(QObject):
         else:
             self._timer.stop()
 
-    def autosave_now(self) -> int:
+    def autosave_now(self) -> bool:
         """Autosave if a photo is open and something changed since the last autosave."""
-        if not self._started or not self._photo.active or self._autosave_in_flight:
-            return 0
+        in_flight = self._autosave_in_flight is not None and self._autosave_in_flight.pending
+        if not self._started or not self._photo.active or in_flight:
+            return False
         if self._history.revision == self._autosaved_revision:
-            return 0
+            return False
         self._autosave_in_flight = self._submit_save(self.autosave_path, "autosave")
-        return self._autosave_in_flight
+        return True
 
-    def restore(self) -> int:
+    def restore(self) -> Ticket | None:
         """Reopen the crashed run's autosave (the document is then unsaved: no session file)."""
         if self.recovery is None:
-            return 0
-        request = LoadSession(path=str(self.recovery))
-        self._pending[request.request_id] = ("restore", self.recovery)
-        return self._client.submit(request)
+            return None
+        path = self.recovery
+        return self._client.call(LoadSession(path=str(path)), None, done=lambda loaded: self._on_loaded(loaded, path, "restore"),
+                                 failed=self._on_restore_failed)
 
     def discard_recovery(self) -> None:
         self._drop_recovery()
@@ -250,45 +237,49 @@ class SessionController(QObject):
         """A conditional model's labels when the user changed them (None: the photo's own)."""
         return self._edit.labels if self._edit.labels != self._edit.base_labels else None
 
-    def _submit_save(self, path: Path, kind: str) -> int:
+    def _submit_save(self, path: Path, kind: str, then=None) -> Ticket:
         request = SaveSession(path=str(path), edits=self._edit.stack, mask=self._mask.snapshot(), embed_photo=True,
                               overwrite=True, labels=self._edit_labels())
-        self._pending[request.request_id] = (kind, path, self._history.revision)
-        return self._client.submit(request)
+        revision = self._history.revision
 
-    def _on_answered(self, lane: str, request: Request, response: Response) -> None:
-        pending = self._pending.pop(request.request_id, None)
-        if pending is None:
-            return
-        kind, path = pending[0], pending[1]
+        def failed(error: ErrorResponse) -> None:
+            title = "Autosave failed" if kind == "autosave" else "Could not save the session"
+            self.failed.emit(f"{title}: {error.message}")
+            if then is not None:
+                then(False)
+
+        def done(saved: SessionSaved) -> None:
+            self._on_saved(saved, kind, revision)
+            if then is not None:
+                then(True)
+
+        return self._client.call(request, None, done=done, failed=failed)
+
+    def _on_saved(self, response: SessionSaved, kind: str, revision: int) -> None:
         if kind == "autosave":
-            self._autosave_in_flight = 0
-        if isinstance(response, ErrorResponse):
-            if kind == "autosave":
-                self.failed.emit(f"Autosave failed: {response.message}")
-            elif kind == "restore":  # the autosave may be the only copy of that work: keep it and the offer
-                self.failed.emit(f"Could not restore the autosave: {response.message} (it is kept until you discard it)")
-            return  # save/load errors are shown by the window, like every engine error
-        if isinstance(response, SessionSaved):
-            if kind == "autosave":
-                self._autosaved_revision = pending[2]
-                self.autosaved.emit(response.path)
-            else:
-                self.path = Path(response.path)
-                self._history.undo_stack.setClean()
-                self.pathChanged.emit(self.path)
-                self.saved.emit(response.path)
-        elif isinstance(response, SessionLoaded):
-            self._adopt(response, path)
-            if kind == "restore":
-                self.path = None
-                self._autosaved_revision = -1  # autosave this run's copy soon
-                self._drop_recovery()
-            else:
-                self.path = path
-                self._history.undo_stack.setClean()
+            self._autosaved_revision = revision
+            self.autosaved.emit(response.path)
+        else:
+            self.path = Path(response.path)
+            self._history.undo_stack.setClean()
             self.pathChanged.emit(self.path)
-            self.loaded.emit(str(path), tuple(response.warnings))
+            self.saved.emit(response.path)
+
+    def _on_restore_failed(self, error: ErrorResponse) -> None:
+        # the autosave may be the only copy of that work: keep it and the offer
+        self.failed.emit(f"Could not restore the autosave: {error.message} (it is kept until you discard it)")
+
+    def _on_loaded(self, response: SessionLoaded, path: Path, kind: str) -> None:
+        self._adopt(response, path)
+        if kind == "restore":
+            self.path = None
+            self._autosaved_revision = -1  # autosave this run's copy soon
+            self._drop_recovery()
+        else:
+            self.path = path
+            self._history.undo_stack.setClean()
+        self.pathChanged.emit(self.path)
+        self.loaded.emit(str(path), tuple(response.warnings))
 
     def _adopt(self, loaded: SessionLoaded, path: Path) -> None:
         opened = loaded.opened

@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, Signal
 
 from engine.protocol import LatentTerm
 from editor.background import ImageFileReader
+from editor.client import Ticket
 from editor.controllers.edit import EditController
 from editor.controllers.sampling import SamplingController
 
@@ -149,13 +150,12 @@ class TermSlots(QObject):
 class LiveTermsController(QObject):
     """Term slots that drive one engine request on their own lane: whenever the slots are all
     filled (or a slot that follows the edit sees it change) the request is sent again, newest
-    wins; an emptied slot or another model clears the result. Subclasses name the lane, the
-    request and response types, build the request from the terms and publish the result."""
+    wins; an emptied slot or another model clears the result. Subclasses name the lane and the
+    title of its failures, build the request from the terms and publish the result."""
 
     failed = Signal(str)
     lane = ""
-    request_type: type = object
-    response_type: type = object
+    failure_title = "Failed"
 
     def __init__(self, keys: tuple[str, ...], client, model, edit: EditController, sampling: SamplingController,
                  parent: QObject | None = None) -> None:  # fmt: skip
@@ -166,8 +166,7 @@ class LiveTermsController(QObject):
         self.slots.changed.connect(lambda *_: self.compute())
         self.slots.failed.connect(self.failed)
         self.result = None
-        self.last_request_id = 0
-        client.answered.connect(self._on_answered)
+        self.computing: Ticket | None = None  # the newest request
         model.changed.connect(self._on_model_changed)
 
     def build_request(self, terms: dict[str, LatentTerm]):
@@ -177,23 +176,24 @@ class LiveTermsController(QObject):
         """Emit the subclass's result signal (None: no result)."""
         raise NotImplementedError
 
-    def compute(self) -> int:
+    @property
+    def up_to_date(self) -> bool:
+        """The result shown answers the newest request (none is on its way)."""
+        return self.computing is None or not self.computing.pending
+
+    def compute(self) -> Ticket | None:
         if not self.slots.ready():
             self._client.cancel(self.lane)
             if self.result is not None:
                 self._set_result(None)
-            return 0
-        self.last_request_id = self._client.submit(self.build_request(self.slots.terms()), self.lane)
-        return self.last_request_id
+            return None
+        self.computing = self._client.call(self.build_request(self.slots.terms()), self.lane, done=self._set_result,
+                                           failed=lambda error: self.failed.emit(f"{self.failure_title}: {error.message}"))
+        return self.computing
 
     def _set_result(self, result) -> None:
         self.result = result
         self.publish(result)
-
-    def _on_answered(self, lane: str, request, response) -> None:
-        # an ErrorResponse is shown by the window
-        if isinstance(request, self.request_type) and request.request_id == self.last_request_id and isinstance(response, self.response_type):
-            self._set_result(response)
 
     def _on_model_changed(self, info) -> None:
         self._client.cancel(self.lane)

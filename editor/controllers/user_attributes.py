@@ -20,17 +20,14 @@ from engine.protocol import (
     Encode,
     Encoded,
     ExportUserAttribute,
-    FileWritten,
     ImportUserAttribute,
     ListUserAttributes,
     ModelInfo,
-    Request,
-    Response,
     UserAttributeList,
     UserAttributeSaved,
 )
 from editor.background import ImageFileReader
-from editor.client import EngineClient
+from editor.client import EngineClient, Ticket
 from editor.controllers.attributes import AttributeController
 from editor.controllers.edit import EditController
 from editor.controllers.model import ModelController
@@ -67,12 +64,10 @@ class UserAttributeController(QObject):
         self.examples: dict[str, list[Example]] = {s: [] for s in SIDES}
         self.saved: tuple = ()
         self.folder = ""
-        self._encodes: dict[int, tuple[str, str]] = {}  # request id -> (side, label)
-        self._mine: set[int] = set()
+        self._encodes: list[Ticket] = []  # photo files being encoded (dropped by clear)
         self._reader = ImageFileReader(self, newest_wins=False)  # every batch of files is added, in order
         self._reader_sides: dict[int, str] = {}  # read ticket -> side
         self._reader.allRead.connect(self._on_files_read)
-        client.answered.connect(self._on_answered)
         model.changed.connect(self._on_model_changed)
 
     # ------------------------------------------------------------------ tagging
@@ -135,8 +130,10 @@ class UserAttributeController(QObject):
             if message is not None:
                 self.failed.emit(message)  # a bad file is skipped; the others are added
                 continue
-            rid = self._client.submit(Encode(image=array), None)
-            self._encodes[rid] = (side, path.name)
+            self._encodes.append(self._client.call(
+                Encode(image=array, detector="auto", name=path.name), None,  # the face aligned as in the editor
+                done=lambda encoded, side=side, label=path.name: self._on_encoded(side, label, encoded),
+                failed=lambda error, name=path.name: self.failed.emit(f"{name}: could not encode it ({error.message})")))
 
     def remove(self, side: str, indices) -> None:
         drop = {int(i) for i in indices}
@@ -145,75 +142,72 @@ class UserAttributeController(QObject):
 
     def clear(self) -> None:
         self.examples = {s: [] for s in SIDES}
+        for ticket in self._encodes:
+            ticket.cancel()
         self._encodes.clear()
         self._reader.cancel()  # files still being read are dropped too
         self._reader_sides.clear()
         self.examplesChanged.emit()
 
     # ------------------------------------------------------------------ saved attributes
-    def create(self, name: str, overwrite: bool = False) -> int:
+    def create(self, name: str, overwrite: bool = False) -> Ticket | None:
         name = name.strip()
         if not name:
             self.failed.emit("Name the attribute first")
-            return 0
+            return None
         n_with, n_without = self.counts()
         if not self.can_create():
             self.failed.emit(f"Tag at least {MIN_PER_SIDE} examples on each side ({n_with} with, {n_without} without so far)")
-            return 0
+            return None
         request = CreateUserAttribute(
             name=name, with_latents=np.stack([e.z for e in self.examples["with"]]),
             without_latents=np.stack([e.z for e in self.examples["without"]]), overwrite=overwrite,
         )  # fmt: skip
-        return self._send(request)
+        return self._send(request, lambda saved: self._on_saved("Created", saved), "Could not create the attribute")
 
-    def refresh(self) -> int:
-        return self._send(ListUserAttributes())
+    def refresh(self) -> Ticket:
+        return self._send(ListUserAttributes(), self._on_listed, "Could not list your attributes")
 
-    def delete(self, name: str) -> int:
-        return self._send(DeleteUserAttribute(name=name))
+    def delete(self, name: str) -> Ticket:
+        return self._send(DeleteUserAttribute(name=name), lambda listed: self._on_deleted(name, listed),
+                          "Could not delete the attribute")
 
-    def export(self, name: str, path: str | Path, overwrite: bool = False) -> int:
-        return self._send(ExportUserAttribute(name=name, path=str(path), overwrite=overwrite))
+    def export(self, name: str, path: str | Path, overwrite: bool = False) -> Ticket:
+        return self._send(ExportUserAttribute(name=name, path=str(path), overwrite=overwrite),
+                          lambda written: self.exported.emit(written.path), "Could not export the attribute")
 
-    def import_file(self, path: str | Path, name: str = "", overwrite: bool = False) -> int:
-        return self._send(ImportUserAttribute(path=str(path), name=name, overwrite=overwrite))
+    def import_file(self, path: str | Path, name: str = "", overwrite: bool = False) -> Ticket:
+        return self._send(ImportUserAttribute(path=str(path), name=name, overwrite=overwrite),
+                          lambda saved: self._on_saved("Imported", saved), "Could not import the attribute")
 
-    def _send(self, request: Request) -> int:
-        rid = self._client.submit(request, None)  # queued: never dropped
-        self._mine.add(rid)
-        return rid
+    def _send(self, request, done, title: str) -> Ticket:
+        return self._client.call(request, None, done=done,  # queued: never dropped
+                                 failed=lambda error: self.failed.emit(f"{title}: {error.message}"))
 
     # ------------------------------------------------------------------ answers
-    def _on_answered(self, lane: str, request: Request, response: Response) -> None:
-        rid = request.request_id
-        if rid in self._encodes:
-            side, label = self._encodes.pop(rid)
-            if isinstance(response, Encoded):
-                self.add(side, response.z, response.reconstruction, label)
-            return
-        if rid not in self._mine:
-            return
-        self._mine.discard(rid)
-        # an ErrorResponse is shown by the window; only successes change state here
-        if isinstance(response, UserAttributeSaved):
-            what = "Imported" if isinstance(request, ImportUserAttribute) else "Created"
-            a = response.attribute
-            text = f"{what} attribute “{a.name}” ({a.n_with} with, {a.n_without} without"
-            text += f", leave-one-out accuracy {100 * a.loo_accuracy:.0f}%)" if a.loo_accuracy is not None else ")"
-            self.info.emit(text + (f" — {response.warning}" if response.warning else ""))
-            self.created.emit(response)
-            self._attributes.refresh()  # its slider appears at once
-            self.refresh()
-        elif isinstance(response, UserAttributeList):
-            self.saved, self.folder = tuple(response.attributes), response.folder
-            self.listed.emit(self.saved)
-            if isinstance(request, DeleteUserAttribute):
-                self.info.emit(f"Deleted attribute “{request.name}”")
-                self._attributes.refresh()
-        elif isinstance(response, FileWritten):
-            self.exported.emit(response.path)
+    def _on_encoded(self, side: str, label: str, encoded: Encoded) -> None:
+        self._encodes = [t for t in self._encodes if t.pending]
+        self.add(side, encoded.z, encoded.reconstruction, label)
+
+    def _on_saved(self, what: str, response: UserAttributeSaved) -> None:
+        a = response.attribute
+        text = f"{what} attribute “{a.name}” ({a.n_with} with, {a.n_without} without"
+        text += f", leave-one-out accuracy {100 * a.loo_accuracy:.0f}%)" if a.loo_accuracy is not None else ")"
+        self.info.emit(text + (f" — {response.warning}" if response.warning else ""))
+        self.created.emit(response)
+        self._attributes.refresh()  # its slider appears at once
+        self.refresh()
+
+    def _on_listed(self, response: UserAttributeList) -> None:
+        self.saved, self.folder = tuple(response.attributes), response.folder
+        self.listed.emit(self.saved)
+
+    def _on_deleted(self, name: str, response: UserAttributeList) -> None:
+        self._on_listed(response)
+        self.info.emit(f"Deleted attribute “{name}”")
+        self._attributes.refresh()
 
     def _on_model_changed(self, info: ModelInfo) -> None:
-        if any(self.examples.values()) or self._encodes:
+        if any(self.examples.values()) or any(t.pending for t in self._encodes):
             self.clear()  # tagged latents of another latent space mean nothing in this one
         self.refresh()

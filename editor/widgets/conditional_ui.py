@@ -13,7 +13,6 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
-from engine.protocol import ListModels, Realism, Refine
 from editor.commands import LabelsCommand
 from editor.controllers.labels import LabelsController
 from editor.controllers.realism import RealismController
@@ -21,18 +20,9 @@ from editor.controllers.refine import RefineController
 from editor.widgets.label_panel import LabelPanel
 from editor.widgets.realism_gauge import RealismGauge
 
-FAILURE_TITLES = {
-    Realism: "The realism gauge failed",
-    Refine: "Refining the inversion failed",
-    ListModels: "Could not list the bundled models",
-}
-
-
 class ConditionalUI(QObject):
-    def __init__(self, window: QMainWindow, failure_titles: dict | None = None) -> None:
+    def __init__(self, window: QMainWindow) -> None:
         super().__init__(window)
-        if failure_titles is not None:
-            failure_titles.update(FAILURE_TITLES)
         self._window = window
         grid_visible = lambda: window.tabs.currentWidget() is window.samples  # noqa: E731
         self.labels = LabelsController(window.model, window.edit, window.sampling, grid_visible, self)
@@ -85,6 +75,7 @@ class ConditionalUI(QObject):
         realism.availableChanged.connect(gauge.set_calibration)
         realism.scored.connect(gauge.show_score)
         realism.failed.connect(gauge.show_error)
+        realism.failed.connect(window.banner.show_error)
         realism.cleared.connect(gauge.clear)
 
         window.model.catalogChanged.connect(window.chooser.set_catalog)

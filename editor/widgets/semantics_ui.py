@@ -12,18 +12,6 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
-from engine.protocol import (
-    Arithmetic,
-    AttributeDirections,
-    CreateUserAttribute,
-    DeleteUserAttribute,
-    ExportAnimation,
-    ExportUserAttribute,
-    GetPCAAxes,
-    ImportUserAttribute,
-    Interpolate,
-    ListUserAttributes,
-)
 from editor.controllers.arithmetic import ArithmeticController
 from editor.controllers.attributes import AttributeController
 from editor.controllers.interpolation import InterpolationController
@@ -34,27 +22,11 @@ from editor.widgets.attribute_panel import AttributePanel
 from editor.widgets.interpolation_panel import InterpolationPanel
 from editor.widgets.user_attribute_panel import UserAttributePanel
 
-FAILURE_TITLES = {
-    AttributeDirections: "Could not get the attribute directions",
-    Arithmetic: "Latent arithmetic failed",
-    Interpolate: "Interpolation failed",
-    ExportAnimation: "Could not export the animation",
-    CreateUserAttribute: "Could not create the attribute",
-    ListUserAttributes: "Could not list your attributes",
-    DeleteUserAttribute: "Could not delete the attribute",
-    ExportUserAttribute: "Could not export the attribute",
-    ImportUserAttribute: "Could not import the attribute",
-    GetPCAAxes: "Could not read the model's PCA axes",
-}
-
-
 class SemanticsUI(QObject):
-    def __init__(self, window: QMainWindow, failure_titles: dict | None = None) -> None:
+    def __init__(self, window: QMainWindow) -> None:
         super().__init__(window)
         client, model, edit, sampling = window.client, window.model, window.edit, window.sampling
         self._window = window
-        if failure_titles is not None:
-            failure_titles.update(FAILURE_TITLES)
         # state
         self.attributes = AttributeController(client, model, edit, self)
         self.user = UserAttributeController(client, model, edit, sampling, self.attributes, self)
@@ -93,6 +65,7 @@ class SemanticsUI(QObject):
         attrs.directionsChanged.connect(panel.build)
         attrs.strengthsChanged.connect(panel.set_strengths)
         attrs.lockedChanged.connect(panel.set_locked)
+        attrs.failed.connect(banner.show_error)
         panel.strengthChanged.connect(attrs.set_strength)
         panel.lockChanged.connect(attrs.set_locked)
         panel.resetRequested.connect(lambda name: attrs.reset(name or None))

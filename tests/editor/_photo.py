@@ -17,10 +17,10 @@ def wait_rendered(qtbot, window, timeout: int = TIMEOUT_MS) -> np.ndarray:
     def done() -> bool:
         if window.client.busy or photo.current is None or edit.edit is None:
             return False
-        if edit.last_request_id == 0:  # the zero edit: the photo itself
+        if edit.rendering is None:  # the zero edit: the photo itself
             return photo.last is None
         last = photo.last
-        return last is not None and last.request_id == edit.last_request_id and last.full_resolution
+        return last is not None and last.request_id == edit.rendering.request_id and last.full_resolution
 
     qtbot.waitUntil(done, timeout=timeout)
     return photo.composite()

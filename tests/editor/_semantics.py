@@ -39,7 +39,7 @@ def wait_directions(qtbot, window, timeout: int = TIMEOUT_MS, locked: tuple = ()
 def wait_edit_shown(qtbot, window, timeout: int = TIMEOUT_MS) -> np.ndarray:
     """Wait until the newest edit is on screen; returns its pixels."""
     edit = window.edit
-    qtbot.waitUntil(lambda: not window.client.busy and edit.edited is not None and edit.edited.tag == edit.last_request_id, timeout=timeout)
+    qtbot.waitUntil(lambda: not window.client.busy and edit.edited is not None and edit.up_to_date, timeout=timeout)
     return window.canvas.views["edited"].frame.array
 
 

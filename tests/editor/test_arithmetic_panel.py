@@ -12,7 +12,7 @@ from tests.editor.conftest import TIMEOUT_MS, write_photo
 
 def wait_result(qtbot, window):
     arith = window.semantics.arithmetic
-    qtbot.waitUntil(lambda: arith.result is not None and arith.result.request_id == arith.last_request_id and not window.client.busy,
+    qtbot.waitUntil(lambda: arith.result is not None and arith.up_to_date and not window.client.busy,
                     timeout=TIMEOUT_MS)  # fmt: skip
     return arith.result
 

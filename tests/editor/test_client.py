@@ -1,4 +1,5 @@
-"""EngineClient: worker thread, latest-wins lanes, stale answers, errors as data, restarts."""
+"""EngineClient: one request path (call → ticket → done/failed), worker thread, latest-wins
+lanes, cancelled and superseded tickets, errors as data, restarts and their replays."""
 
 from __future__ import annotations
 
@@ -7,16 +8,21 @@ import threading
 import numpy as np
 import pytest
 
-from engine.protocol import Decode, Decoded, Encode, ErrorResponse, LoadModel
+from engine.protocol import Decode, Decoded, Encode, ErrorResponse, LoadModel, ModelInfo
 from editor.client import EngineClient
 from tests.editor.conftest import TIMEOUT_MS
 from tests.editor.fake_engine import FakeEngine
 
 
-def load(qtbot, client):
-    with qtbot.waitSignal(client.modelInfo, timeout=TIMEOUT_MS) as blocker:
-        client.submit(LoadModel(source="default"))
-    return blocker.args[0]
+def load(qtbot, client) -> ModelInfo:
+    answers = []
+    client.call(LoadModel(source="default"), done=answers.append)
+    qtbot.waitUntil(lambda: bool(answers), timeout=TIMEOUT_MS)
+    return answers[0]
+
+
+def decode(client, lane="edit", **callbacks):
+    return client.call(Decode(z=np.zeros((1, 8), np.float32)), lane, **callbacks)
 
 
 def test_engine_is_built_and_used_in_the_worker_thread(qtbot):
@@ -37,23 +43,30 @@ def test_engine_is_built_and_used_in_the_worker_thread(qtbot):
         client.shutdown()
 
 
-def test_rapid_decodes_coalesce_and_the_last_one_is_delivered(qtbot):
+@pytest.mark.parametrize("intermediate", [True, False])
+def test_rapid_decodes_coalesce_and_superseded_tickets_never_answer(qtbot, intermediate):
     fake = FakeEngine(delay=0.01)
     client = EngineClient(lambda: fake)
     try:
         load(qtbot, client)
         delivered: list[Decoded] = []
-        client.decoded.connect(lambda lane, d: delivered.append(d))
-        ids = []
+        tickets = []
         for i in range(200):
-            ids.append(client.submit(Decode(z=np.full((1, 8), i / 100, np.float32))))
+            tickets.append(client.call(Decode(z=np.full((1, 8), i / 100, np.float32)), "edit", done=delivered.append,
+                                       intermediate=intermediate))
             if i % 10 == 0:
                 qtbot.wait(1)
         qtbot.waitUntil(lambda: not client.busy, timeout=TIMEOUT_MS)
         assert fake.decode_count < 50
-        assert delivered[-1].request_id == ids[-1]
+        assert delivered[-1].request_id == tickets[-1].request_id
         assert [d.request_id for d in delivered] == sorted(d.request_id for d in delivered)
-        assert client.counts["replaced"] >= 150
+        superseded = [t for t in tickets if t.state == "superseded"]
+        assert len(superseded) >= 150 and not {t.request_id for t in superseded} & {d.request_id for d in delivered}
+        assert {t.state for t in tickets} == {"superseded", "answered"}
+        if intermediate:  # the frames computed along the way are shown: only requests never started are dropped
+            assert client.counts["replaced"] == len(superseded) and len(delivered) == fake.decode_count
+        else:  # only the newest request's answer counts
+            assert [d.request_id for d in delivered] == [tickets[-1].request_id]
     finally:
         client.shutdown()
 
@@ -62,13 +75,12 @@ def test_queued_requests_are_never_dropped(qtbot):
     fake = FakeEngine(delay=0.005)
     client = EngineClient(lambda: fake)
     try:
-        client.submit(LoadModel(source="default"))
+        client.call(LoadModel(source="default"))
         encoded = []
-        client.encoded.connect(encoded.append)
         image = np.zeros((40, 40, 3), np.uint8)
         for i in range(5):
-            client.submit(Decode(z=np.zeros((1, 8), np.float32)))
-            client.submit(Encode(image=image))
+            decode(client, None)
+            client.call(Encode(image=image), done=encoded.append)
         qtbot.waitUntil(lambda: len(encoded) == 5, timeout=TIMEOUT_MS)
     finally:
         client.shutdown()
@@ -80,35 +92,68 @@ def test_cancelled_lane_answers_are_dropped(qtbot):
     try:
         load(qtbot, client)
         delivered = []
-        client.decoded.connect(lambda lane, d: delivered.append(d))
-        client.submit(Decode(z=np.zeros((1, 8), np.float32)), "edit")
+        ticket = decode(client, done=delivered.append, failed=delivered.append)
         qtbot.waitUntil(lambda: fake.requests and isinstance(fake.requests[-1], Decode), timeout=TIMEOUT_MS)
         client.cancel("edit")  # the decode in flight is now stale
-        qtbot.waitUntil(lambda: not client.busy, timeout=TIMEOUT_MS)
+        assert not client.busy  # nothing is awaited any more
+        qtbot.waitUntil(lambda: client.counts["stale"] == 1, timeout=TIMEOUT_MS)  # the answer came, and was dropped
         qtbot.wait(20)
-        assert delivered == []
-        assert client.counts["stale"] == 1
+        assert delivered == [] and ticket.state == "cancelled"
+    finally:
+        client.shutdown()
+
+
+def test_a_cancelled_ticket_is_not_computed_and_never_answers(qtbot):
+    fake = FakeEngine(delay=0.05)
+    client = EngineClient(lambda: fake)
+    try:
+        load(qtbot, client)
+        answers = []
+        first = decode(client, "a", done=answers.append)
+        second = decode(client, "b", done=answers.append)  # waits behind the first
+        second.cancel()
+        qtbot.waitUntil(lambda: not client.busy, timeout=TIMEOUT_MS)
+        assert [a.request_id for a in answers] == [first.request_id]
+        assert second.state == "cancelled" and fake.decode_count == 1
+        second.cancel()  # twice is harmless
     finally:
         client.shutdown()
 
 
 @pytest.mark.parametrize("how", ["raise", "error_response"])
-def test_engine_failure_is_an_error_signal_and_the_next_request_works(qtbot, how):
+def test_engine_failure_goes_to_the_failed_callback_and_the_next_request_works(qtbot, how):
     fake = FakeEngine()
     client = EngineClient(lambda: fake)
+    unclaimed = []
+    client.failed.connect(unclaimed.append)
     try:
         load(qtbot, client)
         if how == "raise":
             fake.fail_next = RuntimeError("out of cheese")
         else:
             fake.error_next = "out of cheese"
-        with qtbot.waitSignal(client.error, timeout=TIMEOUT_MS) as blocker:
-            client.submit(Decode(z=np.zeros((1, 8), np.float32)))
-        request, error = blocker.args
+        errors, answers = [], []
+        ticket = decode(client, done=answers.append, failed=errors.append)
+        qtbot.waitUntil(lambda: bool(errors), timeout=TIMEOUT_MS)
+        error = errors[0]
         assert isinstance(error, ErrorResponse) and "out of cheese" in error.message
-        assert error.request_id == request.request_id
-        with qtbot.waitSignal(client.decoded, timeout=TIMEOUT_MS):
-            client.submit(Decode(z=np.zeros((1, 8), np.float32)))
+        assert error.request_id == ticket.request_id and ticket.state == "failed" and answers == []
+        decode(client, done=answers.append)
+        qtbot.waitUntil(lambda: bool(answers), timeout=TIMEOUT_MS)
+        assert unclaimed == []  # the caller took the error
+    finally:
+        client.shutdown()
+
+
+def test_an_error_nobody_takes_is_announced(qtbot):
+    fake = FakeEngine()
+    client = EngineClient(lambda: fake)
+    try:
+        load(qtbot, client)
+        fake.error_next = "out of cheese"
+        with qtbot.waitSignal(client.failed, timeout=TIMEOUT_MS) as blocker:
+            decode(client)
+        assert "Decode failed: out of cheese" in blocker.args[0]
     finally:
         client.shutdown()
 
@@ -119,15 +164,15 @@ def test_engine_that_cannot_start_answers_with_errors(qtbot):
 
     client = EngineClient(factory)
     try:
-        with qtbot.waitSignal(client.error, timeout=TIMEOUT_MS) as blocker:
-            client.submit(LoadModel())
-        assert "Engine failed to start" in blocker.args[1].message
-        assert "torch" in blocker.args[1].message
+        errors = []
+        client.call(LoadModel(), failed=errors.append)
+        qtbot.waitUntil(lambda: bool(errors), timeout=TIMEOUT_MS)
+        assert "Engine failed to start" in errors[0].message and "torch" in errors[0].message
     finally:
         client.shutdown()
 
 
-def test_dead_worker_is_restarted_and_the_model_reloaded(qtbot):
+def test_dead_worker_is_restarted_and_the_replays_go_first(qtbot):
     engines: list[FakeEngine] = []
 
     def factory():
@@ -135,15 +180,34 @@ def test_dead_worker_is_restarted_and_the_model_reloaded(qtbot):
         return engines[-1]
 
     client = EngineClient(factory)
+    client.on_restart(lambda: [LoadModel(source="default")])
     try:
         load(qtbot, client)
         engines[0].crash_next = True
-        with qtbot.waitSignals([client.error, client.workerRestarted], timeout=TIMEOUT_MS):
-            client.submit(Decode(z=np.zeros((1, 8), np.float32)))
-        with qtbot.waitSignal(client.decoded, timeout=TIMEOUT_MS):  # the new engine has the model again
-            client.submit(Decode(z=np.zeros((1, 8), np.float32)))
+        errors = []
+        with qtbot.waitSignal(client.workerRestarted, timeout=TIMEOUT_MS):
+            decode(client, failed=errors.append)
+        qtbot.waitUntil(lambda: bool(errors), timeout=TIMEOUT_MS)
+        assert errors[0].kind == "WorkerCrashed"
+        answers = []
+        decode(client, done=answers.append)
+        qtbot.waitUntil(lambda: bool(answers), timeout=TIMEOUT_MS)  # the new engine has the model again
         assert len(engines) == 2
         assert isinstance(engines[1].requests[0], LoadModel)
         assert client.counts["restarts"] == 1
     finally:
         client.shutdown()
+
+
+def test_after_shutdown_nothing_is_answered(qtbot):
+    """The app is quitting: the panels that asked may be gone, so no callback may run."""
+    fake = FakeEngine(delay=0.2)
+    client = EngineClient(lambda: fake)
+    load(qtbot, client)
+    answers = []
+    in_flight = decode(client, done=answers.append, failed=answers.append)
+    qtbot.waitUntil(lambda: isinstance(fake.requests[-1], Decode), timeout=TIMEOUT_MS)
+    assert client.shutdown()  # waits for the request in flight; its answer is queued for the GUI thread
+    late = decode(client, done=answers.append, failed=answers.append)
+    qtbot.wait(50)
+    assert answers == [] and late.state == "cancelled" and in_flight.pending

@@ -52,7 +52,7 @@ def test_200_rapid_slider_changes_coalesce_and_the_last_values_are_shown(qtbot, 
     assert 1 <= fake.decode_count <= 100, fake.decode_count
     assert window.client.counts["replaced"] >= 100
     np.testing.assert_array_equal(shown_edit(window), expected_edit(window, fake))
-    assert window.canvas.views["edited"].frame.tag == window.edit.last_request_id
+    assert window.canvas.views["edited"].frame.tag == window.edit.rendering.request_id
 
 
 def test_preview_while_dragging_full_quality_on_release(qtbot, window, fake, photo):
@@ -142,7 +142,7 @@ def test_engine_error_is_shown_and_the_next_edit_works(qtbot, window, fake, phot
     qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=TIMEOUT_MS)
     assert "decoder exploded" in window.banner.text() and window.banner.kind == "error"
     row.slider.setValue(-1.0)
-    qtbot.waitUntil(lambda: window.edit.edited.tag == window.edit.last_request_id, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.edit.up_to_date, timeout=TIMEOUT_MS)
     np.testing.assert_array_equal(shown_edit(window), expected_edit(window, fake))
 
 
@@ -163,7 +163,7 @@ def test_worker_crash_mid_edit_recovers(qtbot, window, fake, photo):
         row.slider.setValue(1.0)
     assert window.banner.isVisible()
     row.slider.setValue(2.0)
-    qtbot.waitUntil(lambda: window.edit.edited.tag == window.edit.last_request_id, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.edit.up_to_date, timeout=TIMEOUT_MS)
     np.testing.assert_array_equal(shown_edit(window), expected_edit(window, fake))
 
 

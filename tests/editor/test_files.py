@@ -66,7 +66,7 @@ def test_command_line_opens_model_and_photo(qtbot, photo, settings):
 def test_export_png_and_jpeg_never_over_the_source(qtbot, window, photo, tmp_path):
     open_photo(qtbot, window, photo)
     window.latents.rows[int(window.latents.active_dims[0])].slider.setValue(1.0)
-    qtbot.waitUntil(lambda: window.edit.edited.tag == window.edit.last_request_id, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.edit.up_to_date, timeout=TIMEOUT_MS)
     out = window.files.export_to(tmp_path / "edited.png")
     written, _ = read_image(out)
     np.testing.assert_array_equal(written, shown_edit(window))

@@ -14,7 +14,7 @@ from tests.editor.conftest import TIMEOUT_MS
 
 def wait_frames(qtbot, window):
     interp = window.semantics.interpolation
-    qtbot.waitUntil(lambda: interp.result is not None and interp.result.request_id == interp.last_request_id and not window.client.busy,
+    qtbot.waitUntil(lambda: interp.result is not None and interp.up_to_date and not window.client.busy,
                     timeout=TIMEOUT_MS)  # fmt: skip
     return interp.result
 

@@ -140,7 +140,7 @@ def test_labels_in_sampling_mode(qtbot, real, multi_cvae):
     assert window.edit.base_labels == labels
     np.testing.assert_array_equal(window.edit.edited.array, grid.images[2])
     ui.label_panel.sliders["Red"].setValue(_flipped(labels, "Red"))
-    qtbot.waitUntil(lambda: window.edit.last_request_id and window.edit.edited.tag == window.edit.last_request_id,
+    qtbot.waitUntil(lambda: window.edit.rendering is not None and window.edit.up_to_date,
                     timeout=REAL_TIMEOUT_MS)
     want = other.handle(p.Decode(z=grid.z[2][None], labels={**labels, "Red": _flipped(labels, "Red")}))
     np.testing.assert_array_equal(window.edit.edited.array, want.images[0])

@@ -316,7 +316,7 @@ def test_monkey_thousands_of_random_events(qtbot, window, fake, tmp_path, no_dia
     target = 1.25 if abs(slider.value() - 1.25) > 0.01 else -1.25
     before = fake.decode_count
     slider.setValue(target)
-    qtbot.waitUntil(lambda: window.edit.edited is not None and window.edit.edited.tag == window.edit.last_request_id
+    qtbot.waitUntil(lambda: window.edit.edited is not None and window.edit.up_to_date
                     and fake.decode_count > before, timeout=TIMEOUT_MS)
     assert not excepthook_errors, excepthook_errors
 

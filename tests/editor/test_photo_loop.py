@@ -51,7 +51,7 @@ def test_preview_while_dragging_full_quality_on_release(qtbot, window, fake, tmp
     np.testing.assert_array_equal(shown[outside(window.photo.current.region, shown.shape)],
                                   original[outside(window.photo.current.region, shown.shape)])
     np.testing.assert_array_equal(shown_edit(window), expected_edit(window, fake))  # the face view: Rendered.face
-    assert window.edit.edited.tag == window.edit.last_request_id
+    assert window.edit.edited.tag == window.edit.rendering.request_id
 
     before = len(fake.requests)
     row.slider.setValue(0.0)  # back to zero: nothing to render, the original photo
@@ -78,7 +78,7 @@ def test_a_sample_is_edited_without_the_photo_loop(qtbot, window, fake, photo):
     assert window.photo.current is None and not window.documents.export_photo.isEnabled()
     before = len(fake.requests)
     move_slider(window, 0, 1.5)
-    qtbot.waitUntil(lambda: window.edit.edited.tag == window.edit.last_request_id and not window.client.busy,
+    qtbot.waitUntil(lambda: window.edit.up_to_date and not window.client.busy,
                     timeout=TIMEOUT_MS)
     assert any(isinstance(r, Decode) for r in fake.requests[before:])
     assert not any(isinstance(r, RenderEdit) for r in fake.requests[before:])

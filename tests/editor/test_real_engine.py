@@ -42,11 +42,11 @@ def test_open_encode_edit_and_reset_with_the_real_engine(qtbot, real_window, pho
 
     row = window.latents.rows[int(window.latents.active_dims[0])]
     row.slider.setValue(3.0)
-    qtbot.waitUntil(lambda: window.edit.edited.tag == window.edit.last_request_id, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.edit.up_to_date, timeout=TIMEOUT_MS)
     edited = shown_edit(window).copy()
     assert not np.array_equal(edited, reconstruction), "moving the most informative slider changed no pixel"
     painted = window.canvas.views["edited"]
-    qtbot.waitUntil(lambda: painted.frame.tag == window.edit.last_request_id, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: painted.frame.tag == window.edit.rendering.request_id, timeout=TIMEOUT_MS)
 
     # the pixels are the engine's decode of z + 3σ on that dimension
     import engine

@@ -34,7 +34,7 @@ def _settled(qtbot, window, previous_requests: int):
     """Wait for a new gauge reading after an edit; returns the controller's RealismScore."""
     realism = window.conditional.realism
     qtbot.waitUntil(lambda: realism.requests > previous_requests and realism.last is not None
-                    and realism.last.request_id == realism._last_id and not window.client.busy, timeout=REAL_TIMEOUT_MS)
+                    and realism.last.request_id == realism.scoring.request_id and not window.client.busy, timeout=REAL_TIMEOUT_MS)
     return realism.last
 
 

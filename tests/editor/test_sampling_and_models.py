@@ -35,7 +35,7 @@ def test_sampling_grid_pick_one_to_edit_and_save(qtbot, window, fake, tmp_path):
     assert window.latents.isEnabled() and window.edit.path is None
     row = window.latents.rows[int(window.latents.active_dims[0])]
     row.slider.setValue(1.5)
-    qtbot.waitUntil(lambda: window.edit.edited.tag == window.edit.last_request_id, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.edit.up_to_date, timeout=TIMEOUT_MS)
     np.testing.assert_array_equal(shown_edit(window), expected_edit(window, fake))
 
     out = panel.save_grid(tmp_path / "grid.png")
@@ -73,7 +73,7 @@ def test_choosing_a_model_with_another_latent_size_rebuilds_the_panels(qtbot, wi
     assert window.canvas.views["reconstruction"].frame.array.shape == (24, 24, 3)
     row = window.latents.rows[int(window.latents.active_dims[-1])]
     row.slider.setValue(-2.0)
-    qtbot.waitUntil(lambda: window.edit.edited.tag == window.edit.last_request_id, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.edit.up_to_date, timeout=TIMEOUT_MS)
     np.testing.assert_array_equal(shown_edit(window), expected_edit(window, fake))
     assert "wide" in window.status.model.text()
     assert window.chooser.combo.currentData() == "wide" and window.chooser.combo.currentText().startswith("wide")
@@ -90,7 +90,7 @@ def test_a_bad_checkpoint_is_reported_and_the_old_model_stays(qtbot, window, fak
     assert window.chooser.combo.currentData() == "default"
     row = window.latents.rows[int(window.latents.active_dims[0])]
     row.slider.setValue(1.0)
-    qtbot.waitUntil(lambda: window.edit.edited.tag == window.edit.last_request_id, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.edit.up_to_date, timeout=TIMEOUT_MS)
 
 
 def test_model_switch_clears_the_sample_grid(qtbot, window):

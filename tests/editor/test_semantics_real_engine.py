@@ -60,7 +60,7 @@ def test_attributes_locks_arithmetic_interpolation_and_your_attribute_on_the_rea
     ipanel.steps.setValue(5)
     interp.slots.set_samples("a", [1])
     interp.slots.set_samples("b", [2])
-    qtbot.waitUntil(lambda: interp.result is not None and interp.result.request_id == interp.last_request_id, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: interp.result is not None and interp.up_to_date, timeout=TIMEOUT_MS)
     from engine.semantics.interpolate import slerp
 
     frames = model.decode(slerp(result.z[1], result.z[2], np.linspace(0, 1, 5)))
@@ -75,7 +75,7 @@ def test_attributes_locks_arithmetic_interpolation_and_your_attribute_on_the_rea
     arith, apanel = window.semantics.arithmetic, window.semantics.arithmetic_panel
     for key, index in (("a", 3), ("b", 4), ("c", 5)):
         arith.slots.set_samples(key, [index])
-    qtbot.waitUntil(lambda: arith.result is not None and arith.result.request_id == arith.last_request_id, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: arith.result is not None and arith.up_to_date, timeout=TIMEOUT_MS)
     z_abc = result.z[3] - result.z[4] + result.z[5]
     np.testing.assert_allclose(apanel.shown_result().astype(int), model.decode(z_abc[None])[0].astype(int), atol=1)
 
