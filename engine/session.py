@@ -36,7 +36,7 @@ from engine.data.align import Alignment, Face
 from engine.data.images import ImageLoadError, load_image
 from engine.photo import PhotoEdit, PhotoError, SourceInfo, _bind, _check_mask, _same_file
 from engine.protocol import EditStack
-from engine.session_check import check_session, parse_session_json, read_npy
+from engine.session_check import MAX_JSON_BYTES, check_session, parse_session_json, read_npy
 from engine.protocol.files import atomic_output, check_regular
 
 SESSION_FORMAT = "latent-studio/session"
@@ -168,7 +168,7 @@ def load_session(path: str | os.PathLike, model) -> tuple[PhotoEdit, EditStack, 
             raise SessionError(f"{name}: the photo is {photo.shape[1]}×{photo.shape[0]}, the session expects {ph.get('width')}×{ph.get('height')}")
         if pixel_digest(photo) != ph.get("pixels_sha256"):
             warnings.append("the photo's pixels differ from when the session was saved (edited file or another image decoder)")
-        z = _load_npy(_member(zf, meta.get("latent", "z.npy"), name), name, "latent", (np.float32,), 1, MAX_LATENT_DIM)
+        z = _load_npy(_member(zf, meta.get("latent", "z.npy"), name, limit=2**20), name, "latent", (np.float32,), 1, MAX_LATENT_DIM)
         if not np.isfinite(z).all():
             raise SessionError(f"{name}: the latent holds NaN or infinite values")
         mask = None
@@ -254,12 +254,13 @@ def _load_photo(source, name: str, what: str) -> np.ndarray:
         raise SessionError(f"{name}: {what} is unreadable ({type(exc).__name__})") from None
 
 
-def _member(zf: zipfile.ZipFile, member: str, name: str) -> bytes:
+def _member(zf: zipfile.ZipFile, member: str, name: str, limit: int = MAX_MEMBER_BYTES) -> bytes:
+    """A member's bytes; its declared size is judged first (a zip bomb inflates only this far)."""
     try:
         info = zf.getinfo(member)
     except KeyError:
         raise SessionError(f"{name}: damaged session (missing {member})") from None
-    if info.file_size > MAX_MEMBER_BYTES:
+    if info.file_size > limit:
         raise SessionError(f"{name}: {member} is {info.file_size / 2**20:.0f} MiB uncompressed, too large")
     try:
         return zf.read(member)
@@ -269,7 +270,7 @@ def _member(zf: zipfile.ZipFile, member: str, name: str) -> bytes:
 
 def _read_meta(zf: zipfile.ZipFile, name: str) -> dict:
     try:
-        meta = parse_session_json(_member(zf, "session.json", name))
+        meta = parse_session_json(_member(zf, "session.json", name, limit=MAX_JSON_BYTES))
     except ValueError as exc:
         raise SessionError(f"{name}: {exc}") from None
     if meta.get("format") != SESSION_FORMAT:
