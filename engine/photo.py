@@ -40,6 +40,10 @@ FACE_MASK_RADII = (0.40, 0.46)
 FACE_MASK_FEATHER = 0.3
 
 PREVIEW_MAX_SIDE = 1024
+#: The colour mode of a fitted photo's change (engine.fit_composite): its luminance only — on the
+#: real portraits the model's chroma changes were casts (violet under the eyes, red blotches), not
+#: structure; see docs/photo.md, "Per-photo fit".
+FITTED_COLOUR = "luma"
 EXPORT_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 
 
@@ -116,6 +120,7 @@ class PhotoEdit:
     labels: dict[str, float] = field(default_factory=dict)  # conditional models: the photo's estimated labels
     unfitted: object = field(default=None, repr=False)  # the model before the per-photo fit; None: not fitted
     fit: object = field(default=None, repr=False)  # engine.fit.FitResult of the fit that ``model`` carries
+    colour: str = "rgb"  # how the change is coloured: engine.fit_composite.COLOUR_MODES
     _mask_crop: np.ndarray = field(default=None, repr=False)
     _previews: dict = field(default_factory=dict, repr=False)
 
@@ -139,7 +144,8 @@ class PhotoEdit:
         the latent and the fitted decode of it is the base of every change, so a zero edit is
         still the photo and an edit adds the fitted model's change, not a generic face's."""
         return replace(self, model=result.model, z=np.asarray(result.z, np.float32).reshape(-1), labels=dict(result.labels),
-                       reconstruction=result.after, unfitted=self.base_model, fit=result, _mask_crop=None, _previews={})  # fmt: skip
+                       reconstruction=result.after, unfitted=self.base_model, fit=result, colour=FITTED_COLOUR, _mask_crop=None,
+                       _previews={})  # fmt: skip
 
     @property
     def found_face(self) -> bool:
@@ -158,6 +164,10 @@ class PhotoEdit:
         if edits is None or edits.is_empty:
             return self.z
         m = self.model
+        if self.fit is not None and getattr(self.fit, "gains", None):  # per-photo σ calibration of the fitted model
+            from engine.fit import calibrated
+
+            edits = calibrated(edits, self.fit.gains)
         return edits.apply(self.z, m.latent_stats.std, m.attributes)
 
     # ------------------------------------------------------------------ the change
@@ -180,6 +190,10 @@ class PhotoEdit:
         d = face.astype(np.float32) - self.reconstruction.astype(np.float32)
         if not d.any():
             return None, face
+        if self.colour != "rgb":
+            from engine.fit_composite import colour_change
+
+            d = colour_change(d, self.colour)
         if self._mask_crop is None or self._mask_crop.shape[0] != d.shape[0]:
             self._mask_crop = face_mask(d.shape[0])
         return d * self._mask_crop[:, :, None], face

@@ -9,11 +9,18 @@ Photos: scikit-image's ``astronaut()`` (NASA, public domain) and matplotlib's ``
 face: the centre square is the crop). For every photo and every attribute, edits of ±3σ (a
 conditional model: the label set to 1 and to 0), all in the face mask of the crop:
 
-* ``ratio``  ‖Δ_fit‖ / ‖Δ₀‖, Δ = D(z') − D(z) on the fitted / unfitted model (target ≥ 0.8)
+The fitted change is taken in ``--colour`` mode (default ``luma``, what a fitted photo composites;
+Δ₀ is always the unfitted model's own RGB change).
+
+* ``ratio``  ‖Δ_fit‖ / ‖Δ₀‖, Δ = D(z') − D(z) on the fitted / unfitted model, the fitted edit
+  calibrated per photo (``engine.fit.edit_gains``; ``ratio_raw``: without it) (target ≥ 0.8)
 * ``cosine`` between Δ_fit and Δ₀ (target ≥ 0.7)
-* ``ghost``  cos(Δ_fit, e) with e = D₀(z) − crop, the unfitted reconstruction's error: how much
-  of the change pastes the old reconstruction into the photo (its energy share is ghost²;
-  1: the change is that error; target ≤ 0.2). ``ghost0``: the same for the unfitted Δ₀.
+* ``ghost``  ⟨Δ_fit − Δ₀, e⟩ / (‖e‖·max(‖e‖, ‖Δ₀‖)) with e = D₀(z) − crop, the unfitted
+  reconstruction's error: on a real photo (‖e‖ ≫ ‖Δ₀‖) the coefficient of the old
+  reconstruction in what the fit adds to the change — the composite crop + Δ_fit then holds
+  crop + ghost·e, a see-through copy of the old reconstruction (1: all of it, as a locality term
+  near the pivot gave). Where e is small (the model's own faces) it is the share of the added
+  change along e, bounded by ‖Δ_fit − Δ₀‖/‖Δ₀‖. Target ≤ 0.2.
 """
 
 from __future__ import annotations
@@ -56,45 +63,101 @@ def sample_photos(model, n: int, seed: int = 123) -> dict[str, np.ndarray]:
     return {f"sample{i}": np.asarray(Image.fromarray(im).resize((s, s), Image.Resampling.BICUBIC)) for i, im in enumerate(images)}
 
 
-def edits_of(model, z: np.ndarray, labels: dict[str, float]) -> list[tuple[str, np.ndarray, dict]]:
-    """(name, z', labels') for ±3σ along each direction (conditional models: each label to 1 and 0)."""
-    from engine.protocol import AttributeStep, EditStack
+def edits_of(
+    model, z: np.ndarray, labels: dict[str, float], gains: dict[str, float] | None = None
+) -> list[tuple[str, np.ndarray, np.ndarray, dict]]:
+    """(name, z', z' calibrated by ``gains``, labels') for ±3σ along each direction (conditional
+    models: each label set to 1 and to 0)."""
+    from engine.fit import attribute_step
 
     out = []
     if model.attributes:
         for name in sorted(model.attributes):
             for a in (3.0, -3.0):
-                zz = EditStack(ops=(AttributeStep(name=name, amount=a),)).apply(z, model.latent_stats.std, model.attributes)
-                out.append((f"{name}{a:+g}σ", zz, labels))
+                step = attribute_step(model, name, a)
+                out.append((f"{name}{a:+g}σ", z + step, z + (gains or {}).get(name, 1.0) * step, labels))
     else:
         for name in model.labels:
             for v in (1.0, 0.0):
-                out.append((f"{name}={v:g}", z, {**labels, name: v}))
+                out.append((f"{name}={v:g}", z, z, {**labels, name: v}))
     return out
 
 
-def edit_metrics(base, fitted, crop, z, labels, mask) -> dict[str, dict]:
+def _cast(change: np.ndarray, mask: np.ndarray) -> float:
+    """A colour cast: the mask-weighted mean of the change's chroma (RGB minus its BT.601 luma),
+    as a length in grey levels — a hue shift of the whole face, not new structure."""
+    luma = change @ np.array([0.299, 0.587, 0.114], np.float32)
+    chroma = change - luma[:, :, None]
+    mean = (chroma * mask[:, :, None]).sum(axis=(0, 1)) / max(float(mask.sum()), 1e-9)
+    return round(float(np.linalg.norm(mean)), 2)
+
+
+def edit_metrics(base, fitted, crop, z, labels, mask, gains=None, colour="rgb") -> dict[str, dict]:
+    from engine.fit_composite import colour_change
+
     m3 = mask[:, :, None]
     lab = labels or None
     d0z = base.decode(z[None], labels=lab)[0].astype(np.float32)
     dfz = fitted.decode(z[None], labels=lab)[0].astype(np.float32)
     e = (d0z - crop.astype(np.float32)) * m3
-    ne = float(np.linalg.norm(e))
+    ne = max(float(np.linalg.norm(e)), 1e-9)
     rows = {}
-    for name, zz, ll in edits_of(base, z, labels):
+    for name, zz, zg, ll in edits_of(base, z, labels, gains):
         d0 = (base.decode(zz[None], labels=ll or None)[0] - d0z) * m3
-        df = (fitted.decode(zz[None], labels=ll or None)[0] - dfz) * m3
+        raw = (fitted.decode(zz[None], labels=ll or None)[0] - dfz) * m3
+        df = colour_change(fitted.decode(zg[None], labels=ll or None)[0] - dfz, colour) * m3
         n0, nf = float(np.linalg.norm(d0)), float(np.linalg.norm(df))
         if n0 < 1e-3:  # the label is already there: no change to compare
             continue
+        cast0, castf = _cast(d0, mask), _cast(df, mask)
         rows[name] = {
+            "cast0": cast0,
+            "cast": castf,
             "ratio": round(nf / n0, 3),
+            "ratio_raw": round(float(np.linalg.norm(raw)) / n0, 3),
             "cosine": round(float((d0 * df).sum()) / max(n0 * nf, 1e-9), 3),
-            "ghost": round(float((df * e).sum()) / max(nf * ne, 1e-9), 3),
-            "ghost0": round(float((d0 * e).sum()) / max(n0 * ne, 1e-9), 3),
+            "ghost": round(float(((df - d0) * e).sum()) / (ne * max(ne, n0)), 3),
             "rms0": round(n0 / np.sqrt(mask.sum() * 3), 2),
         }
     return rows
+
+
+PICTURE_EDITS = (("Eyeglasses", 3.0), ("Male", 3.0), ("Young", 3.0), ("Young", -3.0))
+
+
+def pictures(pe, fitted_pe, name: str, folder: Path, colours=("rgb",)) -> list[Path]:
+    """Two PNGs per portrait: ``fit-NAME-recon.png`` (aligned crop | unfitted | fitted
+    reconstruction, 4× nearest) and ``fit-NAME-edits.png`` (the face region at 100 % of the
+    full-resolution composite; columns: original, then each of PICTURE_EDITS; rows: without
+    the fit, then with it in each colour mode of ``colours``)."""
+    from dataclasses import replace
+
+    from engine.protocol import AttributeStep, EditStack
+    from engine.protocol.files import atomic_output
+
+    def big(im):
+        return np.asarray(Image.fromarray(im).resize((im.shape[1] * 4, im.shape[0] * 4), Image.Resampling.NEAREST))
+
+    recon = np.concatenate([big(pe.crop), big(pe.reconstruction), big(fitted_pe.reconstruction)], axis=1)
+    x0, y0, x1, y1 = pe.region
+    rows = []
+    for p in (pe, *(replace(fitted_pe, colour=c, _previews={}) for c in colours)):
+        tiles = [p.photo[y0:y1, x0:x1]]
+        for attr, amount in PICTURE_EDITS:
+            if attr in p.model.attributes:
+                z = p.edited_latent(edits=EditStack(ops=(AttributeStep(name=attr, amount=amount),)))
+                tiles.append(p.composite(z)[y0:y1, x0:x1])
+            elif attr in p.labels:  # a conditional model: the label set to 1 (+) or 0 (−)
+                tiles.append(p.composite(p.z, labels={**p.labels, attr: 1.0 if amount > 0 else 0.0})[y0:y1, x0:x1])
+        rows.append(np.concatenate([np.pad(t, ((2, 2), (2, 2), (0, 0)), constant_values=255) for t in tiles], axis=1))
+    edits = np.concatenate(rows, axis=0)
+    out = []
+    for suffix, image in (("recon", recon), ("edits", edits)):
+        path = folder / f"fit-{name}-{suffix}.png"
+        with atomic_output(path) as tmp:
+            Image.fromarray(image).save(tmp, format="PNG")
+        out.append(path)
+    return out
 
 
 def main(argv=None) -> int:
@@ -106,9 +169,18 @@ def main(argv=None) -> int:
     ap.add_argument("--pivot", default="encoded", choices=("encoded", "typical"))
     ap.add_argument("--locality", type=float, default=None)
     ap.add_argument("--attribute-pool", action="store_true")
+    ap.add_argument("--no-calibrate", action="store_true", help="no per-photo σ calibration")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--no-real", action="store_true")
     ap.add_argument("--json", help="write all figures here")
+    ap.add_argument("--pictures", help="folder for before/after pictures of the real portraits (docs/photo)")
+    ap.add_argument(
+        "--colour",
+        default="luma",
+        choices=("rgb", "luma", "gated"),
+        help="colour mode of the fitted change measured (the fitted default: luma)",
+    )
+    ap.add_argument("--colours", default="rgb", help="composite colour modes for the fitted rows of the pictures (rgb,luma,gated)")
     a = ap.parse_args(argv)
 
     import torch
@@ -120,7 +192,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(a.threads)
     model = engine.load_model(a.model, device="cpu")
     kw = {k: v for k, v in dict(steps=a.steps, lr=a.lr, locality_weight=a.locality).items() if v is not None}
-    cfg = FitConfig(pivot=a.pivot, attribute_pool=a.attribute_pool, **kw)
+    cfg = FitConfig(pivot=a.pivot, attribute_pool=a.attribute_pool, calibrate=not a.no_calibrate, **kw)
     photos = ({} if a.no_real else real_portraits()) | sample_photos(model, a.samples)
     mask = face_mask(model.image_size)
     report = {"model": a.model, "config": cfg.__dict__, "load": open("/proc/loadavg").read().split()[:3], "photos": {}}
@@ -128,11 +200,13 @@ def main(argv=None) -> int:
         pe = open_photo(model, photo, detector="auto" if not name.startswith("sample") else "centre")
         t = time.perf_counter()
         r = fit(model, pe.crop, config=cfg)
-        rows = edit_metrics(model, r.model, pe.crop, r.z, r.labels, mask)
+        rows = edit_metrics(model, r.model, pe.crop, r.z, r.labels, mask, r.gains, a.colour)
+        if a.pictures and not name.startswith("sample") and r.fitted:
+            pictures(pe, pe.with_fit(r), f"{a.model}-{name}", Path(a.pictures), a.colours.split(","))
         report["photos"][name] = {"face": pe.face.method, "psnr_before": round(r.psnr_before, 2), "psnr_after": round(r.psnr_after, 2),
                                   "seconds": round(r.seconds, 2), "steps": r.steps, "fit_wall_s": round(time.perf_counter() - t, 2),
-                                  "pivot_norm": round(float(np.linalg.norm(r.z)), 2), "edits": rows}  # fmt: skip
-        line = " ".join(f"{k}:{v['ratio']:.2f}/{v['cosine']:.2f}/{v['ghost']:+.2f}" for k, v in rows.items())
+                                  "pivot_norm": round(float(np.linalg.norm(r.z)), 2), "gains": r.gains, "edits": rows}  # fmt: skip
+        line = " ".join(f"{k}:{v['ratio']:.2f}({v['ratio_raw']:.2f})/{v['cosine']:.2f}/{v['ghost']:+.2f}" for k, v in rows.items())
         print(
             f"{name:13s} {r.psnr_before:5.1f}->{r.psnr_after:5.1f} dB {r.seconds:4.1f}s |z| {np.linalg.norm(r.z):4.1f}  {line}", flush=True
         )

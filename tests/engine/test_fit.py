@@ -15,7 +15,8 @@ import engine
 from engine import protocol as p
 from engine.cli import main
 from engine.fit import FitConfig, decoder_state, fit, fit_photo, with_decoder_state
-from engine.photo import face_mask, open_photo
+from engine.fit_composite import LUMA, colour_change
+from engine.photo import FITTED_COLOUR, face_mask, open_photo
 from engine.testing import device_under_test
 
 QUICK = dict(steps=40, lr=2e-2, locality_pool=8, check_every=5)
@@ -103,9 +104,37 @@ def test_zero_edit_after_the_fit_is_the_photo_and_edits_stay_in_the_face(model, 
     assert not changed[:y0].any() and not changed[y1:].any() and not changed[:, :x0].any() and not changed[:, x1:].any()
     # the change is the fitted model's: decode(z') − decode(pivot) with the fitted weights
     face = r.model.decode(z[None])[0].astype(np.float32)
-    d = (face - r.after.astype(np.float32)) * face_mask(32)[:, :, None]
+    d = colour_change(face - r.after.astype(np.float32), FITTED_COLOUR) * face_mask(32)[:, :, None]
     assert np.allclose(fitted.delta(z)[0], d)
     assert fitted.choose_face(0).unfitted is None  # another face starts from the loaded model
+
+
+def test_the_attribute_steps_of_a_fitted_photo_are_calibrated(model, photo):
+    pe = open_photo(model, photo, detector="centre")
+    fitted, r = fit_photo(pe, FitConfig(**QUICK))
+    assert set(r.gains) == set(model.attributes) and all(1.0 <= g <= 3.0 for g in r.gains.values())
+    stack = p.EditStack(ops=(p.AttributeStep(name="Eyeglasses", amount=2.0), p.DimensionStep(dim=0, amount=1.0)))
+    want = p.EditStack(ops=(p.AttributeStep(name="Eyeglasses", amount=2.0 * r.gains["Eyeglasses"]), p.DimensionStep(dim=0, amount=1.0)))
+    std = model.latent_stats.std
+    assert np.allclose(fitted.edited_latent(edits=stack), want.apply(fitted.z, std, model.attributes))
+    assert np.array_equal(pe.edited_latent(edits=stack), stack.apply(pe.z, std, model.attributes))  # unfitted: as given
+
+
+def test_colour_modes_keep_the_luminance_of_the_change():
+    rng = np.random.default_rng(1)
+    d = rng.normal(0, 20, (8, 8, 3)).astype(np.float32)
+    d[:4] = [6.0, -3.0, 0.0]  # a tint with little luma change
+    for mode in ("rgb", "luma", "gated"):
+        assert np.allclose(colour_change(d, mode) @ LUMA, d @ LUMA, atol=1e-4)
+    luma = colour_change(d, "luma")
+    assert np.allclose(luma[..., 0], luma[..., 1]) and np.allclose(luma[..., 1], luma[..., 2])  # no chroma at all
+    gated = colour_change(d, "gated")
+    chroma = lambda x: np.abs(x - (x @ LUMA)[..., None]).sum(-1)  # noqa: E731
+    assert chroma(gated[:4]).max() < 0.5 * chroma(d[:4]).min()  # the tint is mostly dropped
+    strong = np.abs(d @ LUMA) >= 12.0
+    assert np.allclose(gated[strong], d[strong])  # where the luma changes, the colour comes with it
+    with pytest.raises(ValueError, match="colour mode"):
+        colour_change(d, "hsv")
 
 
 def test_fitted_weights_round_trip_through_the_decoder_state(model, photo):
@@ -156,3 +185,12 @@ def test_edit_with_fit(tiny_ckpt, photo, tmp_path, capsys):
     plain = np.asarray(Image.open(tmp_path / "plain" / "face.png"))
     fitted = np.asarray(Image.open(tmp_path / "fitted" / "face.png"))
     assert plain.shape == fitted.shape == photo.shape and not np.array_equal(plain, fitted)
+
+
+def test_bench_fit_times_a_fit_of_a_real_portrait(model):
+    pytest.importorskip("dlib")
+    pytest.importorskip("skimage")
+    from engine.fit import bench_fit
+
+    r = bench_fit(model, steps=5)
+    assert r["steps"] == 5 and r["seconds"] > 0 and r["threads"] == 1 and r["psnr_after"] >= r["psnr_before"]
