@@ -9,7 +9,6 @@ the save dialog asked.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
@@ -66,21 +65,3 @@ class LayerExport(QObject):
         # the dialog asked before choosing an existing file, so replacing it is what the user wants
         self.export_to(path, overwrite=Path(path).exists())
 
-
-def install(window) -> LayerExport:
-    """Build it on the main window and put it in the File menu after the flat export."""
-    layers = LayerExport(window, window.client, window.edit, window.photo, window.mask)
-    export_photo = getattr(getattr(window, "documents", None), "export_photo", None)
-    menu = window.file_menu
-    actions = menu.actions()
-    if export_photo in actions and actions.index(export_photo) + 1 < len(actions):
-        menu.insertAction(actions[actions.index(export_photo) + 1], layers.action)
-    else:
-        menu.addAction(layers.action)
-    layers.exported.connect(lambda path: window.banner.show_info(f"Exported layers {path}"))
-    layers.failed.connect(_show_error(window))
-    return layers
-
-
-def _show_error(window) -> Callable[[str], None]:
-    return getattr(window, "show_error", None) or window.banner.show_error
