@@ -73,6 +73,9 @@ def model_config(tc: TrainConfig, steps_per_epoch: int, labels=None):
     return registry.config_from_dict(fam.name, values)
 
 
+_BOOLS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+
+
 def parse_model_options(text: str, config_cls) -> dict:
     """``"loss=wgan-gp,n_critic=5"`` → typed values for fields of ``config_cls``."""
     fields = {f.name: f for f in dataclasses.fields(config_cls)}
@@ -84,8 +87,8 @@ def parse_model_options(text: str, config_cls) -> dict:
             raise TrainingError(f"--model-options: {item!r} is not key=value for a field of {config_cls.__name__} ({', '.join(fields)})")
         kind = type(fields[key].default)
         try:
-            out[key] = raw.strip().lower() in ("1", "true", "yes") if kind is bool else kind(raw.strip())
-        except ValueError:
+            out[key] = _BOOLS[raw.strip().lower()] if kind is bool else kind(raw.strip())  # ranges: the config checks them
+        except (KeyError, ValueError):
             raise TrainingError(f"--model-options: {key} needs a {kind.__name__}, got {raw!r}") from None
     return out
 

@@ -137,3 +137,14 @@ def test_train_config_has_the_same_ranges_for_the_api(fields, message):
 
     with pytest.raises(ValueError, match=message):
         TrainConfig(**fields)
+
+
+@pytest.mark.parametrize("options, message", [("spectral_norm=maybe", "spectral_norm needs a bool"), ("n_critic=0", "n_critic must be within 1..100"),
+                                              ("ema_decay=nan", "ema_decay must be a finite number"), ("n_critic=2.5", "n_critic needs a int")])  # fmt: skip
+def test_model_options_are_typed_and_ranged(options, message):
+    from engine.models import registry
+    from engine.models.cgan import CGANConfig
+    from engine.train import TrainingError, parse_model_options
+
+    with pytest.raises((TrainingError, ValueError), match=message):
+        registry.config_from_dict("cgan", parse_model_options(options, CGANConfig))
