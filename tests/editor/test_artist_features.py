@@ -36,18 +36,23 @@ def settle(qtbot, window) -> None:
     qtbot.waitUntil(lambda: not window.client.busy, timeout=TIMEOUT_MS)
 
 
-def open_photo(qtbot, window, path) -> None:
-    """Open ``path`` in the window and wait until it is encoded (through "Use the whole image"
-    where the window asks about a photo without a face)."""
-    try:
-        from tests.editor._faces import open_in_window
-    except ImportError:
-        open_in_window = None
-    if open_in_window is not None and hasattr(window, "faces"):
-        open_in_window(qtbot, window, path, TIMEOUT_MS)
-    else:
-        assert window.open_image(path)
+def open_by(qtbot, window, path, act) -> None:
+    """Run ``act`` (which opens ``path``: the menu, a drop) and wait until the photo is encoded;
+    where the window asks about a photo without a face, answer "Use the whole image"."""
+    events: list[str] = []
+    window.photo.opened.connect(lambda opened: events.append("opened") if opened is not None else None)
+    marking = getattr(getattr(window, "faces", None), "marking", None)
+    if marking is not None:
+        marking.noFace.connect(lambda *_: events.append("no face"))
+    act()
+    qtbot.waitUntil(lambda: bool(events), timeout=TIMEOUT_MS)
+    if events[0] == "no face":
+        window.faces.banner.whole.click()
     qtbot.waitUntil(lambda: window.edit.encoded is not None and window.edit.path == path, timeout=TIMEOUT_MS)
+
+
+def open_photo(qtbot, window, path) -> None:
+    open_by(qtbot, window, path, lambda: window.open_image(path))
 
 
 def move_a_slider(qtbot, window, sigma: float = 2.5) -> None:
@@ -350,8 +355,7 @@ def drop(window, *paths, urls=()) -> QDropEvent:
 
 
 def test_drops_open_a_photo_refuse_junk_and_folders_and_lose_nothing(qtbot, window, photo, tmp_path):
-    with qtbot.waitSignal(window.edit.encodedChanged, timeout=TIMEOUT_MS, check_params_cb=lambda e: e is not None):
-        drop(window, photo)
+    open_by(qtbot, window, photo, lambda: drop(window, photo))
     assert window.edit.path == photo
     move_a_slider(qtbot, window)
     stack = window.edit.stack
@@ -384,8 +388,7 @@ def test_drops_open_a_photo_refuse_junk_and_folders_and_lose_nothing(qtbot, wind
 def test_dropping_several_photos_opens_the_first_and_says_so(qtbot, window, tmp_path, count):
     paths = [write_photo(tmp_path / f"p{i}.png", seed=i) for i in range(count)]
     with qtbot.waitSignal(window.drop.message) as said:
-        with qtbot.waitSignal(window.edit.encodedChanged, timeout=TIMEOUT_MS, check_params_cb=lambda e: e is not None):
-            drop(window, *paths)
+        open_by(qtbot, window, paths[0], lambda: drop(window, *paths))
     assert window.edit.path == paths[0] and "p0.png" in said.args[0]
     settle(qtbot, window)
 
