@@ -444,6 +444,11 @@ def _eval_edits(a):
     from engine.semantics.identity import identity_metric
     from engine.semantics.judge import evaluate_judge, load_judge
 
+    from engine.semantics.classifier_directions import METHODS
+
+    methods = names_in(a.methods, METHODS, "--methods")  # before minutes of encoding, not after
+    if not methods:
+        raise ValueError(f"--methods: give at least one of {', '.join(METHODS)}")
     _threads(a)
     say = _say(a)
     m = engine.load_model(a.model, device=a.device)
@@ -459,7 +464,6 @@ def _eval_edits(a):
     if a.limit:
         held = held.subset(np.arange(min(a.limit, len(held))))
     mu = encode_tensor_images(m, held.images, progress=not a.quiet)
-    methods = [s.strip() for s in a.methods.split(",") if s.strip()]
     all_fits = {meth: fit_directions(meth, train.mu, train.labels, train.names) for meth in set(methods) | {"classifier"}}
     fits = {meth: {n: f.direction for n, f in all_fits[meth].items() if n in judge.names} for meth in methods}
     classifiers = {n: f.classifier for n, f in all_fits["classifier"].items()}  # locks: keep the others' read-outs fixed

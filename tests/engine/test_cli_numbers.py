@@ -148,3 +148,8 @@ def test_model_options_are_typed_and_ranged(options, message):
 
     with pytest.raises((TrainingError, ValueError), match=message):
         registry.config_from_dict("cgan", parse_model_options(options, CGANConfig))
+
+
+def test_unknown_methods_are_refused_before_any_work(capsys):
+    assert main(["eval-edits", "--data", "faces:/nowhere", "--methods", "mean,pca"]) == 2
+    assert capsys.readouterr().err.strip() == "error: --methods: unknown name(s) 'pca'; known: classifier, mean"
