@@ -48,7 +48,20 @@ class SplitDivider(QObject):
         grip = QPointF(x, target.center().y())
         painter.setBrush(QColor(255, 255, 255, 230))
         painter.drawEllipse(grip, 6, 6)
+        self._caption(painter, "Before", QPointF(x - 6, target.top() + 6), right_aligned=True)
+        self._caption(painter, "After", QPointF(x + 6, target.top() + 6), right_aligned=False)
         painter.setBrush(Qt.BrushStyle.NoBrush)
+
+    @staticmethod
+    def _caption(painter: QPainter, text: str, at: QPointF, right_aligned: bool) -> None:
+        metrics = painter.fontMetrics()
+        w, h = metrics.horizontalAdvance(text) + 10, metrics.height() + 4
+        box = QRectF(at.x() - w if right_aligned else at.x(), at.y(), w, h)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(0, 0, 0, 140))
+        painter.drawRoundedRect(box, 4, 4)
+        painter.setPen(QColor(255, 255, 255))
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
 
     # ------------------------------------------------------------------ mouse (True: handled)
 

@@ -48,5 +48,5 @@ def _ensure_keys(action: QAction | None, keys: list[str]) -> None:
     if action is None:
         return
     have = action.shortcuts()
-    have += [QKeySequence(k) for k in keys if QKeySequence(k) not in have]
-    action.setShortcuts(have)
+    missing = [QKeySequence(k) for k in keys if QKeySequence(k) not in have]
+    action.setShortcuts(missing + have)  # the first is the one the menu shows
