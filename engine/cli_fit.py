@@ -23,7 +23,7 @@ def _fit_args(p):
     p.add_argument("photo", help="a photo with a face")
     p.add_argument("--out", required=True, help="folder to write aligned.png, before.png and after.png to (created if missing)")
     p.add_argument("--model", default="default", help="bundled name or checkpoint path")
-    p.add_argument("--steps", type=int_in(0, 20000), default=None, help="optimisation steps (default 300)")
+    p.add_argument("--steps", type=int_in(0, 20000), default=None, help="optimisation steps (default 200)")
     p.add_argument("--lr", type=float_in(0.0, 1.0, above=True), default=None, help="Adam learning rate (default 2e-3)")
     p.add_argument(
         "--pivot",

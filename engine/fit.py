@@ -34,7 +34,7 @@ DECODER_PREFIXES = {"vae": ("from_latent.", "decoder."), "cvae": ("from_latent."
 
 @dataclass(frozen=True)
 class FitConfig:
-    steps: int = 300
+    steps: int = 200
     lr: float = 2e-3
     l1_weight: float = 0.5  # an L1 term sharpens small errors that L2 leaves
     locality_weight: float = 1.0
@@ -223,9 +223,9 @@ def edit_gains(model, fitted, z: np.ndarray, labels: dict[str, float] | None = N
     gives the slider its old reach. Clipped to 1..3."""
     from engine.photo import face_mask
 
-    if not model.attributes:
-        return {}
     mask = face_mask(model.image_size)[None, :, :, None]
+    if not model.attributes:
+        return _label_gains(model, fitted, z, labels or {}, mask)
     lab = labels or None
     names = sorted(model.attributes)
     steps = np.stack([attribute_step(model, n, a) for n in names for a in (amount, -amount)])
@@ -246,6 +246,28 @@ def edit_gains(model, fitted, z: np.ndarray, labels: dict[str, float] | None = N
                 g1 = 1.0 + (c0[2 * i : 2 * i + 2].mean() - cf[2 * i : 2 * i + 2].mean()) / slope
         gains[n] = round(float(min(3.0, max(1.0, g1))), 3)
     return gains
+
+
+def _label_gains(model, fitted, z, labels: dict[str, float], mask) -> dict[str, float]:
+    """A conditional model's edits are label changes, which cannot move farther than 0..1: its
+    gain (``label:NAME``) scales the fitted change in pixels instead, so that flipping the label
+    changes the face as much as it did on the unfitted decode. Clipped to 1..3."""
+    if not labels:
+        return {}
+    names = sorted(labels)
+    ys = [labels] + [{**labels, n: 0.0 if labels[n] >= 0.5 else 1.0} for n in names]
+    gains = {}
+    outs = [np.stack([m.decode(z[None], labels=y)[0] for y in ys]).astype(np.float32) for m in (model, fitted)]
+    c0, cf = (np.sqrt((((o[1:] - o[:1]) * mask) ** 2).sum(axis=(1, 2, 3))) for o in outs)
+    for i, n in enumerate(names):
+        gains[f"label:{n}"] = round(float(min(3.0, max(1.0, c0[i] / max(cf[i], 1e-6)))), 3)
+    return gains
+
+
+def label_gain(gains: dict[str, float], labels: dict[str, float], edited: dict[str, float]) -> float:
+    """The pixel gain of a label edit (:func:`_label_gains`): the mean over the labels it changes."""
+    changed = [k for k, v in edited.items() if abs(v - labels.get(k, v)) > 1e-6]
+    return float(np.mean([gains.get(f"label:{k}", 1.0) for k in changed])) if changed else 1.0
 
 
 def calibrated(edits, gains: dict[str, float]):
@@ -386,7 +408,7 @@ class _Run:
             p.requires_grad_(False)
 
 
-def bench_fit(model, steps: int = 300, threads: int = 1, photo: np.ndarray | None = None) -> dict:
+def bench_fit(model, steps: int = 200, threads: int = 1, photo: np.ndarray | None = None) -> dict:
     """Time one fit of the face in ``photo`` (default: scikit-image's astronaut(), a real portrait)
     on ``threads`` torch threads: open (detect, align, encode) is not counted."""
     from engine.devices import thread_budget

@@ -190,6 +190,10 @@ class PhotoEdit:
         d = face.astype(np.float32) - self.reconstruction.astype(np.float32)
         if not d.any():
             return None, face
+        if not same_labels and self.fit is not None and getattr(self.fit, "gains", None):  # a label edit's per-photo gain
+            from engine.fit import label_gain
+
+            d *= label_gain(self.fit.gains, self.labels, labels)
         if self.colour != "rgb":
             from engine.fit_composite import colour_change
 

@@ -106,6 +106,10 @@ def edit_metrics(base, fitted, crop, z, labels, mask, gains=None, colour="rgb") 
         d0 = (base.decode(zz[None], labels=ll or None)[0] - d0z) * m3
         raw = (fitted.decode(zz[None], labels=ll or None)[0] - dfz) * m3
         df = colour_change(fitted.decode(zg[None], labels=ll or None)[0] - dfz, colour) * m3
+        if ll != labels and gains:  # a label edit: its per-photo pixel gain, as PhotoEdit.delta applies it
+            from engine.fit import label_gain
+
+            df = df * label_gain(gains, labels, ll)
         n0, nf = float(np.linalg.norm(d0)), float(np.linalg.norm(df))
         if n0 < 1e-3:  # the label is already there: no change to compare
             continue
@@ -117,7 +121,7 @@ def edit_metrics(base, fitted, crop, z, labels, mask, gains=None, colour="rgb") 
             "ratio_raw": round(float(np.linalg.norm(raw)) / n0, 3),
             "cosine": round(float((d0 * df).sum()) / max(n0 * nf, 1e-9), 3),
             "ghost": round(float(((df - d0) * e).sum()) / (ne * max(ne, n0)), 3),
-            "rms0": round(n0 / np.sqrt(mask.sum() * 3), 2),
+            "rms0": round(float(n0 / np.sqrt(mask.sum() * 3)), 2),
         }
     return rows
 

@@ -194,3 +194,21 @@ def test_bench_fit_times_a_fit_of_a_real_portrait(model):
 
     r = bench_fit(model, steps=5)
     assert r["steps"] == 5 and r["seconds"] > 0 and r["threads"] == 1 and r["psnr_after"] >= r["psnr_before"]
+
+
+def test_a_cgan_fit_tunes_only_the_generator_and_calibrates_label_edits(photo, tmp_path):
+    from tests.engine._conditional import save, tiny_cgan
+
+    m = engine.load_model(str(save(tiny_cgan(steps=5), tmp_path / "cgan.safetensors")), device=device_under_test())
+    pe = open_photo(m, photo, detector="centre")
+    before = _state(m)
+    fitted, r = fit_photo(pe, FitConfig(**{**QUICK, "refine_steps": 5}))
+    assert r.fitted and r.psnr_after > r.psnr_before and _same(before, _state(m))
+    changed = {k for k, v in _state(r.model).items() if not torch.equal(v, before[k])}
+    assert changed and all(k.startswith("g_ema.") for k in changed)
+    assert set(r.gains) == {"label:Bright", "label:Red"} and all(1.0 <= g <= 3.0 for g in r.gains.values())
+    assert np.array_equal(fitted.composite(fitted.z), photo)
+    flip = {**fitted.labels, "Red": 0.0 if fitted.labels["Red"] >= 0.5 else 1.0}
+    raw = r.model.decode(fitted.z[None], labels=flip)[0].astype(np.float32) - r.after.astype(np.float32)
+    want = colour_change(raw, FITTED_COLOUR) * face_mask(32)[:, :, None] * r.gains["label:Red"]
+    assert np.allclose(fitted.delta(fitted.z, flip)[0], want, atol=1e-3)
