@@ -22,6 +22,7 @@ from editor.widgets.canvas_panel import CanvasPanel
 from editor.widgets.conditional_ui import ConditionalUI
 from editor.widgets.document_actions import DocumentActions
 from editor.widgets.face_chooser import FaceChooser
+from editor.widgets.face_ui import FaceUI
 from editor.widgets.file_actions import FileActions
 from editor.widgets.file_drop import FileDropFilter
 from editor.widgets.history_panel import HistoryPanel
@@ -76,6 +77,7 @@ class MainWindow(QMainWindow):
         self.semantics = SemanticsUI(self)  # attribute sliders, arithmetic, interpolation, your attributes
         self.conditional = ConditionalUI(self)  # labels of conditional models, realism gauge, bundled models
         self.artist = ArtistUI(self)  # layered export, clipboard, Help menu, standard shortcuts, before/after, wheel guard
+        self.faces = FaceUI(self)  # no face found: mark the face or use the whole image; Edit ▸ Mark the face…
 
     # ------------------------------------------------------------------ layout
 

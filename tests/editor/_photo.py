@@ -27,9 +27,11 @@ def wait_rendered(qtbot, window, timeout: int = TIMEOUT_MS) -> np.ndarray:
 
 
 def open_photo_file(qtbot, window, path, timeout: int = TIMEOUT_MS) -> np.ndarray:
-    """Open ``path`` through the window and wait for the engine's PhotoOpened; returns its pixels."""
-    with qtbot.waitSignal(window.photo.opened, timeout=timeout, check_params_cb=lambda o: o is not None):
-        assert window.open_image(path)
+    """Open ``path`` through the window and wait for the engine's PhotoOpened (a photo without a
+    face: through "Use the whole image"); returns its pixels."""
+    from tests.editor._faces import open_in_window
+
+    open_in_window(qtbot, window, path, timeout)
     qtbot.waitUntil(lambda: window.edit.edit is not None, timeout=timeout)
     return window.photo.current.photo
 

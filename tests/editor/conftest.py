@@ -60,8 +60,10 @@ def photo(tmp_path: Path) -> Path:
 
 
 def open_photo(qtbot, window, path: Path) -> None:
-    with qtbot.waitSignal(window.edit.encodedChanged, timeout=TIMEOUT_MS, check_params_cb=lambda e: e is not None):
-        assert window.open_image(path)
+    from tests.editor._faces import open_in_window
+
+    open_in_window(qtbot, window, path, TIMEOUT_MS)  # a photo without a face: through "Use the whole image"
+    qtbot.waitUntil(lambda: window.edit.encoded is not None, timeout=TIMEOUT_MS)
 
 
 def shown_edit(window) -> np.ndarray:

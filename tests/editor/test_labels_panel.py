@@ -54,7 +54,7 @@ def test_a_label_slider_re_renders_the_photo_like_the_engine(qtbot, real, multi_
     assert sent.labels == {**estimate, "Bright": target} and sent.edits.is_empty
     assert differs(shown, original) > 0, "moving a label slider changed no pixel"
     other = independent_engine(multi_cvae)
-    other.handle(p.OpenPhoto(path=str(photo)))
+    other.handle(p.OpenPhoto(path=str(photo), detector="centre"))
     expected = other.handle(p.RenderEdit(labels={**estimate, "Bright": target}, full_resolution=True, whole_photo=True))
     np.testing.assert_array_equal(shown, expected.image)
 
@@ -156,7 +156,7 @@ def test_switching_models_re_encodes_the_photo_and_shows_its_labels(qtbot, real,
     assert real.engine.of(p.ChooseFace), "the photo was not re-bound to the new model"
     assert ui.dock.isVisible() and window.edit.base_labels == window.photo.current.labels
     other = independent_engine(multi_cvae)
-    opened = other.handle(p.OpenPhoto(path=str(photo)))
+    opened = other.handle(p.OpenPhoto(path=str(photo), detector="centre"))
     np.testing.assert_allclose(window.edit.encoded.z, opened.z, atol=1e-5)
     for name, slider in ui.label_panel.sliders.items():
         assert slider.value() == pytest.approx(opened.labels[name], abs=0.006)

@@ -7,7 +7,7 @@ import pytest
 
 testing = pytest.importorskip("engine.testing")
 
-from tests.editor.conftest import open_photo, real_engine_window, shown_edit  # noqa: E402
+from tests.editor.conftest import real_engine_window, shown_edit  # noqa: E402
 
 TIMEOUT_MS = 60_000  # the first request imports torch inside the worker thread
 
@@ -35,7 +35,10 @@ def test_open_encode_edit_and_reset_with_the_real_engine(qtbot, real_window, pho
     info = window.model.info
     assert info.latent_dim == 8 and info.image_size == 32 and window.latents.rows
     assert window.status.device.text() == "cpu"
-    open_photo(qtbot, window, photo)
+    assert window.open_image(photo)  # a gradient, no face: "Use the whole image" edits its centre square
+    qtbot.waitUntil(window.faces.banner.isVisible, timeout=TIMEOUT_MS)
+    with qtbot.waitSignal(window.edit.encodedChanged, timeout=TIMEOUT_MS, check_params_cb=lambda e: e is not None):
+        window.faces.banner.whole.click()
     reconstruction = window.edit.encoded.reconstruction.copy()
     assert reconstruction.shape == (32, 32, 3) and reconstruction.dtype == np.uint8
     np.testing.assert_array_equal(shown_edit(window), reconstruction)
