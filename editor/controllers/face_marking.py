@@ -16,10 +16,11 @@ from editor.controllers.edit import EditController
 from editor.controllers.photo import PhotoController
 
 NO_FACE = "NoFaceError"  # ErrorResponse.kind of a photo without a face
+NO_FINDER = "FaceFinderMissing"  # the face finder (dlib) cannot be imported: the same two ways on
 
 
 class FaceMarking(QObject):
-    noFace = Signal(str)  # the photo's display name
+    noFace = Signal(str, bool)  # the photo's display name; True: the face finder itself is missing
     resolved = Signal()  # a face is open again (found, marked or the whole image)
 
     def __init__(self, photo: PhotoController, edit: EditController, parent: QObject | None = None) -> None:
@@ -51,9 +52,10 @@ class FaceMarking(QObject):
             self._photo.open(self._edit.photo, self._edit.path, face_box=box)
 
     def _on_open_failed(self, error) -> None:
-        if getattr(error, "kind", "") == NO_FACE:
+        kind = getattr(error, "kind", "")
+        if kind in (NO_FACE, NO_FINDER):
             self.refused = True
-            self.noFace.emit(self._edit.name)
+            self.noFace.emit(self._edit.name, kind == NO_FINDER)
 
     def _on_opened(self, opened) -> None:
         if opened is not None and self.refused:

@@ -34,9 +34,9 @@ class FaceBanner(QFrame):
     def text(self) -> str:
         return self.label.text()
 
-    def show_no_face(self, name: str) -> None:
-        self._show(f"No face found in {name or 'the photo'}. Mark the face, or use the whole image (its centre square).",
-                   mark=True, whole=True)
+    def show_no_face(self, name: str, finder_missing: bool = False) -> None:
+        what = "The face finder (dlib) is not installed" if finder_missing else f"No face found in {name or 'the photo'}"
+        self._show(f"{what}. Mark the face, or use the whole image (its centre square).", mark=True, whole=True)
 
     def show_marking(self) -> None:
         self._show("Drag a square around the face on the photo (Esc cancels).", cancel=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMainWindow
+from PySide6.QtWidgets import QMainWindow, QToolButton
 
 from editor.controllers.face_marking import FaceMarking
 from editor.widgets.face_banner import FaceBanner
@@ -17,6 +17,7 @@ class FaceUI(QObject):
     def __init__(self, window: QMainWindow) -> None:
         super().__init__(window)
         self._window = window
+        self._finder_missing = False
         self.marking = FaceMarking(window.photo, window.edit, self)
         self.banner = FaceBanner()
         self.marker = FaceMarker(window.canvas.views["photo"], self)
@@ -26,11 +27,14 @@ class FaceUI(QObject):
         window.edit_menu.addSeparator()
         window.edit_menu.addAction(self.mark_action)
         window.centralWidget().layout().insertWidget(1, self.banner)  # under the notification strip
+        self.mark_button = QToolButton(defaultAction=self.mark_action, autoRaise=True)
+        row = window.face_chooser.parentWidget().layout()
+        row.insertWidget(row.indexOf(window.face_chooser) + 1, self.mark_button)  # beside the face chooser
         self._wire(window)
 
     def _wire(self, window: QMainWindow) -> None:
         m, banner, marker = self.marking, self.banner, self.marker
-        m.noFace.connect(banner.show_no_face)
+        m.noFace.connect(self._on_no_face)
         m.resolved.connect(banner.hide)
         banner.markClicked.connect(self.start_marking)
         self.mark_action.triggered.connect(self.start_marking)
@@ -58,9 +62,13 @@ class FaceUI(QObject):
 
     def _after_marking(self) -> None:
         if self.marking.refused:
-            self.banner.show_no_face(self._window.edit.name)
+            self.banner.show_no_face(self._window.edit.name, self._finder_missing)
         else:
             self.banner.hide()
+
+    def _on_no_face(self, name: str, finder_missing: bool) -> None:
+        self._finder_missing = finder_missing
+        self.banner.show_no_face(name, finder_missing)
 
     def _on_document(self) -> None:
         self.marker.cancel()
@@ -70,7 +78,8 @@ class FaceUI(QObject):
 
     def _quiet_no_face_error(self, message: str) -> None:
         """The face banner says it and offers the ways on: the generic error strip need not."""
-        if self.marking.refused and "no face found" in message:
+        said = ("no face found", "the face finder cannot start")
+        if self.marking.refused and any(s in message for s in said):
             self._window.banner.dismiss()
-            if "no face found" in self._window.statusBar().currentMessage():
+            if any(s in self._window.statusBar().currentMessage() for s in said):
                 self._window.statusBar().clearMessage()

@@ -10,7 +10,7 @@ def open_in_window(qtbot, window, path, timeout: int) -> None:
     banner's "Use the whole image" when it was refused. Returns once ``photo.opened`` came."""
     events: list[str] = []
     on_opened = lambda opened: events.append("opened") if opened is not None else None  # noqa: E731
-    on_refused = lambda name: events.append("no face")  # noqa: E731
+    on_refused = lambda *_: events.append("no face")  # noqa: E731
     window.photo.opened.connect(on_opened)
     window.faces.marking.noFace.connect(on_refused)
     try:

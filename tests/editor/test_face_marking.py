@@ -116,3 +116,21 @@ def test_a_missing_photo_on_the_command_line_says_so(qtbot, settings, tmp_path, 
     assert err == [f"error: {tmp_path / 'missing.jpg'}: no such file"]
     assert window.banner.isVisibleTo(window) and "missing.jpg: no such file" in window.banner.text()
     window.client.shutdown(5000)
+
+
+def test_without_the_face_finder_the_same_two_ways_on_are_offered(qtbot, window, tmp_path, monkeypatch):
+    import sys
+
+    from PIL import Image
+    from skimage.data import astronaut
+
+    monkeypatch.setitem(sys.modules, "dlib", None)  # as if dlib could not be imported: never a silent centre crop
+    path = tmp_path / "astronaut.png"
+    Image.fromarray(astronaut()).save(path)
+    assert window.open_image(path)
+    banner = window.faces.banner
+    qtbot.waitUntil(banner.isVisible, timeout=TIMEOUT_MS)
+    assert banner.text().startswith("The face finder (dlib) is not installed") and banner.whole.isVisible()
+    assert window.photo.current is None and not window.banner.isVisible()
+    assert window.faces.mark_action.isEnabled()  # Edit menu and the button beside the face chooser
+    assert window.faces.mark_button.parentWidget() is window.face_chooser.parentWidget()
