@@ -423,3 +423,31 @@ def bench_fit(model, steps: int = 200, threads: int = 1, photo: np.ndarray | Non
         r = fit_photo(pe, FitConfig(steps=int(steps)))[1]
     return {"seconds": round(r.seconds, 2), "steps": r.steps, "threads": int(threads), "psnr_before": round(r.psnr_before, 2),
             "psnr_after": round(r.psnr_after, 2), "fitted": r.fitted}  # fmt: skip
+
+
+def fit_to_bytes(result: FitResult) -> tuple[bytes, dict]:
+    """A fit as a session stores it: (safetensors bytes of the tuned decoder tensors, JSON facts)."""
+    from safetensors.torch import save
+
+    state = {k: v.contiguous() for k, v in decoder_state(result.model).items()}
+    facts = {"gains": dict(result.gains), "psnr_before": round(result.psnr_before, 3), "psnr_after": round(result.psnr_after, 3),
+             "steps": int(result.steps)}  # fmt: skip
+    return save(state), facts
+
+
+def fit_from_bytes(model, data: bytes, facts: dict, z: np.ndarray, labels: dict[str, float] | None = None) -> FitResult:
+    """The fit a session stored, bound to ``model`` (the loaded one) at the pivot ``z``; ValueError
+    with one line when the tensors do not fit this model."""
+    from safetensors.torch import load
+
+    try:
+        state = load(bytes(data))
+    except Exception as exc:  # safetensors raises its own error types for a damaged header
+        raise ValueError(f"the fitted weights are damaged ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+    fitted = with_decoder_state(model, state)
+    gains = {str(k): float(v) for k, v in dict(facts.get("gains") or {}).items() if np.isfinite(float(v)) and 1.0 <= float(v) <= 3.0}
+    z = np.asarray(z, np.float32).reshape(-1)
+    lab = dict(labels or {})
+    before, after = (m.decode(z[None], labels=lab or None)[0] for m in (model, fitted))
+    return FitResult(model=fitted, z=z, labels=lab, psnr_before=float(facts.get("psnr_before", 0.0)), psnr_after=float(facts.get("psnr_after", 0.0)),
+                     steps=int(facts.get("steps", 0)), seconds=0.0, before=before, after=after, fitted=True, gains=gains)  # fmt: skip

@@ -28,6 +28,7 @@ import json
 import os
 import time
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -119,19 +120,27 @@ def save_session(path: str | os.PathLike, photo: PhotoEdit, edits: EditStack | N
             "alignment": photo.alignment.to_list(),
             "size": photo.alignment.size,
         },
-        "model": model_identity(photo.model),
+        "model": model_identity(photo.base_model),
         "latent": "z.npy",
         "labels": dict(photo.labels),
         "edit_labels": labels,
         "edits": edits.to_dict(),
         "mask": "mask.npy" if mask_arr is not None else None,
     }
+    fit_bytes = None
+    if photo.fit is not None:  # the per-photo fit: its tuned decoder tensors (safetensors), never the bundled model
+        from engine.fit import fit_to_bytes
+
+        fit_bytes, facts = fit_to_bytes(photo.fit)
+        meta["fit"] = {"member": "fit.safetensors", "colour": photo.colour, **facts}
     with atomic_output(path) as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
             zf.writestr("session.json", json.dumps(meta, indent=2))
             zf.writestr("z.npy", _npy(np.asarray(photo.z, np.float32)))
             if mask_arr is not None:
                 zf.writestr("mask.npy", _npy(mask_arr))
+            if fit_bytes is not None:
+                zf.writestr("fit.safetensors", fit_bytes)
             if photo_bytes is not None:
                 zf.writestr(zipfile.ZipInfo(photo_member, date_time=time.localtime()[:6]), photo_bytes, compress_type=zipfile.ZIP_STORED)
     return path
@@ -176,6 +185,8 @@ def load_session(path: str | os.PathLike, model) -> tuple[PhotoEdit, EditStack, 
             mask = _load_npy(_member(zf, meta["mask"], name), name, "mask", MASK_DTYPES, 2, MAX_MASK_SIDE)
             if mask.dtype == np.float32 and not np.isfinite(mask).all():
                 raise SessionError(f"{name}: the mask holds NaN or infinite values")
+        fit_meta = meta.get("fit") if isinstance(meta.get("fit"), dict) else None
+        fit_bytes = _member(zf, "fit.safetensors", name) if fit_meta else None
     try:
         edits = EditStack.from_dict(meta["edits"])
         face = meta["face"]
@@ -199,7 +210,25 @@ def load_session(path: str | os.PathLike, model) -> tuple[PhotoEdit, EditStack, 
         pe = _bind(photo, info, faces, chosen, model, alignment=alignment.resized(model.image_size), z=z, labels=labels)
     except PhotoError as exc:
         raise SessionError(f"{name}: {exc}") from None
+    if fit_bytes is not None and z is not None:
+        pe = _restore_fit(pe, fit_bytes, fit_meta, warnings)
+    elif fit_bytes is not None:
+        warnings.append("the per-photo fit belongs to the session's model; fit the photo again")
     return pe, edits, mask, warnings
+
+
+def _restore_fit(pe: PhotoEdit, data: bytes, facts: dict, warnings: list[str]) -> PhotoEdit:
+    """The session's per-photo fit on ``pe`` (same model); a damaged one is a warning, not a failure."""
+    from engine.fit import fit_from_bytes
+    from engine.fit_composite import COLOUR_MODES
+
+    try:
+        fitted = pe.with_fit(fit_from_bytes(pe.model, data, facts, pe.z, pe.labels))
+    except (ValueError, TypeError) as exc:  # damaged tensors or facts, or weights of another model
+        warnings.append(f"the per-photo fit was not restored ({str(exc).splitlines()[0]}); fit the photo again")
+        return pe
+    colour = facts.get("colour")
+    return replace(fitted, colour=colour) if colour in COLOUR_MODES else fitted
 
 
 def saved_edit_labels(path: str | os.PathLike, model) -> dict[str, float] | None:

@@ -212,3 +212,28 @@ def test_a_cgan_fit_tunes_only_the_generator_and_calibrates_label_edits(photo, t
     raw = r.model.decode(fitted.z[None], labels=flip)[0].astype(np.float32) - r.after.astype(np.float32)
     want = colour_change(raw, FITTED_COLOUR) * face_mask(32)[:, :, None] * r.gains["label:Red"]
     assert np.allclose(fitted.delta(fitted.z, flip)[0], want, atol=1e-3)
+
+
+def test_a_session_keeps_the_fit(model, photo, tmp_path):
+    import zipfile
+
+    from engine.session import load_session, save_session
+
+    pe = open_photo(model, photo, detector="centre")
+    fitted, r = fit_photo(pe, FitConfig(**QUICK))
+    stack = p.EditStack(ops=(p.AttributeStep(name="Eyeglasses", amount=2.0),))
+    path = save_session(tmp_path / "s.lsession", fitted, stack)
+    with zipfile.ZipFile(path) as zf:
+        assert "fit.safetensors" in zf.namelist() and not any(n.endswith((".pt", ".pkl")) for n in zf.namelist())
+    again, edits, _, warnings = load_session(path, model)
+    assert not warnings and again.fit is not None and again.unfitted is model and again.colour == fitted.colour
+    assert again.fit.gains == r.gains and np.array_equal(again.reconstruction, fitted.reconstruction)
+    assert np.array_equal(again.composite(again.edited_latent(edits=edits)), fitted.composite(fitted.edited_latent(edits=stack)))
+    assert np.array_equal(again.composite(again.z), photo)
+    # damaged fitted weights: the photo still opens, unfitted, with a warning
+    bad = tmp_path / "bad.lsession"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(bad, "w") as dst:
+        for item in src.infolist():
+            dst.writestr(item, b"not safetensors" if item.filename == "fit.safetensors" else src.read(item.filename))
+    plain, _, _, warnings = load_session(bad, model)
+    assert plain.fit is None and any("fit" in w for w in warnings)
