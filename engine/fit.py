@@ -30,6 +30,8 @@ import torch.nn.functional as F
 
 #: Which parameters a fit tunes, per family: the decoder side only (the encoder is not used again).
 DECODER_PREFIXES = {"vae": ("from_latent.", "decoder."), "cvae": ("from_latent.", "decoder."), "cgan": ("g_ema.",)}
+#: The generator's label embedding (kept as trained unless FitConfig.tune_labels).
+LABEL_PREFIXES = {"cgan": ("g_ema.embed.",)}
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class FitConfig:
     refine_steps: int = 100  # cGAN: inversion refinement of the encoder's guess before the fit
     check_every: int = 10  # PSNR check, best-so-far snapshot and progress report
     diverge_db: float = 6.0  # diverged: the PSNR this far below the unfitted model's at three checks in a row
+    tune_labels: bool = True  # a cGAN: tune its label embedding too
     calibrate: bool = True  # per-photo σ calibration of the attribute directions (edit_gains)
     seed: int = 0
 
@@ -216,36 +219,33 @@ def attribute_step(model, name: str, amount: float) -> np.ndarray:
 
 
 def edit_gains(model, fitted, z: np.ndarray, labels: dict[str, float] | None = None, amount: float = 3.0) -> dict[str, float]:
-    """Per-photo σ calibration: for each attribute direction, how much farther the fitted model
-    must move for a ±``amount``σ edit to change the face (inside the face mask) as much as it
-    changed the unfitted model's decode of the pivot. The fit stiffens the decoder around the
-    pivot (measured: the same step changes the fitted decode about half as much); the gain
-    gives the slider its old reach. Clipped to 1..3."""
+    """Per-photo σ calibration: for each attribute direction and each sign (``NAME+``, ``NAME-``),
+    how much farther the fitted model must move for a ±``amount``σ edit to change the face
+    (inside the face mask) as much as it changed the unfitted model's decode of the pivot. The
+    fit stiffens the decoder around the pivot (measured on real portraits: the same step changes
+    the fitted decode 0.48–0.77× as much) and not evenly in both directions; the gain gives the
+    slider its old reach. One secant correction, clipped to 1..3."""
     from engine.photo import face_mask
 
     mask = face_mask(model.image_size)[None, :, :, None]
     if not model.attributes:
         return _label_gains(model, fitted, z, labels or {}, mask)
     lab = labels or None
-    names = sorted(model.attributes)
-    steps = np.stack([attribute_step(model, n, a) for n in names for a in (amount, -amount)])
+    keys = [(n, a) for n in sorted(model.attributes) for a in (amount, -amount)]
+    steps = np.stack([attribute_step(model, n, a) for n, a in keys])
     zs = np.concatenate([z[None], z[None] + steps]).astype(np.float32)
-    gains = {}
+
+    def size(out, base):  # the change's norm inside the mask, per image
+        return np.sqrt((((out - base) * mask) ** 2).sum(axis=(1, 2, 3)))
+
     d0, df = (m.decode(zs, labels=lab).astype(np.float32) for m in (model, fitted))
-    c0 = np.sqrt((((d0[1:] - d0[:1]) * mask) ** 2).sum(axis=(1, 2, 3)))
-    cf = np.sqrt((((df[1:] - df[:1]) * mask) ** 2).sum(axis=(1, 2, 3)))
-    for i, n in enumerate(names):
-        ratio = float(c0[2 * i : 2 * i + 2].mean() / max(cf[2 * i : 2 * i + 2].mean(), 1e-6))
-        # the change grows slower than the step on a fitted decoder: one secant correction
-        g1 = min(3.0, max(1.0, ratio))
-        if g1 > 1.0:
-            zz = np.stack([z + g1 * attribute_step(model, n, a) for a in (amount, -amount)]).astype(np.float32)
-            cf1 = np.sqrt((((fitted.decode(zz, labels=lab).astype(np.float32) - df[:1]) * mask) ** 2).sum(axis=(1, 2, 3))).mean()
-            slope = (cf1 - cf[2 * i : 2 * i + 2].mean()) / (g1 - 1.0)
-            if slope > 1e-6:
-                g1 = 1.0 + (c0[2 * i : 2 * i + 2].mean() - cf[2 * i : 2 * i + 2].mean()) / slope
-        gains[n] = round(float(min(3.0, max(1.0, g1))), 3)
-    return gains
+    c0, cf = size(d0[1:], d0[:1]), size(df[1:], df[:1])
+    g1 = np.clip(c0 / np.maximum(cf, 1e-6), 1.0, 3.0)
+    # the change grows slower than the step on a fitted decoder: one secant correction
+    cf1 = size(fitted.decode((z[None] + g1[:, None] * steps).astype(np.float32), labels=lab).astype(np.float32), df[:1])
+    slope = (cf1 - cf) / np.maximum(g1 - 1.0, 1e-6)
+    g = np.where((g1 > 1.0) & (slope > 1e-6), 1.0 + (c0 - cf) / np.maximum(slope, 1e-6), g1)
+    return {f"{n}{'+' if a > 0 else '-'}": round(float(np.clip(v, 1.0, 3.0)), 3) for (n, a), v in zip(keys, g)}
 
 
 def _label_gains(model, fitted, z, labels: dict[str, float], mask) -> dict[str, float]:
@@ -276,7 +276,11 @@ def calibrated(edits, gains: dict[str, float]):
 
     if not gains:
         return edits
-    ops = tuple(replace(op, amount=op.amount * gains.get(op.name, 1.0)) if isinstance(op, AttributeStep) else op for op in edits.ops)
+
+    def gain(op):
+        return gains.get(f"{op.name}{'+' if op.amount >= 0 else '-'}", 1.0)
+
+    ops = tuple(replace(op, amount=op.amount * gain(op)) if isinstance(op, AttributeStep) else op for op in edits.ops)
     return EditStack(ops=ops)
 
 
@@ -294,7 +298,8 @@ class _Run:
         named = dict(fitted.net.named_parameters())
         for p in fitted.net.parameters():
             p.requires_grad_(False)
-        self.names = [k for k in named if k.startswith(prefixes)]
+        frozen = () if config.tune_labels else LABEL_PREFIXES.get(model.family, ())
+        self.names = [k for k in named if k.startswith(prefixes) and not (frozen and k.startswith(frozen))]
         self.params = [named[k].requires_grad_(True) for k in self.names]
         self.opt = torch.optim.Adam(self.params, lr=float(config.lr))
         # a short warm-up (Adam's first steps have the full lr whatever the gradient: a good start

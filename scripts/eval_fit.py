@@ -75,7 +75,8 @@ def edits_of(
         for name in sorted(model.attributes):
             for a in (3.0, -3.0):
                 step = attribute_step(model, name, a)
-                out.append((f"{name}{a:+g}σ", z + step, z + (gains or {}).get(name, 1.0) * step, labels))
+                g = (gains or {}).get(f"{name}{'+' if a > 0 else '-'}", 1.0)
+                out.append((f"{name}{a:+g}σ", z + step, z + g * step, labels))
     else:
         for name in model.labels:
             for v in (1.0, 0.0):
@@ -174,6 +175,7 @@ def main(argv=None) -> int:
     ap.add_argument("--locality", type=float, default=None)
     ap.add_argument("--attribute-pool", action="store_true")
     ap.add_argument("--no-calibrate", action="store_true", help="no per-photo σ calibration")
+    ap.add_argument("--freeze-labels", action="store_true", help="cGAN: keep the label embedding as trained")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--no-real", action="store_true")
     ap.add_argument("--json", help="write all figures here")
@@ -196,7 +198,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(a.threads)
     model = engine.load_model(a.model, device="cpu")
     kw = {k: v for k, v in dict(steps=a.steps, lr=a.lr, locality_weight=a.locality).items() if v is not None}
-    cfg = FitConfig(pivot=a.pivot, attribute_pool=a.attribute_pool, calibrate=not a.no_calibrate, **kw)
+    cfg = FitConfig(pivot=a.pivot, attribute_pool=a.attribute_pool, calibrate=not a.no_calibrate, tune_labels=not a.freeze_labels, **kw)
     photos = ({} if a.no_real else real_portraits()) | sample_photos(model, a.samples)
     mask = face_mask(model.image_size)
     report = {"model": a.model, "config": cfg.__dict__, "load": open("/proc/loadavg").read().split()[:3], "photos": {}}

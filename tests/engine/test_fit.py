@@ -112,9 +112,11 @@ def test_zero_edit_after_the_fit_is_the_photo_and_edits_stay_in_the_face(model, 
 def test_the_attribute_steps_of_a_fitted_photo_are_calibrated(model, photo):
     pe = open_photo(model, photo, detector="centre")
     fitted, r = fit_photo(pe, FitConfig(**QUICK))
-    assert set(r.gains) == set(model.attributes) and all(1.0 <= g <= 3.0 for g in r.gains.values())
-    stack = p.EditStack(ops=(p.AttributeStep(name="Eyeglasses", amount=2.0), p.DimensionStep(dim=0, amount=1.0)))
-    want = p.EditStack(ops=(p.AttributeStep(name="Eyeglasses", amount=2.0 * r.gains["Eyeglasses"]), p.DimensionStep(dim=0, amount=1.0)))
+    assert set(r.gains) == {f"{n}{s}" for n in model.attributes for s in "+-"} and all(1.0 <= g <= 3.0 for g in r.gains.values())
+    stack = p.EditStack(ops=(p.AttributeStep(name="Eyeglasses", amount=2.0), p.AttributeStep(name="Smiling", amount=-1.0),
+                             p.DimensionStep(dim=0, amount=1.0)))  # fmt: skip
+    want = p.EditStack(ops=(p.AttributeStep(name="Eyeglasses", amount=2.0 * r.gains["Eyeglasses+"]),
+                            p.AttributeStep(name="Smiling", amount=-1.0 * r.gains["Smiling-"]), p.DimensionStep(dim=0, amount=1.0)))  # fmt: skip
     std = model.latent_stats.std
     assert np.allclose(fitted.edited_latent(edits=stack), want.apply(fitted.z, std, model.attributes))
     assert np.array_equal(pe.edited_latent(edits=stack), stack.apply(pe.z, std, model.attributes))  # unfitted: as given
