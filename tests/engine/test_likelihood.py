@@ -34,7 +34,8 @@ from engine.testing import device_under_test
 
 @pytest.fixture(scope="module")
 def cvae_onehot():
-    return tiny_cvae("onehot", steps=150).requires_grad_(False)
+    # 300 steps: at 150 the seed-0 run lands in a label-blind optimum on some CPUs (chance accuracy)
+    return tiny_cvae("onehot", steps=300).requires_grad_(False)
 
 
 def test_iwae_bound_is_above_the_elbo(tiny_ckpt):
