@@ -48,6 +48,7 @@ class FitConfig:
     check_every: int = 10  # PSNR check, best-so-far snapshot and progress report
     diverge_db: float = 6.0  # diverged: the PSNR this far below the unfitted model's at three checks in a row
     tune_labels: bool = True  # a cGAN: tune its label embedding too
+    label_change_weight: float = 1.0  # conditional models: hold the unfitted change of each label set to 0 and to 1 at the pivot
     calibrate: bool = True  # per-photo σ calibration of the attribute directions (edit_gains)
     seed: int = 0
 
@@ -90,28 +91,6 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     """PSNR in dB of two uint8 images."""
     mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
     return 99.0 if mse == 0 else 10.0 * math.log10(255.0**2 / mse)
-
-
-def decoder_state(model) -> dict[str, torch.Tensor]:
-    """The tuned tensors of a fitted model (what a session stores), by parameter name."""
-    prefixes = DECODER_PREFIXES[model.family]
-    return {k: v.detach().cpu().clone() for k, v in model.net.state_dict().items() if k.startswith(prefixes)}
-
-
-def with_decoder_state(model, state: dict[str, torch.Tensor]):
-    """A copy of ``model`` whose decoder tensors are ``state`` (names and shapes checked)."""
-    prefixes = DECODER_PREFIXES[model.family]
-    own = {k: v for k, v in model.net.state_dict().items() if k.startswith(prefixes)}
-    if set(state) != set(own):
-        raise ValueError("the fitted weights do not match this model's decoder (another model?)")
-    for k, v in state.items():
-        if tuple(v.shape) != tuple(own[k].shape):
-            raise ValueError(f"fitted weight {k} has shape {tuple(v.shape)}, the model's is {tuple(own[k].shape)}")
-        if v.is_floating_point() and not torch.isfinite(v).all():
-            raise ValueError(f"fitted weight {k} contains NaN or infinity")
-    out = _copy(model)
-    out.net.load_state_dict(state, strict=False)
-    return out
 
 
 def _copy(model):
@@ -310,6 +289,7 @@ class _Run:
         )
         self.gen = torch.Generator().manual_seed(int(config.seed))
         self.pool_z, self.pool_y, self.pool_x = self._pool()
+        self.flips, self.flip_change = self._label_flips()
 
     def _pool(self):
         """Prior latents (and labels) with the unfitted model's outputs there."""
@@ -343,6 +323,28 @@ class _Run:
             xp = m.decode_tensor(zp, yp).float()
         return zp, yp, xp
 
+    def _label_flips(self):
+        """A conditional model with ``label_change_weight``: the pivot's labels, each set to 0 and
+        to 1 in turn, and the unfitted model's change for each (held during the fit)."""
+        m, cfg = self.model, self.cfg
+        if cfg.label_change_weight <= 0 or self.y is None or (m.label_space and m.label_space.mode == "onehot"):
+            return None, None
+        y = self.y.float()
+        rows = []
+        for i in range(y.shape[1]):  # each label set to 1 and to 0 (an edit can go either way from an estimate)
+            for v in (0.0, 1.0):
+                if abs(float(y[0, i]) - v) > 1e-3:
+                    row = y[0].clone()
+                    row[i] = v
+                    rows.append(row)
+        if not rows:
+            return None, None
+        flips = torch.stack(rows)
+        with torch.no_grad():
+            z = self.z.expand(flips.shape[0], -1)
+            change = m.decode_tensor(z, flips).float() - m.decode_tensor(self.z, self.y).float()
+        return flips, change
+
     def loss(self) -> tuple[torch.Tensor, float]:
         cfg = self.cfg
         rec = self.fitted.decode_tensor(self.z, self.y).float()
@@ -353,6 +355,10 @@ class _Run:
             yp = None if self.pool_y is None else self.pool_y[idx]
             out = self.fitted.decode_tensor(self.pool_z[idx], yp).float()
             loss = loss + cfg.locality_weight * F.mse_loss(out, self.pool_x[idx])
+        if self.flips is not None:  # one flipped label per step keeps the unfitted model's change
+            k = int(torch.randint(0, self.flips.shape[0], (1,), generator=self.gen))
+            out = self.fitted.decode_tensor(self.z, self.flips[k : k + 1]).float()
+            loss = loss + cfg.label_change_weight * F.mse_loss(out - rec, self.flip_change[k : k + 1])
         return loss, float(mse.detach())
 
     def loop(self, t0, progress, should_stop) -> tuple[int, bool, str, list[float]]:
@@ -428,31 +434,3 @@ def bench_fit(model, steps: int = 200, threads: int = 1, photo: np.ndarray | Non
         r = fit_photo(pe, FitConfig(steps=int(steps)))[1]
     return {"seconds": round(r.seconds, 2), "steps": r.steps, "threads": int(threads), "psnr_before": round(r.psnr_before, 2),
             "psnr_after": round(r.psnr_after, 2), "fitted": r.fitted}  # fmt: skip
-
-
-def fit_to_bytes(result: FitResult) -> tuple[bytes, dict]:
-    """A fit as a session stores it: (safetensors bytes of the tuned decoder tensors, JSON facts)."""
-    from safetensors.torch import save
-
-    state = {k: v.contiguous() for k, v in decoder_state(result.model).items()}
-    facts = {"gains": dict(result.gains), "psnr_before": round(result.psnr_before, 3), "psnr_after": round(result.psnr_after, 3),
-             "steps": int(result.steps)}  # fmt: skip
-    return save(state), facts
-
-
-def fit_from_bytes(model, data: bytes, facts: dict, z: np.ndarray, labels: dict[str, float] | None = None) -> FitResult:
-    """The fit a session stored, bound to ``model`` (the loaded one) at the pivot ``z``; ValueError
-    with one line when the tensors do not fit this model."""
-    from safetensors.torch import load
-
-    try:
-        state = load(bytes(data))
-    except Exception as exc:  # safetensors raises its own error types for a damaged header
-        raise ValueError(f"the fitted weights are damaged ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
-    fitted = with_decoder_state(model, state)
-    gains = {str(k): float(v) for k, v in dict(facts.get("gains") or {}).items() if np.isfinite(float(v)) and 1.0 <= float(v) <= 3.0}
-    z = np.asarray(z, np.float32).reshape(-1)
-    lab = dict(labels or {})
-    before, after = (m.decode(z[None], labels=lab or None)[0] for m in (model, fitted))
-    return FitResult(model=fitted, z=z, labels=lab, psnr_before=float(facts.get("psnr_before", 0.0)), psnr_after=float(facts.get("psnr_after", 0.0)),
-                     steps=int(facts.get("steps", 0)), seconds=0.0, before=before, after=after, fitted=True, gains=gains)  # fmt: skip

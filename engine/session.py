@@ -129,7 +129,7 @@ def save_session(path: str | os.PathLike, photo: PhotoEdit, edits: EditStack | N
     }
     fit_bytes = None
     if photo.fit is not None:  # the per-photo fit: its tuned decoder tensors (safetensors), never the bundled model
-        from engine.fit import fit_to_bytes
+        from engine.fit_state import fit_to_bytes
 
         fit_bytes, facts = fit_to_bytes(photo.fit)
         meta["fit"] = {"member": "fit.safetensors", "colour": photo.colour, **facts}
@@ -219,7 +219,7 @@ def load_session(path: str | os.PathLike, model) -> tuple[PhotoEdit, EditStack, 
 
 def _restore_fit(pe: PhotoEdit, data: bytes, facts: dict, warnings: list[str]) -> PhotoEdit:
     """The session's per-photo fit on ``pe`` (same model); a damaged one is a warning, not a failure."""
-    from engine.fit import fit_from_bytes
+    from engine.fit_state import fit_from_bytes
     from engine.fit_composite import COLOUR_MODES
 
     try:

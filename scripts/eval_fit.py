@@ -112,7 +112,7 @@ def edit_metrics(base, fitted, crop, z, labels, mask, gains=None, colour="rgb") 
 
             df = df * label_gain(gains, labels, ll)
         n0, nf = float(np.linalg.norm(d0)), float(np.linalg.norm(df))
-        if n0 < 1e-3:  # the label is already there: no change to compare
+        if n0 / np.sqrt(mask.sum() * 3) < 1.0:  # under 1 grey level (a label already there): nothing to compare
             continue
         cast0, castf = _cast(d0, mask), _cast(df, mask)
         rows[name] = {
@@ -176,6 +176,7 @@ def main(argv=None) -> int:
     ap.add_argument("--attribute-pool", action="store_true")
     ap.add_argument("--no-calibrate", action="store_true", help="no per-photo σ calibration")
     ap.add_argument("--freeze-labels", action="store_true", help="cGAN: keep the label embedding as trained")
+    ap.add_argument("--label-change", type=float, default=1.0, help="conditional models: weight of holding the pivot's old label changes")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--no-real", action="store_true")
     ap.add_argument("--json", help="write all figures here")
@@ -198,7 +199,14 @@ def main(argv=None) -> int:
     torch.set_num_threads(a.threads)
     model = engine.load_model(a.model, device="cpu")
     kw = {k: v for k, v in dict(steps=a.steps, lr=a.lr, locality_weight=a.locality).items() if v is not None}
-    cfg = FitConfig(pivot=a.pivot, attribute_pool=a.attribute_pool, calibrate=not a.no_calibrate, tune_labels=not a.freeze_labels, **kw)
+    cfg = FitConfig(
+        pivot=a.pivot,
+        attribute_pool=a.attribute_pool,
+        calibrate=not a.no_calibrate,
+        tune_labels=not a.freeze_labels,
+        label_change_weight=a.label_change,
+        **kw,
+    )
     photos = ({} if a.no_real else real_portraits()) | sample_photos(model, a.samples)
     mask = face_mask(model.image_size)
     report = {"model": a.model, "config": cfg.__dict__, "load": open("/proc/loadavg").read().split()[:3], "photos": {}}

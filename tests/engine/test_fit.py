@@ -14,7 +14,8 @@ from PIL import Image
 import engine
 from engine import protocol as p
 from engine.cli import main
-from engine.fit import FitConfig, decoder_state, fit, fit_photo, with_decoder_state
+from engine.fit import FitConfig, fit, fit_photo
+from engine.fit_state import decoder_state, with_decoder_state
 from engine.fit_composite import LUMA, colour_change
 from engine.photo import FITTED_COLOUR, face_mask, open_photo
 from engine.testing import device_under_test
