@@ -348,9 +348,25 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _mistyped_command(word: str) -> str | None:
+    """The subcommand ``word`` was probably meant to be, when it is no file and close to one
+    (``traine``); otherwise None and ``word`` is a photo for the GUI."""
+    import difflib
+    import os
+
+    if word in COMMANDS or word.startswith("-") or os.path.sep in word or "." in word or os.path.exists(word):
+        return None
+    close = difflib.get_close_matches(word, list(COMMANDS), n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     _load_command_modules()
+    mistyped = _mistyped_command(argv[0]) if argv else None
+    if mistyped:
+        print(f"error: unknown command {argv[0]!r} (did you mean {mistyped}?); `latent-studio --help` lists them", file=sys.stderr)
+        return 2
     if not argv or argv[0] not in COMMANDS and argv[0] not in ("-h", "--help"):
         # No subcommand: open the GUI (optionally on a photo). The editor is a separate
         # package that only speaks engine.protocol; it is imported here, lazily, as a launcher.

@@ -48,3 +48,20 @@ print("HEAVY=" + ",".join(m for m in ("torch",) if m in sys.modules))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip().splitlines()[-1] == "HEAVY=", out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("word, meant", [("traine", "train"), ("smaple", "sample"), ("edti", "edit")])
+def test_a_mistyped_command_is_an_error_not_a_photo_for_the_gui(word, meant, capsys):
+    from engine.cli import main
+
+    assert main([word]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"did you mean {meant}?" in err[0]
+
+
+def test_a_photo_name_is_not_taken_for_a_mistyped_command():
+    from engine.cli import _load_command_modules, _mistyped_command
+
+    _load_command_modules()
+    for word in ("train.jpg", "photos/train", "-h", "portrait"):
+        assert _mistyped_command(word) is None, word
