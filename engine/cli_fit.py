@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from engine.cli import args, command, set_threads
+from engine.cli import args, command
 from engine.cli_options import MAX_THREADS, float_in, int_in
 
 FIT_FILES = ("aligned.png", "before.png", "after.png")
@@ -37,14 +37,19 @@ def _fit_args(p):
     p.add_argument("--face", type=int_in(0, 1000), default=None, help="which face when there are several (0 = best ranked; default)")
     p.add_argument("--overwrite", action="store_true", help="replace existing files in --out")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
-    p.add_argument("--threads", type=int_in(0, MAX_THREADS), default=0, help="torch threads (0: torch's default)")
+    p.add_argument(
+        "--threads",
+        type=int_in(1, MAX_THREADS),
+        default=1,
+        help="torch threads for the fit (default 1: with other work on the cores more threads were 20x slower here)",
+    )
 
 
-def fit_config(steps: int | None = None, lr: float | None = None, pivot: str = "encoded"):
+def fit_config(steps: int | None = None, lr: float | None = None, pivot: str = "encoded", threads: int = 1):
     from engine.fit import FitConfig
 
     kw = {k: v for k, v in (("steps", steps), ("lr", lr)) if v is not None}
-    return FitConfig(pivot=pivot, **kw)
+    return FitConfig(pivot=pivot, threads=threads, **kw)
 
 
 @command("fit", "per-photo fit (pivotal tuning): tune a copy of the decoder so that the photo's latent reproduces its face")
@@ -57,14 +62,13 @@ def _fit(a):
     from engine.photo import open_photo
     from engine.protocol.files import atomic_output
 
-    cfg = fit_config(a.steps, a.lr, a.pivot)
+    cfg = fit_config(a.steps, a.lr, a.pivot, a.threads)
     out = Path(a.out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out}: not a folder")
     existing = [n for n in FIT_FILES if (out / n).exists()]
     if existing and not a.overwrite:
         raise ValueError(f"{out / existing[0]} already exists (use --overwrite to replace it)")
-    set_threads(a)
     model = engine.load_model(a.model, device=a.device)
     pe = open_photo(model, a.photo, detector=a.detector, face_index=a.face)  # NoFaceError: exit 1, nothing written
     bar = tqdm(total=cfg.steps, desc="fit", unit="step", disable=a.quiet, file=sys.stderr)

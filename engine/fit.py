@@ -18,6 +18,7 @@ steps, ``should_stop()`` polled every step; a stop keeps the best weights so far
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
@@ -50,6 +51,9 @@ class FitConfig:
     tune_labels: bool = True  # a cGAN: tune its label embedding too
     label_change_weight: float = 1.0  # conditional models: hold the unfitted change of each label set to 0 and to 1 at the pivot
     calibrate: bool = True  # per-photo σ calibration of the attribute directions (edit_gains)
+    # torch threads for the fit (0: leave torch's setting). One: with any other work on the cores,
+    # two threads took 155-183 s for what one did in 7.2 s here (OpenMP waiting on busy cores)
+    threads: int = 1
     seed: int = 0
 
     def __post_init__(self):
@@ -142,9 +146,16 @@ def fit_photo(
     Returns (the photo rendered by the fitted model — ``pe`` itself when the fit diverged or gained
     nothing —, the :class:`FitResult`)."""
     model = pe.base_model
-    z, labels = pivot_of(model, pe.crop, config, start=(pe.z, pe.labels))
-    result = fit(model, pe.crop, z, labels, config, progress, should_stop)
+    with _threads(config):  # the cGAN's refinement too
+        z, labels = pivot_of(model, pe.crop, config, start=(pe.z, pe.labels))
+        result = fit(model, pe.crop, z, labels, config, progress, should_stop)
     return (pe.with_fit(result) if result.fitted else pe), result
+
+
+def _threads(config: FitConfig):
+    from engine.devices import thread_budget
+
+    return thread_budget(int(config.threads)) if config.threads > 0 else contextlib.nullcontext()
 
 
 def fit(
@@ -158,6 +169,11 @@ def fit(
 ) -> FitResult:
     """Tune a copy of ``model``'s decoder so that the pivot reproduces ``crop`` (S×S×3 uint8 at
     the model's resolution). ``z``/``labels``: the pivot (default: :func:`pivot_of`)."""
+    with _threads(config):
+        return _fit(model, crop, z, labels, config, progress, should_stop)
+
+
+def _fit(model, crop, z, labels, config: FitConfig, progress, should_stop) -> FitResult:
     t0 = time.perf_counter()
     if z is None:
         z, labels = pivot_of(model, crop, config)
@@ -422,7 +438,6 @@ class _Run:
 def bench_fit(model, steps: int = 200, threads: int = 1, photo: np.ndarray | None = None) -> dict:
     """Time one fit of the face in ``photo`` (default: scikit-image's astronaut(), a real portrait)
     on ``threads`` torch threads: open (detect, align, encode) is not counted."""
-    from engine.devices import thread_budget
     from engine.photo import open_photo
 
     if photo is None:
@@ -430,7 +445,6 @@ def bench_fit(model, steps: int = 200, threads: int = 1, photo: np.ndarray | Non
 
         photo = astronaut()
     pe = open_photo(model, photo)
-    with thread_budget(int(threads)):
-        r = fit_photo(pe, FitConfig(steps=int(steps)))[1]
+    r = fit_photo(pe, FitConfig(steps=int(steps), threads=int(threads)))[1]
     return {"seconds": round(r.seconds, 2), "steps": r.steps, "threads": int(threads), "psnr_before": round(r.psnr_before, 2),
             "psnr_after": round(r.psnr_after, 2), "fitted": r.fitted}  # fmt: skip

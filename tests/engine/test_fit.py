@@ -14,6 +14,7 @@ from PIL import Image
 import engine
 from engine import protocol as p
 from engine.cli import main
+from engine.devices import thread_budget
 from engine.fit import FitConfig, fit, fit_photo
 from engine.fit_state import decoder_state, with_decoder_state
 from engine.fit_composite import LUMA, colour_change
@@ -26,8 +27,6 @@ QUICK = dict(steps=40, lr=2e-2, locality_pool=8, check_every=5)
 @pytest.fixture(autouse=True, scope="module")
 def one_thread():
     """Tiny tensors: one thread is fastest, and immune to cores shared with other work."""
-    from engine.devices import thread_budget
-
     with thread_budget(1):
         yield
 
@@ -240,3 +239,12 @@ def test_a_session_keeps_the_fit(model, photo, tmp_path):
             dst.writestr(item, b"not safetensors" if item.filename == "fit.safetensors" else src.read(item.filename))
     plain, _, _, warnings = load_session(bad, model)
     assert plain.fit is None and any("fit" in w for w in warnings)
+
+
+def test_the_fit_runs_on_its_own_thread_budget(model, photo):
+    pe = open_photo(model, photo, detector="centre")
+    seen = []
+    with thread_budget(2):
+        fit(model, pe.crop, config=FitConfig(**{**QUICK, "steps": 10}, threads=1), progress=lambda s: seen.append(torch.get_num_threads()))
+        assert torch.get_num_threads() == 2  # restored
+    assert seen and set(seen) == {1}
