@@ -36,12 +36,12 @@ def with_decoder_state(model, state: dict[str, torch.Tensor]):
 
 def fit_to_bytes(result: FitResult) -> tuple[bytes, dict]:
     """A fit as a session stores it: (safetensors bytes of the tuned decoder tensors, JSON facts)."""
-    from safetensors.torch import save
+    from safetensors.torch import save as tensors_to_bytes  # in memory: the session's writer is atomic
 
     state = {k: v.contiguous() for k, v in decoder_state(result.model).items()}
     facts = {"gains": dict(result.gains), "psnr_before": round(result.psnr_before, 3), "psnr_after": round(result.psnr_after, 3),
              "steps": int(result.steps)}  # fmt: skip
-    return save(state), facts
+    return tensors_to_bytes(state), facts
 
 
 def fit_from_bytes(model, data: bytes, facts: dict, z: np.ndarray, labels: dict[str, float] | None = None) -> FitResult:
