@@ -15,7 +15,8 @@ to 1 / 0). The pixel judge (``engine.semantics.judge``) reads, per path:
                  (what ``latent-studio eval-edits`` measures);
 * ``composite``  the unfitted photo path: the full-resolution composite, downscaled to 64 px (Lanczos);
 * ``fitted``     the fitted photo path (calibrated step, luma change, face mask), the same way;
-* ``fitted_decode`` the fitted model's decode D_fit(z* + g·2σ·d) at 64 px (no compositing).
+* ``fitted_decode`` the fitted model's decode D_fit(z* + g·2σ·d) at 64 px (no compositing);
+* ``fitted_rgb`` the fitted composite with the change in RGB (``colour="rgb"``) instead of luma.
 
 For the composites "before" is the photo itself (a zero edit returns it exactly), downscaled the
 same way. **Success** as in ``engine.semantics.edit_eval``: among faces the judge puts on the
@@ -42,8 +43,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 ATTRS = ("Eyeglasses", "Male", "Young")
 SIGNS = (+1, -1)
-PATHS = ("decode", "composite", "fitted", "fitted_decode")
-AMOUNT = 2.0
+PATHS = ("decode", "composite", "fitted", "fitted_decode", "fitted_rgb")
+AMOUNT = 2.0  # --amount
 DLIB_SAME_PERSON = 0.6
 
 
@@ -75,6 +76,8 @@ def edits(pe, attr: str, sign: int):
 
 
 def one_face(model, judge, ident, ident64, face64: np.ndarray, cfg, keep_pictures: bool):
+    from dataclasses import replace
+
     from engine.fit import fit_photo
     from engine.photo import open_photo
 
@@ -86,7 +89,9 @@ def one_face(model, judge, ident, ident64, face64: np.ndarray, cfg, keep_picture
     t = time.perf_counter()
     fpe, r = fit_photo(pe, cfg)
     fit_s = time.perf_counter() - t
-    before = {"decode": pe.reconstruction, "composite": down(photo), "fitted": down(photo), "fitted_decode": fpe.reconstruction}
+    rgb = replace(fpe, colour="rgb", _previews={})
+    before = {"decode": pe.reconstruction, "composite": down(photo), "fitted": down(photo), "fitted_decode": fpe.reconstruction,
+              "fitted_rgb": down(photo)}  # fmt: skip
     after = {p: [] for p in PATHS}
     big = {"composite": [], "fitted": []}  # 256 px composites for identity
     dec = []
@@ -104,6 +109,7 @@ def one_face(model, judge, ident, ident64, face64: np.ndarray, cfg, keep_picture
             cf = fpe.composite(zf, labels=lf)
             big["fitted"].append(cf)
             after["fitted"].append(down(cf))
+            after["fitted_rgb"].append(down(rgb.composite(zf, labels=lf)))
     judged = {p: {"before": judge.judge(before[p][None])[0].tolist(), "after": judge.judge(np.stack(after[p])).tolist()} for p in PATHS}
     idist = {p: ident.distances(np.stack([photo] * len(big[p])), np.stack(big[p])).round(4).tolist() for p in big}
     idist["decode"] = ident64.distances(np.stack([pe.reconstruction] * len(dec)), np.stack(dec)).round(4).tolist()
@@ -128,6 +134,8 @@ def summarise(records: list[dict], labels: np.ndarray) -> dict:
     """Success per path × attribute × sign (judged-before and label eligibility), identity shares."""
     out = {}
     for p in PATHS:
+        if p not in records[0]["judged"]:
+            continue
         rows = {}
         for ai, attr in enumerate(ATTRS):
             for si, sign in enumerate(SIGNS):
@@ -163,7 +171,7 @@ def markdown(summary: dict, n: int) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for key in summary["decode"]:
-        d, c, f, fd = (summary[p][key] for p in PATHS)
+        d, c, f, fd = (summary[p][key] for p in PATHS[:4])
         diff = "–" if d["success"] is None or f["success"] is None else f"{100 * (f['success'] - d['success']):+.0f}"
         lines.append(
             f"| {key.replace('+', ' +2σ').replace('-', ' −2σ')} | {pct(d['success'])} % ({d['n']}) | {pct(c['success'])} % ({c['n']}) | "
@@ -171,16 +179,22 @@ def markdown(summary: dict, n: int) -> str:
             f"{pct(fd['success'])} % ({fd['n']}) | {pct(f['same_person'])} % / {pct(c['same_person'])} % "
             f"({f['identity_median']:.2f} / {c['identity_median']:.2f}) |"
         )
+    names = [p for p in PATHS if p in summary]
+    lines += ["", "| edit | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for key in summary["decode"]:
+        lines.append(f"| {key} | " + " | ".join(f"{pct(summary[p][key]['success'])} % ({summary[p][key]['n']})" for p in names) + " |")
     return "\n".join(lines)
 
 
 def strip(pics: list[dict], path: Path) -> None:
     """Rows per face: the photo then the six edits (Eyeglasses ±, Male ±, Young ±) as the unfitted
-    decode (64 px, 2× nearest), the unfitted composite and the fitted composite (256 px downscaled to 128)."""
-    tile = 128
+    decode (64 px, 1.5× nearest), the unfitted composite and the fitted composite (256 px downscaled to 96), 256 colours."""
+    tile = 96
 
     def t(im):
-        return np.asarray(Image.fromarray(im).resize((tile, tile), Image.Resampling.LANCZOS if im.shape[0] > tile else Image.Resampling.NEAREST))
+        return np.asarray(
+            Image.fromarray(im).resize((tile, tile), Image.Resampling.LANCZOS if im.shape[0] > tile else Image.Resampling.NEAREST)
+        )
 
     rows = []
     for p in pics:
@@ -190,15 +204,18 @@ def strip(pics: list[dict], path: Path) -> None:
             rows.append(np.concatenate([np.pad(x, ((1, 1), (1, 1), (0, 0)), constant_values=255) for x in tiles], axis=1))
         rows.append(np.full((6, rows[-1].shape[1], 3), 255, np.uint8))
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.concatenate(rows, axis=0)).save(path, format="PNG", optimize=True)
+    image = Image.fromarray(np.concatenate(rows, axis=0)).quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    image.save(path, format="PNG", optimize=True)  # a small picture for the docs
 
 
 def main(argv=None) -> int:
+    global AMOUNT
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="default")
     ap.add_argument("--n", type=int, default=60)
     ap.add_argument("--steps", type=int, default=None, help="fit steps (default: FitConfig's)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads, the fit's too")
+    ap.add_argument("--amount", type=float, default=AMOUNT, help="edit size in σ (the issue's target: 2)")
     ap.add_argument("--data", default="/work/data/faces_v2")
     ap.add_argument("--judge", default="/work/runs/judge/judge.safetensors")
     ap.add_argument("--json", help="write all figures here (rewritten after every face)")
@@ -210,6 +227,8 @@ def main(argv=None) -> int:
     import torch
 
     import engine
+
+    AMOUNT = float(a.amount)
     from engine.fit import FitConfig
     from engine.semantics.identity import DlibIdentity
     from engine.semantics.judge import load_judge
@@ -222,7 +241,7 @@ def main(argv=None) -> int:
     cfg = FitConfig(threads=a.threads, **({"steps": a.steps} if a.steps is not None else {}))
     ident, ident64 = DlibIdentity(upscale=1), DlibIdentity(upscale=4)
     faces, labels = test_faces(Path(a.data), a.n)
-    report = {"model": a.model, "n_requested": a.n, "data": f"{a.data} (test split)", "judge": a.judge, "amount_sigma": AMOUNT,
+    report = {"model": a.model, "n_requested": a.n, "data": f"{a.data} (test split)", "judge": a.judge, "amount_sigma": float(a.amount),
               "config": cfg.__dict__, "load_start": open("/proc/loadavg").read().split()[:3], "faces": []}  # fmt: skip
     pics = []
     for i, face in enumerate(faces):
