@@ -4,7 +4,3 @@ Imports PySide6, superqt, numpy and ``engine.protocol`` only — never torch and
 internals (``tests/editor/test_boundaries.py`` enforces it). The engine is built inside the
 client's worker thread through :func:`engine.protocol.create_engine`.
 """
-
-from editor.qt_compat import ensure_signal_refcounts as _ensure_signal_refcounts
-
-_ensure_signal_refcounts()  # must precede any signal emission: see editor/qt_compat.py

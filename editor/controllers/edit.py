@@ -1,20 +1,20 @@
-"""The photo being edited: open → Encode → slider offsets → Decode, and traversal strips.
+"""The current document and its edit: open → encode → slider offsets → render, and traversal strips.
 
-Every offset change asks for a decode on the "edit" lane (latest wins in the client), as a
-cheap preview while a slider is held and at full quality on release. A zero edit shows the
-engine's reconstruction itself, so "reset" gives back exactly those pixels.
+Every offset change asks the document's renderer for pixels on the "edit" lane (latest wins in
+the client), as a cheap preview while a slider is held and at full quality on release. A zero
+edit shows the engine's reconstruction itself, so "reset" gives back exactly those pixels.
 
-The edit is an :class:`~engine.protocol.EditStack` (``self.stack``): the non-destructive list of
-operations that undo steps through, sessions save and recipes carry. Every change goes through
-it: the sliders' offsets are its dimension steps, ``set_shift`` (other panels) is one
-``AddVector`` labelled "shift", and :meth:`apply_stack` sets it wholesale (undo/redo, sessions,
-recipes). A change made here (not by ``apply_stack``) is announced by ``stackEdited`` so the
-history can record it. The edited latent is ``stack.apply(z, std, attributes)``, the function
-the engine itself applies.
+The edit is the document's :class:`~engine.protocol.EditStack`: the non-destructive list of
+operations that undo steps through, sessions save and recipes carry, and the one source of the
+slider offsets. Every change goes through it: the sliders' offsets are its dimension steps,
+``set_shift`` (other panels) is one ``AddVector`` labelled "shift", and :meth:`apply_stack` sets
+it wholesale (undo/redo, sessions, recipes). A change made here (not by ``apply_stack``) is
+announced by ``stackEdited`` so the history can record it. The edited latent is
+``stack.apply(z, std, attributes)``, the function the engine itself applies.
 
-With a ``photo_loop`` (the PhotoController) a photo is opened with ``OpenPhoto`` (the
-engine aligns the face) and edits render the full photo with ``RenderEdit``; without one (and
-for samples) the latent is decoded as before.
+With a ``photo_loop`` (the PhotoController) a photo is opened with ``OpenPhoto`` (the engine
+aligns the face) and the photo loop renders it; without one (and for samples) the latent is
+encoded and decoded (:class:`~editor.document.LatentRenderer`).
 """
 
 from __future__ import annotations
@@ -29,35 +29,35 @@ from superqt.utils import qdebounced
 from engine.protocol import (
     AddVector,
     Decode,
-    Decoded,
-    DimensionStep,
     EditStack,
     Encode,
     Encoded,
     ErrorResponse,
+    LoadSession,
     ModelInfo,
     PhotoOpened,
+    Request,
     next_request_id,
 )
 from editor.background import ImageFileReader
 from editor.client import EngineClient, Ticket
 from editor.controllers.model import ModelController
-from editor.imaging import Frame
 from editor.controllers.stack_edits import with_dimension, with_dimensions
-from editor.latent_edit import LatentEdit
+from editor.document import EDIT_LANE, Document, LatentRenderer, Renderer
+from editor.imaging import Frame
 
-EDIT_LANE = "edit"
 TRAVERSAL_LANE = "traversal"
 SIGMA_RANGE = 3.0
 SHIFT_LABEL = "shift"  # the AddVector that holds set_shift's latent offset
 MERGE_S = 1.0  # changes of one control closer than this (wheel, keys, attribute panel) are one history step
+__all__ = ["EDIT_LANE", "EditController", "SHIFT_LABEL", "TRAVERSAL_LANE"]
 
 
 class EditController(QObject):
     photoChanged = Signal(object, str)  # Frame | None, display name
     encoding = Signal(str)  # display name
     encodedChanged = Signal(object)  # Encoded | None
-    editedChanged = Signal(object)  # Frame (tag = request id of its decode; 0 = reconstruction)
+    editedChanged = Signal(object)  # Frame (tag = request id of its render; 0 = reconstruction)
     offsetsChanged = Signal(object)  # np.ndarray σ offsets, after a change not made by a slider
     traversalReady = Signal(int, object, object)  # dim, N×S×S×3 images, σ values
     failed = Signal(str)
@@ -70,32 +70,66 @@ class EditController(QObject):
         super().__init__(parent)
         self._client = client
         self._model = model
-        self.path: Path | None = None  # the photo's file (None for a sample)
-        self.name = ""
-        self.photo: np.ndarray | None = None
-        self.is_sample = False  # the photo is a model sample: it has no file and no encoding
-        self.encoded: Encoded | None = None
-        self.edit: LatentEdit | None = None
-        self.edited: Frame | None = None
+        self.document: Document | None = None
+        self.edited: Frame | None = None  # what the edited view shows
         self.dragging = False
         self.rendering: Ticket | None = None  # the newest render of the edit (None: the reconstruction is shown)
         self.traversal_dim: int | None = None
         self.traversal_steps = 7
-        self._encoding: Ticket | None = None  # the photo's Encode / OpenPhoto still on its way
-        self.stack = EditStack()  # the edit, as data
-        self.labels: dict[str, float] | None = None  # conditional models: the labels edits decode with (set_labels)
-        self.base_labels: dict[str, float] | None = None  # the labels of the reconstruction (the photo's estimate)
-        self.photo_loop = None  # PhotoController: photos open with OpenPhoto and render with RenderEdit
+        self.photo_loop = None  # PhotoController: photos open with OpenPhoto and render onto the photo
+        self._encoding: Ticket | None = None  # the document's Encode / OpenPhoto still on its way
+        self._traversal: Ticket | None = None
+        self._latent_renderer = LatentRenderer(client, self._show, self.failed.emit)
         self._drag_serial = 0
         self._merge_key: tuple | None = None
         self._merge_time = 0.0
-        self._traversal: Ticket | None = None
         self._rng = np.random.default_rng()
         self._refresh_traversal = qdebounced(self._request_traversal, timeout=150, parent=self)
         self._reader = ImageFileReader(self)  # photo files are decoded off the GUI thread, newest wins
         self._reader.finished.connect(self._on_file_read)
         self._reader.failed.connect(lambda ticket, path, message: self.failed.emit(message))
         model.changed.connect(self._on_model_changed)
+        client.on_restart(self._replay)
+
+    # ------------------------------------------------------------------ the document, read-only views
+
+    @property
+    def edit(self) -> Document | None:
+        """The document, once its latent is known (None: nothing can be edited yet)."""
+        doc = self.document
+        return doc if doc is not None and doc.encoded is not None else None
+
+    @property
+    def stack(self) -> EditStack:
+        return EditStack() if self.document is None else self.document.stack
+
+    @property
+    def encoded(self) -> Encoded | None:
+        return None if self.document is None else self.document.encoded
+
+    @property
+    def labels(self) -> dict[str, float] | None:
+        return None if self.document is None else self.document.labels
+
+    @property
+    def base_labels(self) -> dict[str, float] | None:
+        return None if self.document is None else self.document.base_labels
+
+    @property
+    def photo(self) -> np.ndarray | None:
+        return None if self.document is None else self.document.photo
+
+    @property
+    def name(self) -> str:
+        return "" if self.document is None else self.document.name
+
+    @property
+    def path(self) -> Path | None:
+        return None if self.document is None else self.document.path
+
+    @property
+    def is_sample(self) -> bool:
+        return self.document is not None and self.document.is_sample
 
     @property
     def up_to_date(self) -> bool:
@@ -123,38 +157,39 @@ class EditController(QObject):
 
     def open_array(self, array: np.ndarray, name: str = "image", path: Path | None = None) -> None:
         self._reader.cancel()  # a file still being read must not replace this photo
-        self.photo = np.ascontiguousarray(array, np.uint8)
-        self.path, self.name, self.is_sample = path, name, False
-        self.stack = EditStack()
-        self.documentChanged.emit()
-        self.photoChanged.emit(Frame.from_array(self.photo), name)
+        self._new_document(Document(name, array, path))
         self.encode()
 
     def adopt(self, z: np.ndarray, image: np.ndarray, name: str = "sample", labels: dict[str, float] | None = None) -> None:
         """Edit a latent that has no photo (a sample, decoded with ``labels``): it is its own reconstruction."""
-        self._client.cancel(EDIT_LANE)  # a decode of the previous edit must not land on the sample
-        self._reader.cancel()  # nor a photo file still being read
+        self._reader.cancel()  # a photo file still being read must not replace the sample
+        doc = Document(name, image, sample=True)
+        doc.renderer = self._latent_renderer
+        self._new_document(doc)
+        self._set_encoded(Encoded(request_id=next_request_id(), z=np.asarray(z, np.float32),
+                                  reconstruction=doc.photo, aligned=doc.photo, labels=dict(labels or {})))
+
+    def _new_document(self, doc: Document) -> None:
+        self._client.cancel(EDIT_LANE)  # a render of the previous document must not land on this one
         self._cancel_encoding()
         self.rendering = None
-        self.photo = np.ascontiguousarray(image, np.uint8)
-        self.path, self.name, self.is_sample = None, name, True
-        self.stack = EditStack()
+        self.document = doc
         self.documentChanged.emit()
-        self.photoChanged.emit(Frame.from_array(self.photo), name)
-        self._set_encoded(Encoded(request_id=next_request_id(), z=np.asarray(z, np.float32),
-                                  reconstruction=self.photo, aligned=self.photo, labels=dict(labels or {})))
+        self.photoChanged.emit(Frame.from_array(doc.photo), doc.name)
 
     def encode(self) -> None:
-        if self.photo is None:
+        doc = self.document
+        if doc is None or doc.is_sample:
             return
         self._client.cancel(EDIT_LANE)
         self._cancel_encoding()
         if self.photo_loop is not None:
-            self._encoding = self.photo_loop.open(self.photo, self.path)
+            self._encoding = self.photo_loop.open(doc.photo, doc.path)
         else:
-            self._encoding = self._client.call(Encode(image=self.photo), None, done=self._set_encoded,
+            doc.renderer = self._latent_renderer
+            self._encoding = self._client.call(Encode(image=doc.photo), None, done=self._set_encoded,
                                                failed=lambda error: self.encode_failed("Could not encode the photo", error))
-        self.encoding.emit(self.name)
+        self.encoding.emit(doc.name)
 
     def _cancel_encoding(self) -> None:
         if self._encoding is not None:
@@ -164,25 +199,40 @@ class EditController(QObject):
     def encode_failed(self, title: str, error: ErrorResponse) -> None:
         """The photo could not be opened or encoded: there is nothing to edit."""
         self.failed.emit(f"{title}: {error.message}")
-        self.encoded, self.edit = None, None
+        self._encoding = None
+        if self.document is not None:
+            self.document.encoded = None
         self.encodedChanged.emit(None)
 
-
-    def photo_opened(self, opened: PhotoOpened, stack: EditStack | None = None, name: str | None = None) -> None:
-        """The engine opened a photo (OpenPhoto, ChooseFace, LoadSession): show its pixels (the
-        engine's decode, which edits are composited on) and edit its latent with ``stack``."""
-        self.photo = opened.photo
-        if name is not None:  # another document (a session): a photo file still being read loses
+    def photo_opened(self, opened: PhotoOpened, stack: EditStack | None = None, name: str | None = None, *,
+                     opened_by: Request | None = None, renderer: Renderer | None = None) -> None:
+        """The engine opened a photo (OpenPhoto, ChooseFace, LoadSession: ``opened_by``, remembered
+        for a restarted engine; None: the open photo's latent changed, e.g. refined): show its
+        pixels (the engine's decode, which edits are composited on) and edit its latent with
+        ``stack``. A session is another document, which a photo file still being read does not
+        replace; ``name`` names it."""
+        doc = self.document
+        if doc is None or isinstance(opened_by, LoadSession):
             self._reader.cancel()
-            self.name, self.path = name, (Path(opened.source) if opened.source else None)
-        self.is_sample = False
-        self.photoChanged.emit(Frame.from_array(self.photo), self.name)
+            doc = self.document = Document(name or "photo", opened.photo)
+        if name is not None:
+            doc.name, doc.path = name, (Path(opened.source) if opened.source else None)
+        doc.photo = opened.photo
+        doc.face = opened.chosen
+        doc.renderer = renderer or doc.renderer or self._latent_renderer
+        if opened_by is not None:
+            doc.opened_with(opened_by)
+        self.photoChanged.emit(Frame.from_array(doc.photo), doc.name)
         self._encoding = None
-        self.stack = EditStack()
+        doc.stack = EditStack()
         self._set_encoded(Encoded(request_id=opened.request_id, z=opened.z, reconstruction=opened.reconstruction,
                                   aligned=opened.aligned, labels=dict(opened.labels)))
         if self.edit is not None and stack is not None and not stack.is_empty:
             self.apply_stack(stack)
+
+    def _replay(self) -> list[Request]:
+        """A restarted engine is empty: it needs the open photo (and its face) again."""
+        return [] if self.document is None else self.document.replay()
 
     # ------------------------------------------------------------------ edits
 
@@ -199,20 +249,23 @@ class EditController(QObject):
     def set_labels(self, labels: dict[str, float] | None) -> None:
         """Conditional models: decode the edit with ``labels`` (None: the reconstruction's own),
         through the same latest-wins path as the sliders (editor.controllers.labels drives this)."""
-        self.labels = None if labels is None else {str(k): float(v) for k, v in labels.items()}
-        if self.edit is not None and self.encoded is not None:
-            self._request_decode()
+        if self.document is None:
+            return
+        self.document.labels = None if labels is None else {str(k): float(v) for k, v in labels.items()}
+        if self.edit is not None:
+            self._render()
 
     def set_shift(self, shift: np.ndarray | None, what: str = "Attributes", control: str = "") -> None:
         """A latent offset added to the sliders' edit (the attribute panel's Σ strength × step);
         None is zero. It lives as long as the current photo's edit (an ``AddVector`` op).
         ``what`` names the change in the history ("Eyeglasses +2.0σ"); the changes to one
         ``control`` (an attribute's name) within a drag, or a burst of keys, are one step."""
-        if self.edit is None:
+        doc = self.edit
+        if doc is None:
             return
         shift = None if shift is None else np.asarray(shift, np.float32).reshape(-1)
-        if shift is not None and shift.shape != self.edit.z.shape:
-            self.failed.emit(f"an edit offset of {shift.size} dimensions does not fit the {self.edit.dim}-d latent")
+        if shift is not None and shift.size != doc.dim:
+            self.failed.emit(f"an edit offset of {shift.size} dimensions does not fit the {doc.dim}-d latent")
             return
         ops = [op for op in self.stack.ops if not (isinstance(op, AddVector) and op.label == SHIFT_LABEL)]
         if shift is not None and np.any(shift):
@@ -246,12 +299,12 @@ class EditController(QObject):
         self._drag_serial += 1
 
     def end_drag(self) -> None:
-        """Release: the full-quality decode of where the slider stopped."""
+        """Release: the full-quality render of where the slider stopped."""
         self.dragging = False
         self._drag_serial += 1
         self._merge_key = None
         if self.edit is not None:
-            self._request_decode()
+            self._render()
 
     def jump(self, dim: int, sigma: float) -> None:
         """Set one offset from outside the sliders (e.g. the traversal strip)."""
@@ -278,29 +331,30 @@ class EditController(QObject):
     def apply_stack(self, stack: EditStack, echo: bool = True) -> bool:
         """Make ``stack`` the edit (undo/redo, sessions, recipes): the sliders follow (``echo``)
         and the pixels re-render. False (and ``failed``) if it does not fit the model."""
-        if self.edit is None:
+        doc = self.edit
+        if doc is None:
             return False
         try:
-            self._sync(stack)
+            self.edited_latent(stack)
         except ValueError as exc:
             self.failed.emit(f"Cannot apply the edit: {exc}")
             return False
-        self.stack = stack
+        doc.stack = stack
         if echo:
-            self.offsetsChanged.emit(self.edit.offsets.copy())
+            self.offsetsChanged.emit(doc.offsets())
         self.stackChanged.emit(stack)
-        self._request_decode()
+        self._render()
         return True
 
     def edited_latent(self, stack: EditStack | None = None) -> np.ndarray:
         """``stack`` (default: the current edit) applied to the photo's latent, as the engine does."""
         info = self._model.info
-        return (self.stack if stack is None else stack).apply(self.edit.z, info.stats.std, info.attributes)
+        return self.edit.edited(info.stats.std, info.attributes, stack)
 
     def refresh(self) -> None:
         """Render the current edit again (e.g. the painted mask changed)."""
-        if self.edit is not None and self.encoded is not None:
-            self._request_decode()
+        if self.edit is not None:
+            self._render()
 
     def show_edited(self, frame: Frame) -> None:
         """Show a rendered edit (the photo loop's face) as the edited image."""
@@ -313,37 +367,18 @@ class EditController(QObject):
         if self.apply_stack(after, echo=echo):
             self.stackEdited.emit(before, after, what, merge)
 
-    def _sync(self, stack: EditStack) -> None:
-        """Mirror ``stack`` into the LatentEdit (slider offsets + everything else as a shift)."""
-        edit = self.edit
-        offsets = stack.slider_offsets(edit.dim)
-        edited = self.edited_latent(stack)
-        edit.set_all(offsets)
-        if all(isinstance(op, DimensionStep) for op in stack.ops):
-            edit.set_shift(np.zeros_like(edit.z))
-        else:
-            edit.set_shift(edited - (edit.z + offsets * edit.scale))
-        self._edited_z = edited
-
-    def _request_decode(self) -> None:
-        assert self.edit is not None and self.encoded is not None
-        edited = getattr(self, "_edited_z", None)
-        if edited is None or edited.shape != self.edit.z.shape:
-            edited = self._edited_z = self.edited_latent()
-        photo_mode = self.photo_loop is not None and self.photo_loop.active
-        same_labels = self.labels is None or self.labels == self.base_labels
-        if np.array_equal(edited, self.edit.z) and same_labels:  # the zero edit is the reconstruction (the photo), exactly
+    def _render(self) -> None:
+        doc = self.edit
+        edited = self.edited_latent()
+        same_labels = doc.labels is None or doc.labels == doc.base_labels
+        if np.array_equal(edited, doc.z) and same_labels:
+            # the zero edit is the reconstruction (the photo), exactly
             self._client.cancel(EDIT_LANE)
-            self._show(Frame.from_array(self.encoded.reconstruction, tag=0))
+            self._show(Frame.from_array(doc.encoded.reconstruction, tag=0))
             self.rendering = None
-            if photo_mode:
-                self.photo_loop.show_original()
-        elif photo_mode:
-            self.rendering = self.photo_loop.render(self.stack, self.dragging)
+            doc.renderer.show_original()
         else:
-            request = Decode(z=edited[None], preview=self.dragging, labels=self.labels)
-            self.rendering = self._client.call(request, EDIT_LANE, done=self._on_decoded, intermediate=True,
-                                               failed=lambda error: self.failed.emit(f"Decoding failed: {error.message}"))
+            self.rendering = doc.renderer.render(doc, edited, self.dragging)
         if self.traversal_dim is not None and not self.dragging:
             self._refresh_traversal()
 
@@ -360,13 +395,15 @@ class EditController(QObject):
             self._request_traversal()
 
     def _request_traversal(self) -> None:
-        if self.traversal_dim is None or self.edit is None or self.traversal_dim >= self.edit.dim:
+        doc = self.edit
+        if self.traversal_dim is None or doc is None or self.traversal_dim >= doc.dim:
             return
-        dim = self.traversal_dim
+        dim, info = self.traversal_dim, self._model.info
         values = np.linspace(-SIGMA_RANGE, SIGMA_RANGE, self.traversal_steps, dtype=np.float32)
+        z = doc.traversal(dim, values, info.stats.std, info.attributes).astype(np.float32)
         self._traversal = self._client.call(
-            Decode(z=self.edit.traversal(dim, values), labels=self.labels), TRAVERSAL_LANE,
-            done=lambda decoded: self._on_traversal(dim, values, decoded),
+            Decode(z=z, labels=doc.labels), TRAVERSAL_LANE,
+            done=lambda decoded: self.traversalReady.emit(dim, decoded.images, values) if dim == self.traversal_dim else None,
             failed=lambda error: self.failed.emit(f"Decoding the traversal failed: {error.message}"))
 
     def _cancel_traversal(self) -> None:
@@ -374,51 +411,42 @@ class EditController(QObject):
             self._traversal.cancel()
             self._traversal = None
 
-    def _on_traversal(self, dim: int, values: np.ndarray, decoded: Decoded) -> None:
-        if dim == self.traversal_dim:
-            self.traversalReady.emit(dim, decoded.images, values)
-
     # ------------------------------------------------------------------ answers
 
     def _set_encoded(self, encoded: Encoded) -> None:
         info: ModelInfo | None = self._model.info
-        self.encoded = encoded
+        doc = self.document
+        self._encoding = None
         if info is None or info.latent_dim != np.asarray(encoded.z).size:
             self.failed.emit("The engine's latent does not match the loaded model")
-            self.edit = None
+            doc.encoded = None
+            self.encodedChanged.emit(None)
             return
-        self.edit = LatentEdit(encoded.z, info.stats)
-        self.base_labels = self.labels = dict(encoded.labels) or None
-        self._edited_z = self.edit.z.copy()
-        self._encoding = None
+        doc.set_encoded(encoded)
         self.rendering = None  # what is shown is the reconstruction; no edit is on its way
         self.encodedChanged.emit(encoded)
-        self.offsetsChanged.emit(self.edit.offsets.copy())
+        self.offsetsChanged.emit(doc.offsets())
         self._show(Frame.from_array(encoded.reconstruction, tag=0))
         if self.traversal_dim is not None:
             self._request_traversal()
-
-    def _on_decoded(self, decoded: Decoded) -> None:
-        if self.edit is not None:
-            self._show(Frame.from_array(decoded.images[0], tag=decoded.request_id))
 
     def _on_model_changed(self, info: ModelInfo) -> None:
         self._client.cancel(EDIT_LANE)
         self._cancel_traversal()
         self._cancel_encoding()
-        self.encoded, self.edit, self.edited = None, None, None
-        self.stack = EditStack()  # its operations refer to the old latent space
-        self.traversal_dim = None
+        self.edited, self.rendering, self.traversal_dim = None, None, None
+        doc = self.document
+        if doc is not None:
+            doc.encoded, doc.stack = None, EditStack()  # its operations refer to the old latent space
         self.encodedChanged.emit(None)
-        if self.photo is not None and not self.is_sample:
+        if doc is not None and not doc.is_sample:
             if self.photo_loop is not None:  # the same photo and face, in the new model's latent space
-                self._client.cancel(EDIT_LANE)
-                self._encoding = self.photo_loop.reopen(self.photo, self.path)
-                self.encoding.emit(self.name)
+                self._encoding = self.photo_loop.reopen(doc.photo, doc.path)
+                self.encoding.emit(doc.name)
             else:
                 self.encode()  # the same photo, in the new model's latent space
         else:
-            self.photo, self.name, self.is_sample = None, "", False
+            self.document = None
             self.photoChanged.emit(None, "")
 
     def _show(self, frame: Frame) -> None:

@@ -27,10 +27,12 @@ from engine.protocol import (
     PhotoOpened,
     RenderEdit,
     Rendered,
+    Request,
 )
 from editor.client import EngineClient, Ticket
 from editor.controllers.edit import EDIT_LANE, EditController
 from editor.controllers.mask import MaskModel
+from editor.document import Document
 from editor.imaging import Frame
 
 PREVIEW_MAX_SIDE = 512
@@ -93,20 +95,11 @@ class PhotoController(QObject):
 
     # ------------------------------------------------------------------ the loop (called by EditController)
 
-    def open(self, photo: np.ndarray, path: Path | None, *, detector: str = "auto", face_box=None) -> Ticket:
-        """Ask the engine to open a photo (its file when there is one: EXIF, export metadata).
-        ``detector="centre"``: the whole image's centre square; ``face_box``: a face the user marked."""
+    def open(self, photo: np.ndarray, path: Path | None) -> Ticket:
+        """Ask the engine to open a photo (its file when there is one: EXIF, export metadata)."""
         self.close()
-        where = {"path": str(path)} if path is not None else {"image": photo}
-        request = OpenPhoto(**where, detector=detector, face_box=face_box)
+        request = OpenPhoto(path=str(path)) if path is not None else OpenPhoto(image=photo)
         return self._send_open(request, keep_stack=False, title="Could not open the photo")
-
-    def mark_face(self, box) -> Ticket | None:
-        """Edit the face the user marked (x0, y0, x1, y1) on the open photo; the edit stack is kept."""
-        if self.current is None:
-            return None
-        self._client.cancel(EDIT_LANE)
-        return self._send_open(ChooseFace(face_box=tuple(float(v) for v in box)), keep_stack=True, title="Could not use that face")
 
     def reopen(self, photo: np.ndarray, path: Path | None) -> Ticket:
         """The same photo and face for a newly loaded model (the engine re-aligns and re-encodes)."""
@@ -126,14 +119,15 @@ class PhotoController(QObject):
     def _send_open(self, request: OpenPhoto | ChooseFace, keep_stack: bool, title: str) -> Ticket:
         if self._opening is not None:
             self._opening.cancel()  # the newest open wins
-        self._opening = self._client.call(request, None, done=lambda opened: self._on_opened(opened, keep_stack),
+        self._opening = self._client.call(request, None, done=lambda opened: self._on_opened(opened, keep_stack, request),
                                           failed=lambda error: self._on_open_failed(title, error))
         return self._opening
 
-    def render(self, stack: EditStack, dragging: bool) -> Ticket:
-        preview = bool(dragging or self._mask.painting)
-        request = RenderEdit(edits=stack, mask=self._mask.snapshot(), preview=preview, full_resolution=not preview,
-                             max_side=self.preview_max_side, labels=self._edit.labels)
+    def render(self, document: Document, edited: np.ndarray, preview: bool) -> Ticket:
+        """The document's renderer: its edit stack rendered onto the whole photo by the engine."""
+        preview = bool(preview or self._mask.painting)
+        request = RenderEdit(edits=document.stack, mask=self._mask.snapshot(), preview=preview, full_resolution=not preview,
+                             max_side=self.preview_max_side, labels=document.labels)
         return self._client.call(request, EDIT_LANE, done=self._on_rendered, intermediate=True,
                                  failed=lambda error: self.failed.emit(f"Rendering the edit failed: {error.message}"))
 
@@ -142,12 +136,13 @@ class PhotoController(QObject):
             self.last = None
             self.rendered.emit(None)
 
-    def adopt(self, opened: PhotoOpened, stack: EditStack | None, name: str) -> None:
-        """Take a photo the engine opened elsewhere (a session) as the open photo."""
+    def adopt(self, opened: PhotoOpened, stack: EditStack | None, name: str, opened_by: Request | None = None) -> None:
+        """Take a photo the engine opened elsewhere (``opened_by`` a LoadSession; None: the open
+        photo itself, with a better latent) as the open photo."""
         self._forget_opening()
         self._client.cancel(EDIT_LANE)
         self._set_current(opened)
-        self._edit.photo_opened(opened, stack, name=name)
+        self._edit.photo_opened(opened, stack, name=name, opened_by=opened_by, renderer=self)
 
     # ------------------------------------------------------------------ export
 
@@ -168,10 +163,10 @@ class PhotoController(QObject):
 
     # ------------------------------------------------------------------ answers
 
-    def _on_opened(self, opened: PhotoOpened, keep_stack: bool) -> None:
+    def _on_opened(self, opened: PhotoOpened, keep_stack: bool, request: Request) -> None:
         self._opening = None
         self._set_current(opened)
-        self._edit.photo_opened(opened, self._edit.stack if keep_stack else None)
+        self._edit.photo_opened(opened, self._edit.stack if keep_stack else None, opened_by=request, renderer=self)
 
     def _on_open_failed(self, title: str, error: ErrorResponse) -> None:
         self._opening = None

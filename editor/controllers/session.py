@@ -288,7 +288,7 @@ class SessionController(QObject):
         self._mask.reset((opened.photo.shape[1], opened.photo.shape[0]))
         if loaded.mask is not None:
             self._mask.set_array(loaded.mask)
-        self._photo.adopt(opened, loaded.edits, name)
+        self._photo.adopt(opened, loaded.edits, name, opened_by=LoadSession(path=str(path)))  # replayed after a restart
         self.loaded_labels = loaded.labels  # a conditional model's edit labels: the label controls put them on
         self._history.clear()
 

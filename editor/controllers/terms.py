@@ -132,7 +132,7 @@ class TermSlots(QObject):
     def _edit_latent(self) -> np.ndarray | None:
         if self._edit.edit is None:
             return None
-        return self._edit.edit.edited().astype(np.float32)
+        return self._edit.edited_latent().astype(np.float32)
 
     def _on_edit_changed(self, frame) -> None:
         z = self._edit_latent()

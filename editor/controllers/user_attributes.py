@@ -98,7 +98,7 @@ class UserAttributeController(QObject):
         if self._edit.edit is None or self._edit.edited is None:
             self.failed.emit("Nothing to tag yet: open a photo or pick a sample first")
             return False
-        return self.add(side, self._edit.edit.edited(), self._edit.edited.array, self._edit.name or "current image")
+        return self.add(side, self._edit.edited_latent(), self._edit.edited.array, self._edit.name or "current image")
 
     def add_samples(self, side: str, indices) -> int:
         result = self._sampling.result

@@ -239,11 +239,6 @@ class LatentPanel(QWidget):
         if self._pending:
             QTimer.singleShot(0, self._build_more)
 
-    def finish_building(self) -> None:
-        """Build every pending row now (tests, scripting)."""
-        while self._pending:
-            self._build_more()
-
     def _folded_built(self) -> bool:
         return any(int(d) in self.rows for d in self.dead_dims)
 
@@ -289,9 +284,6 @@ class LatentPanel(QWidget):
         self._pca_amounts = amounts.copy()
         for k, row in self.pca_rows.items():
             row.set_value(amounts[k])
-
-    def axis_amounts(self) -> np.ndarray:
-        return self._pca_amounts.copy()
 
     def apply_filter(self, text: str | None = None) -> None:
         text = self.filter.text() if text is None else text

@@ -60,9 +60,6 @@ class SliderRow(QWidget):
         with QSignalBlocker(self.slider):
             self.slider.setValue(float(sigma))
 
-    def is_dragging(self) -> bool:
-        return self.slider.isSliderDown()
-
     def _on_value(self, value: float) -> None:
         self.moved.emit(self.dim, float(value))
 

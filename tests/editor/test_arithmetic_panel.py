@@ -40,7 +40,7 @@ def test_result_of_samples_and_the_current_edit_is_shown_and_live(qtbot, window,
     window.latents.rows[dim].slider.setValue(2.0)
     qtbot.waitUntil(lambda: not np.allclose(arith.slots.slots["c"].term.latents, z_c), timeout=TIMEOUT_MS)
     answer = wait_result(qtbot, window)
-    z_edit = window.edit.edit.edited()
+    z_edit = window.edit.edited_latent()
     np.testing.assert_array_equal(panel.shown_result(), fake.decode_latents(z[[0, 1]].mean(0) - z[2] + z_edit)[0])
 
     # save it, and edit it like a sample

@@ -67,7 +67,7 @@ def test_locking_requests_conditioned_directions_and_changes_the_result(qtbot, w
     np.testing.assert_array_equal(locked, fake.decode_latents(z + 2.0 * one_sigma(conditioned, std))[0])
     assert not np.array_equal(locked, raw), "locking Glasses did not change the Smiling edit"
     # Glasses' linear read-out along its direction did not move
-    moved = window.edit.edit.edited() - z
+    moved = window.edit.edited_latent() - z
     assert abs(float(moved @ glasses)) < 1e-4 * np.linalg.norm(moved) * np.linalg.norm(glasses)
     assert "67% left" in panel.rows["Smiling"].score.text()  # how much of the direction is left
 
@@ -104,7 +104,7 @@ def test_a_new_sample_starts_at_zero_and_undo_moves_the_sliders(qtbot, window, f
     step = one_sigma(fake.model.attributes["Young"], std)
     window.edit.apply_stack(EditStack(ops=(AddVector(vector=tuple(float(v) for v in -0.75 * step), label="shift"),)))
     assert abs(panel.rows["Young"].value() + 0.75) < 1e-3 and panel.rows["Glasses"].value() == 0.0
-    np.testing.assert_allclose(window.edit.edit.edited(), z - 0.75 * step, atol=1e-5)
+    np.testing.assert_allclose(window.edit.edited_latent(), z - 0.75 * step, atol=1e-5)
 
     qtbot.waitUntil(lambda: not window.client.busy, timeout=TIMEOUT_MS)  # adopt() does not cancel a decode in flight
     window.samples.sampleChosen.emit(3)
