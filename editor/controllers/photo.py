@@ -95,11 +95,20 @@ class PhotoController(QObject):
 
     # ------------------------------------------------------------------ the loop (called by EditController)
 
-    def open(self, photo: np.ndarray, path: Path | None) -> Ticket:
-        """Ask the engine to open a photo (its file when there is one: EXIF, export metadata)."""
+    def open(self, photo: np.ndarray, path: Path | None, *, detector: str = "auto", face_box=None) -> Ticket:
+        """Ask the engine to open a photo (its file when there is one: EXIF, export metadata).
+        ``detector="centre"``: the whole image's centre square; ``face_box``: a face the user marked."""
         self.close()
-        request = OpenPhoto(path=str(path)) if path is not None else OpenPhoto(image=photo)
+        where = {"path": str(path)} if path is not None else {"image": photo}
+        request = OpenPhoto(**where, detector=detector, face_box=face_box)
         return self._send_open(request, keep_stack=False, title="Could not open the photo")
+
+    def mark_face(self, box) -> Ticket | None:
+        """Edit the face the user marked (x0, y0, x1, y1) on the open photo; the edit stack is kept."""
+        if self.current is None:
+            return None
+        self._client.cancel(EDIT_LANE)
+        return self._send_open(ChooseFace(face_box=tuple(float(v) for v in box)), keep_stack=True, title="Could not use that face")
 
     def reopen(self, photo: np.ndarray, path: Path | None) -> Ticket:
         """The same photo and face for a newly loaded model (the engine re-aligns and re-encodes)."""
