@@ -124,7 +124,7 @@ def measure_slider_latency(
             t0 = time.perf_counter()
             row.slider.setValue(value)
             rid = newest()
-            spin_until(lambda: rid in painted, "a frame to be painted", 30.0)
+            spin_until(lambda rid=rid: rid in painted, "a frame to be painted", 30.0)
             single.append((painted[rid] - t0) * 1e3)
         engine_single = list(decode_ms)
 

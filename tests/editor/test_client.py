@@ -78,7 +78,7 @@ def test_queued_requests_are_never_dropped(qtbot):
         client.call(LoadModel(source="default"))
         encoded = []
         image = np.zeros((40, 40, 3), np.uint8)
-        for i in range(5):
+        for _ in range(5):
             decode(client, None)
             client.call(Encode(image=image), done=encoded.append)
         qtbot.waitUntil(lambda: len(encoded) == 5, timeout=TIMEOUT_MS)
