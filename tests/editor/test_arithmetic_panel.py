@@ -52,8 +52,9 @@ def test_result_of_samples_and_the_current_edit_is_shown_and_live(qtbot, window,
 
 
 def test_image_files_and_per_member_results(qtbot, window, fake, tmp_path):
-    a = write_photo(tmp_path / "a.png", seed=1)
-    b = write_photo(tmp_path / "b.png", h=40, w=40, seed=2)
+    # Images at the model's size are used as they are (a larger image must show a face).
+    a = write_photo(tmp_path / "a.png", h=32, w=32, seed=1)
+    b = write_photo(tmp_path / "b.png", h=32, w=32, seed=2)
     result = draw_samples(qtbot, window, n=8)
     arith, panel = window.semantics.arithmetic, window.semantics.arithmetic_panel
     arith.slots.set_files("a", [a])
@@ -94,3 +95,13 @@ def test_user_attribute_groups_and_errors(qtbot, window, fake, data_dir):
     arith.slots.set_group("b", "hat=-1")
     answer = wait_result(qtbot, window)
     np.testing.assert_allclose(answer.z, z[[0, 1, 2]].mean(0) - z[[3, 4]].mean(0) + z[7], atol=1e-5)
+
+
+def test_a_larger_image_without_a_face_is_refused_in_one_line(qtbot, window, fake, tmp_path):
+    draw_samples(qtbot, window, n=4)
+    arith = window.semantics.arithmetic
+    arith.slots.set_files("a", [write_photo(tmp_path / "gradient.png", h=48, w=64, seed=1)])
+    arith.slots.set_samples("b", [1])
+    arith.slots.set_samples("c", [2])
+    qtbot.waitUntil(lambda: "no face found in gradient.png" in window.banner.text(), timeout=TIMEOUT_MS)
+    assert "\n" not in window.banner.text()
