@@ -8,7 +8,7 @@ For the first ``--n`` faces of the test split (CelebA layout, ``list_eval_partit
 64×64 face is upscaled 4× (bicubic) to a 256×256 "photo", opened with ``detector="centre"`` (the
 faces are aligned crops already: the centre square maps the photo onto the model's crop by a pure
 4× scale, checked per face), fitted with :func:`engine.fit.fit_photo` (``FitConfig``'s defaults,
-``--steps``), and edited by ±2σ along Eyeglasses, Male and Young (a conditional model: the label set
+``--steps``), and edited by ±2σ (``--amount``) along Eyeglasses, Male and Young (a conditional model: the label set
 to 1 / 0). The pixel judge (``engine.semantics.judge``) reads, per path:
 
 * ``decode``     the unfitted model's own decode, D(z ± 2σ·d) at 64 px; before = D(z)
@@ -174,7 +174,7 @@ def markdown(summary: dict, n: int) -> str:
         d, c, f, fd = (summary[p][key] for p in PATHS[:4])
         diff = "–" if d["success"] is None or f["success"] is None else f"{100 * (f['success'] - d['success']):+.0f}"
         lines.append(
-            f"| {key.replace('+', ' +2σ').replace('-', ' −2σ')} | {pct(d['success'])} % ({d['n']}) | {pct(c['success'])} % ({c['n']}) | "
+            f"| {key.replace('+', f' +{AMOUNT:g}σ').replace('-', f' −{AMOUNT:g}σ')} | {pct(d['success'])} % ({d['n']}) | {pct(c['success'])} % ({c['n']}) | "
             f"{pct(f['success'])} % ({f['n']}) | {diff} | {pct(d['success_by_label'])} / {pct(f['success_by_label'])} % ({d['n_label']}) | "
             f"{pct(fd['success'])} % ({fd['n']}) | {pct(f['same_person'])} % / {pct(c['same_person'])} % "
             f"({f['identity_median']:.2f} / {c['identity_median']:.2f}) |"
