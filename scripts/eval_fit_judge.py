@@ -16,7 +16,8 @@ to 1 / 0). The pixel judge (``engine.semantics.judge``) reads, per path:
 * ``composite``  the unfitted photo path: the full-resolution composite, downscaled to 64 px (Lanczos);
 * ``fitted``     the fitted photo path (calibrated step, luma change, face mask), the same way;
 * ``fitted_decode`` the fitted model's decode D_fit(z* + g·2σ·d) at 64 px (no compositing);
-* ``fitted_rgb`` the fitted composite with the change in RGB (``colour="rgb"``) instead of luma.
+* ``fitted_rgb`` the fitted composite with the change in RGB (``colour="rgb"``) instead of luma;
+* ``fitted_nomask`` the fitted composite (luma) without the face mask (a diagnostic: the mask set to 1).
 
 For the composites "before" is the photo itself (a zero edit returns it exactly), downscaled the
 same way. **Success** as in ``engine.semantics.edit_eval``: among faces the judge puts on the
@@ -43,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 ATTRS = ("Eyeglasses", "Male", "Young")
 SIGNS = (+1, -1)
-PATHS = ("decode", "composite", "fitted", "fitted_decode", "fitted_rgb")
+PATHS = ("decode", "composite", "fitted", "fitted_decode", "fitted_rgb", "fitted_nomask")
 AMOUNT = 2.0  # --amount
 DLIB_SAME_PERSON = 0.6
 
@@ -90,8 +91,9 @@ def one_face(model, judge, ident, ident64, face64: np.ndarray, cfg, keep_picture
     fpe, r = fit_photo(pe, cfg)
     fit_s = time.perf_counter() - t
     rgb = replace(fpe, colour="rgb", _previews={})
+    nomask = replace(fpe, _previews={}, _mask_crop=np.ones((model.image_size,) * 2, np.float32))  # diagnostic only
     before = {"decode": pe.reconstruction, "composite": down(photo), "fitted": down(photo), "fitted_decode": fpe.reconstruction,
-              "fitted_rgb": down(photo)}  # fmt: skip
+              "fitted_rgb": down(photo), "fitted_nomask": down(photo)}  # fmt: skip
     after = {p: [] for p in PATHS}
     big = {"composite": [], "fitted": []}  # 256 px composites for identity
     dec = []
@@ -110,6 +112,7 @@ def one_face(model, judge, ident, ident64, face64: np.ndarray, cfg, keep_picture
             big["fitted"].append(cf)
             after["fitted"].append(down(cf))
             after["fitted_rgb"].append(down(rgb.composite(zf, labels=lf)))
+            after["fitted_nomask"].append(down(nomask.composite(zf, labels=lf)))
     judged = {p: {"before": judge.judge(before[p][None])[0].tolist(), "after": judge.judge(np.stack(after[p])).tolist()} for p in PATHS}
     idist = {p: ident.distances(np.stack([photo] * len(big[p])), np.stack(big[p])).round(4).tolist() for p in big}
     idist["decode"] = ident64.distances(np.stack([pe.reconstruction] * len(dec)), np.stack(dec)).round(4).tolist()
