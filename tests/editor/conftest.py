@@ -8,12 +8,39 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from editor.client import EngineClient
 from editor.imaging import array_to_qimage
 from tests.editor.fake_engine import FakeEngine
 
 TIMEOUT_MS = 5000
+
+
+@pytest.fixture(autouse=True)
+def modal_dialogs_answer_at_once(monkeypatch) -> list[tuple[str, str]]:
+    """A modal dialog in an offscreen test would wait for a click for ever, and no Python timeout
+    fires inside Qt's own loop: a failing test would then hang the run at its teardown (closing a
+    window with unsaved edits asks). Each dialog is answered at once, the way that changes
+    nothing (discard, no, cancel); a test that wants another answer patches it itself."""
+    asked: list[tuple[str, str]] = []
+
+    def message(kind):
+        def answer(parent, title, text, buttons=QMessageBox.StandardButton.Ok, default=QMessageBox.StandardButton.NoButton):
+            asked.append((kind, title))
+            for button in (QMessageBox.StandardButton.Discard, QMessageBox.StandardButton.No, QMessageBox.StandardButton.Cancel):
+                if buttons & button:
+                    return button
+            return QMessageBox.StandardButton.Ok
+
+        return answer
+
+    for kind in ("question", "warning", "information", "critical"):
+        monkeypatch.setattr(QMessageBox, kind, message(kind))
+    for name in ("getOpenFileName", "getSaveFileName", "getOpenFileNames"):
+        monkeypatch.setattr(QFileDialog, name, lambda *a, _name=name, **k: ([], "") if _name.endswith("Names") else ("", ""))
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: "")
+    return asked
 
 
 @pytest.fixture

@@ -71,6 +71,9 @@ def test_autosave_writes_only_when_something_changed(qtbot, window, fake, photo,
     with qtbot.waitSignal(session.autosaved, timeout=TIMEOUT_MS):
         pass
     assert session.autosave_path.is_file()
+    # Answers that arrive after the first autosave (the render, the face mask) may change the
+    # document once more; wait until an autosave holds the document as it now is.
+    qtbot.waitUntil(lambda: not window.client.busy and session._autosaved_revision == window.history.revision, timeout=TIMEOUT_MS)
     saves = sum(isinstance(r, SaveSession) for r in fake.requests)
     qtbot.wait(200)  # several timer ticks, no change: no new autosave
     assert sum(isinstance(r, SaveSession) for r in fake.requests) == saves
