@@ -212,6 +212,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", default=ENGINE_FACTORY, help="engine factory, module:attribute")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
+    if not 1 <= args.n <= 100_000:
+        parser.error(f"-n must be within 1..100000, got {args.n}")
+    if not 0 < args.seconds <= 3600:  # also refuses nan
+        parser.error(f"--seconds must be within (0, 3600], got {args.seconds}")
+    if not 0 < args.rate <= 1000:
+        parser.error(f"--rate must be within (0, 1000] events per second, got {args.rate}")
     try:
         result = measure_slider_latency(args.model, args.n, duration_s=args.seconds, rate_hz=args.rate,
                                         engine=args.engine, device=args.device)

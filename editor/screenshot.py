@@ -10,6 +10,7 @@ ImageMagick's ``import -window root`` (or Qt's screen grab without it).
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import subprocess
 import sys
@@ -33,6 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=120.0)
     parser.add_argument("--labels", default=None, help="a conditional model's labels to set, e.g. Eyeglasses=1,Male=0")
     args = parser.parse_args(argv)
+    if not 0 < args.timeout <= 3600:  # also refuses nan
+        parser.error(f"--timeout must be within (0, 3600] seconds, got {args.timeout}")
+    if not re.fullmatch(r"[1-9][0-9]{1,4}x[1-9][0-9]{1,4}", args.size):
+        parser.error(f"--size must be WIDTHxHEIGHT in pixels, e.g. 1280x720, got {args.size!r}")
     labels = parse_labels(args.labels) or {}
     app = application()
     window = create_window(parse_args(([args.photo] if args.photo else []) + ["--model", args.model]))
