@@ -25,7 +25,8 @@ import numpy as np
 from PIL import Image
 
 from engine.data.align import NoFaceError  # noqa: F401  (open_photo raises it; callers catch it from here)
-from engine.data.align import Alignment, AlignmentError, Face, _grid, align_face, face_from_box, find_faces, warp_crop
+from engine.data.align import Alignment, AlignmentError, Face, align_face, face_from_box, find_faces
+from engine.data.warp import sampling_grid, warp_crop
 from engine.data.images import FORMATS, load_image
 from engine.exif import export_exif
 from engine.protocol import EditStack
@@ -246,7 +247,7 @@ class PhotoEdit:
                 roi = np.asarray(Image.fromarray(np.ascontiguousarray(roi)).resize((pw, ph), Image.Resampling.BILINEAR, reducing_gap=2.0))
             sx, sy = pw / w, ph / h
             s = self.alignment.size
-            grid = _grid(self.alignment.inverse, pw, ph, s, s, ox=x0, oy=y0, sx=sx, sy=sy)
+            grid = sampling_grid(self.alignment.inverse, pw, ph, s, s, ox=x0, oy=y0, sx=sx, sy=sy)
             if len(self._previews) > 4:
                 self._previews.clear()
             self._previews[key] = (roi, sx, sy, grid)
@@ -383,7 +384,7 @@ def _mask_patch(mask: np.ndarray, photo_size: tuple[int, int], box, out_w: int, 
     if (mw, mh) == (W, H) and (out_w, out_h) == (x1 - x0, y1 - y0):
         return mask[y0:y1, x0:x1]
     m = np.array([[mw / W, 0.0, 0.0], [0.0, mh / H, 0.0]])
-    grid = _grid(m, out_w, out_h, mw, mh, ox=x0, oy=y0, sx=sx, sy=sy)
+    grid = sampling_grid(m, out_w, out_h, mw, mh, ox=x0, oy=y0, sx=sx, sy=sy)
     src = torch.from_numpy(np.ascontiguousarray(mask))[None, None]
     out = F.grid_sample(src, grid, mode="bilinear", padding_mode="border", align_corners=False)
     return out[0, 0].numpy()
