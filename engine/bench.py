@@ -26,6 +26,7 @@ from contextlib import contextmanager, nullcontext
 import numpy as np
 import torch
 
+from engine.bench_peak import flops_per_image, matmul_peak_gflops, sync as _sync
 from engine.devices import thread_budget
 from engine.models.vae import VAE, VAEConfig
 
@@ -39,11 +40,6 @@ def percentiles(ms: list[float]) -> dict[str, float]:
 
 def _net(size: int, latent_dim: int = 64) -> VAE:
     return VAE(VAEConfig(image_size=size, latent_dim=latent_dim)).eval()
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def _threads(device: torch.device, n: int):
@@ -304,42 +300,6 @@ def cgan_train_throughput(size: int, optimized: bool, seconds: float = 8.0, batc
     return _timed_steps(plain_step, device, batch, seconds, warmup)
 
 
-def flops_per_image(net: VAE) -> float:
-    """Training FLOPs for one image (forward + backward), counted by torch's FlopCounterMode."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    x = torch.rand(2, 3, net.config.image_size, net.config.image_size)
-    counter = FlopCounterMode(display=False)
-    with counter:
-        net.train().loss(x)["loss"].backward()
-    return counter.get_total_flops() / 2
-
-
-MATMUL_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-
-
-def matmul_peak_gflops(n: int | None = None, seconds: float = 2.0, device: torch.device | str = "cpu", dtype: str = "fp32") -> float:
-    """Achieved GFLOP/s of an n×n matmul on ``device`` in ``dtype`` (the machine's practical peak).
-    On CUDA, float32 follows ``torch.backends.cuda.matmul.allow_tf32`` (recorded in the results)."""
-    device = torch.device(device)
-    n = n or (8192 if device.type == "cuda" else 1024)
-    a = torch.randn(n, n, device=device, dtype=MATMUL_DTYPES[dtype])
-    b = torch.randn(n, n, device=device, dtype=MATMUL_DTYPES[dtype])
-    for _ in range(3):
-        a @ b
-    _sync(device)
-    count, t0 = 0, time.perf_counter()
-    while True:
-        a @ b
-        count += 1
-        if count % 4 == 0:
-            _sync(device)
-            if time.perf_counter() - t0 > seconds:
-                break
-    _sync(device)
-    return 2 * n**3 * count / (time.perf_counter() - t0) / 1e9
-
-
 def untrained_checkpoint(path, size: int, latent_dim: int = 64, seed: int = 0):
     """A VAE of the default model's architecture at ``size`` px with untrained (initial) weights,
     written as an app-ready checkpoint: decode/encode latency depends on the architecture, not
@@ -506,41 +466,3 @@ def run(model: str = "default", quick: bool = False, editor: bool = True, progre
         phases = [results["train_64"]["baseline_peak_memory_mib"]] + [e["peak_memory_mib"] for e in results["train_64"]["amp"].values()]
         results["peak_cuda_memory_mib"] = max(phases + [torch.cuda.max_memory_allocated(dev) / 2**20])
     return results
-
-
-def table(results: dict) -> str:
-    rows = [f"device       {results['machine']['device']} (torch {results['machine']['torch']})"]
-    for key in ("decode_64", "decode_128"):
-        for mode, r in results[key].items():
-            rows.append(f"{key:<12} {mode:<28} p50 {r['p50_ms']:7.2f} ms  p95 {r['p95_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms")
-    for key in ("encode_64", "encode_128"):
-        r = results[key]
-        rows.append(f"{key:<12} {'idle_1thread':<28} p50 {r['p50_ms']:7.2f} ms  p95 {r['p95_ms']:7.2f} ms")
-    peaks = results["matmul_peak_gflops"]
-    rows.append("matmul peak  " + ", ".join(f"{dt} {g:.1f} GFLOP/s" for dt, g in peaks.items()))
-    t = results["train_64"]
-    rows.append(f"train_64     plain eager fp32 loop {t['baseline_img_per_s']:.0f} img/s (the baseline)")
-    for mode, e in t["amp"].items():
-        rows.append(
-            f"train_64     ours, amp {mode:<4} {e['img_per_s']:7.0f} img/s: ratio {e['ratio']:.2f}×, "
-            f"{e['gflops_achieved']:.1f} GFLOP/s = {100 * e['fraction_of_matmul_peak']:.2g} % of the {e['matmul_peak_dtype']} matmul peak"
-        )
-    c = results["train_cgan_64"]
-    rows.append(f"train_cgan64 ours {c['img_per_s']:.0f} img/s vs plain eager {c['baseline_img_per_s']:.0f} img/s: ratio {c['ratio']:.2f}×")
-    if "bf16" in c:
-        rows.append(f"train_cgan64 ours, amp bf16 {c['bf16']['img_per_s']:.0f} img/s: ratio {c['bf16']['ratio']:.2f}× the plain eager loop")
-    for size, r in results["encode_aligned"].items():
-        if "skipped" in r:
-            rows.append(f"encode+align {size} px: skipped ({r['skipped']})")
-        else:
-            rows.append(f"encode+align {size:<3} px, dlib, {r['faces_found']} face(s)   p50 {r['p50_ms']:7.2f} ms  p95 {r['p95_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms")
-    ed = results.get("editor") or {}
-    for size in ("64", "128"):
-        for load, r in ed.get(size, {}).items():
-            if r and "error" not in r:
-                rows.append(f"editor {size:<3} px {load:<5} slider→pixels   p50 {r['p50_ms']:7.2f} ms  p95 {r['p95_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms"
-                            f"  (drag {r['drag_fps']:.0f} fps, longest stall {r['max_stall_ms']:.0f} ms)")
-    if "error" in ed or "skipped" in ed:
-        rows.append(f"editor       {'error: ' + ed['error'] if 'error' in ed else 'skipped (' + ed['skipped'] + ')'}")
-    rows.append(f"peak memory  {results['peak_rss_mib']:.0f} MiB resident" + (f", {results['peak_cuda_memory_mib']:.0f} MiB CUDA" if "peak_cuda_memory_mib" in results else ""))
-    return "\n".join(rows)

@@ -293,6 +293,7 @@ def _bench_args(p):
 @args(_bench_args)
 def _bench(a):
     from engine import bench
+    from engine.bench_report import table
 
     log = say(a)
     amp = [m.strip() for m in a.amp.split(",") if m.strip()] or None
@@ -303,7 +304,7 @@ def _bench(a):
     for out in {a.out, a.out_path} - {None}:
         save_json(out, results)
     if not a.json:
-        print(bench.table(results))
+        print(table(results))
         return None
     return results
 
