@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.photo import PhotoEdit, PhotoError, _check_mask, _mask_patch, _same_file, _warp_delta
+from engine.photo import PhotoEdit, PhotoError, _check_mask, _mask_patch, _warp_delta, check_output, source_icc_profile
 from engine.protocol.files import atomic_write
 
 FORMATS = {".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF"}
@@ -99,13 +99,8 @@ def export_16bit(pe: PhotoEdit, z_edited: np.ndarray, path: str | os.PathLike, m
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise PhotoError(f"{path.name}: 16 bits per channel are written as .png, .tif or .tiff")
-    if pe.source.path is not None and _same_file(path, pe.source.path):
-        raise PhotoError(f"{path.name} is the original photo; it is never overwritten — choose another name")
-    if path.exists() and not overwrite:
-        raise PhotoError(f"{path.name} already exists (use overwrite=True / --overwrite to replace it)")
-    if not path.parent.is_dir():
-        raise PhotoError(f"{path.parent}: no such folder")
+    check_output(path, pe.source.path, overwrite)
     rgb = to_16bit(composite_float(pe, z_edited, mask, labels))
-    icc = pe.source.icc_profile if pe.source.mode in ("RGB", "RGBA", "RGBX", "P", "YCbCr") else None
+    icc = source_icc_profile(pe.source)
     atomic_write(path, (png16 if fmt == "PNG" else tiff16)(rgb, icc))
     return {"path": str(path), "size": (rgb.shape[1], rgb.shape[0]), "format": f"{fmt} 16-bit", "exif_kept": False}

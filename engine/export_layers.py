@@ -26,7 +26,7 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 from PIL import Image
 
-from engine.photo import PhotoEdit, PhotoError, _check_mask, _mask_patch, _same_file, _warp_delta, face_mask
+from engine.photo import PhotoEdit, PhotoError, _check_mask, _mask_patch, _warp_delta, check_output, source_icc_profile, face_mask
 from engine.protocol.files import atomic_output
 
 MIMETYPE = b"image/openraster"
@@ -135,13 +135,8 @@ def export_layers(pe: PhotoEdit, z_edited: np.ndarray, path: str | os.PathLike, 
     path = Path(path)
     if path.suffix.lower() != ".ora":
         raise PhotoError(f"{path.name}: choose an .ora name (OpenRaster)")
-    if pe.source.path is not None and _same_file(path, pe.source.path):
-        raise PhotoError(f"{path.name} is the original photo; it is never overwritten — choose another name")
-    if path.exists() and not overwrite:
-        raise PhotoError(f"{path.name} already exists (use overwrite=True to replace it)")
-    if not path.parent.is_dir():
-        raise PhotoError(f"{path.parent}: no such folder")
+    check_output(path, pe.source.path, overwrite)
     edited, alpha, box = layer_arrays(pe, z_edited, mask, labels)
-    icc = pe.source.icc_profile if pe.source.mode in ("RGB", "RGBA", "RGBX", "P", "YCbCr") else None
+    icc = source_icc_profile(pe.source)
     size = write_ora(path, pe.photo, edited, alpha, box, icc_profile=icc)
     return {"path": str(path), "format": "OpenRaster", "bytes": int(size)}

@@ -412,12 +412,7 @@ def export_photo(image: np.ndarray, path: str | os.PathLike, source: SourceInfo 
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise PhotoError(f"expected an H×W×3 uint8 image to export, got {image.dtype} {tuple(image.shape)}")
     source = source or SourceInfo()
-    if source.path is not None and _same_file(path, source.path):
-        raise PhotoError(f"{path.name} is the original photo; it is never overwritten — choose another name")
-    if path.exists() and not overwrite:
-        raise PhotoError(f"{path.name} already exists (use overwrite=True / --overwrite to replace it)")
-    if not path.parent.is_dir():
-        raise PhotoError(f"{path.parent}: no such folder")
+    check_output(path, source.path, overwrite)
     if not 1 <= int(quality) <= 100:
         raise PhotoError(f"quality must be within 1..100, got {quality}")
     kwargs: dict = {}
@@ -426,8 +421,8 @@ def export_photo(image: np.ndarray, path: str | os.PathLike, source: SourceInfo 
         exif, notes = export_exif(source.exif, image.shape[1], image.shape[0], fmt)
         if exif is not None:
             kwargs["exif"] = exif
-    if source.icc_profile and source.mode in ("RGB", "RGBA", "RGBX", "P", "YCbCr"):
-        kwargs["icc_profile"] = source.icc_profile
+    if source_icc_profile(source):
+        kwargs["icc_profile"] = source_icc_profile(source)
     if fmt == "JPEG":
         kwargs.update(quality=int(quality), subsampling=0 if quality >= 90 else 2, optimize=False)
     elif fmt == "WEBP":
@@ -445,6 +440,22 @@ def export_photo(image: np.ndarray, path: str | os.PathLike, source: SourceInfo 
             Image.fromarray(image).save(tmp, format=fmt, **kwargs)
     return {"path": str(path), "size": (image.shape[1], image.shape[0]), "format": fmt, "exif_kept": "exif" in kwargs,
             "warnings": notes}
+
+
+def check_output(path: Path, source_path: Path | None, overwrite: bool, error: type[Exception] = PhotoError) -> None:
+    """One rule for every file written from an open photo (export, 16-bit, layers, session): never
+    over the source photo, over an existing file only with ``overwrite``, into a folder that exists."""
+    if source_path is not None and _same_file(path, source_path):
+        raise error(f"{path.name} is the original photo; it is never overwritten — choose another name")
+    if path.exists() and not overwrite:
+        raise error(f"{path.name} already exists (use overwrite=True / --overwrite to replace it)")
+    if not path.parent.is_dir():
+        raise error(f"{path.parent}: no such folder")
+
+
+def source_icc_profile(source: SourceInfo) -> bytes | None:
+    """The source's ICC profile when it describes RGB pixels (a CMYK or grey profile would mislabel ours)."""
+    return source.icc_profile if source.icc_profile and source.mode in ("RGB", "RGBA", "RGBX", "P", "YCbCr") else None
 
 
 def _same_file(a: Path, b: Path) -> bool:

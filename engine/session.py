@@ -35,7 +35,7 @@ import numpy as np
 
 from engine.data.align import Alignment, Face
 from engine.data.images import ImageLoadError, load_image
-from engine.photo import PhotoEdit, PhotoError, SourceInfo, _bind, _check_mask, _same_file
+from engine.photo import PhotoEdit, PhotoError, SourceInfo, _bind, _check_mask, check_output
 from engine.protocol import EditStack
 from engine.session_check import MAX_JSON_BYTES, check_session, parse_session_json, read_npy
 from engine.protocol.files import atomic_output, check_regular
@@ -77,12 +77,7 @@ def save_session(path: str | os.PathLike, photo: PhotoEdit, edits: EditStack | N
     path = Path(path)
     if path.suffix.lower() not in SESSION_SUFFIXES:
         raise SessionError(f"{path.name}: a session file name ends in {' or '.join(SESSION_SUFFIXES)}")
-    if photo.source.path is not None and _same_file(path, photo.source.path):
-        raise SessionError(f"{path.name} is the original photo; it is never overwritten")
-    if path.exists() and not overwrite:
-        raise SessionError(f"{path.name} already exists (use overwrite=True to replace it)")
-    if not path.parent.is_dir():
-        raise SessionError(f"{path.parent}: no such folder")
+    check_output(path, photo.source.path, overwrite, SessionError)
     edits = edits or EditStack()
     if labels is not None:
         labels = {str(k): float(v) for k, v in labels.items()}
