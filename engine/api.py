@@ -131,7 +131,8 @@ class Model:
             x = x.expand(-1, 3, -1, -1)
         return x.permute(0, 2, 3, 1).contiguous().cpu().numpy()
 
-    def _latents(self, z: np.ndarray) -> torch.Tensor:
+    def latent_tensor(self, z: np.ndarray) -> torch.Tensor:
+        """float32 N×D (or one D) latents, checked for shape and finiteness → a tensor on the device."""
         z = np.asarray(z, dtype=np.float32)
         if z.ndim == 1:
             z = z[None]
@@ -168,7 +169,7 @@ class Model:
     @torch.inference_mode()
     def decode(self, z: np.ndarray, labels: dict[str, float] | None = None) -> np.ndarray:
         """Latents → images; conditional models take labels (fractional values blend them)."""
-        zt = self._latents(z)
+        zt = self.latent_tensor(z)
         return self.to_images(self.decode_tensor(zt, self.label_tensor(labels, zt.shape[0])))
 
     def sample(self, n: int, seed: int = 0, temperature: float = 1.0, labels: dict[str, float] | None = None, prior: str = "auto") -> np.ndarray:

@@ -12,13 +12,12 @@ become calls and results become protocol answers. Like every handler these raise
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from engine import protocol as p
+from engine.handlers import Handler, HandlerBase, elapsed_ms
 
 UNITS = {
     "iwae_loglik_bpd": "log p(x) in bits/dim, importance-weighted (higher: likelier)",
@@ -53,24 +52,17 @@ def realism_calibration(raw) -> p.RealismCalibration | None:
                                 warn_below_percentile=float(cal.warn_below_percentile or WARN_BELOW_PERCENTILE))
 
 
-class ConditionalHandlers:
+class ConditionalHandlers(HandlerBase):
+    """``engine``: the :class:`engine.service.Engine` (its model, thread budget and open photo: ``engine.photos``)."""
+
     def __init__(self, engine) -> None:
-        """``engine``: the :class:`engine.service.Engine` (its model, thread budget and open photo)."""
-        self.engine = engine
+        super().__init__(engine)
         self._gauge = None  # (model, RealismGauge) for the loaded model
 
-    def handlers(self) -> dict[type, Callable]:
+    def handlers(self) -> dict[type, Handler]:
         return {p.Realism: self._realism, p.Refine: self._refine, p.ListModels: self._list}
 
     # ------------------------------------------------------------------ helpers
-    def _model(self):
-        return self.engine._require_model()
-
-    def _budget(self):
-        from engine.devices import thread_budget
-
-        return thread_budget(self.engine.interactive_threads)
-
     def _gauge_of(self, m):
         from engine.likelihood import RealismGauge
 
@@ -82,15 +74,15 @@ class ConditionalHandlers:
     def _realism(self, req: p.Realism, t0: float) -> p.RealismScore:
         import torch
 
-        m = self._model()
+        m = self.require_model()
         if (req.z is None) == (req.images is None):
             raise ValueError("Realism needs a latent z or images (one of them)")
         if not 1 <= int(req.k) <= MAX_K:
             raise ValueError(f"k (importance samples) must be within 1..{MAX_K}, got {req.k}")
         gauge = self._gauge_of(m)
         gauge.k = int(req.k)
-        with self._budget(), torch.inference_mode():
-            z = None if req.z is None else m._latents(req.z)
+        with self.budget(), torch.inference_mode():
+            z = None if req.z is None else m.latent_tensor(req.z)
             if z is not None:
                 x = m.decode_tensor(z, m.label_tensor(req.labels, z.shape[0])).float().clamp(0, 1)
                 images = x.mul(255.0).round().div(255.0)  # the 8-bit image the user sees
@@ -105,13 +97,13 @@ class ConditionalHandlers:
             request_id=req.request_id, score=np.array([r["score"] for r in rows], np.float64),
             percentile=np.array([r["percentile"] for r in rows], np.float64), plausible=np.array([r["plausible"] for r in rows], bool),
             units=UNITS.get(score_name, score_name), calibrated=cal is not None, warn_below_percentile=warn, details=details,
-            elapsed_ms=_ms(t0),
+            elapsed_ms=elapsed_ms(t0),
         )  # fmt: skip
 
     def _refine(self, req: p.Refine, t0: float) -> p.Refined:
         from engine.inversion import refine
 
-        m = self._model()
+        m = self.require_model()
         if not 1 <= int(req.steps) <= MAX_REFINE_STEPS:
             raise ValueError(f"steps must be within 1..{MAX_REFINE_STEPS}, got {req.steps}")
         pe = None
@@ -122,7 +114,7 @@ class ConditionalHandlers:
             if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
                 raise ValueError(f"expected an H×W×3 uint8 image, got {image.dtype} {tuple(image.shape)}")
         else:
-            pe = self.engine.photos._photo()  # the open photo (re-bound to this model)
+            pe = self.engine.photos.require_photo()  # the open photo (re-bound to this model)
             image = pe.crop  # its aligned face
         start = None
         if req.z is not None:
@@ -133,7 +125,7 @@ class ConditionalHandlers:
         elif pe is not None:
             start = (pe.z, dict(pe.labels) if m.labels else None)
         first = best = None
-        with self._budget():
+        with self.budget():
             for r in refine(m, image, steps=int(req.steps), lr=float(req.lr), optimise_labels=bool(req.optimise_labels),
                             report_every=max(1, int(req.steps) // 4), start=start):
                 first = first or r
@@ -144,7 +136,7 @@ class ConditionalHandlers:
         return p.Refined(
             request_id=req.request_id, z=best.z.astype(np.float32), labels=dict(best.labels), image=best.image, loss=float(best.loss),
             psnr_db=float(best.psnr_db), start_psnr_db=float(first.psnr_db), steps=int(req.steps), ms_per_step=float(best.ms_per_step),
-            start_loss=float(first.loss), opened=opened, elapsed_ms=_ms(t0),
+            start_loss=float(first.loss), opened=opened, elapsed_ms=elapsed_ms(t0),
         )  # fmt: skip
 
     def _adopt(self, rid: int, t0: float, pe, best) -> p.PhotoOpened:
@@ -152,10 +144,10 @@ class ConditionalHandlers:
         from engine.photo import _bind
 
         photos = self.engine.photos
-        with self._budget():
+        with self.budget():
             photos.current = _bind(pe.photo, pe.source, pe.faces, pe.chosen, pe.model, alignment=pe.alignment, z=best.z,
                                    labels=best.labels if pe.labels else None)
-        return photos._opened(rid, t0, photos.current)
+        return photos.opened(rid, t0, photos.current)
 
     def _list(self, req: p.ListModels, t0: float) -> p.ModelList:
         from engine.api import BUNDLED, bundled_files
@@ -172,7 +164,7 @@ class ConditionalHandlers:
                 image_size=int((meta.get("config") or {}).get("image_size", 0)), labels=tuple(meta.get("labels") or ()),
                 description=str(info.get("description", "")), calibrated=realism_calibration(info.get("realism")) is not None,
             ))  # fmt: skip
-        return p.ModelList(request_id=req.request_id, models=tuple(entries), elapsed_ms=_ms(t0))
+        return p.ModelList(request_id=req.request_id, models=tuple(entries), elapsed_ms=elapsed_ms(t0))
 
 
 def _header(path: Path) -> dict | None:
@@ -190,6 +182,3 @@ def _header(path: Path) -> dict | None:
     except Exception:  # a broken file is left out of the list; loading it would say why
         return None
 
-
-def _ms(t0: float) -> float:
-    return (time.perf_counter() - t0) * 1000.0

@@ -11,28 +11,24 @@ an ErrorResponse.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from engine import protocol as p
+from engine.handlers import Handler, HandlerBase, elapsed_ms
 
 FEW_EXAMPLES = 5  # fewer tagged examples than this: the direction is mostly noise (same as the CLI)
 FORMAT_ALIASES = {"gif": ".gif", "mp4": ".mp4", "png": ".png", "png-strip": ".png", "strip": ".png"}
 MAX_SCALE = 16
 
 
-class SemanticsHandlers:
-    def __init__(self, engine, budget: Callable[[], object] | None = None) -> None:
-        """``engine``: has ``model`` and ``_require_model()`` (and ``interactive_threads``);
-        ``budget``: a context-manager factory for model work (default: the service's thread budget)."""
-        self.engine = engine
-        self._budget_factory = budget
+class SemanticsHandlers(HandlerBase):
+    def __init__(self, engine, budget=None) -> None:
+        super().__init__(engine, budget)
         self._datasets: dict[tuple[str, str], object] = {}  # (model fingerprint, data spec) -> EncodedSet
 
-    def handlers(self) -> dict[type, Callable]:
+    def handlers(self) -> dict[type, Handler]:
         return {
             p.AttributeDirections: self._directions,
             p.Interpolate: self._interpolate,
@@ -47,16 +43,6 @@ class SemanticsHandlers:
         }
 
     # ------------------------------------------------------------------ helpers
-    def _model(self):
-        return self.engine._require_model()
-
-    def _budget(self):
-        if self._budget_factory is not None:
-            return self._budget_factory()
-        from engine.devices import thread_budget
-
-        return thread_budget(getattr(self.engine, "interactive_threads", 1))
-
     @staticmethod
     def _fingerprint(model) -> str | None:
         fp = getattr(model, "_ls_fingerprint", None)  # the same cache engine.semantics.encoded uses
@@ -88,10 +74,10 @@ class SemanticsHandlers:
     def _user_list(self, rid: int, t0: float) -> p.UserAttributeList:
         from engine.semantics.user_attributes import attributes_dir, list_user_attributes
 
-        model = self.engine.model
+        model = self.model
         attrs = list_user_attributes(model.latent_dim if model is not None else None)
         return p.UserAttributeList(
-            request_id=rid, attributes=tuple(self._summary(a, model) for a in attrs), folder=str(attributes_dir()), elapsed_ms=_ms(t0)
+            request_id=rid, attributes=tuple(self._summary(a, model) for a in attrs), folder=str(attributes_dir()), elapsed_ms=elapsed_ms(t0)
         )
 
     # ------------------------------------------------------------------ terms
@@ -118,11 +104,11 @@ class SemanticsHandlers:
             from engine.data.align import crop_for_model
 
             names = [term.label] if len(term.images) == 1 and term.label else [f"image {i + 1} of term {what}" for i in range(len(term.images))]
-            with self._budget():  # aligned like an opened photo; a crop at the model's size as it is
+            with self.budget():  # aligned like an opened photo; a crop at the model's size as it is
                 z = np.concatenate([model.encode(crop_for_model(image, model.image_size, name=name)) for image, name in zip(term.images, names)])
             return Term("images", z.mean(0), z, term.label or f"{len(z)} image{'s' if len(z) > 1 else ''}")
         if kind == "paths":
-            with self._budget():
+            with self.budget():
                 parts = [resolve_term(str(path), model) for path in term.paths]
             z = np.concatenate([t.members for t in parts])
             text = parts[0].description if len(parts) == 1 else f"{len(z)} images"
@@ -154,7 +140,7 @@ class SemanticsHandlers:
         if key not in self._datasets:
             from engine.semantics.encoded import encode_dataset
 
-            with self._budget():
+            with self.budget():
                 self._datasets = {key: encode_dataset(model, data, "train", None, progress=False, cache=True)}  # keep one
         return self._datasets[key]
 
@@ -163,7 +149,7 @@ class SemanticsHandlers:
         from engine.semantics.classifier_directions import classifiers_of
         from engine.semantics.orthogonal import conditional_directions, cosine_matrix, edit_vector, lock_vectors
 
-        model = self._model()
+        model = self.require_model()
         raw: dict[str, np.ndarray] = {}
         infos: dict[str, dict] = {}
         metrics = (getattr(getattr(model, "ckpt", None), "info", None) or {}).get("attributes", {}) or {}
@@ -199,21 +185,21 @@ class SemanticsHandlers:
         names, cos = cosine_matrix(raw)
         return p.AttributeDirectionSet(
             request_id=req.request_id, names=tuple(names), attributes=tuple(attributes), steps=steps, directions=conditioned,
-            locked=locked, cosines=np.asarray(cos, np.float32), elapsed_ms=_ms(t0),
+            locked=locked, cosines=np.asarray(cos, np.float32), elapsed_ms=elapsed_ms(t0),
         )  # fmt: skip
 
     # ------------------------------------------------------------------ PCA axes
     def _pca(self, req: p.GetPCAAxes, t0: float) -> p.PCAAxes:
         from engine.semantics.pca import load_pca
 
-        model = self._model()
+        model = self.require_model()
         d = int(model.latent_dim)
         ckpt = getattr(model, "ckpt", None)
         result = load_pca(ckpt) if ckpt is not None else None
         if result is None or not len(result.variance):
             return p.PCAAxes(
                 request_id=req.request_id, axes=np.zeros((0, d), np.float32), std=np.zeros(0, np.float32),
-                explained=np.zeros(0, np.float32), mean=np.zeros(d, np.float32), elapsed_ms=_ms(t0),
+                explained=np.zeros(0, np.float32), mean=np.zeros(d, np.float32), elapsed_ms=elapsed_ms(t0),
                 note="this model stores no PCA axes (add them with: latent-studio pca MODEL --data DATA)",
             )  # fmt: skip
         info = (getattr(ckpt, "info", None) or {}).get("pca", {}) or {}
@@ -221,18 +207,18 @@ class SemanticsHandlers:
             request_id=req.request_id, axes=np.asarray(result.axes, np.float32),
             std=np.sqrt(np.maximum(np.asarray(result.variance, np.float64), 0.0)).astype(np.float32),
             explained=np.asarray(result.explained_ratio, np.float32), mean=np.asarray(result.mean, np.float32).reshape(-1),
-            data=str(info.get("data", "")), n=int(result.n), elapsed_ms=_ms(t0),
+            data=str(info.get("data", "")), n=int(result.n), elapsed_ms=elapsed_ms(t0),
         )  # fmt: skip
 
     # ------------------------------------------------------------------ interpolation and arithmetic
     def _interpolate(self, req: p.Interpolate, t0: float) -> p.Interpolated:
         from engine.semantics.interpolate import MAX_STEPS, even_steps, interpolation_latents, smoothness
 
-        model = self._model()
+        model = self.require_model()
         if not 2 <= int(req.steps) <= MAX_STEPS:
             raise ValueError(f"steps must be within 2..{MAX_STEPS}, got {req.steps}")
         za, zb = self._term(model, req.a, "A").mean, self._term(model, req.b, "B").mean
-        with self._budget():
+        with self.budget():
             if req.even:
                 z, t = even_steps(model, za, zb, int(req.steps), req.mode)
             else:
@@ -242,15 +228,15 @@ class SemanticsHandlers:
         smooth = {k: float(v) for k, v in smoothness(frames).items() if k != "smooth"}
         return p.Interpolated(
             request_id=req.request_id, frames=frames, z=np.asarray(z, np.float32), t=np.asarray(t, np.float32), mode=req.mode,
-            smoothness=smooth, elapsed_ms=_ms(t0),
+            smoothness=smooth, elapsed_ms=elapsed_ms(t0),
         )  # fmt: skip
 
     def _arithmetic(self, req: p.Arithmetic, t0: float) -> p.ArithmeticResult:
         from engine.semantics.arithmetic import arithmetic_panel
 
-        model = self._model()
+        model = self.require_model()
         terms = [self._term(model, term, what) for term, what in ((req.a, "A"), (req.b, "B"), (req.c, "C"))]
-        with self._budget():
+        with self.budget():
             images, used = arithmetic_panel(model, *terms, per_item=max(0, int(req.per_item)))
         ncol = int(used["ncol"])
         items = edited = None
@@ -260,14 +246,14 @@ class SemanticsHandlers:
         return p.ArithmeticResult(
             request_id=req.request_id, z=np.asarray(used["result"], np.float32), image=images[3], term_images=images[:3],
             terms_z=np.stack([t.mean for t in terms]).astype(np.float32), descriptions=tuple(t.description for t in terms),
-            counts=tuple(t.n for t in terms), items=items, edited=edited, elapsed_ms=_ms(t0),
+            counts=tuple(t.n for t in terms), items=items, edited=edited, elapsed_ms=elapsed_ms(t0),
         )  # fmt: skip
 
     # ------------------------------------------------------------------ user attributes
     def _create_user(self, req: p.CreateUserAttribute, t0: float) -> p.UserAttributeSaved:
         from engine.semantics import user_attributes as ua
 
-        model = self._model()
+        model = self.require_model()
         attr = ua.make_user_attribute(
             req.name, req.with_latents, req.without_latents, std=model.latent_stats.std,
             model={"name": model.name, "fingerprint": self._fingerprint(model)},
@@ -277,7 +263,7 @@ class SemanticsHandlers:
         path = ua.save_user_attribute(attr, overwrite=req.overwrite)
         n = len(attr.with_latents) + len(attr.without_latents)
         warning = f"only {n} tagged examples: with fewer than {FEW_EXAMPLES} the direction is mostly noise" if n < FEW_EXAMPLES else ""
-        return p.UserAttributeSaved(request_id=req.request_id, attribute=self._summary(attr, model), path=str(path), warning=warning, elapsed_ms=_ms(t0))
+        return p.UserAttributeSaved(request_id=req.request_id, attribute=self._summary(attr, model), path=str(path), warning=warning, elapsed_ms=elapsed_ms(t0))
 
     def _list_user(self, req: p.ListUserAttributes, t0: float) -> p.UserAttributeList:
         return self._user_list(req.request_id, t0)
@@ -295,18 +281,18 @@ class SemanticsHandlers:
         if dest.exists() and not req.overwrite:
             raise FileExistsError(f"{dest.name} exists; choose another name")
         out = export_user_attribute(req.name, dest)
-        return p.FileWritten(request_id=req.request_id, path=str(out), format="safetensors", bytes=out.stat().st_size, elapsed_ms=_ms(t0))
+        return p.FileWritten(request_id=req.request_id, path=str(out), format="safetensors", bytes=out.stat().st_size, elapsed_ms=elapsed_ms(t0))
 
     def _import_user(self, req: p.ImportUserAttribute, t0: float) -> p.UserAttributeSaved:
         from engine.semantics.user_attributes import attributes_dir, import_user_attribute, slug
 
-        model = self.engine.model
+        model = self.model
         attr = import_user_attribute(req.path, name=req.name or None, overwrite=req.overwrite, latent_dim=model.latent_dim if model is not None else None)
         same = self._same_model(model, attr.model)
         warning = "made with another model of the same latent size: its direction may mean something else here" if same is False else ""
         return p.UserAttributeSaved(
             request_id=req.request_id, attribute=self._summary(attr, model), path=str(attributes_dir() / f"{slug(attr.name)}.safetensors"),
-            warning=warning, elapsed_ms=_ms(t0),
+            warning=warning, elapsed_ms=elapsed_ms(t0),
         )  # fmt: skip
 
     # ------------------------------------------------------------------ animation export
@@ -327,14 +313,14 @@ class SemanticsHandlers:
             if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3 or not len(frames):
                 raise ValueError(f"frames must be N×H×W×3 uint8, got {frames.shape} {frames.dtype}")
         else:
-            with self._budget():
-                frames = self._model().decode(np.asarray(req.z, np.float32))
+            with self.budget():
+                frames = self.require_model().decode(np.asarray(req.z, np.float32))
         big = _upscale(frames, int(req.scale))
         if req.boomerang and path.suffix.lower() != ".png":
             big = boomerang(big)
         write_frames(big, path, fps=float(req.fps))  # each writer goes through the atomic writer
         return p.FileWritten(
-            request_id=req.request_id, path=str(path), format=path.suffix[1:].upper(), bytes=path.stat().st_size, frames=len(big), elapsed_ms=_ms(t0)
+            request_id=req.request_id, path=str(path), format=path.suffix[1:].upper(), bytes=path.stat().st_size, frames=len(big), elapsed_ms=elapsed_ms(t0)
         )
 
 
@@ -361,6 +347,3 @@ def _num(v) -> float | None:
         return None
     return v if np.isfinite(v) else None
 
-
-def _ms(t0: float) -> float:
-    return (time.perf_counter() - t0) * 1000.0

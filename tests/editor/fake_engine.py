@@ -315,12 +315,6 @@ class _SemanticsHost:
             self._wrapped = (m, FakeSemanticsModel(m))
         return self._wrapped[1]
 
-    def _require_model(self) -> FakeSemanticsModel:
-        model = self.model
-        if model is None:
-            raise RuntimeError("no model loaded")
-        return model
-
 
 # --------------------------------------------------------------------------- photo workflow (issue 7)
 
