@@ -106,6 +106,15 @@ class Model:
             kl=s.get("kl", np.ones(d, np.float32)),
         )
 
+    @cached_property
+    def fingerprint(self) -> str:
+        """A short hash of the checkpoint's weights, the latent space's identity: it keys the encoded
+        data-set cache and tells whether user attributes and sessions were made with this model.
+        Hashing reads every weight, so it is done once per model."""
+        from engine.semantics.direction_files import model_fingerprint
+
+        return model_fingerprint(self.ckpt)
+
     @property
     def device_name(self) -> str:
         return describe(self.device)

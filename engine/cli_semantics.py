@@ -341,14 +341,13 @@ def _user_attr(a):
     if a.action == "create":
         import engine
         from engine.semantics.arithmetic import resolve_term
-        from engine.semantics.direction_files import model_fingerprint
 
         if not a.with_ or not a.without:
             raise ValueError("create needs --with and --without examples")
         m = engine.load_model(a.model, device=a.device)
         pos = np.concatenate([resolve_term(s, m).members for s in a.with_])
         neg = np.concatenate([resolve_term(s, m).members for s in a.without])
-        attr = ua.make_user_attribute(a.name, pos, neg, std=m.latent_stats.std, model={"name": m.name, "fingerprint": model_fingerprint(m.ckpt)})
+        attr = ua.make_user_attribute(a.name, pos, neg, std=m.latent_stats.std, model={"name": m.name, "fingerprint": m.fingerprint})
         path = ua.save_user_attribute(attr, overwrite=a.overwrite)
         out = {"saved": str(path), **attr.summary()}
         if len(pos) + len(neg) < 5:

@@ -43,24 +43,11 @@ class SemanticsHandlers(HandlerBase):
         }
 
     # ------------------------------------------------------------------ helpers
-    @staticmethod
-    def _fingerprint(model) -> str | None:
-        fp = getattr(model, "_ls_fingerprint", None)  # the same cache engine.semantics.encoded uses
-        if fp is None and getattr(model, "ckpt", None) is not None:
-            from engine.semantics.direction_files import model_fingerprint
-
-            fp = model_fingerprint(model.ckpt)
-            try:
-                model._ls_fingerprint = fp
-            except AttributeError:
-                pass
-        return fp
-
     def _same_model(self, model, info: dict | None) -> bool | None:
         theirs = (info or {}).get("fingerprint")
         if not theirs or model is None:
             return None
-        return theirs == self._fingerprint(model)
+        return theirs == model.fingerprint
 
     def _summary(self, attr, model) -> p.UserAttributeSummary:
         s = attr.summary()
@@ -136,7 +123,7 @@ class SemanticsHandlers(HandlerBase):
         raise ValueError(f"term {what}: a labelled group of several attributes needs a labelled data set (data='faces:DIR')")
 
     def _encoded(self, model, data: str):
-        key = (self._fingerprint(model) or str(id(model)), data)
+        key = (model.fingerprint, data)
         if key not in self._datasets:
             from engine.semantics.encoded import encode_dataset
 
@@ -256,7 +243,7 @@ class SemanticsHandlers(HandlerBase):
         model = self.require_model()
         attr = ua.make_user_attribute(
             req.name, req.with_latents, req.without_latents, std=model.latent_stats.std,
-            model={"name": model.name, "fingerprint": self._fingerprint(model)},
+            model={"name": model.name, "fingerprint": model.fingerprint},
         )  # fmt: skip
         if attr.latent_dim != model.latent_dim:
             raise ValueError(f"the tagged latents have {attr.latent_dim} dimensions, the model's latent {model.latent_dim}")

@@ -57,9 +57,7 @@ def model_identity(model) -> dict:
     ident = {"name": str(getattr(model, "name", "")), "latent_dim": int(model.latent_dim), "image_size": int(model.image_size)}
     ckpt = getattr(model, "ckpt", None)
     if ckpt is not None:
-        from engine.semantics.direction_files import model_fingerprint
-
-        ident["fingerprint"] = model_fingerprint(ckpt)
+        ident["fingerprint"] = model.fingerprint
     return ident
 
 

@@ -64,15 +64,7 @@ def encode_tensor_images(model, images, batch_size: int = 256, progress: bool = 
 
 
 def _key(model, spec: str, split: str, limit: int | None) -> str:
-    from engine.semantics.direction_files import model_fingerprint
-
-    fp = getattr(model, "_ls_fingerprint", None)
-    if fp is None:
-        fp = model_fingerprint(model.ckpt)
-        try:
-            model._ls_fingerprint = fp
-        except AttributeError:
-            pass
+    fp = model.fingerprint
     kind, _, where = spec.partition(":")
     where = str(Path(where).resolve()) if where else ""
     raw = f"{fp}|{kind}:{where}|{split}|{limit or 0}|{model.image_size}|{model.channels}"

@@ -273,7 +273,7 @@ class FakeSemanticsModel:
         self.latent_stats = m.stats
         self.attributes = m.attributes
         self.ckpt = types.SimpleNamespace(info={"attributes": m.metrics}, extra=_fake_pca(m), latent_dim=m.latent_dim)
-        self._ls_fingerprint = f"fake-{m.name}-{m.latent_dim}"  # what semantics_service keys user attributes by
+        self.fingerprint = f"fake-{m.name}-{m.latent_dim}"  # what semantics_service keys user attributes by
 
     def encode(self, images: np.ndarray) -> np.ndarray:
         images = np.asarray(images)

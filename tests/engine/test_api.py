@@ -26,6 +26,16 @@ def test_load_encode_decode_sample(tiny_ckpt):
     assert m.attributes["Eyeglasses"].shape == (8,) and m.latent_stats.std.shape == (8,)
 
 
+def test_fingerprint_is_the_weights_hash_computed_once(tiny_ckpt, monkeypatch):
+    from engine.semantics import direction_files
+
+    m = engine.load_model(str(tiny_ckpt), device=device_under_test())
+    fp = m.fingerprint
+    assert fp == direction_files.model_fingerprint(m.ckpt) and len(fp) == 16
+    monkeypatch.setattr(direction_files, "model_fingerprint", lambda ckpt: pytest.fail("hashed twice"))
+    assert m.fingerprint == fp  # cached: the hash reads every weight
+
+
 def test_api_errors(tiny_ckpt):
     m = engine.load_model(str(tiny_ckpt), device=device_under_test())
     with pytest.raises(ValueError, match="expected latents shaped N×8"):
