@@ -58,7 +58,7 @@ class PhotoHandlers(HandlerBase):
         return p.PhotoOpened(
             request_id=rid, photo=pe.photo, source=str(pe.source.path or ""), faces=faces, chosen=pe.chosen,
             alignment=pe.alignment.matrix.astype(np.float64), region=tuple(int(v) for v in pe.region), aligned=pe.crop,
-            z=pe.z, reconstruction=pe.reconstruction, labels=dict(pe.labels), elapsed_ms=elapsed_ms(t0),
+            z=pe.z, reconstruction=pe.reconstruction, labels=dict(pe.labels), fitted=pe.fit is not None, elapsed_ms=elapsed_ms(t0),
         )  # fmt: skip
 
     # ------------------------------------------------------------------ handlers

@@ -33,7 +33,9 @@ class Engine:
 
         self.photos = PhotoHandlers(self)  # the open photo, which the conditional handlers read too
         self._handlers: dict[type, Handler] = {}
-        for group in (ModelHandlers(self), self.photos, SemanticsHandlers(self), ConditionalHandlers(self)):
+        from engine.fit_service import FitHandlers  # the per-photo fit, in slices between renders
+
+        for group in (ModelHandlers(self), self.photos, SemanticsHandlers(self), ConditionalHandlers(self), FitHandlers(self, self.photos)):
             self._handlers.update(group.handlers())
 
     def handle(self, request: p.Request) -> p.Response:

@@ -318,6 +318,7 @@ class PhotoOpened(Response):
     z: np.ndarray  # D float32: the original latent (the edit stack's starting point)
     reconstruction: np.ndarray  # S×S×3 uint8
     labels: dict[str, float] = field(default_factory=dict)  # conditional models: the face's estimated labels
+    fitted: bool = False  # rendered by a per-photo fit of the model (engine.protocol.fit), e.g. restored from a session
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -366,6 +367,8 @@ class SessionLoaded(Response):
 from engine.protocol.semantics import (  # noqa: E402  (the latent-semantics messages live in their own module)
     Arithmetic, ArithmeticResult, AttributeDirectionSet, AttributeDirections, AttributeInfo, CreateUserAttribute, DeleteUserAttribute, ExportAnimation, ExportUserAttribute, FileWritten, GetPCAAxes, ImportUserAttribute, Interpolate, Interpolated, LatentTerm, ListUserAttributes, PCAAxes, UserAttributeList, UserAttributeSaved, UserAttributeSummary,
 )
+
+from engine.protocol.fit import FitPhoto, FitStatus, RestoreFit  # noqa: E402  (the per-photo fit messages live in their own module)
 
 # =========================================================================== conditional models
 #
