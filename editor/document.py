@@ -7,9 +7,11 @@ document and drives it; other panels read it.
 - ``renderer`` turns an edit into pixels: :class:`LatentRenderer` decodes the edited latent (a
   sample, or a photo the engine only encoded); the photo loop (PhotoController) renders the
   edit onto the whole photo. The EditController does not care which.
-- ``fit`` will hold the per-photo fit once the engine makes one; it is empty for now.
+- ``fit`` is the per-photo fit the engine made of this photo's face, as the
+  :class:`~engine.protocol.RestoreFit` that gives it back (None: not fitted); another face or
+  model drops it.
 - :meth:`replay` gives the requests that put this image into the engine (OpenPhoto or
-  LoadSession, then the chosen face), fresh, for an engine that restarted empty.
+  LoadSession, then the chosen face, then the fit), fresh, for an engine that restarted empty.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from typing import Callable, Protocol
 
 import numpy as np
 
-from engine.protocol import ChooseFace, Decode, Decoded, EditStack, Encoded, LoadSession, OpenPhoto, Request, next_request_id
+from engine.protocol import (
+    ChooseFace, Decode, Decoded, EditStack, Encoded, LoadSession, OpenPhoto, Request, RestoreFit, next_request_id,
+)
 from editor.client import EngineClient, Ticket
 from editor.controllers.stack_edits import with_dimension
 from editor.imaging import Frame
@@ -69,7 +73,7 @@ class Document:
         self.base_labels: dict[str, float] | None = None  # the reconstruction's own labels
         self.renderer: Renderer | None = None  # None until the engine knows the image
         self.face: int | None = None  # the chosen face of a photo the engine opened
-        self.fit = None  # the per-photo fit, once the engine makes one
+        self.fit: RestoreFit | None = None  # the per-photo fit the engine made (what gives it back to a new engine)
         self._in_engine: tuple[Request, ...] = ()  # what put this image into the engine, in order
 
     # ------------------------------------------------------------------ the latent and its edit
@@ -93,6 +97,8 @@ class Document:
 
     def edited(self, std: np.ndarray, attributes: dict, stack: EditStack | None = None) -> np.ndarray:
         """``stack`` (default: the edit) applied to the latent, exactly as the engine applies it."""
+        if self.z is None:
+            raise ValueError("the document has no latent yet")
         return (self.stack if stack is None else stack).apply(self.z, std, attributes)
 
     def traversal(self, dim: int, values: np.ndarray, std: np.ndarray, attributes: dict) -> np.ndarray:
@@ -103,7 +109,9 @@ class Document:
 
     def opened_with(self, request: Request) -> None:
         """The engine answered ``request`` by opening this image (OpenPhoto, LoadSession) or by
-        choosing one of its faces (ChooseFace): remember it for :meth:`replay`."""
+        choosing one of its faces (ChooseFace): remember it for :meth:`replay`. A fit belonged to
+        the face and model before: it is dropped."""
+        self.fit = None
         if isinstance(request, ChooseFace):
             self._in_engine = tuple(r for r in self._in_engine if not isinstance(r, ChooseFace)) + (request,)
         else:
@@ -116,4 +124,6 @@ class Document:
             requests = []  # the session file is gone (a restored autosave): open the pixels instead
         if not requests and self._in_engine:
             requests = [OpenPhoto(image=self.photo, face_index=self.face)]
+        if requests and self.fit is not None:
+            requests.append(self.fit)
         return [replace(r, request_id=next_request_id()) for r in requests]

@@ -23,6 +23,7 @@ from editor.widgets.conditional_ui import ConditionalUI
 from editor.widgets.document_actions import DocumentActions
 from editor.widgets.face_chooser import FaceChooser
 from editor.widgets.face_ui import FaceUI
+from editor.widgets.fit_ui import FitUI
 from editor.widgets.file_actions import FileActions
 from editor.widgets.file_drop import FileDropFilter
 from editor.widgets.history_panel import HistoryPanel
@@ -78,6 +79,7 @@ class MainWindow(QMainWindow):
         self.conditional = ConditionalUI(self)  # labels of conditional models, realism gauge, bundled models
         self.artist = ArtistUI(self)  # layered export, clipboard, Help menu, standard shortcuts, before/after, wheel guard
         self.faces = FaceUI(self)  # no face found: mark the face or use the whole image; Edit ▸ Mark the face…
+        self.fitting = FitUI(self)  # the per-photo fit: starts by itself on a new face; progress and Stop in the status bar
 
     # ------------------------------------------------------------------ layout
 

@@ -115,6 +115,9 @@ class ConditionalHandlers(HandlerBase):
                 raise ValueError(f"expected an H×W×3 uint8 image, got {image.dtype} {tuple(image.shape)}")
         else:
             pe = self.engine.photos.require_photo()  # the open photo (re-bound to this model)
+            if req.adopt and pe.fit is not None:  # adopting would bind the fitted copy as if it were the model
+                raise ValueError("the photo is fitted to the model already (the fit refined its latent first); "
+                                 "open it again to refine its inversion")
             image = pe.crop  # its aligned face
         start = None
         if req.z is not None:

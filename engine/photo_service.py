@@ -44,7 +44,7 @@ class PhotoHandlers(HandlerBase):
         if self.current is None:
             raise NoPhotoOpen("no photo is open")
         model = self.require_model()
-        if self.current.model is not model:
+        if self.current.base_model is not model:  # a per-photo fit's own model is this model's copy
             with self.budget():
                 self.current = self.current.rebind(model)
         return self.current

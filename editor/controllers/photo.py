@@ -41,6 +41,7 @@ EXPORT_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
 class PhotoController(QObject):
     opened = Signal(object)  # PhotoOpened | None (closed, or a sample is edited)
+    newFace = Signal(object)  # PhotoOpened: a photo, face or model newly opened (not a better latent of the same)
     facesChanged = Signal(object, int)  # tuple[PhotoFace, ...], chosen index
     rendered = Signal(object)  # Rendered, or None: the original photo
     exported = Signal(str)  # path written
@@ -152,6 +153,8 @@ class PhotoController(QObject):
         self._client.cancel(EDIT_LANE)
         self._set_current(opened)
         self._edit.photo_opened(opened, stack, name=name, opened_by=opened_by, renderer=self)
+        if opened_by is not None:
+            self.newFace.emit(opened)
 
     # ------------------------------------------------------------------ export
 
@@ -176,6 +179,7 @@ class PhotoController(QObject):
         self._opening = None
         self._set_current(opened)
         self._edit.photo_opened(opened, self._edit.stack if keep_stack else None, opened_by=request, renderer=self)
+        self.newFace.emit(opened)
 
     def _on_open_failed(self, title: str, error: ErrorResponse) -> None:
         self._opening = None

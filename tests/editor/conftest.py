@@ -45,7 +45,12 @@ def modal_dialogs_answer_at_once(monkeypatch) -> list[tuple[str, str]]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> QSettings:
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    """Settings of a test's own. The per-photo fit's automatic start is off (it is on for users):
+    most tests are about something else and must not wait behind a fit; tests/editor/test_fit.py
+    turns it on."""
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue("fit/auto", False)
+    return settings
 
 
 @pytest.fixture

@@ -69,6 +69,10 @@ def test_fit_in_slices_renders_between_and_ends_fitted(tiny_ckpt, photo):
     assert np.abs(last.opened.reconstruction.astype(int) - opened.reconstruction.astype(int)).mean() > 1.0
     zero = ok(eng.handle(p.RenderEdit(edits=p.EditStack(), full_resolution=True, whole_photo=True)))
     assert np.array_equal(zero.image, photo), "a zero edit is still the original pixels exactly"
+    assert np.array_equal(zero.face, last.opened.reconstruction), "renders use the fitted model, request after request"
+    again = ok(eng.handle(p.ChooseFace(index=0)))  # the same face chosen again: a fresh, unfitted encoding
+    assert not again.fitted
+    ok(eng.handle(p.RestoreFit(weights=last.weights, facts=last.facts, z=last.opened.z, labels=last.opened.labels)))
     edited = ok(eng.handle(p.RenderEdit(edits=edits, full_resolution=True, whole_photo=True)))
     assert edited.changed and not np.array_equal(edited.image, photo)
     # a session saved now carries the fit; reopening the photo is unfitted again
