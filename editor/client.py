@@ -29,7 +29,7 @@ from engine.protocol import Decode, ErrorResponse, Request, Response, Sample, cr
 from editor.mailbox import Entry, Mailbox
 
 EngineFactory = Callable[[], Any]
-Done = Callable[[Response], None]
+Done = Callable[[Any], None]  # takes the answer to its request: the Response subclass that request gets
 Failed = Callable[[ErrorResponse], None]
 Replay = Callable[[], Iterable[Request]]
 
@@ -260,7 +260,9 @@ class EngineClient(QObject):
         self.counts["crashes"] += 1
         if self._shutting_down:
             return
-        ticket = None if entry is None else self._tickets.get(entry.request.request_id)
+        if entry is None:
+            return
+        ticket = self._tickets.get(entry.request.request_id)
         if ticket is not None:
             self._finish(ticket, _error(entry.request, f"Engine worker stopped ({reason}); restarting it", "WorkerCrashed"))
 

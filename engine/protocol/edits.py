@@ -4,6 +4,7 @@ and the JSON recipes that ``latent-studio edit --recipe`` applies (every field v
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 
@@ -54,7 +55,7 @@ class AddVector:
 
 
 EditOp = DimensionStep | AttributeStep | Blend | AddVector
-EDIT_OPS: dict[str, type] = {cls.op: cls for cls in (DimensionStep, AttributeStep, Blend, AddVector)}
+EDIT_OPS: dict[str, type[EditOp]] = {cls.op: cls for cls in (DimensionStep, AttributeStep, Blend, AddVector)}
 
 RECIPE_FORMAT = "latent-studio/recipe"
 RECIPE_VERSION = 1
@@ -130,7 +131,7 @@ class EditStack:
     def to_dict(self) -> dict:
         ops = []
         for op in self.ops:
-            item = {"op": op.op}
+            item: dict[str, object] = {"op": op.op}
             for name in op.__dataclass_fields__:
                 value = getattr(op, name)
                 item[name] = [float(v) for v in value] if isinstance(value, tuple) else value
@@ -178,7 +179,8 @@ MAX_RECIPE_VECTOR = 4096  # latents have at most 1024 dimensions
 
 
 def _json_kind(v) -> str:
-    return "null" if v is None else {dict: "an object", list: "a list", str: "text"}.get(type(v), repr(v)[:40])
+    kinds: dict[type, str] = {dict: "an object", list: "a list", str: "text"}
+    return "null" if v is None else kinds.get(type(v), repr(v)[:40])
 
 
 def _finite(k: str, v) -> float:
@@ -206,7 +208,7 @@ def _text(k: str, v) -> str:
 
 
 #: How each recipe field is read from JSON: a type and range per field name, checked in one place.
-_RECIPE_FIELDS = {"dim": _dim, "amount": _finite, "weight": _finite, "target": _numbers, "vector": _numbers, "name": _text, "label": _text}
+_RECIPE_FIELDS: dict[str, Callable[[str, Any], Any]] = {"dim": _dim, "amount": _finite, "weight": _finite, "target": _numbers, "vector": _numbers, "name": _text, "label": _text}
 
 
 def attribute_step_vector(direction: np.ndarray, std: np.ndarray) -> np.ndarray:
