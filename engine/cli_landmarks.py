@@ -1,0 +1,139 @@
+"""Subcommands of the landmark measures (issue 14): continuous labels for a face set, directions
+for them, and the landmark judge of ``eval-edits``.
+
+* ``data label-landmarks DIR`` — adds ``face_measures.csv`` to a face set (``engine.data.face_measures``);
+* ``measure-directions CHECKPOINT --data faces:DIR`` — directions for the measures (``engine.semantics.measure_directions``);
+* ``eval-edits --landmarks`` — the landmark judge (``engine.semantics.landmark_eval``) instead of the pixel judge.
+
+``data`` and ``eval-edits`` are re-registered here around their first registration (in
+``engine.cli`` and ``engine.cli_semantics``), which keeps their options and adds these. No torch
+at import time.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import engine.cli_semantics  # noqa: F401  (registers eval-edits first; wrapped below)
+from engine.cli import COMMANDS, args, command, model_args
+from engine.cli import say as _say
+from engine.cli import set_threads as _threads
+from engine.cli_options import MAX_IMAGES, int_in, names_in
+
+MEASURE_HELP = "Smiling, MouthOpen, EyesOpen, HeadYaw, HeadRoll, LightDirection"
+
+# --------------------------------------------------------------------------- data label-landmarks
+
+_data_add, _data_run, _data_help = COMMANDS["data"]
+
+
+def _data_args(p):
+    _data_add(p)
+    sub = next(x for x in p._actions if isinstance(x, argparse._SubParsersAction))
+    lab = sub.add_parser("label-landmarks", help=f"add continuous landmark labels ({MEASURE_HELP}) to a face set: DIR/face_measures.csv")
+    lab.add_argument("dir", help="a face set in the CelebA layout (e.g. from build-faces)")
+    lab.add_argument("--limit", type=int_in(0, MAX_IMAGES), default=0, help="measure only the first N images (0: all; a trial)")
+    lab.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bar")  # SUPPRESS: `data --quiet` still counts
+    lab.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
+
+
+@command("data", _data_help + "; label-landmarks adds continuous landmark labels")
+@args(_data_args)
+def _data(a):
+    if a.data_command != "label-landmarks":
+        return _data_run(a)
+    from pathlib import Path
+
+    from engine.data.face_measures import label_face_set
+
+    if not Path(a.dir).is_dir():
+        raise ValueError(f"{a.dir}: not a folder")
+    out = label_face_set(a.dir, progress=not a.quiet, limit=a.limit or None)
+    if not a.json:
+        print(f"{out['file']} in {out['dir']}: {out['faces_measured']} faces, landmarker missed {100 * out['miss_rate']:.1f} %")
+        for name, s in out["stats"].items():
+            dist = f"mean {s['mean']:+.4f}, s.d. {s['sd']:.4f}, median {s['median']:+.4f}" if "mean" in s else "no labels"
+            print(f"  {name:>14}: {dist}")
+        return None
+    return out
+
+
+# --------------------------------------------------------------------------- measure-directions
+
+
+def _md_args(p):
+    from engine.semantics.measure_directions import METHODS
+
+    model_args(p, True)
+    p.add_argument("--data", required=True, help="a face set with face_measures.csv: faces:DIR or celeba:DIR")
+    p.add_argument("--method", default="regression", choices=METHODS, help="direction stored (both are scored on the test split)")
+    p.add_argument("--names", help=f"comma-separated measures (default: all of {MEASURE_HELP})")
+    p.add_argument("--limit", type=int_in(0, MAX_IMAGES), default=0, help="use only the first N training faces (0: all)")
+    p.add_argument("--no-cache", action="store_true", help="do not reuse or store the data set's encodings")
+    p.add_argument("--out", help="write a new checkpoint here instead of updating CHECKPOINT in place")
+
+
+@command("measure-directions", "attribute directions for the continuous landmark measures (ridge regression on μ), with held-out r / R² / AUC")
+@args(_md_args)
+def _measure_directions(a):
+    from engine.api import resolve_source
+    from engine.data.landmarks import MEASURES
+    from engine.semantics.measure_directions import compute_measure_directions
+
+    names = names_in(a.names, MEASURES, "--names")
+    _threads(a)
+    return compute_measure_directions(str(resolve_source(a.checkpoint)), a.data, a.method, a.out, names, a.limit or None, a.device,
+                                      not a.quiet, not a.no_cache)
+
+
+# --------------------------------------------------------------------------- eval-edits --landmarks
+
+_ee_add, _ee_run, _ee_help = COMMANDS["eval-edits"]
+
+
+def _ee_args(p):
+    _ee_add(p)
+    p.add_argument("--landmarks", action="store_true",
+                   help="judge the landmark measures instead: ±strength σ along each measure's direction, re-measured by dlib's 68 landmarks "
+                        "on the edited pixels (needs face_measures.csv; --methods then takes regression,mean)")
+
+
+@command("eval-edits", _ee_help + "; --landmarks: dlib's landmarks judge the geometric attributes")
+@args(_ee_args)
+def _eval_edits(a):
+    return eval_landmarks(a) if a.landmarks else _ee_run(a)
+
+
+def eval_landmarks(a):
+    import numpy as np
+
+    import engine
+    from engine.data.landmarks import MEASURES
+    from engine.semantics.edit_eval import direction_variants
+    from engine.semantics.identity import identity_metric
+    from engine.semantics.landmark_eval import evaluate_landmark_edits, markdown_table
+    from engine.semantics.measure_directions import METHODS, fit_measure_directions, labelled_split
+
+    methods = names_in(a.methods.replace("classifier", "regression"), METHODS, "--methods") or ["regression"]
+    _threads(a)
+    say = _say(a)
+    m = engine.load_model(a.model, device=a.device)
+    mu_tr, y_tr = labelled_split(m, a.data, "train", None, not a.quiet, not a.no_cache)
+    mu, y_held = labelled_split(m, a.data, a.split, a.limit or None, not a.quiet, not a.no_cache)
+    fits = {meth: fit_measure_directions(meth, mu_tr, y_tr) for meth in dict.fromkeys(methods)}
+    readouts = {n: f.classifier for n, f in fit_measure_directions("regression", mu_tr, y_tr).items()}
+    variants = direction_variants({k: {n: f.direction for n, f in v.items()} for k, v in fits.items()}, readouts)
+    sd = {n: float(np.nanstd(y_tr[:, j])) for j, n in enumerate(MEASURES)}
+    identity = None if a.identity == "none" else identity_metric(a.identity)
+    result = evaluate_landmark_edits(m, mu, variants, sd, a.strength, identity, a.identity_n, max(0, a.controls), log=say)
+    result.update(model=m.name, data=f"{a.data} ({a.split}: {len(mu)})", judge="dlib 68-point landmarks on the edited pixels",
+                  held_out_miss_rate=round(float(np.isnan(y_held[:, 0]).mean()), 4))
+    table = markdown_table(result)
+    if a.markdown:
+        from engine.outputs import save_text
+
+        save_text(a.markdown, table + "\n")
+    if not a.json:
+        print(table)
+        return None
+    return result

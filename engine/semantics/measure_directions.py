@@ -1,0 +1,148 @@
+"""Attribute directions for the continuous landmark measures (Smiling, MouthOpen, EyesOpen,
+HeadYaw, HeadRoll, LightDirection: ``engine.data.landmarks``), fitted on a face set's
+``face_measures.csv`` (``engine.data.face_measures``).
+
+The ±1 attributes get a classifier normal or a class-mean difference
+(``classifier_directions.py``); a continuous label has no classes, so:
+
+* ``regression`` (stored by default): a ridge regression of the standardised measure on
+  standardised μ; its normal, mapped back to latent units, is the direction. Only faces with a
+  label enter (a face dlib missed has none).
+* ``mean``: mean μ of the top quarter of the faces minus mean μ of the bottom quarter.
+
+Stored like the ±1 attributes (``classifier_directions`` module doc), so the editor, ``edit
+--attr Smiling=+2``, the locks and ``eval-edits`` use them unchanged: the direction's length is
+the gap between the μ means of the faces above and below the median along it (the binary
+threshold: above the median is the positive side); ``extra["classifier.<name>"]`` holds the
+linear read-out w, b with ``w·z + b`` ≈ (measure − median) / s.d. (positive above the median),
+and ``info["attributes"][name]`` the metrics: held-out correlation r and R² of the read-out,
+ROC AUC of the median split, σ along the direction, counts.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.data.landmarks import MEASURES
+from engine.semantics.classifier_directions import DirectionFit, _auc, _unit
+
+METHODS = ("regression", "mean")
+MIN_LABELLED = 8
+
+
+def _finish(name: str, method: str, u: np.ndarray, mu: np.ndarray, y: np.ndarray, median: float, readout: np.ndarray | None) -> DirectionFit:
+    pos, neg = y > median, y < median
+    gap = float(u @ (mu[pos].mean(0) - mu[neg].mean(0)))
+    sigma = float(max((mu @ u).std(), 1e-12))
+    return DirectionFit(name=name, method=method, direction=(u * gap).astype(np.float32), sigma=sigma, gap_sigma=gap / sigma,
+                        accuracy=None, auc=None, n_train=int(len(y)), n_test=0, positive_rate=float(pos.mean()), classifier=readout)
+
+
+def fit_measure_directions(method: str, mu: np.ndarray, values: np.ndarray, names=MEASURES, alpha: float = 1.0) -> dict[str, DirectionFit]:
+    """One direction per column of ``values`` (N×K, NaN = unlabelled) from the labelled rows of ``mu``."""
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; use {' or '.join(METHODS)}")
+    out = {}
+    for j, name in enumerate(names):
+        ok = np.isfinite(values[:, j])
+        if ok.sum() < MIN_LABELLED:
+            continue
+        x, y = np.asarray(mu[ok], np.float64), values[ok, j]
+        median, sd = float(np.median(y)), float(max(y.std(), 1e-12))
+        if min((y > median).sum(), (y < median).sum()) < 2:  # no spread: nothing to follow
+            continue
+        mean, std = x.mean(0), np.maximum(x.std(0), 1e-6)
+        xs = (x - mean) / std
+        t = (y - median) / sd
+        ws = np.linalg.solve(xs.T @ xs + alpha * len(y) * 1e-3 * np.eye(x.shape[1]), xs.T @ (t - t.mean()))
+        w = ws / std
+        b = float(t.mean() - w @ mean)
+        readout = np.append(w, b).astype(np.float32)
+        if method == "regression":
+            u = _unit(w)
+        else:
+            lo, hi = np.quantile(y, [0.25, 0.75])
+            u = _unit(x[y >= hi].mean(0) - x[y <= lo].mean(0))
+        fit = _finish(name, method, u, x, y, median, readout)
+        fit.median, fit.sd = median, sd  # for the held-out scores
+        out[name] = fit
+    return out
+
+
+def score(fits: dict[str, DirectionFit], mu: np.ndarray, values: np.ndarray, names=MEASURES) -> dict[str, dict[str, Any]]:
+    """Held-out metrics: correlation r of μ·u with the measure, R² of the linear read-out, AUC of
+    the median split (the training median), counts."""
+    out = {}
+    for j, name in enumerate(names):
+        if name not in fits:
+            continue
+        f = fits[name]
+        ok = np.isfinite(values[:, j])
+        x, y = np.asarray(mu[ok], np.float64), values[ok, j]
+        proj = x @ _unit(f.direction)
+        pred = x @ f.classifier[:-1] + f.classifier[-1]
+        t = (y - f.median) / f.sd
+        r2 = 1.0 - float(((t - pred) ** 2).sum()) / max(float(((t - t.mean()) ** 2).sum()), 1e-12)
+        r = float(np.corrcoef(proj, y)[0, 1]) if len(y) > 2 else None
+        auc = _auc(np.where(y > f.median, 1, -1), proj)
+        f.auc, f.n_test = auc, int(len(y))
+        out[name] = {**f.metrics(), "r": None if r is None else round(r, 4), "r2": round(r2, 4), "median": round(f.median, 5), "sd": round(f.sd, 5)}
+    return out
+
+
+def data_root(spec: str) -> Path:
+    kind, _, where = spec.partition(":")
+    if kind not in ("faces", "celeba") or not where:
+        raise ValueError(f"{spec}: landmark measures live in a face set in the CelebA layout (faces:DIR or celeba:DIR)")
+    return Path(where)
+
+
+def labelled_split(model, spec: str, split: str, limit: int | None, progress: bool, cache: bool):
+    """(μ, measures) of one split, row-aligned."""
+    from engine.data.face_measures import split_measures
+    from engine.semantics.encoded import encode_dataset
+
+    enc = encode_dataset(model, spec, split, limit, progress, cache)
+    values = split_measures(data_root(spec), split, limit)
+    if len(values) != len(enc):
+        raise ValueError(f"{spec}: {len(enc)} images in the {split} split but {len(values)} rows of measures (unreadable images?)")
+    return enc.mu, values
+
+
+def compute_measure_directions(
+    checkpoint: str | os.PathLike, data: str, method: str = "regression", out: str | os.PathLike | None = None, names=None,
+    limit: int | None = None, device: str = "cpu", progress: bool = True, cache: bool = True,
+) -> dict[str, Any]:  # fmt: skip
+    """Fit directions for the landmark measures of ``data`` (train split; scored on test) and
+    store ``method``'s in the checkpoint (``out`` or in place), beside its other attributes."""
+    import engine
+    from engine import checkpoint as ckpt_io
+    from engine.semantics.classifier_directions import store_fits
+
+    names = list(names or MEASURES)
+    model = engine.load_model(str(checkpoint), device=device)
+    mu_tr, y_tr = labelled_split(model, data, "train", limit, progress, cache)
+    mu_te, y_te = labelled_split(model, data, "test", None, progress, cache)
+    cols = [MEASURES.index(n) for n in names]
+    both = {m: fit_measure_directions(m, mu_tr, y_tr[:, cols], names) for m in METHODS}
+    scores = {m: score(both[m], mu_te, y_te[:, cols], names) for m in METHODS}
+    chosen = both[method]
+    if not chosen:
+        raise ValueError(f"{data}: no measure has {MIN_LABELLED}+ labelled training faces")
+    ckpt = ckpt_io.load(checkpoint)
+    n_lab = int(np.isfinite(y_tr[:, cols[0]]).sum())
+    store_fits(ckpt, chosen, data=f"{data} landmark measures ({method}; train: {n_lab} labelled of {len(y_tr)}, scored on test)")
+    for name in chosen:
+        ckpt.info["attributes"][name].update({k: scores[method][name][k] for k in ("r", "r2", "auc", "median", "sd", "n_test")})
+    target = Path(out or checkpoint)
+    ckpt_io.save(ckpt, target)
+    return {
+        "checkpoint": str(target), "stored": method, "train": len(y_tr), "train_labelled": n_lab, "test": len(y_te),
+        "attributes": {n: {m: scores[m][n] for m in METHODS if n in scores[m]} for n in chosen},
+        "cosine_mean_vs_regression": {n: round(float(_unit(both["mean"][n].direction) @ _unit(both["regression"][n].direction)), 4)
+                                      for n in chosen if n in both["mean"]},
+    }  # fmt: skip
