@@ -146,3 +146,17 @@ def test_measure_stats_and_card_section():
 def test_missing_measures_file_is_a_one_line_error(tmp_path):
     with pytest.raises(ValueError, match="label-landmarks"):
         face_measures.read_measures(tmp_path)
+
+
+def test_the_data_card_shows_the_measures(tmp_path):
+    from engine.data.build_faces import write_data_card
+
+    vals = np.full((4, len(MEASURES)), np.nan)
+    vals[:3] = [[0.1, 0.05, 0.3, 0.0, 1.0, 0.02], [0.0, 0.1, 0.25, 0.2, -2.0, -0.1], [0.05, 0.0, 0.28, -0.1, 0.5, 0.0]]
+    summary = {"n": 4, "seed": 0, "sampled": 8, "kept_rate": 0.5, "split_counts": {"train": 2, "val": 1, "test": 1},
+               "positive_rate": {"Eyeglasses": 0.5}, "measures": {"faces_measured": 4, "stats": face_measures.measure_stats(vals)}}
+    card = write_data_card(tmp_path, summary).read_text()
+    assert "## Landmark measures" in card and "25.0 % of 4 faces" in card
+    assert "| HeadRoll | angle of the eye line" in card
+    without = write_data_card(tmp_path, {**summary, "measures": None}).read_text()
+    assert "Landmark measures" not in without
