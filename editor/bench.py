@@ -68,7 +68,9 @@ def measure_slider_latency(
     factory = engine if callable(engine) else functools.partial(create_engine, engine)
     settings_dir = tempfile.TemporaryDirectory()
     client = EngineClient(factory)
-    window = MainWindow(client, QSettings(os.path.join(settings_dir.name, "bench.ini"), QSettings.Format.IniFormat))
+    settings = QSettings(os.path.join(settings_dir.name, "bench.ini"), QSettings.Format.IniFormat)
+    settings.setValue("fit/auto", False)  # slider latency alone: a per-photo fit would interleave its slices (≤ 0.3 s each)
+    window = MainWindow(client, settings)
     window.resize(1100, 700)
     window.show()
     wake = QTimer(interval=20)  # wakes the waiting loop below even when nothing else happens
