@@ -41,10 +41,11 @@ FACE_MASK_RADII = (0.40, 0.46)
 FACE_MASK_FEATHER = 0.3
 
 PREVIEW_MAX_SIDE = 1024
-#: The colour mode of a fitted photo's change (engine.fit_composite): its luminance only — on the
-#: real portraits the model's chroma changes were casts (violet under the eyes, red blotches), not
-#: structure; see docs/photo.md, "Per-photo fit".
+#: How a fitted photo's change is composited (engine.fit_composite; docs/photo.md, "Compositing a
+#: fitted photo"): its colour mode, the mask it is confined to, where the fitted decode replaces pixels.
 FITTED_COLOUR = "luma"
+FITTED_MASK = "face"
+FITTED_SOLID = 0.0
 EXPORT_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 
 
@@ -122,7 +123,9 @@ class PhotoEdit:
     unfitted: object = field(default=None, repr=False)  # the model before the per-photo fit; None: not fitted
     fit: object = field(default=None, repr=False)  # engine.fit.FitResult of the fit that ``model`` carries
     colour: str = "rgb"  # how the change is coloured: engine.fit_composite.COLOUR_MODES
-    _mask_crop: np.ndarray = field(default=None, repr=False)
+    mask_shape: str = "face"  # the crop-space mask of the change: engine.fit_composite.MASK_SHAPES
+    solid: float = 0.0  # grey levels: where the change is this large the model's decode replaces the photo (0: add only)
+    _mask_crop: np.ndarray = field(default=None, repr=False)  # overrides mask_shape (a diagnostic)
     _previews: dict = field(default_factory=dict, repr=False)
 
     # ------------------------------------------------------------------ facts
@@ -145,8 +148,8 @@ class PhotoEdit:
         the latent and the fitted decode of it is the base of every change, so a zero edit is
         still the photo and an edit adds the fitted model's change, not a generic face's."""
         return replace(self, model=result.model, z=np.asarray(result.z, np.float32).reshape(-1), labels=dict(result.labels),
-                       reconstruction=result.after, unfitted=self.base_model, fit=result, colour=FITTED_COLOUR, _mask_crop=None,
-                       _previews={})  # fmt: skip
+                       reconstruction=result.after, unfitted=self.base_model, fit=result, colour=FITTED_COLOUR, mask_shape=FITTED_MASK,
+                       solid=FITTED_SOLID, _mask_crop=None, _previews={})  # fmt: skip
 
     @property
     def found_face(self) -> bool:
@@ -179,46 +182,74 @@ class PhotoEdit:
         labels = {str(k): float(v) for k, v in labels.items()}
         return set(labels) == set(self.labels) and all(abs(labels[k] - self.labels[k]) <= 1e-6 for k in labels)
 
+    def crop_mask(self, size: int | None = None) -> np.ndarray:
+        """The change's mask in crop coordinates (S×S float32 in [0, 1]): ``mask_shape``'s."""
+        size = int(size or self.alignment.size)
+        if self._mask_crop is not None and self._mask_crop.shape[0] == size:
+            return self._mask_crop
+        from engine.fit_composite import MASK_SHAPES, crop_mask
+
+        if self.mask_shape not in MASK_SHAPES:
+            raise PhotoError(f"mask shape must be one of {', '.join(MASK_SHAPES)}, got {self.mask_shape!r}")
+        return face_mask(size) if self.mask_shape == "face" else crop_mask(size)
+
     def delta(self, z_edited: np.ndarray, labels: dict[str, float] | None = None) -> tuple[np.ndarray | None, np.ndarray]:
         """(masked change S×S×3 float32 in grey levels, or None for a zero edit; decode(z_edited)).
         ``labels`` (conditional models): decode with these instead of the photo's estimate."""
+        d, face, _ = self._layers(z_edited, labels)
+        return d, face
+
+    def _layers(self, z_edited, labels=None):
+        """(masked change or None, decode(z_edited), masked solid alpha S×S or None: add only)."""
         z_edited = np.asarray(z_edited, np.float32).reshape(-1)
         same_labels = self.same_labels(labels)
         if np.array_equal(z_edited, self.z) and same_labels:
-            return None, self.reconstruction
+            return None, self.reconstruction, None
         use = self.labels if same_labels else labels
         face = self.model.decode(z_edited[None], labels=use or None)[0]
         d = face.astype(np.float32) - self.reconstruction.astype(np.float32)
         if not d.any():
-            return None, face
+            return None, face, None
         if not same_labels and self.fit is not None and getattr(self.fit, "gains", None):  # a label edit's per-photo gain
             from engine.fit import label_gain
 
             d *= label_gain(self.fit.gains, self.labels, labels)
-        if self.colour != "rgb":
-            from engine.fit_composite import colour_change
+        from engine.fit_composite import colour_change, solid_alpha
 
+        if self.colour != "rgb":
             d = colour_change(d, self.colour)
-        if self._mask_crop is None or self._mask_crop.shape[0] != d.shape[0]:
-            self._mask_crop = face_mask(d.shape[0])
-        return d * self._mask_crop[:, :, None], face
+        m = self.crop_mask(d.shape[0])
+        alpha = solid_alpha(d, self.solid)
+        return d * m[:, :, None], face, (None if alpha is None else alpha * m)
+
+    def warped_change(self, z_edited: np.ndarray, original: np.ndarray, grid, labels: dict[str, float] | None = None):
+        """The change over output pixels (H×W×3 float32; None for a zero edit): the crop-space change
+        sampled at ``grid`` (bicubic) and, where ``solid`` replaces pixels, the step from ``original``
+        (the output's own pixels) to the warped decode. Every composite (8-bit, 16-bit) adds this."""
+        delta, face, alpha = self._layers(z_edited, labels)
+        if delta is None:
+            return None, face
+        if alpha is None:
+            return _warp_delta(delta, grid), face
+        w = _warp_delta(np.concatenate([delta, alpha[:, :, None], self.reconstruction.astype(np.float32)], axis=2), grid)
+        a = np.clip(w[:, :, 3:4], 0.0, 1.0)  # bicubic overshoots; 0 outside the crop, where w's decode is 0
+        return w[:, :, :3] + a * (w[:, :, 4:] - original), face
 
     def render(self, z_edited: np.ndarray, mask: np.ndarray | None = None, full_resolution: bool = False,
                whole_photo: bool = False, max_side: int = PREVIEW_MAX_SIDE, labels: dict[str, float] | None = None) -> RenderResult:
         """Composite an edit. Preview: the face region at ≤ ``max_side`` px. Full resolution: the
         face region (or the whole photo) at the photo's own pixels. ``labels``: see :meth:`delta`."""
-        delta, face = self.delta(z_edited, labels)
         mask = _check_mask(mask)
         x0, y0, x1, y1 = self.region
         original, sx, sy, grid = self._geometry(full_resolution, max_side)
-        if delta is None:
+        patch = original.astype(np.float32)
+        change, face = self.warped_change(z_edited, patch, grid, labels)
+        if change is None:
             patch = original.copy()
         else:
             oh, ow = original.shape[:2]
-            change = _warp_delta(delta, grid)
             if mask is not None:
                 change *= _mask_patch(mask, self.size, (x0, y0, x1, y1), ow, oh, sx, sy)[:, :, None]
-            patch = original.astype(np.float32)
             patch += change
             patch = np.rint(patch, out=patch).clip(0, 255).astype(np.uint8)
         if full_resolution and whole_photo:
@@ -227,7 +258,7 @@ class PhotoEdit:
             box, scale = (0, 0, *self.size), 1.0
         else:
             image, box, scale = patch, (x0, y0, x1, y1), float(min(sx, sy))
-        return RenderResult(image=image, box=box, scale=scale, face=face, z=np.asarray(z_edited, np.float32), changed=delta is not None)
+        return RenderResult(image=image, box=box, scale=scale, face=face, z=np.asarray(z_edited, np.float32), changed=change is not None)
 
     def composite(self, z_edited: np.ndarray, mask: np.ndarray | None = None, labels: dict[str, float] | None = None) -> np.ndarray:
         """The whole edited photo at full resolution (H×W×3 uint8)."""

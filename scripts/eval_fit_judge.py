@@ -44,7 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 ATTRS = ("Eyeglasses", "Male", "Young")
 SIGNS = (+1, -1)
-PATHS = ("decode", "composite", "fitted", "fitted_decode", "fitted_rgb", "fitted_nomask")
+PATHS = ("decode", "composite", "fitted", "fitted_decode")  # always measured; --variants adds more
+VARIANTS: tuple[str, ...] = ()  # --variants, e.g. "crop-rgb-s30": the fitted composite with mask, colour, solid
 AMOUNT = 2.0  # --amount
 DLIB_SAME_PERSON = 0.6
 
@@ -76,10 +77,42 @@ def edits(pe, attr: str, sign: int):
     return pe.z, {**pe.labels, attr: 1.0 if sign > 0 else 0.0}
 
 
-def one_face(model, judge, ident, ident64, face64: np.ndarray, cfg, keep_pictures: bool):
+def variant(fpe, name: str):
+    """The fitted photo composited as ``name`` (``engine.fit_composite.method_fields``, e.g.
+    ``crop-rgb-s30``; ``ones-COLOUR``: no mask at all, a diagnostic), all else as the fit left it."""
     from dataclasses import replace
 
+    from engine.fit_composite import method_fields
+
+    if name.startswith("ones-"):
+        return replace(fpe, **method_fields("crop" + name[4:]), _previews={}, _mask_crop=np.ones((fpe.alignment.size,) * 2, np.float32))
+    return replace(fpe, **method_fields(name), _previews={}, _mask_crop=None)
+
+
+def fitted_photo(pe, cfg, cache: Path | None, key: str):
+    """(fitted PhotoEdit, FitResult, fit seconds): fitted now, or the same fit read back from ``cache``
+    (its tuned decoder tensors and facts, ``engine.fit_state``) so that composites compare on one fit."""
     from engine.fit import fit_photo
+    from engine.fit_state import fit_from_bytes, fit_to_bytes
+    from engine.protocol.files import atomic_write
+
+    tensors, facts = (cache / f"{key}.safetensors", cache / f"{key}.json") if cache else (None, None)
+    if tensors is not None and tensors.is_file() and facts.is_file():
+        f = json.loads(facts.read_text())
+        r = fit_from_bytes(pe.model, tensors.read_bytes(), f, np.asarray(f["z"], np.float32), f["labels"])
+        return pe.with_fit(r), r, f["fit_s"]
+    t = time.perf_counter()
+    fpe, r = fit_photo(pe, cfg)
+    fit_s = time.perf_counter() - t
+    if cache is not None and r.fitted:
+        data, f = fit_to_bytes(r)
+        cache.mkdir(parents=True, exist_ok=True)
+        atomic_write(tensors, data)
+        atomic_write(facts, json.dumps({**f, "z": r.z.tolist(), "labels": r.labels, "fit_s": fit_s}))
+    return fpe, r, fit_s
+
+
+def one_face(model, judge, ident, ident64, face64: np.ndarray, cfg, keep_pictures: bool, cache: Path | None = None, key: str = ""):
     from engine.photo import open_photo
 
     photo = up4(face64)
@@ -87,14 +120,11 @@ def one_face(model, judge, ident, ident64, face64: np.ndarray, cfg, keep_picture
     m = pe.alignment.matrix
     exact = bool(np.allclose(m, [[4.0, 0.0, 0.0], [0.0, 4.0, 0.0]]))
     crop_err = float(np.abs(pe.crop.astype(np.float32) - face64.astype(np.float32)).mean())
-    t = time.perf_counter()
-    fpe, r = fit_photo(pe, cfg)
-    fit_s = time.perf_counter() - t
-    rgb = replace(fpe, colour="rgb", _previews={})
-    nomask = replace(fpe, _previews={}, _mask_crop=np.ones((model.image_size,) * 2, np.float32))  # diagnostic only
+    fpe, r, fit_s = fitted_photo(pe, cfg, cache, key)
+    variants = {v: variant(fpe, v) for v in VARIANTS}
     before = {"decode": pe.reconstruction, "composite": down(photo), "fitted": down(photo), "fitted_decode": fpe.reconstruction,
-              "fitted_rgb": down(photo), "fitted_nomask": down(photo)}  # fmt: skip
-    after = {p: [] for p in PATHS}
+              **{v: down(photo) for v in VARIANTS}}  # fmt: skip
+    after = {p: [] for p in (*PATHS, *VARIANTS)}
     big = {"composite": [], "fitted": []}  # 256 px composites for identity
     dec = []
     for attr in ATTRS:
@@ -111,9 +141,11 @@ def one_face(model, judge, ident, ident64, face64: np.ndarray, cfg, keep_picture
             cf = fpe.composite(zf, labels=lf)
             big["fitted"].append(cf)
             after["fitted"].append(down(cf))
-            after["fitted_rgb"].append(down(rgb.composite(zf, labels=lf)))
-            after["fitted_nomask"].append(down(nomask.composite(zf, labels=lf)))
-    judged = {p: {"before": judge.judge(before[p][None])[0].tolist(), "after": judge.judge(np.stack(after[p])).tolist()} for p in PATHS}
+            for v, vpe in variants.items():
+                cv = vpe.composite(zf, labels=lf)
+                big.setdefault(v, []).append(cv)
+                after[v].append(down(cv))
+    judged = {p: {"before": judge.judge(before[p][None])[0].tolist(), "after": judge.judge(np.stack(after[p])).tolist()} for p in after}
     idist = {p: ident.distances(np.stack([photo] * len(big[p])), np.stack(big[p])).round(4).tolist() for p in big}
     idist["decode"] = ident64.distances(np.stack([pe.reconstruction] * len(dec)), np.stack(dec)).round(4).tolist()
     rec = {
@@ -136,7 +168,7 @@ def one_face(model, judge, ident, ident64, face64: np.ndarray, cfg, keep_picture
 def summarise(records: list[dict], labels: np.ndarray) -> dict:
     """Success per path × attribute × sign (judged-before and label eligibility), identity shares."""
     out = {}
-    for p in PATHS:
+    for p in (*PATHS, *VARIANTS):
         if p not in records[0]["judged"]:
             continue
         rows = {}
@@ -182,10 +214,15 @@ def markdown(summary: dict, n: int) -> str:
             f"{pct(fd['success'])} % ({fd['n']}) | {pct(f['same_person'])} % / {pct(c['same_person'])} % "
             f"({f['identity_median']:.2f} / {c['identity_median']:.2f}) |"
         )
-    names = [p for p in PATHS if p in summary]
+    names = [p for p in (*PATHS, *VARIANTS) if p in summary]
     lines += ["", "| edit | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for key in summary["decode"]:
         lines.append(f"| {key} | " + " | ".join(f"{pct(summary[p][key]['success'])} % ({summary[p][key]['n']})" for p in names) + " |")
+    ids = [p for p in names if "same_person" in summary[p][key]]
+    lines += ["", "| edit: identity < 0.6 (median) | " + " | ".join(ids) + " |", "|---|" + "---|" * len(ids)]
+    for key in summary["decode"]:
+        lines.append(f"| {key} | " + " | ".join(f"{pct(summary[p][key]['same_person'])} % ({summary[p][key]['identity_median']:.2f})"
+                                                 for p in ids) + " |")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -206,13 +243,16 @@ def strip(pics: list[dict], path: Path) -> None:
             tiles = [first] + [t(im) for im in p[kind]]
             rows.append(np.concatenate([np.pad(x, ((1, 1), (1, 1), (0, 0)), constant_values=255) for x in tiles], axis=1))
         rows.append(np.full((6, rows[-1].shape[1], 3), 255, np.uint8))
+    from engine.protocol.files import atomic_output
+
     path.parent.mkdir(parents=True, exist_ok=True)
     image = Image.fromarray(np.concatenate(rows, axis=0)).quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-    image.save(path, format="PNG", optimize=True)  # a small picture for the docs
+    with atomic_output(path) as tmp:
+        image.save(tmp, format="PNG", optimize=True)  # a small picture for the docs
 
 
 def main(argv=None) -> int:
-    global AMOUNT
+    global AMOUNT, VARIANTS
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="default")
     ap.add_argument("--n", type=int, default=60)
@@ -224,6 +264,10 @@ def main(argv=None) -> int:
     ap.add_argument("--json", help="write all figures here (rewritten after every face)")
     ap.add_argument("--strip", help="PNG of the first --strip-faces faces: photo and the six edits per path")
     ap.add_argument("--strip-faces", type=int, default=3)
+    ap.add_argument("--variants", default="", help="more fitted composites, MASK-COLOUR[-sSOLID] comma-separated "
+                    "(MASK face|crop|ones, COLOUR rgb|luma|gated, SOLID grey levels), e.g. crop-rgb,crop-rgb-s30")
+    ap.add_argument("--fit-cache", help="folder: keep each face's fit there and reuse it (compare composites on one fit)")
+    ap.add_argument("--start", type=int, default=0, help="skip the first faces")
     ap.add_argument("--time-budget", type=float, default=0, help="stop starting new faces after this many seconds (0: none)")
     a = ap.parse_args(argv)
 
@@ -232,7 +276,9 @@ def main(argv=None) -> int:
     import engine
 
     AMOUNT = float(a.amount)
+    VARIANTS = tuple(v for v in a.variants.split(",") if v)
     from engine.fit import FitConfig
+    from engine.protocol.files import atomic_write
     from engine.semantics.identity import DlibIdentity
     from engine.semantics.judge import load_judge
 
@@ -251,18 +297,22 @@ def main(argv=None) -> int:
         if a.time_budget and time.perf_counter() - t0 > a.time_budget:
             print(f"time budget reached after {i} faces", flush=True)
             break
-        rec, p = one_face(model, judge, ident, ident64, face, cfg, bool(a.strip) and i < a.strip_faces)
+        if i < a.start:
+            continue
+        key = f"{Path(a.model).stem}-{cfg.steps}-{i}"
+        rec, p = one_face(model, judge, ident, ident64, face, cfg, bool(a.strip) and i < a.strip_faces,
+                          Path(a.fit_cache) if a.fit_cache else None, key)  # fmt: skip
         report["faces"].append(rec)
         if p is not None:
             pics.append(p)
         print(f"face {i:3d}: {rec['psnr_before']:5.1f} -> {rec['psnr_after']:5.1f} dB, fit {rec['fit_s']:5.1f} s, "
               f"exact 4x {rec['centre_exact_4x']}, crop err {rec['crop_vs_face_mean_abs']:.2f}", flush=True)  # fmt: skip
         report["n"] = len(report["faces"])
-        report["summary"] = summarise(report["faces"], labels)
+        report["summary"] = summarise(report["faces"], labels[a.start:])
         report["load_end"] = open("/proc/loadavg").read().split()[:3]
         report["wall_s"] = round(time.perf_counter() - t0, 1)
         if a.json:
-            Path(a.json).write_text(json.dumps(report, indent=1, default=str))
+            atomic_write(a.json, json.dumps(report, indent=1, default=str))
     if pics and a.strip:
         strip(pics, Path(a.strip))
     n = len(report["faces"])
