@@ -20,6 +20,7 @@ from editor.recent import RecentList
 from editor.widgets.artist_ui import ArtistUI
 from editor.widgets.canvas_panel import CanvasPanel
 from editor.widgets.conditional_ui import ConditionalUI
+from editor.widgets.discard_prompt import DiscardPrompt
 from editor.widgets.document_actions import DocumentActions
 from editor.widgets.face_chooser import FaceChooser
 from editor.widgets.face_ui import FaceUI
@@ -71,6 +72,7 @@ class MainWindow(QMainWindow):
         self.recovery_bar = RecoveryBar()
         self.history_panel = HistoryPanel(self.history.undo_stack)
         self.documents = DocumentActions(self, lambda: self.edit.path, lambda: self.session.path)
+        self.discard_prompt = DiscardPrompt(self, self.session, lambda: self.documents.session_path_dialog(), lambda: self.edit.name)
         self._lay_out()
         self._lay_out_photo()
         self._wire()
@@ -174,7 +176,7 @@ class MainWindow(QMainWindow):
         client.timing.connect(self.status.on_timing)
         client.workerRestarted.connect(self.banner.show_error)
 
-        self.chooser.modelRequested.connect(model.load)
+        self.chooser.modelRequested.connect(self._on_model_requested)
         model.loading.connect(self.status.set_loading)
         model.changed.connect(self._on_model_changed)
         model.failed.connect(self._on_model_failed)
@@ -238,7 +240,7 @@ class MainWindow(QMainWindow):
         view.strokeEnded.connect(history.end_stroke)
 
         docs = self.documents
-        docs.openSessionRequested.connect(session.open)
+        docs.openSessionRequested.connect(lambda path: self.discard_prompt.allows(f"opening {Path(path).name}") and session.open(path))
         docs.saveSessionRequested.connect(session.save)
         docs.saveRecipeRequested.connect(session.save_recipe)
         docs.applyRecipeRequested.connect(session.apply_recipe)
@@ -250,7 +252,7 @@ class MainWindow(QMainWindow):
         session.failed.connect(self.show_error)
         session.recoveryAvailable.connect(self.recovery_bar.offer)
         session.recoveryResolved.connect(self.recovery_bar.hide)
-        self.recovery_bar.restoreClicked.connect(session.restore)
+        self.recovery_bar.restoreClicked.connect(lambda: self.discard_prompt.allows("restoring the autosave") and session.restore())
         self.recovery_bar.discardClicked.connect(session.discard_recovery)
 
     def _on_session_loaded(self, path: str, warnings) -> None:
@@ -268,19 +270,15 @@ class MainWindow(QMainWindow):
 
     def _save_before_closing(self) -> bool:
         """Unsaved edits: ask; True when the window may close."""
-        answer = self.documents.ask_save_before_closing(self.edit.name or "the photo")
-        if answer == "discard":
-            return True
-        if answer == "save":
-            path = self.session.path or self.documents.session_path_dialog()
-            return bool(path) and self.session.save_and_wait(path)
-        return False
+        return self.discard_prompt.allows("closing")
 
     # ------------------------------------------------------------------ actions
 
     def open_image(self, path: str | Path) -> bool:
         """Open a photo file for editing (menu, drop, command line, recent files); a session
-        file (.lsession) reopens that session."""
+        file (.lsession) reopens that session. Unsaved edits: asks first (False when cancelled)."""
+        if Path(path).is_file() and not self.discard_prompt.allows(f"opening {Path(path).name}"):
+            return False
         self.tabs.setCurrentWidget(self.canvas)
         if Path(path).suffix.lower() == SESSION_SUFFIX:
             if not Path(path).is_file():
@@ -295,9 +293,19 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{Path(path).name} — Latent Studio")
 
     def _on_sample_chosen(self, index: int) -> None:
+        if not self.discard_prompt.allows("editing the sample"):
+            return
         self.sampling.choose(index)
         self.tabs.setCurrentWidget(self.canvas)
         self.setWindowTitle(f"{self.edit.name} — Latent Studio")
+
+    def _on_model_requested(self, source: str) -> None:
+        """Another model starts a new edit (the photo stays): unsaved edits ask first; Cancel
+        shows the loaded model in the chooser again."""
+        if self.discard_prompt.allows(f"switching to the model {Path(source).name}"):
+            self.model.load(source)
+        else:
+            self.chooser.set_current(self.model.source or "default")
 
     def _on_model_changed(self, info) -> None:
         self.latents.build(info)

@@ -1,5 +1,6 @@
 """Latent arithmetic: three slots A − B + C and the live result; when C is a set, A − B added to
-each of its members too. Save the result, or edit it like a sample."""
+each of its members too. Save the result; apply it to the open photo (one undoable step), or
+without a photo edit it like a sample."""
 
 from __future__ import annotations
 
@@ -25,6 +26,11 @@ from editor.widgets.image_view import ImageView
 from editor.widgets.term_slot import TermSlot
 
 THUMB = 64
+USE_RESULT = {  # the result button, by whether a photo is open: (text, tooltip)
+    True: ("Apply to photo", "Add the result's change to the open photo's edit (one undo step);\n"
+                             "with C = current edit that change is A − B"),
+    False: ("Edit result", "Open the result in the editor, like a sample"),
+}
 
 
 class ArithmeticPanel(QWidget):
@@ -52,8 +58,9 @@ class ArithmeticPanel(QWidget):
         self.members.hide()
         self.save_button = QPushButton("Save result…", enabled=False)
         self.save_button.clicked.connect(self._save_dialog)
-        self.edit_button = QPushButton("Edit result", enabled=False, toolTip="Open the result in the editor, like a sample")
+        self.edit_button = QPushButton(enabled=False)
         self.edit_button.clicked.connect(self.editRequested)
+        self.set_photo_open(False)
 
         row = QHBoxLayout()
         for key, sign in (("a", "−"), ("b", "+"), ("c", "=")):
@@ -95,6 +102,11 @@ class ArithmeticPanel(QWidget):
             self.members.show()
         else:
             self.members.hide()
+
+    def set_photo_open(self, open_: bool) -> None:
+        text, tip = USE_RESULT[bool(open_)]
+        self.edit_button.setText(text)
+        self.edit_button.setToolTip(tip)
 
     def shown_result(self) -> np.ndarray | None:
         return None if self.view.frame is None else self.view.frame.array

@@ -100,15 +100,6 @@ class DocumentActions(QObject):
         path, _ = QFileDialog.getSaveFileName(self._window, "Save session", str(suggestion), SESSION_FILTER)
         return path
 
-    def ask_save_before_closing(self, name: str) -> str:
-        """"save", "discard" or "cancel": the edit of ``name`` is not saved in a session."""
-        buttons = QMessageBox.StandardButton
-        answer = QMessageBox.question(
-            self._window, "Save the edit?",
-            f"The edit of {name} has changes that are not saved in a session. Save them before closing?",
-            buttons.Save | buttons.Discard | buttons.Cancel, buttons.Save)
-        return {buttons.Save: "save", buttons.Discard: "discard"}.get(answer, "cancel")
-
     def _save_recipe_dialog(self) -> None:
         source = self._source()
         suggestion = source.with_name(source.stem + "-recipe.json") if source is not None else Path("recipe.json")

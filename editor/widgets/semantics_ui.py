@@ -126,7 +126,8 @@ class SemanticsUI(QObject):
         arith, apanel = self.arithmetic, self.arithmetic_panel
         arith.resultReady.connect(apanel.show_result)
         apanel.saveRequested.connect(arith.save_result)
-        apanel.editRequested.connect(lambda: arith.edit_result() and to_canvas())
+        apanel.editRequested.connect(lambda: arith.edit_result(window.discard_prompt.allows) and to_canvas())
+        arith.photoOpen.connect(apanel.set_photo_open)
         arith.saved.connect(lambda path: banner.show_info(f"Saved {path}"))
 
         # interpolation
@@ -134,5 +135,6 @@ class SemanticsUI(QObject):
         interp.framesReady.connect(ipanel.show_frames)
         ipanel.optionsChanged.connect(lambda steps, mode, even: interp.set_options(steps, mode, even))
         ipanel.exportRequested.connect(lambda path, fps, scale, boom: interp.export(path, fps, scale, boom, overwrite=True))
-        ipanel.editFrameRequested.connect(lambda k: interp.edit_frame(k) and to_canvas())
+        ipanel.editFrameRequested.connect(
+            lambda k: window.discard_prompt.allows("editing the interpolation frame") and interp.edit_frame(k) and to_canvas())
         interp.exported.connect(lambda path: banner.show_info(f"Exported {path}"))

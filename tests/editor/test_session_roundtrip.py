@@ -246,7 +246,7 @@ def test_closing_with_unsaved_edits_asks_first(qtbot, window, fake, photo, data,
     move_slider(window, 0, 1.0)
     assert session.needs_saving
     answers = iter(["cancel", "save"])
-    window.documents.ask_save_before_closing = lambda name: next(answers)
+    window.discard_prompt.question = lambda name, action: next(answers)
     window.documents.session_path_dialog = lambda: str(tmp_path / "closing.lsession")
     window.close()
     assert window.isVisible() and session.needs_saving  # cancelled: still open, still unsaved
