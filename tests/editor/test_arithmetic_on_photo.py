@@ -63,6 +63,15 @@ def test_the_result_is_one_undoable_step_on_the_full_resolution_photo(qtbot, win
     np.testing.assert_array_equal(wait_rendered(qtbot, window), original)  # exactly the photo again
     window.history.redo()
     np.testing.assert_array_equal(wait_rendered(qtbot, window), applied)
+    # the step is part of the photo's session like any edit
+    with qtbot.waitSignal(window.session.saved, timeout=TIMEOUT_MS):
+        window.session.save(tmp_path / "portrait.lsession")
+    stacked = window.edit.stack
+    window.history.reset_all()
+    with qtbot.waitSignal(window.session.loaded, timeout=TIMEOUT_MS):
+        window.session.open(tmp_path / "portrait.lsession")
+    qtbot.waitUntil(lambda: window.edit.stack == stacked, timeout=TIMEOUT_MS)
+    np.testing.assert_array_equal(wait_rendered(qtbot, window), applied)
 
 
 def test_it_adds_to_the_edit_already_made(qtbot, window, photo):
