@@ -1,15 +1,81 @@
-"""Resampling a photo through an alignment: the aligned crop of a face, and the grids that map
-crop coordinates back into a photo (the composite pastes the model's change with them)."""
+"""The aligned crop's geometry and resampling through it: :class:`Alignment` (crop ↔ photo
+coordinates), the aligned crop of a face, and the grids that map crop coordinates back into a
+photo (the composite pastes the model's change with them)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import math
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
-if TYPE_CHECKING:
-    from engine.data.align import Alignment
+
+class AlignmentError(ValueError):
+    """The photo cannot be aligned (e.g. a face index that does not exist); one line for a person."""
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """``photo = matrix @ [u, v, 1]`` for crop coordinates ``(u, v)`` in ``0..size``."""
+
+    matrix: np.ndarray  # 2×3 float64
+    size: int
+
+    @property
+    def scale(self) -> float:
+        """Photo pixels per crop pixel."""
+        return float(math.hypot(self.matrix[0, 0], self.matrix[1, 0]))
+
+    @property
+    def angle_deg(self) -> float:
+        return float(math.degrees(math.atan2(self.matrix[1, 0], self.matrix[0, 0])))
+
+    @property
+    def inverse(self) -> np.ndarray:
+        """2×3: crop = inverse @ [x, y, 1]."""
+        a = np.vstack([self.matrix, [0.0, 0.0, 1.0]])
+        return np.linalg.inv(a)[:2]
+
+    def to_photo(self, points) -> np.ndarray:
+        pts = np.asarray(points, np.float64).reshape(-1, 2)
+        return pts @ self.matrix[:, :2].T + self.matrix[:, 2]
+
+    def to_crop(self, points) -> np.ndarray:
+        inv = self.inverse
+        pts = np.asarray(points, np.float64).reshape(-1, 2)
+        return pts @ inv[:, :2].T + inv[:, 2]
+
+    def photo_box(self, width: int, height: int, margin: float = 0.0) -> tuple[int, int, int, int]:
+        """Integer bounding box (x0, y0, x1, y1) of the crop square in the photo, clipped to it."""
+        s = self.size
+        corners = self.to_photo([(0, 0), (s, 0), (0, s), (s, s)])
+        x0, y0 = corners.min(0) - margin
+        x1, y1 = corners.max(0) + margin
+        box = (max(0, math.floor(x0)), max(0, math.floor(y0)), min(width, math.ceil(x1)), min(height, math.ceil(y1)))
+        if box[2] <= box[0] or box[3] <= box[1]:
+            raise AlignmentError("the face lies outside the photo")
+        return box
+
+    def resized(self, size: int) -> Alignment:
+        """The same framing for a crop of another size."""
+        size = int(size)
+        if size == self.size:
+            return self
+        m = self.matrix.copy()
+        m[:, :2] *= self.size / size
+        return Alignment(matrix=m, size=size)
+
+    def to_list(self) -> list[list[float]]:
+        return [[float(v) for v in row] for row in self.matrix]
+
+    @classmethod
+    def from_list(cls, rows, size: int) -> Alignment:
+        m = np.asarray(rows, np.float64)
+        if m.shape != (2, 3) or not np.isfinite(m).all():
+            raise AlignmentError(f"an alignment is a finite 2×3 matrix, got shape {m.shape}")
+        return cls(matrix=m, size=int(size))
+
 
 
 def warp_crop(image: np.ndarray, alignment: Alignment) -> np.ndarray:
