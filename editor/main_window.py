@@ -18,6 +18,7 @@ from editor.controllers.sampling import SamplingController
 from editor.controllers.session import DEFAULT_AUTOSAVE_S, SESSION_SUFFIX, SessionController
 from editor.recent import RecentList
 from editor.widgets.artist_ui import ArtistUI
+from editor.widgets.banner_overlay import BannerOverlay
 from editor.widgets.canvas_panel import CanvasPanel
 from editor.widgets.conditional_ui import ConditionalUI
 from editor.widgets.discard_prompt import DiscardPrompt
@@ -37,6 +38,7 @@ from editor.widgets.sampling_panel import SamplingPanel
 from editor.widgets.semantics_ui import SemanticsUI
 from editor.widgets.status_panel import StatusPanel
 from editor.widgets.traversal_strip import TraversalStrip
+from editor.widgets.window_fit import CENTRAL_MIN_WIDTH, DOCK_MIN_WIDTH, DOCK_WIDTH, ToolbarWrap, scrolling
 
 class MainWindow(QMainWindow):
     def __init__(self, client: EngineClient, settings: QSettings | None = None, parent: QWidget | None = None):
@@ -92,10 +94,11 @@ class MainWindow(QMainWindow):
         central = QWidget()
         box = QVBoxLayout(central)
         box.setContentsMargins(4, 4, 4, 0)
-        box.addWidget(self.banner)
-        box.addWidget(self.recovery_bar)
-        box.addWidget(self.tabs, 1)
+        box.addWidget(scrolling(self.tabs, min_width=CENTRAL_MIN_WIDTH), 1)  # a wide tab scrolls, the window keeps its size
         self.setCentralWidget(central)
+        self.banners = BannerOverlay(central)  # over the tabs' bottom edge: a banner never moves a control
+        self.banners.add(self.banner)
+        self.banners.add(self.recovery_bar)
 
         side = QWidget()
         side_box = QVBoxLayout(side)
@@ -104,16 +107,18 @@ class MainWindow(QMainWindow):
         side_box.addWidget(self.traversal)
         dock = QDockWidget("Latent dimensions", self, objectName="latents")
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-        dock.setWidget(side)
-        dock.setMinimumWidth(340)
+        dock.setWidget(scrolling(side, min_width=DOCK_MIN_WIDTH))
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.resizeDocks([dock], [DOCK_WIDTH], Qt.Orientation.Horizontal)
 
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("main-toolbar")
         toolbar.addAction(self.files.open)
         toolbar.addAction(self.files.export)
-        toolbar.addSeparator()
-        toolbar.addWidget(self.chooser)
+        if self.menuBar().isNativeMenuBar():  # a menu bar outside the window (macOS) shows no corner widget
+            toolbar.insertWidget(toolbar.actions()[0], self.chooser)  # first: the last to overflow
+        else:
+            self.menuBar().setCornerWidget(self.chooser)  # always in view, whatever the toolbars' width
 
         file_menu = self.file_menu = self.menuBar().addMenu("&File")
         self.files.add_to(file_menu)
@@ -134,20 +139,20 @@ class MainWindow(QMainWindow):
 
     def _lay_out_photo(self) -> None:
         """Photo workflow: mask tools and face chooser, the history dock, the Edit menu."""
-        bar = QWidget()
+        bar = QWidget()  # the face chooser and (FaceUI) the Mark-the-face button
         row = QHBoxLayout(bar)
         row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.mask_tools)
         row.addWidget(self.face_chooser)
-        row.addStretch(1)
         toolbar = self.addToolBar("Photo")
         toolbar.setObjectName("photo-toolbar")
+        toolbar.addWidget(self.mask_tools)  # two items: a narrow window moves the last into the overflow menu
         toolbar.addWidget(bar)
+        self.toolbar_wrap = ToolbarWrap(self, toolbar)  # a second row only when one is too narrow
 
         dock = QDockWidget("History", self, objectName="history")
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable
                          | QDockWidget.DockWidgetFeature.DockWidgetClosable)
-        dock.setWidget(self.history_panel)
+        dock.setWidget(scrolling(self.history_panel, min_width=DOCK_MIN_WIDTH))
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.view_menu.addAction(dock.toggleViewAction())
 
@@ -206,6 +211,7 @@ class MainWindow(QMainWindow):
         self.traversal.closed.connect(lambda: edit.show_traversal(None))
 
         self.samples.sampleRequested.connect(sampling.sample)
+        model.changed.connect(self.samples.set_model)  # the hint names the prior a draw samples from
         self.samples.sampleChosen.connect(self._on_sample_chosen)
         self.samples.failed.connect(self.banner.show_error)
         self.samples.saved.connect(lambda path: self.banner.show_info(f"Saved {path}"))

@@ -19,6 +19,7 @@ from editor.controllers.realism import RealismController
 from editor.controllers.refine import RefineController
 from editor.widgets.label_panel import LabelPanel
 from editor.widgets.realism_gauge import RealismGauge
+from editor.widgets.window_fit import DOCK_MIN_WIDTH, scrolling
 
 class ConditionalUI(QObject):
     def __init__(self, window: QMainWindow) -> None:
@@ -37,7 +38,7 @@ class ConditionalUI(QObject):
     def _lay_out(self, window: QMainWindow) -> None:
         self.dock = QDockWidget("Labels", window, objectName="labels")
         self.dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-        self.dock.setWidget(self.label_panel)
+        self.dock.setWidget(scrolling(self.label_panel, min_width=DOCK_MIN_WIDTH))
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         latents = window.findChild(QDockWidget, "latents")
         if latents is not None:

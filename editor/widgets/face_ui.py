@@ -26,7 +26,7 @@ class FaceUI(QObject):
         self.mark_action.setEnabled(False)
         window.edit_menu.addSeparator()
         window.edit_menu.addAction(self.mark_action)
-        window.centralWidget().layout().insertWidget(1, self.banner)  # under the notification strip
+        window.banners.add(self.banner, 1)  # floats over the tabs, under the notification strip
         self.mark_button = QToolButton(defaultAction=self.mark_action, autoRaise=True)
         row = window.face_chooser.parentWidget().layout()
         row.insertWidget(row.indexOf(window.face_chooser) + 1, self.mark_button)  # beside the face chooser

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -47,7 +48,9 @@ class InterpolationPanel(QWidget):
         self.view = ImageView("Choose A and B:\nthe current edit, a sample, a photo …")
         self.scrubber = Scrubber()
         self.scrubber.frameChanged.connect(self.show_frame)
-        self.smoothness = QLabel("")
+        self.smoothness = QLabel("", wordWrap=True)
+        # its own row, any width: a long verdict wraps instead of widening the window (issue 15)
+        self.smoothness.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.smoothness.setToolTip("Step = mean absolute pixel difference between neighbouring frames (0–255);\n"
                                    "smooth when the largest step is at most twice the mean step")  # fmt: skip
         self.scale = QSpinBox(minimum=1, maximum=8, value=2, prefix="×", toolTip="Enlarge the exported frames")
@@ -65,7 +68,7 @@ class InterpolationPanel(QWidget):
             options.addWidget(w)
         options.addStretch(1)
         out = QHBoxLayout()
-        out.addWidget(self.smoothness, 1)
+        out.addStretch(1)
         out.addWidget(self.edit_button)
         out.addWidget(self.scale)
         out.addWidget(self.boomerang)
@@ -76,6 +79,7 @@ class InterpolationPanel(QWidget):
         right = QVBoxLayout()
         right.addWidget(self.view, 1)
         right.addWidget(self.scrubber)
+        right.addWidget(self.smoothness)
         right.addLayout(out)
         layout = QHBoxLayout(self)
         layout.addLayout(left, 2)

@@ -1,4 +1,5 @@
-"""Sampling mode: seed, temperature and a grid of samples; click one to edit it; save the grid."""
+"""Sampling mode: seed, temperature and a grid of samples; click one to edit it; save the grid.
+The grid always shows what the controls say: a changed N, seed or temperature draws it again."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
+    QSizePolicy,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -21,11 +23,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.protocol import Sampled
+from superqt.utils import qdebounced
+
+from engine.protocol import ModelInfo, Sampled
 from editor.export import save_image
 from editor.imaging import array_to_qimage, tile_grid
 
 THUMB = 96
+REDRAW_MS = 250  # typing "1.5" into the temperature draws once, not for "1." too
+
+PRIORS = {  # what Sample(prior="auto") draws from: ModelInfo.priors[0]
+    "aggregate": "z = μ + T·Lε, ε ~ N(0, I): the Gaussian fitted to the training set's latents (covariance LLᵀ)",
+    "standard": "z ~ N(0, T²I), the model's prior",
+}
 
 
 class SamplingPanel(QWidget):
@@ -40,7 +50,10 @@ class SamplingPanel(QWidget):
         self.count = QSpinBox(minimum=1, maximum=64, value=16, toolTip="How many samples")
         self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=0, toolTip="Random seed")
         self.temperature = QDoubleSpinBox(minimum=0.0, maximum=3.0, value=1.0, singleStep=0.1, decimals=2,
-                                          toolTip="Temperature: z ~ N(0, T²I)")
+                                          toolTip="Temperature T: scales the spread around the prior's mean")
+        self._redraw_later = qdebounced(self._redraw, timeout=REDRAW_MS, parent=self)
+        for box in (self.count, self.seed, self.temperature):
+            box.valueChanged.connect(self._redraw_later)
         self.sample_button = QPushButton("Sample")
         self.sample_button.clicked.connect(self.request)
         self.next_button = QPushButton("Next seed")
@@ -64,14 +77,32 @@ class SamplingPanel(QWidget):
         self.grid.setSpacing(4)
         self.grid.itemActivated.connect(self._on_item)
         self.grid.itemClicked.connect(self._on_item)
-        self.hint = QLabel("Draw samples z ~ N(0, T²I) from the model; click one to edit it.")
+        self.hint = QLabel(wordWrap=True)
+        self.hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # wraps, never widens the window
+        self.set_model(None)
         layout = QVBoxLayout(self)
         layout.addLayout(controls)
         layout.addWidget(self.hint)
         layout.addWidget(self.grid, 1)
 
+    def set_model(self, info: ModelInfo | None) -> None:
+        """Say what a draw samples from: the model's best prior (the one ``Sample(prior="auto")``
+        uses) and, for a conditional model, the labels it is decoded with."""
+        if info is None:
+            self.hint.setText("Draw samples from the model's prior; click one to edit it.")
+            return
+        prior = info.priors[0] if info.priors else "standard"
+        what = PRIORS.get(prior, f"the {prior} prior")
+        labels = ", decoded with the Labels dock's labels" if info.conditional else ""
+        self.hint.setText(f"Draws {what}; T = temperature{labels}. Click a sample to edit it.")
+
     def request(self) -> None:
+        self._redraw_later.cancel()  # this request already carries the controls' values
         self.sampleRequested.emit(self.count.value(), self.seed.value(), self.temperature.value())
+
+    def _redraw(self) -> None:
+        if self.images is not None:  # a grid is shown: it follows its controls
+            self.request()
 
     def _next_seed(self) -> None:
         self.seed.setValue(self.seed.value() + 1)

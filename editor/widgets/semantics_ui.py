@@ -21,6 +21,7 @@ from editor.widgets.arithmetic_panel import ArithmeticPanel
 from editor.widgets.attribute_panel import AttributePanel
 from editor.widgets.interpolation_panel import InterpolationPanel
 from editor.widgets.user_attribute_panel import UserAttributePanel
+from editor.widgets.window_fit import DOCK_HEIGHTS, DOCK_MIN_WIDTH, scrolling, share_heights
 
 class SemanticsUI(QObject):
     def __init__(self, window: QMainWindow) -> None:
@@ -44,12 +45,12 @@ class SemanticsUI(QObject):
     def _lay_out(self, window: QMainWindow) -> None:
         self.dock = QDockWidget("Attributes", window, objectName="attributes")
         self.dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-        self.dock.setWidget(self.attribute_panel)
-        self.dock.setMinimumWidth(340)
+        self.dock.setWidget(scrolling(self.attribute_panel, min_width=DOCK_MIN_WIDTH))
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         latents = window.findChild(QDockWidget, "latents")
         if latents is not None:
             window.splitDockWidget(latents, self.dock, Qt.Orientation.Vertical)
+        share_heights(window, DOCK_HEIGHTS)  # the sliders get the room, the history a strip
         self.attribute_panel.setEnabled(False)
         tabs = window.tabs
         tabs.addTab(self.arithmetic_panel, "Arithmetic")

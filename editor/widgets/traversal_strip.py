@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QSize, Signal
-from PySide6.QtGui import QIcon, QPixmap
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtGui import QIcon, QPixmap, QResizeEvent
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from editor.imaging import array_to_qimage
 
-THUMB = 56
+THUMB, MIN_THUMB = 56, 20  # thumbnails shrink towards MIN_THUMB to share a narrow dock's width
 
 
 class TraversalStrip(QWidget):
@@ -21,7 +21,7 @@ class TraversalStrip(QWidget):
         self.dim: int | None = None
         self.values = np.zeros(0, np.float32)
         self.buttons: list[QToolButton] = []
-        self.title = QLabel()
+        self.title = QLabel(wordWrap=True)
         close = QToolButton(text="✕", toolTip="Close the strip", autoRaise=True)
         close.clicked.connect(self.close_strip)
         head = QHBoxLayout()
@@ -45,6 +45,7 @@ class TraversalStrip(QWidget):
         self.title.setText(f"z{dim} from {values[0]:+.1f}σ to {values[-1]:+.1f}σ (click to apply)")
         while len(self.buttons) < len(images):
             button = QToolButton(autoRaise=True, iconSize=QSize(THUMB, THUMB))
+            button.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)  # the strip never widens its dock
             button.clicked.connect(self._on_clicked)
             self._thumbs.addWidget(button)
             self.buttons.append(button)
@@ -55,6 +56,23 @@ class TraversalStrip(QWidget):
                 button.setToolTip(f"z{dim} = {values[i]:+.2f}σ")
                 button.setProperty("index", i)
         self.show()
+        self._fit_thumbs()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_thumbs()
+
+    def _fit_thumbs(self) -> None:
+        """One thumbnail size for all, as large as the buttons' share of the width allows (at most
+        THUMB): the buttons ignore their size hint, so the layout has already split the width."""
+        shown = [b for b in self.buttons if not b.isHidden()]
+        if not shown:
+            return
+        self.layout().activate()
+        padding = shown[0].sizeHint().width() - shown[0].iconSize().width()  # the button's frame around its icon
+        side = int(max(MIN_THUMB, min(THUMB, min(b.width() for b in shown) - padding)))
+        for button in shown:
+            button.setIconSize(QSize(side, side))
 
     def close_strip(self) -> None:
         self.dim = None
