@@ -64,6 +64,7 @@ class EditController(QObject):
     stackChanged = Signal(object)  # EditStack: after every change of the edit
     stackEdited = Signal(object, object, str, object)  # before, after, what, merge key: a change not made by apply_stack
     documentChanged = Signal()  # another photo or sample: a new edit (history and mask start again)
+    draggingChanged = Signal(bool)  # a slider is held (background work such as the per-photo fit waits)
     fileOpened = Signal(object)  # Path: a photo file was read and is now the document (recent files, title)
 
     def __init__(self, client: EngineClient, model: ModelController, parent: QObject | None = None) -> None:
@@ -297,6 +298,7 @@ class EditController(QObject):
     def begin_drag(self) -> None:
         self.dragging = True
         self._drag_serial += 1
+        self.draggingChanged.emit(True)
 
     def end_drag(self) -> None:
         """Release: the full-quality render of where the slider stopped."""
@@ -305,6 +307,7 @@ class EditController(QObject):
         self._merge_key = None
         if self.edit is not None:
             self._render()
+        self.draggingChanged.emit(False)
 
     def jump(self, dim: int, sigma: float) -> None:
         """Set one offset from outside the sliders (e.g. the traversal strip)."""

@@ -3,8 +3,9 @@ background, so that the reconstruction is this person and edits are this person'
 
 When a photo, face or model is newly opened (and the "fit automatically" setting is on), the
 fit starts by itself: ``FitPhoto`` slices of about :data:`SLICE_S` seconds, one after the other on
-the "fit" lane, so renders of the edit go in between and the sliders stay live. Each answer
-reports progress; Stop asks the engine to end now with the best weights so far. When the fit
+the "fit" lane, so renders of the edit go in between and the sliders stay live; while a slider
+is dragged or a mask stroke painted the next slice waits, so every frame of the drag is computed
+at once. Each answer reports progress; Stop asks the engine to end now with the best weights so far. When the fit
 ends well the photo is adopted with its fitted reconstruction and pivot (the edit stack and the
 undo history are kept, the edit re-renders with the fitted model), and the document keeps the
 fit as a ``RestoreFit`` for an engine that restarts. Another photo, face or model abandons it.
@@ -37,14 +38,18 @@ class FitController(QObject):
         self.steps = int(steps)
         self.last: FitStatus | None = None  # the newest answer
         self.fitted = False  # the open photo renders with a fitted model
-        self._slice: Ticket | None = None
+        self._slice: Ticket | None = None  # the slice on its way
+        self._active = False  # a fit is under way (a slice on its way, or one waiting for a drag to end)
+        self._held = False  # a drag or a stroke is under way: no new slice
+        self._waiting = False  # the next slice waits for the drag to end
         photo.newFace.connect(self._on_new_face)
         photo.opened.connect(lambda opened: self.abandon() if opened is None else None)
         edit.documentChanged.connect(self.abandon)
+        edit.draggingChanged.connect(self.hold)
 
     @property
     def running(self) -> bool:
-        return self._slice is not None
+        return self._active
 
     def start(self) -> bool:
         """Fit the open photo's face (again); False when there is none."""
@@ -53,13 +58,22 @@ class FitController(QObject):
             return False
         self.abandon()
         self.fitted = False
+        self._active = True
         self._send(FitPhoto(start=True, steps=self.steps, seconds=SLICE_S))
         self.runningChanged.emit(True)
         return True
 
+    def hold(self, held: bool) -> None:
+        """A slider drag or a mask stroke began (True) or ended: the fit pauses between slices."""
+        self._held = bool(held)
+        if not held and self._waiting and self._active:
+            self._waiting = False
+            self._send(FitPhoto(seconds=SLICE_S))
+
     def stop(self) -> None:
         """End now: the engine keeps the best weights so far (if they beat the unfitted model)."""
         if self.running:
+            self._waiting = False
             self._send(FitPhoto(stop=True))  # replaces the slice still waiting on the lane
 
     def abandon(self) -> None:
@@ -68,7 +82,7 @@ class FitController(QObject):
         if self._slice is not None:
             self._slice.cancel()
         self._client.cancel(FIT_LANE)
-        self._slice = None
+        self._slice, self._active, self._waiting = None, False, False
         self.fitted = False
         if was:
             self.runningChanged.emit(False)
@@ -85,7 +99,7 @@ class FitController(QObject):
             self.start()
 
     def _on_failed(self, error: ErrorResponse) -> None:
-        self._slice = None
+        self._slice, self._active, self._waiting = None, False, False
         self.runningChanged.emit(False)
         self.failed.emit(f"Fitting stopped: {error.message}")
 
@@ -93,9 +107,12 @@ class FitController(QObject):
         self.last = status
         self.progress.emit(status.step, status.steps, status.psnr_db)
         if not status.done:
-            self._send(FitPhoto(seconds=SLICE_S))
+            if self._held:
+                self._slice, self._waiting = None, True
+            else:
+                self._send(FitPhoto(seconds=SLICE_S))
             return
-        self._slice = None
+        self._slice, self._active = None, False
         self.runningChanged.emit(False)
         if status.fitted and status.opened is not None:
             self._adopt(status)

@@ -54,6 +54,7 @@ class FitUI(QObject):
         fit.finished.connect(lambda text: window.statusBar().showMessage(text, 8000))
         fit.failed.connect(window.banner.show_error)
         window.photo.opened.connect(self._on_opened)
+        window.mask.strokeActive.connect(fit.hold)  # a brush stroke's frames first, like a slider drag's
         conditional = getattr(window, "conditional", None)
         if conditional is not None:  # a conditional model's labels the user set go back on after the fit
             fit.adopted.connect(conditional.labels.put_back)

@@ -104,6 +104,25 @@ def test_stop_ends_the_fit_and_the_photo_stays_editable(qtbot, auto_settings, ti
         assert np.any(wait_rendered(qtbot, window, TIMEOUT_MS) != original)
 
 
+def test_the_fit_waits_while_a_slider_is_dragged(qtbot, auto_settings, tiny, portrait):
+    auto_settings.setValue("fit/steps", 20000)
+    with real_engine_window(qtbot, auto_settings, tiny) as window:
+        fit = window.fitting.fit
+        original = open_photo_file(qtbot, window, portrait, timeout=TIMEOUT_MS)
+        qtbot.waitUntil(lambda: fit.last is not None, timeout=TIMEOUT_MS)
+        window.edit.begin_drag()
+        qtbot.waitUntil(lambda: fit._waiting, timeout=TIMEOUT_MS)  # the slice in flight came back; no next one
+        step = fit.last.step
+        move_slider(window, 0, 1.0)
+        qtbot.waitUntil(lambda: not window.client.busy, timeout=TIMEOUT_MS)  # nothing of the fit is queued
+        assert fit.running and fit.last.step == step
+        window.edit.end_drag()
+        qtbot.waitUntil(lambda: fit.last.step > step, timeout=TIMEOUT_MS)  # it goes on after the drag
+        fit.stop()
+        qtbot.waitUntil(lambda: not fit.running, timeout=TIMEOUT_MS)
+        assert np.any(wait_rendered(qtbot, window, TIMEOUT_MS) != original)  # the drag's edit is shown
+
+
 def test_no_automatic_fit_when_the_setting_is_off_and_the_menu_starts_one(qtbot, settings, tiny, portrait):
     settings.setValue("fit/steps", 30)
     with real_engine_window(qtbot, settings, tiny) as window:
