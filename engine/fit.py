@@ -101,24 +101,6 @@ def _copy(model):
     return Model(net=net, ckpt=model.ckpt, device=model.device, name=model.name)
 
 
-def pivot_of(model, crop: np.ndarray, config: FitConfig = FitConfig(), start=None) -> tuple[np.ndarray, dict[str, float]]:
-    """The pivot latent (and labels) of a crop: the encoder's guess (or ``start``, a (z, labels)
-    pair), refined for a cGAN, optionally pulled into the prior's typical radius."""
-    if start is None:
-        z, labels = model.encode_with_labels(crop)
-        z, labels = z[0], labels[0]
-    else:
-        z, labels = start
-    if model.family == "cgan" and config.refine_steps > 0:
-        from engine.inversion import invert
-
-        r = invert(model, crop, steps=int(config.refine_steps), start=(z, labels))
-        z, labels = r.z, r.labels
-    if config.pivot == "typical":
-        z = typical_pivot(model, z)
-    return np.asarray(z, np.float32), dict(labels)
-
-
 def typical_pivot(model, z: np.ndarray) -> np.ndarray:
     """``z`` moved towards the prior's mean until its whitened radius is the prior's typical
     √D (no change when it is inside already): the distortion–editability trade-off of e4e."""
@@ -163,7 +145,7 @@ def fit(
     should_stop: Callable[[], bool] | None = None,
 ) -> FitResult:
     """Tune a copy of ``model``'s decoder so that the pivot reproduces ``crop`` (S×S×3 uint8 at
-    the model's resolution). ``z``/``labels``: the pivot (default: :func:`pivot_of`)."""
+    the model's resolution). ``z``/``labels``: the pivot (default: the encoder's guess, refined for a cGAN)."""
     job = FitJob(model, crop, z, labels, config)
     job.advance(progress=progress, should_stop=should_stop)
     return job.result
@@ -175,50 +157,89 @@ class FitJob:
     engine runs a slice per request, so renders of the edit interleave with the fit; the CLI runs
     it in one go. The loaded model is never modified (the fit tunes a copy)."""
 
-    def __init__(self, model, crop: np.ndarray, z=None, labels=None, config: FitConfig = FitConfig()) -> None:
+    def __init__(self, model, crop: np.ndarray, z=None, labels=None, config: FitConfig = FitConfig(), *, derive: bool | None = None) -> None:
+        """``z``/``labels``: the pivot as it is; ``derive`` (default: when ``z`` is None): derive
+        the pivot from them (the encoder's guess when None): a cGAN's inversion refinement
+        (``config.refine_steps``), then the typical radius when ``config.pivot`` asks — the
+        refinement is the job's first work, in slices too."""
         self.t0 = time.perf_counter()
-        self.config, self.model = config, model
+        self.config, self.model, self.crop = config, model, crop
+        self.derive = z is None if derive is None else bool(derive)
+        if z is None:
+            with _threads(config):
+                z, labels = (v[0] for v in model.encode_with_labels(crop))
+        self._pivot = (np.asarray(z, np.float32).reshape(-1), dict(labels or {}))
+        self._refine_left = int(config.refine_steps) if self.derive and model.family == "cgan" else 0
+        self._ms_per_refine_step = 50.0  # a first guess, measured after the first slice
+        self.result: FitResult | None = None  # set once the pivot is known
+        self._run: FitRun | None = None
+        self.done = False
+        if not self._refine_left:
+            self._set_up()
+
+    def _set_up(self) -> None:
+        """The pivot is final: the unfitted decode of it, and the optimisation (none for zero steps)."""
+        config, model = self.config, self.model
+        z, labels = self._pivot
         with _threads(config):
-            if z is None:
-                z, labels = pivot_of(model, crop, config)
-            labels = dict(labels or {})
-            z = np.asarray(z, np.float32).reshape(-1)
+            if self.derive and config.pivot == "typical":
+                z = typical_pivot(model, z)
             before = model.decode(z[None], labels=labels or None)[0]
-            self._target = model.to_images(model.to_tensor(crop))[0]
+            self._target = model.to_images(model.to_tensor(self.crop))[0]
             first = psnr(before, self._target)
             self.result = FitResult(model=model, z=z, labels=labels, psnr_before=first, psnr_after=first, steps=0, seconds=0.0,
                                     before=before, after=before, fitted=False)  # fmt: skip
-            self._run: FitRun | None = None
             if config.steps > 0:
                 with torch.inference_mode(False), torch.enable_grad():
-                    self._run = FitRun(model, _copy(model), crop, z, labels, config)
+                    self._run = FitRun(model, _copy(model), self.crop, z, labels, config)
         self.done = self._run is None
         self.result.seconds = time.perf_counter() - self.t0
+
+    def _refine(self, end: float) -> None:
+        """A cGAN's inversion refinement of the pivot, as many steps as fit
+        before ``end`` (all of them without an end: one run, as the CLI always did)."""
+        from engine.inversion import invert
+
+        left = self._refine_left
+        k = left if math.isinf(end) else max(1, min(left, int((end - time.perf_counter()) * 1000.0 / self._ms_per_refine_step)))
+        with _threads(self.config):
+            r = invert(self.model, self.crop, steps=k, start=self._pivot)
+        self._pivot = (np.asarray(r.z, np.float32), dict(r.labels))
+        self._refine_left -= k
+        self._ms_per_refine_step = r.ms_per_step or self._ms_per_refine_step
+        if not self._refine_left:
+            self._set_up()
 
     @classmethod
     def for_photo(cls, pe, config: FitConfig = FitConfig()) -> "FitJob":
         """A fit of an open photo's face, from its latent (refined first for a cGAN)."""
-        with _threads(config):  # the cGAN's refinement too
-            z, labels = pivot_of(pe.base_model, pe.crop, config, start=(pe.z, pe.labels))
-        return cls(pe.base_model, pe.crop, z, labels, config)
+        return cls(pe.base_model, pe.crop, pe.z, pe.labels, config, derive=True)
 
     @property
     def step(self) -> int:
         return 0 if self._run is None else self._run.done
 
     @property
+    def psnr_before(self) -> float:
+        """The unfitted model's PSNR of the pivot (NaN while a cGAN's pivot is still being refined)."""
+        return float("nan") if self.result is None else self.result.psnr_before
+
+    @property
     def psnr_db(self) -> float:
         """The PSNR (dB, float images) at the latest check; the unfitted one before any."""
         run = self._run
-        return self.result.psnr_before if run is None or not run.history else run.psnr_db
+        return self.psnr_before if run is None or not run.history else run.psnr_db
 
     def advance(self, seconds: float = math.inf, progress: Callable[[FitProgress], None] | None = None,
                 should_stop: Callable[[], bool] | None = None) -> bool:
         """Run steps for about ``seconds`` (at least one); True once the fit has ended.
         ``progress`` at every PSNR check; ``should_stop()`` before every step."""
-        if self.done:
-            return True
-        run, end = self._run, time.perf_counter() + float(seconds)
+        end = time.perf_counter() + float(seconds)
+        while self._refine_left and (time.perf_counter() < end or math.isinf(end)):
+            self._refine(end)
+        if self.done or self._run is None:
+            return self.done
+        run = self._run
         with _threads(self.config), torch.inference_mode(False), torch.enable_grad():
             while True:
                 if should_stop is not None and should_stop():
@@ -238,6 +259,12 @@ class FitJob:
 
     def stop(self) -> FitResult:
         """End now, keeping the best weights so far (a usable state)."""
+        if self._refine_left:  # still refining the pivot: no fit yet, the unfitted model stays
+            self._refine_left = 0
+            self._set_up()
+            self._run = None
+            self.done = True
+            self.result.stopped = True
         if not self.done:
             with _threads(self.config):
                 self._run.stop()

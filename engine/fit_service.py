@@ -95,12 +95,12 @@ class FitHandlers(HandlerBase):
         self.photo = pe
 
     def _status(self, rid: int, t0: float, job, **done) -> p.FitStatus:
-        r = job.result
+        r = job.result if job.done else None
         return p.FitStatus(
-            request_id=rid, step=job.step, steps=int(job.config.steps), psnr_before=float(r.psnr_before),
-            psnr_db=float(r.psnr_after if job.done else job.psnr_db), seconds=float(r.seconds if job.done else 0.0) or _since(job),
-            done=job.done, fitted=job.done and r.fitted, stopped=bool(job.done and r.stopped), message=r.message if job.done else "",
-            elapsed_ms=elapsed_ms(t0), **done,
+            request_id=rid, step=job.step, steps=int(job.config.steps), psnr_before=job.psnr_before,
+            psnr_db=float(r.psnr_after if r is not None else job.psnr_db), seconds=r.seconds if r is not None else _since(job),
+            done=job.done, fitted=bool(r is not None and r.fitted), stopped=bool(r is not None and r.stopped),
+            message=r.message if r is not None else "", elapsed_ms=elapsed_ms(t0), **done,
         )  # fmt: skip
 
     def _restore(self, req: p.RestoreFit, t0: float) -> p.PhotoOpened:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
 
@@ -35,7 +37,8 @@ class FitProgress(QWidget):
     def show_progress(self, step: int, steps: int, psnr_db: float) -> None:
         self.bar.setMaximum(max(1, steps))
         self.bar.setValue(min(step, steps))
-        self.label.setText(f"Fitting to this face… {psnr_db:.1f} dB")
+        # NaN: a cGAN's latent is still being refined, before the fit proper
+        self.label.setText(f"Fitting to this face… {psnr_db:.1f} dB" if math.isfinite(psnr_db) else "Fitting: refining the latent…")
 
     def show_result(self, fitted: bool, text: str) -> None:
         self.running(False)

@@ -142,3 +142,27 @@ def test_fitting_needs_an_open_photo(tiny_ckpt):
     ok(eng.handle(p.LoadModel(source=str(tiny_ckpt), device=device_under_test())))
     error = eng.handle(p.FitPhoto(start=True))
     assert isinstance(error, p.ErrorResponse) and error.message == "no photo is open"
+
+
+def test_a_cgan_refines_its_pivot_in_slices_then_fits(photo, tmp_path):
+    """A cGAN's inversion refinement is the fit's first work: sliced like the fit, so renders are
+    not held up behind all of it; a stop while refining keeps the unfitted model."""
+    from tests.engine._conditional import save, tiny_cgan
+
+    path = save(tiny_cgan(steps=5), tmp_path / "cgan.safetensors")
+    eng = Engine()
+    ok(eng.handle(p.LoadModel(source=str(path), device=device_under_test())))
+    ok(eng.handle(p.OpenPhoto(image=photo, detector="centre")))
+    first = ok(eng.handle(p.FitPhoto(start=True, steps=20, seconds=0.001)))
+    assert not first.done and first.step == 0 and np.isnan(first.psnr_before), "the first slice only refines"
+    answers = [first]
+    while not answers[-1].done:
+        answers.append(ok(eng.handle(p.FitPhoto(seconds=0.001))))
+        assert len(answers) < 2000
+    refining = [a for a in answers if np.isnan(a.psnr_before)]
+    assert len(refining) > 2, "the refinement took several slices"
+    assert answers[-1].step == 20 and np.isfinite(answers[-1].psnr_before)
+    ok(eng.handle(p.FitPhoto(start=True, steps=20, seconds=0.001)))
+    stopped = ok(eng.handle(p.FitPhoto(stop=True)))
+    assert stopped.done and stopped.stopped and not stopped.fitted and stopped.step == 0
+    assert not ok(eng.handle(p.RenderEdit(edits=p.EditStack(), full_resolution=True))).changed
