@@ -145,7 +145,7 @@ def plain_eager_step(net, data_f: torch.Tensor, batch: int, device: torch.device
 
 def train_throughput(size: int, optimized: bool, seconds: float = 8.0, batch: int = 64, amp: str = "off", device: torch.device | str = "cpu", warmup: int = 3) -> float:
     """Images per second of VAE training steps. ``optimized``: the trainer's own step
-    (``engine.train.VAETrainer`` with the training loop's batch preparation: uint8 batches
+    (``engine.training.loop.VAETrainer`` with the training loop's batch preparation: uint8 batches
     converted on the device, channels_last model and tensors, ``--amp``). Baseline: the plain
     eager loop of pytorch/examples (always float32)."""
     device = torch.device(device)
@@ -156,12 +156,12 @@ def train_throughput(size: int, optimized: bool, seconds: float = 8.0, batch: in
         if amp != "off":
             raise ValueError("the plain eager baseline is float32 only")
         return _timed_steps(plain_eager_step(net, data_u8.float() / 255, batch, device), device, batch, seconds, warmup)
-    from engine import distributed
-    from engine.train import TrainConfig, VAETrainer, _batch, _resident
+    from engine.training import distributed
+    from engine.training.loop import TrainConfig, VAETrainer, _batch, _resident
 
     data_u8 = _resident(data_u8, device)  # where the training loop keeps the set (on the GPU when it fits)
     if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True  # as engine.train does on CUDA
+        torch.backends.cudnn.benchmark = True  # as engine.training.loop does on CUDA
     net = net.to(memory_format=torch.channels_last)
     trainer = VAETrainer(net, TrainConfig(size=size, batch_size=batch, amp=amp), None)
     world = distributed.World()
@@ -231,7 +231,7 @@ def _cgan_setup(size: int, batch: int, device: torch.device, channels_last: bool
     from engine.data.datasets import ImageSet
     from engine.models import registry
     from engine.models.conditional import label_space_from_data
-    from engine.train import TrainConfig, model_config
+    from engine.training.loop import TrainConfig, model_config
 
     g = torch.Generator().manual_seed(0)
     images = torch.randint(0, 255, (batch * 8, 3, size, size), dtype=torch.uint8, generator=g)
@@ -249,7 +249,7 @@ def _cgan_setup(size: int, batch: int, device: torch.device, channels_last: bool
 def cgan_train_throughput(size: int, optimized: bool, seconds: float = 8.0, batch: int = 64, device: torch.device | str = "cpu", warmup: int = 3,
                           amp: str = "off") -> float:  # fmt: skip
     """Images per second of cGAN training steps (D step, G step with the EMA update, encoder
-    step). ``optimized``: ``engine.train_conditional.CGANTrainer.step`` with the training
+    step). ``optimized``: ``engine.training.conditional.CGANTrainer.step`` with the training
     loop's batch preparation and a channels_last network (``amp``: its autocast, off or bf16). Baseline: the same network and the
     same three losses in a plain eager loop (pytorch/examples' DCGAN style: NCHW float
     batches, ``zero_grad()``, D's gradients computed during the G step and discarded)."""
@@ -258,9 +258,9 @@ def cgan_train_throughput(size: int, optimized: bool, seconds: float = 8.0, batc
     y_all = space.encode(data.labels)
     cfg = net.config
     if optimized:
-        from engine import distributed
-        from engine.train import _batch, _resident
-        from engine.train_conditional import CGANTrainer
+        from engine.training import distributed
+        from engine.training.loop import _batch, _resident
+        from engine.training.conditional import CGANTrainer
 
         trainer = CGANTrainer(net, tc, data, space)
         world = distributed.World()

@@ -75,7 +75,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _train_args(p):
-    from engine.train_config import TrainConfig
+    from engine.training.config import TrainConfig
 
     d = TrainConfig()
     p.add_argument("--model", default=d.model, help="model family: vae | cvae (conditional VAE) | cgan (conditional GAN); conditional ones need labelled data")
@@ -122,7 +122,7 @@ FAMILY_LR = {"cgan": 2e-4}
 @command("train", "train a model (vae, cvae or cgan)")
 @args(_train_args)
 def _train(a):
-    from engine.train import TrainConfig, train
+    from engine.training.loop import TrainConfig, train
 
     lr = a.lr if a.lr is not None else FAMILY_LR.get(a.model, TrainConfig().lr)
     tc = TrainConfig(

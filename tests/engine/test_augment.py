@@ -13,7 +13,7 @@ from PIL import Image
 from engine import checkpoint as ckpt_io
 from engine.data import augment as aug
 from engine.testing import device_under_test
-from engine.train import TrainConfig, train
+from engine.training.loop import TrainConfig, train
 
 
 def _faces(n=16, size=32, c=3, seed=0):

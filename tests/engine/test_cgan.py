@@ -18,7 +18,7 @@ from engine import protocol as p
 from engine.models import registry
 from engine.models.cgan import CGAN, CGANConfig
 from engine.service import Engine
-from engine.train import TrainConfig, TrainingError, log_dir, train
+from engine.training.loop import TrainConfig, TrainingError, log_dir, train
 from engine.testing import device_under_test
 
 

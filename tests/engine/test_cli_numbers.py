@@ -133,7 +133,7 @@ def test_end_to_end_exit_quickly_with_one_line(argv, tmp_path):
                                              ({"lr": float("nan")}, "lr must be a finite number"), ({"threads": 10**6}, "threads must be within 0..256"),
                                              ({"size": 3}, "size must be within 28..128"), ({"epochs": 2.5}, "epochs must be an integer")])  # fmt: skip
 def test_train_config_has_the_same_ranges_for_the_api(fields, message):
-    from engine.train_config import TrainConfig
+    from engine.training.config import TrainConfig
 
     with pytest.raises(ValueError, match=message):
         TrainConfig(**fields)
@@ -144,7 +144,7 @@ def test_train_config_has_the_same_ranges_for_the_api(fields, message):
 def test_model_options_are_typed_and_ranged(options, message):
     from engine.models import registry
     from engine.models.cgan import CGANConfig
-    from engine.train import TrainingError, parse_model_options
+    from engine.training.loop import TrainingError, parse_model_options
 
     with pytest.raises((TrainingError, ValueError), match=message):
         registry.config_from_dict("cgan", parse_model_options(options, CGANConfig))

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from engine import checkpoint as ckpt_io
-from engine.train import state_path
+from engine.training.loop import state_path
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")

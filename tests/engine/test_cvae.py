@@ -15,7 +15,7 @@ from engine.data.datasets import FASHION_MNIST_DIR
 from engine.models import registry
 from engine.models.cvae import CVAE, CVAEConfig
 from engine.models.vae import VAE
-from engine.train import TrainConfig, train
+from engine.training.loop import TrainConfig, train
 from engine.testing import device_under_test
 
 
@@ -88,7 +88,7 @@ def test_checkpoint_round_trip_with_label_prior(tmp_path):
 
 @pytest.mark.skipif(not (FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").exists(), reason="needs Debian's dataset-fashion-mnist")
 def test_train_cvae_on_fashion_mnist_slice(tmp_path, monkeypatch):
-    from engine import train_conditional
+    from engine.training import conditional as train_conditional
 
     monkeypatch.setattr(train_conditional, "CALIBRATION_LIMIT", 200)
     monkeypatch.setattr(train_conditional, "EVAL_LIMIT", (100, 100))

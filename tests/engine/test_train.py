@@ -8,7 +8,7 @@ import torch
 
 from engine import checkpoint as ckpt_io
 from engine.testing import device_under_test
-from engine.train import TrainConfig, TrainingError, log_dir, state_path, train
+from engine.training.loop import TrainConfig, TrainingError, log_dir, state_path, train
 
 
 def _cfg(data, **kw):

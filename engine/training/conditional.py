@@ -1,6 +1,6 @@
-"""Training steps of the conditional families, for the loop in :mod:`engine.train`.
+"""Training steps of the conditional families, for the loop in :mod:`engine.training.loop`.
 
-Each trainer has the methods of ``engine.train.VAETrainer`` (the VAE's): its optimisers, one
+Each trainer has the methods of ``engine.training.loop.VAETrainer`` (the VAE's): its optimisers, one
 ``step(x, y, step)`` returning rank-averaged losses, validation, preview grids (for
 conditional models one row per label setting, the same z in each column), the app-ready
 checkpoint and the held-out evaluation. The loop keeps resume, the NaN stop, the time budget
@@ -17,14 +17,14 @@ import torch
 from torch import nn
 
 from engine import checkpoint as ckpt_io
-from engine import distributed
+from engine.training import distributed
 from engine.data.datasets import ImageSet
 from engine.data.grids import save_grid
 from engine.evaluate import _to_uint8, psnr
 from engine.models.conditional import LabelSpace
 from engine.protocol.files import atomic_write
 from engine.semantics.latent_stats import latent_statistics
-from engine.train import autocast
+from engine.training.loop import autocast
 
 CALIBRATION_LIMIT = 2000  # held-out images for the realism / reject calibration
 STATS_LIMIT = 10000  # training images for the latent statistics
@@ -245,7 +245,7 @@ class CGANTrainer(ConditionalTrainer):
 
     def wrap(self, world: distributed.World, device) -> None:
         if world.active:
-            from engine.train import TrainingError
+            from engine.training.loop import TrainingError
 
             raise TrainingError("cgan: multi-process (DDP) training is not supported yet; run it in one process")
         self.world, self.device = world, device

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from engine import checkpoint as ckpt_io
-from engine import distributed
+from engine.training import distributed
 from engine.data.augment import augment
 from engine.data.datasets import ImageSet, load_dataset
 from engine.data.grids import save_grid
@@ -33,7 +33,7 @@ from engine.models import registry
 from engine.protocol.files import check_regular
 from engine.semantics.directions import mean_difference_directions
 from engine.semantics.latent_stats import aggregate_prior, encode_batches, latent_statistics
-from engine.train_config import TrainConfig
+from engine.training.config import TrainConfig
 
 STATE_META_KEY = "latent_studio_train_state"
 RESUMABLE_CHANGES = ("epochs", "time_budget_min", "device", "threads", "amp")  # may differ on --resume
@@ -94,7 +94,7 @@ def parse_model_options(text: str, config_cls) -> dict:
 
 
 #: Families whose training step is not the VAE's: "module:Class" of their trainer (imported lazily).
-TRAINERS = {"cgan": "engine.train_conditional:CGANTrainer", "cvae": "engine.train_conditional:CVAETrainer"}
+TRAINERS = {"cgan": "engine.training.conditional:CGANTrainer", "cvae": "engine.training.conditional:CVAETrainer"}
 
 
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
