@@ -1,10 +1,15 @@
 """Interpolation between two latents (A, B: the current edit, a photo, samples ...): the engine
 decodes the path (linear or slerp, optionally re-timed to even pixel steps); the frames are
-scrubbed and played in the panel and exported by the engine (GIF, MP4, PNG strip)."""
+scrubbed and played in the panel and exported by the engine (GIF, MP4, PNG strip).
+
+A chosen frame goes onto the open photo like arithmetic's result (one undoable AddVector to the
+frame's latent, pasted back at full resolution: :mod:`editor.controllers.photo_apply`); without a
+photo it is edited like a sample."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
 
@@ -54,8 +59,20 @@ class InterpolationController(LiveTermsController):
         return self._client.call(request, None, done=lambda written: self.exported.emit(written.path),  # queued: never dropped
                                  failed=lambda error: self.failed.emit(f"Could not export the animation: {error.message}"))
 
-    def edit_frame(self, index: int) -> bool:
+    def edit_frame(self, index: int, may_replace: Callable[[str], bool] = lambda action: True) -> bool:
+        """Use frame ``index``: on the open photo as one undo step, else edited like a sample once
+        ``may_replace`` lets the current document go."""
         if self.result is None or not 0 <= index < len(self.result.z):
             return False
-        self._edit.adopt(self.result.z[index], self.result.frames[index], f"interpolation frame {index + 1}/{len(self.result.z)}")
+        label = self.frame_label(index)
+        if self.applies_to_photo:
+            return self.apply_latent(self.result.z[index], label, f"Interpolation: {label}")
+        if not may_replace("editing the interpolation frame"):
+            return False
+        self._edit.adopt(self.result.z[index], self.result.frames[index], f"interpolation {label}")
         return True
+
+    def frame_label(self, index: int) -> str:
+        """"frame 3/8 from A to B" in the slots' words."""
+        ends = [s.label if (s := self.slots.slots[k]) is not None else "?" for k in KEYS]
+        return f"frame {index + 1}/{len(self.result.z)} from {ends[0]} to {ends[1]}"

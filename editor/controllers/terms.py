@@ -3,6 +3,9 @@ of an interpolation. No widgets here: a slot is filled from the current edit, fr
 sampling grid, from image files (decoded off the GUI thread, encoded by the engine) or from a
 labelled group.
 
+A slot of one image file shows what the model will see, not the file: the engine aligns its face
+(``Encode`` with the face finder, as the term itself is encoded) and the slot shows that crop.
+
 A slot filled from the current edit *follows* it: when the edit changes, the slot's latent is
 updated and ``changed`` fires again, so a result built on it stays live.
 """
@@ -15,10 +18,11 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from engine.protocol import LatentTerm
+from engine.protocol import Encode, LatentTerm
 from editor.background import ImageFileReader
 from editor.client import Ticket
 from editor.controllers.edit import EditController
+from editor.controllers.photo_apply import apply_latent, applies_to_photo
 from editor.controllers.sampling import SamplingController
 
 MAX_FILES = 64  # images in one term chosen in a file dialog
@@ -30,18 +34,23 @@ class Slot:
     label: str
     preview: np.ndarray | None = None  # S×S×3 (or any H×W×3) to show before the engine answers
     follows_edit: bool = False
+    aligned: np.ndarray | None = None  # one image file: the S×S×3 crop the model encodes, once aligned
+    note: str = ""  # why there is nothing to show (e.g. no face found)
 
 
 class TermSlots(QObject):
     changed = Signal(str, object)  # key, Slot | None
     failed = Signal(str)
 
-    def __init__(self, keys: tuple[str, ...], edit: EditController, sampling: SamplingController, parent: QObject | None = None) -> None:
+    def __init__(self, keys: tuple[str, ...], edit: EditController, sampling: SamplingController, parent: QObject | None = None,
+                 client=None, lane: str = "terms") -> None:  # fmt: skip
         super().__init__(parent)
         self.keys = keys
         self.slots: dict[str, Slot | None] = {k: None for k in keys}
         self._edit = edit
         self._sampling = sampling
+        self._client = client  # None: image files are shown as read (no engine to align them)
+        self._lane = lane
         self._readers: dict[str, ImageFileReader] = {}  # per slot: the newest choice of files wins
         for key in keys:
             reader = self._readers[key] = ImageFileReader(self)
@@ -108,7 +117,35 @@ class TermSlots(QObject):
             return
         paths, images = [p for p, _, _ in results], [a for _, a, _ in results]
         label = paths[0].name if len(paths) == 1 else f"{len(paths)} images"
-        self._put(key, Slot(LatentTerm(images=tuple(images), label=label), label, images[0] if len(images) == 1 else None))
+        aligning = self._client is not None and len(images) == 1
+        self._put(key, Slot(LatentTerm(images=tuple(images), label=label), label, images[0] if len(images) == 1 and not aligning else None))
+        if aligning:
+            self.align(key)
+
+    def align(self, key: str) -> Ticket | None:
+        """Ask the engine for the crop the model sees of the slot's one image (its face aligned
+        like an opened photo; an image at the model's size as it is); the slot shows it when it
+        comes. No face: the engine's one line goes to ``failed`` (the term's request says it too)."""
+        slot = self.slots[key]
+        if self._client is None or slot is None or len(slot.term.images) != 1:
+            return None
+        return self._client.call(Encode(image=slot.term.images[0], detector="auto", name=slot.label), f"{self._lane}-{key}",
+                                 done=lambda encoded: self._on_aligned(key, slot.term, encoded.aligned),
+                                 failed=lambda error: self._on_aligned(key, slot.term, None, error))  # fmt: skip
+
+    def _on_aligned(self, key: str, term: LatentTerm, aligned: np.ndarray | None, error=None) -> None:
+        slot = self.slots[key]
+        if slot is None or slot.term is not term:
+            return  # another choice since
+        note = "" if error is None else "no face found" if error.kind == "NoFaceError" else "cannot be used"
+        self._put(key, replace(slot, aligned=None if aligned is None else np.asarray(aligned), note=note))
+        if error is not None:
+            self.failed.emit(error.message)
+
+    def align_all(self) -> None:
+        """Another model (another crop size): align the image slots again."""
+        for key in self.keys:
+            self.align(key)
 
     def set_group(self, key: str, group: str, data: str = "") -> None:
         """A labelled group: ``NAME=1`` / ``NAME=-1`` of a user attribute, or conditions on a data set."""
@@ -154,6 +191,7 @@ class LiveTermsController(QObject):
     title of its failures, build the request from the terms and publish the result."""
 
     failed = Signal(str)
+    photoOpen = Signal(bool)  # a result would go onto an open photo (True) or be edited like a sample
     lane = ""
     failure_title = "Failed"
 
@@ -162,12 +200,14 @@ class LiveTermsController(QObject):
         super().__init__(parent)
         self._client = client
         self._edit = edit
-        self.slots = TermSlots(keys, edit, sampling, self)
-        self.slots.changed.connect(lambda *_: self.compute())
+        self.slots = TermSlots(keys, edit, sampling, self, client=client, lane=f"{self.lane}-slot")
+        self.slots.changed.connect(self._on_slot_changed)
         self.slots.failed.connect(self.failed)
         self.result = None
         self.computing: Ticket | None = None  # the newest request
+        self._sent: dict[str, LatentTerm] = {}  # the terms of the newest request
         model.changed.connect(self._on_model_changed)
+        edit.encodedChanged.connect(lambda encoded: self.photoOpen.emit(self.applies_to_photo))
 
     def build_request(self, terms: dict[str, LatentTerm]):
         raise NotImplementedError
@@ -187,9 +227,15 @@ class LiveTermsController(QObject):
             if self.result is not None:
                 self._set_result(None)
             return None
-        self.computing = self._client.call(self.build_request(self.slots.terms()), self.lane, done=self._set_result,
+        self._sent = self.slots.terms()
+        self.computing = self._client.call(self.build_request(self._sent), self.lane, done=self._set_result,
                                            failed=lambda error: self.failed.emit(f"{self.failure_title}: {error.message}"))
         return self.computing
+
+    def _on_slot_changed(self, key: str, slot: Slot | None) -> None:
+        if slot is not None and slot.term is self._sent.get(key):
+            return  # only what the slot shows changed (its aligned crop came)
+        self.compute()
 
     def _set_result(self, result) -> None:
         self.result = result
@@ -199,4 +245,21 @@ class LiveTermsController(QObject):
         self._client.cancel(self.lane)
         self._set_result(None)
         self.slots.forget_latents()  # files and groups are encoded again by the new model
+        self.slots.align_all()
         self.compute()
+
+    # ------------------------------------------------------------------ on the open photo
+    @property
+    def applies_to_photo(self) -> bool:
+        """A photo (not a sample) is open: a result goes onto it (:meth:`apply_to_photo`)."""
+        return applies_to_photo(self._edit)
+
+    def apply_latent(self, target: np.ndarray, label: str, what: str) -> bool:
+        """Move the open photo's edit to ``target`` as one undo step ``what`` (see
+        :mod:`editor.controllers.photo_apply`); refused while a newer result is on its way."""
+        if not self.applies_to_photo:
+            return False
+        if not self.up_to_date:
+            self.failed.emit("The result is still being computed: try again in a moment")
+            return False
+        return apply_latent(self._edit, target, label, what)

@@ -40,7 +40,7 @@ SUGGESTED = (5, 20)
 
 @dataclass(frozen=True)
 class Example:
-    image: np.ndarray  # what to show (the model's decode, or the sample)
+    image: np.ndarray  # what to show: the sample, the current edit, or a photo's aligned face crop
     z: np.ndarray  # D
     label: str
 
@@ -187,7 +187,7 @@ class UserAttributeController(QObject):
     # ------------------------------------------------------------------ answers
     def _on_encoded(self, side: str, label: str, encoded: Encoded) -> None:
         self._encodes = [t for t in self._encodes if t.pending]
-        self.add(side, encoded.z, encoded.reconstruction, label)
+        self.add(side, encoded.z, encoded.aligned, label)  # what the model saw: the face, aligned
 
     def _on_saved(self, what: str, response: UserAttributeSaved) -> None:
         a = response.attribute

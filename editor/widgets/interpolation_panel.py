@@ -1,5 +1,6 @@
 """Interpolation: two ends (A, B), linear or slerp, the frame under the scrub bar (play/pause),
-how smooth the path is, and export of the frames as GIF / MP4 / PNG strip."""
+how smooth the path is, and export of the frames as GIF / MP4 / PNG strip. The frame under the
+scrub bar applies to the open photo (one undoable step), or without a photo is edited like a sample."""
 
 from __future__ import annotations
 
@@ -26,6 +27,10 @@ from editor.widgets.image_view import ImageView
 from editor.widgets.scrubber import Scrubber
 from editor.widgets.term_slot import TermSlot
 
+USE_FRAME = {  # the frame button, by whether a photo is open: (text, tooltip)
+    True: ("Apply to photo", "Move the open photo's edit to this frame (one undo step),\npasted back into the full-resolution photo"),
+    False: ("Edit this frame", "Open this frame in the editor, like a sample"),
+}
 EXPORT_FILTERS = {"GIF animation (*.gif)": ".gif", "MP4 video (*.mp4)": ".mp4", "PNG strip (*.png)": ".png"}
 
 
@@ -57,8 +62,9 @@ class InterpolationPanel(QWidget):
         self.boomerang = QCheckBox("there and back", toolTip="The animation plays A → B → A (a seamless loop)")
         self.export_button = QPushButton("Export…", enabled=False, toolTip="GIF, MP4 or a PNG strip of all frames")
         self.export_button.clicked.connect(self._export_dialog)
-        self.edit_button = QPushButton("Edit this frame", enabled=False)
+        self.edit_button = QPushButton(enabled=False)
         self.edit_button.clicked.connect(lambda: self.editFrameRequested.emit(self.scrubber.frame()))
+        self.set_photo_open(False)
 
         ends = QHBoxLayout()
         ends.addWidget(self.slots["a"], 1)
@@ -112,6 +118,11 @@ class InterpolationPanel(QWidget):
             self.smoothness.setText(f"{n} frames · step max {s.get('max_step', 0):.1f}, mean {s.get('mean_step', 0):.1f} "
                                     f"(ratio {s.get('ratio', 0):.2f}, {verdict})")  # fmt: skip
         self.show_frame(self.scrubber.frame())
+
+    def set_photo_open(self, open_: bool) -> None:
+        text, tip = USE_FRAME[bool(open_)]
+        self.edit_button.setText(text)
+        self.edit_button.setToolTip(tip)
 
     def show_frame(self, k: int) -> None:
         if self.result is None or not len(self.result.frames):

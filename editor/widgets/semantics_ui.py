@@ -136,6 +136,6 @@ class SemanticsUI(QObject):
         interp.framesReady.connect(ipanel.show_frames)
         ipanel.optionsChanged.connect(lambda steps, mode, even: interp.set_options(steps, mode, even))
         ipanel.exportRequested.connect(lambda path, fps, scale, boom: interp.export(path, fps, scale, boom, overwrite=True))
-        ipanel.editFrameRequested.connect(
-            lambda k: window.discard_prompt.allows("editing the interpolation frame") and interp.edit_frame(k) and to_canvas())
+        ipanel.editFrameRequested.connect(lambda k: interp.edit_frame(k, window.discard_prompt.allows) and to_canvas())
+        interp.photoOpen.connect(ipanel.set_photo_open)
         interp.exported.connect(lambda path: banner.show_info(f"Exported {path}"))

@@ -1,6 +1,7 @@
 """One operand slot (arithmetic's A, B, C; interpolation's ends): a thumbnail, what it holds, and a
 "Set" menu — the current edit, a sample of the grid (or all of them), image files, one of your
-attributes' tagged groups, or a labelled group of a data set."""
+attributes' tagged groups, or a labelled group of a data set. An image file is shown as the model
+sees it: its face aligned and cropped at the model's size, not the file."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from editor.widgets.file_actions import IMAGE_FILTER
 from editor.widgets.image_view import ImageView
 
 ICON = 40
+EMPTY, ALIGNING = "empty", "aligning…"
 
 
 class TermSlot(QWidget):
@@ -29,7 +31,8 @@ class TermSlot(QWidget):
         self.sample_images: np.ndarray | None = None
         self.user_attributes: tuple[str, ...] = ()
         self.title = QLabel(f"<b>{title}</b>", alignment=Qt.AlignmentFlag.AlignHCenter)
-        self.view = ImageView("empty")
+        self.view = ImageView(EMPTY)
+        self.pinned = False  # showing an image file's aligned crop: the term's decode does not replace it
         self.view.setMinimumSize(96, 96)
         self.label = QLabel("—", alignment=Qt.AlignmentFlag.AlignHCenter, wordWrap=True)
         self.menu = QMenu(self)
@@ -46,19 +49,26 @@ class TermSlot(QWidget):
     # ------------------------------------------------------------------ showing
     def show_slot(self, slot) -> None:
         """``slot``: an ``editor.controllers.terms.Slot`` or None."""
+        aligned = None if slot is None else slot.aligned
+        self.pinned = aligned is not None
         if slot is None:
             self.label.setText("—")
+            self.view.placeholder = EMPTY
             self.view.set_frame(None)
             return
         self.label.setText(slot.label)
         self.label.setToolTip(slot.label)
-        if slot.preview is not None:
-            self.view.set_frame(Frame.from_array(np.ascontiguousarray(slot.preview, np.uint8)))
-        else:
-            self.view.set_frame(None)
+        shown = aligned if aligned is not None else slot.preview
+        waiting = len(slot.term.images) == 1 and shown is None  # the engine is aligning the file's face
+        self.view.placeholder = slot.note or (ALIGNING if waiting else EMPTY)
+        self.view.set_frame(None if shown is None else Frame.from_array(np.ascontiguousarray(shown, np.uint8)))
+        self.view.setToolTip("The face as the model sees it: aligned and cropped at the model's size" if self.pinned else "")
 
     def set_image(self, image: np.ndarray | None) -> None:
-        """What the engine made of the term (the decode of its mean latent)."""
+        """What the engine made of the term (the decode of its mean latent); an image file's
+        aligned crop stays (it is what the model was given)."""
+        if self.pinned:
+            return
         self.view.set_frame(None if image is None else Frame.from_array(np.ascontiguousarray(image, np.uint8)))
 
     def set_sample_images(self, images: np.ndarray | None) -> None:

@@ -1,7 +1,8 @@
 """Unsaved edits are never dropped without a word: every path that replaces the open photo's
-edit (File ▸ Open, recent files, a drop, File ▸ Open session, a sample, another model, an
-interpolation frame) asks Save / Discard / Cancel as Quit does; Cancel leaves everything as it
-was, Save writes the session first; nothing is asked when nothing is unsaved."""
+edit (File ▸ Open, recent files, a drop, File ▸ Open session, a sample, another model) asks Save /
+Discard / Cancel as Quit does; Cancel leaves everything as it was, Save writes the session first;
+nothing is asked when nothing is unsaved. An interpolation frame replaces nothing: it goes onto
+the photo as one more step."""
 
 from __future__ import annotations
 
@@ -164,19 +165,16 @@ def test_opening_a_session_asks(qtbot, window, photo, tmp_path, answer, unsaved)
     qtbot.waitUntil(lambda: window.edit.stack == unsaved, timeout=TIMEOUT_MS)
 
 
-def test_an_interpolation_frame_asks(qtbot, window, photo, answer, unsaved):
+def test_an_interpolation_frame_goes_onto_the_unsaved_photo_without_asking(qtbot, window, photo, answer, unsaved):
     draw_samples(qtbot, window, n=4)
     interp = window.semantics.interpolation
     interp.slots.set_samples("a", [0])
     interp.slots.set_samples("b", [1])
-    qtbot.waitUntil(lambda: interp.result is not None, timeout=TIMEOUT_MS)
-    answer.next = "cancel"
+    qtbot.waitUntil(lambda: interp.result is not None and interp.up_to_date, timeout=TIMEOUT_MS)
     window.semantics.interpolation_panel.editFrameRequested.emit(1)
-    assert "interpolation frame" in answer.asked[-1]
-    assert kept(window, photo, unsaved)
-    answer.next = "discard"
-    window.semantics.interpolation_panel.editFrameRequested.emit(1)
-    assert window.edit.is_sample
+    assert answer.asked == []  # it replaces nothing: one more step of the photo's edit
+    assert window.edit.path == photo and window.edit.stack.ops[:-1] == unsaved.ops
+    assert window.history.undo_stack.count() == 2 and window.session.needs_saving
 
 
 def test_nothing_is_asked_when_nothing_is_unsaved(qtbot, window, photo, tmp_path, answer):
