@@ -38,7 +38,15 @@ from editor.widgets.sampling_panel import SamplingPanel
 from editor.widgets.semantics_ui import SemanticsUI
 from editor.widgets.status_panel import StatusPanel
 from editor.widgets.traversal_strip import TraversalStrip
-from editor.widgets.window_fit import CENTRAL_MIN_WIDTH, DOCK_MIN_WIDTH, DOCK_WIDTH, ToolbarWrap, scrolling
+from editor.widgets.window_fit import (
+    CENTRAL_MIN_WIDTH,
+    DOCK_MIN_WIDTH,
+    DOCK_WIDTH,
+    CurrentPageSize,
+    DockShare,
+    ToolbarWrap,
+    scrolling,
+)
 
 class MainWindow(QMainWindow):
     def __init__(self, client: EngineClient, settings: QSettings | None = None, parent: QWidget | None = None):
@@ -94,7 +102,10 @@ class MainWindow(QMainWindow):
         central = QWidget()
         box = QVBoxLayout(central)
         box.setContentsMargins(4, 4, 4, 0)
-        box.addWidget(scrolling(self.tabs, min_width=CENTRAL_MIN_WIDTH), 1)  # a wide tab scrolls, the window keeps its size
+        area = scrolling(self.tabs, min_width=CENTRAL_MIN_WIDTH)  # a wide tab scrolls, the window keeps its size
+        box.addWidget(area, 1)
+        self.page_size = CurrentPageSize(self.tabs)  # only the shown page's size counts
+        self.dock_share = DockShare(self, area)  # a narrow window: the docks narrow before the tab scrolls
         self.setCentralWidget(central)
         self.banners = BannerOverlay(central)  # over the tabs' bottom edge: a banner never moves a control
         self.banners.add(self.banner)

@@ -1,7 +1,8 @@
 """Screenshot of the real window for the README: ``python -m editor.screenshot OUT.png``.
 
-Run under a display, e.g. ``xvfb-run -s "-screen 0 1360x860x24" python -m editor.screenshot
-docs/screenshot.png [--model default] [--photo face.png] [--labels Eyeglasses=1]``. Opens the
+Run under a display, e.g. ``xvfb-run -s "-screen 0 1280x720x24" python -m editor.screenshot
+docs/screenshot.png --photo resources/images/portrait.jpg`` (the README's picture: a laptop screen;
+also ``--model NAME``, ``--labels Eyeglasses=1``, ``--size WxH``). Opens the
 model, the photo (or the first sample when none is given), moves three sliders (a conditional
 model: sets ``--labels`` instead), opens a traversal strip, then grabs the screen with
 ImageMagick's ``import -window root`` (or Qt's screen grab without it).
@@ -30,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out")
     parser.add_argument("--model", default="default")
     parser.add_argument("--photo", default=None)
-    parser.add_argument("--size", default="1360x860")
+    parser.add_argument("--size", default="1280x720")
     parser.add_argument("--timeout", type=float, default=120.0)
     parser.add_argument("--labels", default=None, help="a conditional model's labels to set, e.g. Eyeglasses=1,Male=0")
     args = parser.parse_args(argv)

@@ -4,9 +4,9 @@ to a second row only when the window is too narrow for both toolbars."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer
 from PySide6.QtGui import QResizeEvent
-from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QToolBar, QWidget
+from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QSizePolicy, QStackedWidget, QTabWidget, QToolBar, QWidget
 
 DOCK_WIDTH, DOCK_MIN_WIDTH = 340, 240  # the right dock column: its width at start, the least it scrolls at
 CENTRAL_MIN_WIDTH = 320  # the tab area never shrinks below this (a wider page scrolls inside it)
@@ -88,3 +88,59 @@ class ToolbarWrap(QObject):
                 self._window.insertToolBarBreak(self._second)
             else:
                 self._window.removeToolBarBreak(self._second)
+
+
+class CurrentPageSize(QObject):
+    """A tab widget as large as its current page needs, not its largest page: the other pages
+    ignore their size, so the Edit tab does not scroll because "Your attributes" is wider."""
+
+    def __init__(self, tabs: QTabWidget) -> None:
+        super().__init__(tabs)
+        self._tabs = tabs
+        self._policies: dict[int, QSizePolicy] = {}
+        tabs.currentChanged.connect(self.update)
+        tabs.findChild(QStackedWidget).installEventFilter(self)  # pages added later
+        self.update()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ChildAdded:
+            QTimer.singleShot(0, self.update)  # once the page is in place
+        return False
+
+    def update(self, *_: object) -> None:
+        current = self._tabs.currentWidget()
+        for i in range(self._tabs.count()):
+            page = self._tabs.widget(i)
+            policy = self._policies.setdefault(id(page), page.sizePolicy())
+            shown = policy if page is current else QSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+            if page.sizePolicy() != shown:
+                page.setSizePolicy(shown)
+        self._tabs.updateGeometry()
+
+
+class DockShare(QObject):
+    """When the window is resized, the right dock column gives up width (down to DOCK_MIN_WIDTH)
+    while the current tab page would have to scroll sideways, and takes it back (up to DOCK_WIDTH)
+    when there is room again. Only a window resize moves it."""
+
+    def __init__(self, window: QMainWindow, tabs_area: QScrollArea) -> None:
+        super().__init__(window)
+        self._window, self._area = window, tabs_area
+        window.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self._window and event.type() == QEvent.Type.Resize:
+            QTimer.singleShot(0, self.update)  # after the window's layout has placed the tab area
+        return False
+
+    def update(self) -> None:
+        window = self._window
+        docks = [d for d in window.findChildren(QDockWidget) if not d.isHidden() and not d.isFloating()
+                 and window.dockWidgetArea(d) == Qt.DockWidgetArea.RightDockWidgetArea]  # fmt: skip
+        if not docks:
+            return
+        width = docks[0].width()
+        spare = self._area.viewport().width() - self._area.widget().minimumSizeHint().width()  # < 0: it scrolls
+        target = min(max(width + spare, DOCK_MIN_WIDTH), max(width, DOCK_WIDTH))
+        if spare < 0 and width > DOCK_MIN_WIDTH or spare > 0 and width < DOCK_WIDTH:
+            window.resizeDocks([docks[0]], [target], Qt.Orientation.Horizontal)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from editor.widgets.window_fit import DOCK_MIN_WIDTH
 from tests.editor._faces import open_in_window
 from tests.editor._semantics import draw_samples
 from tests.editor.conftest import TIMEOUT_MS
@@ -127,10 +128,18 @@ def test_every_tab_and_dock_fits_1280x720(qtbot, laptop):
     assert window.mask_tools.isVisible() and window.rect().contains(in_window(window, window.mask_tools))
 
 
-@pytest.mark.parametrize("size", [(1024, 640), (800, 600)])
+@pytest.mark.parametrize("size", [(1024, 640), (960, 600), (800, 600)])
 def test_smaller_windows_keep_their_size_and_the_model_chooser(qtbot, laptop, size):
     window = laptop
+    window.tabs.setCurrentWidget(window.canvas)
     window.resize(*size)
+    qtbot.wait(50)
+    docks = [d for d in window.findChildren(QDockWidget) if d.isVisible()]
+    assert all(d.width() >= DOCK_MIN_WIDTH for d in docks)
+    if size[0] >= 960:  # the docks gave up width: the Edit tab is whole, no sideways scrolling
+        area = outer_area(window.tabs)
+        qtbot.waitUntil(lambda: area.horizontalScrollBar().maximum() == 0, timeout=TIMEOUT_MS)
+        assert_shown_whole(window, window.canvas, area)
     for i in range(window.tabs.count()):
         window.tabs.setCurrentIndex(i)
         qtbot.wait(20)
