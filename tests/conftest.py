@@ -33,6 +33,19 @@ def pytest_configure(config):
     os.environ["LATENT_STUDIO_TEST_DEVICE"] = config.getoption("--device")
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``gpu`` are skipped without CUDA (torch is imported only when one is collected,
+    so the editor's tests never load it here)."""
+    gpu = [item for item in items if item.get_closest_marker("gpu") is not None]
+    if not gpu:
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        for item in gpu:
+            item.add_marker(pytest.mark.skip(reason="needs a CUDA GPU"))
+
+
 def _user_folders() -> list[Path]:
     """The real user's Latent Studio folders, read before any test changes the environment."""
     home = Path(os.environ.get("HOME", "~")).expanduser()

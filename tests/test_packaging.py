@@ -29,6 +29,8 @@ def _env() -> dict[str, str]:
     return {**os.environ, "QT_QPA_PLATFORM": "offscreen", "OMP_NUM_THREADS": "1"}
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_the_app_imports_nothing_the_spec_excludes(tmp_path):
     """Run the smoke test (real engine, default model) and list what got imported."""
     script = ("import json, sys\nfrom editor.app import main\ncode = main(['--smoke-test'])\n"
@@ -45,6 +47,8 @@ def test_the_app_imports_nothing_the_spec_excludes(tmp_path):
     assert not wrongly_excluded, f"the spec excludes modules the app imports: {wrongly_excluded}"
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 @pytest.mark.skipif(not APP.exists(), reason="no packaged app: build it with packaging/README.md")
 def test_the_packaged_app_starts_and_renders(tmp_path):
     env = {**_env(), "LATENT_STUDIO_DATA_DIR": str(tmp_path / "data")}

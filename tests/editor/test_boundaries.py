@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 EDITOR_ALLOWED_ENGINE = {"engine.protocol"}
 QT_MODULES = ("PySide6", "shiboken6", "editor", "superqt", "qtpy", "PyQt5", "PyQt6")
@@ -71,6 +73,7 @@ def test_engine_imports_qt_nowhere_except_cli_opening_the_gui():
     assert not bad, "only engine/cli.py may import the editor (lazily), nothing may import Qt:\n" + "\n".join(bad)
 
 
+@pytest.mark.subprocess
 def test_importing_the_editor_does_not_load_torch():
     code = (
         "import sys, editor.main_window, editor.app, editor.bench, editor.client\n"

@@ -191,6 +191,7 @@ def _buttons(window) -> list[QAbstractButton]:
     return out
 
 
+@pytest.mark.slow
 def test_monkey_thousands_of_random_events(qtbot, window, fake, tmp_path, no_dialogs, excepthook_errors, capsys):
     rng = np.random.default_rng(SEED)
     junk, good = _junk_files(tmp_path)

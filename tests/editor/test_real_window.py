@@ -15,6 +15,8 @@ import pytest
 pytestmark = pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="needs Xvfb (apt-get install xvfb xauth)")
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_app_runs_in_a_real_x_window_and_paints(tmp_path):
     from PIL import Image
 

@@ -3,6 +3,8 @@ the user discards it (a failed restore, or a clean exit without choosing, keeps 
 
 from __future__ import annotations
 
+import pytest
+
 from tests.editor.test_session_roundtrip import _crashed_run
 
 
@@ -17,6 +19,7 @@ def _offer_broken_autosave(qtbot, session, data):
     return crashed
 
 
+@pytest.mark.subprocess
 def test_a_failed_restore_keeps_the_autosave_and_the_offer(qtbot, window, tmp_path):
     session, data = window.session, tmp_path / "user-data"
     crashed = _offer_broken_autosave(qtbot, session, data)

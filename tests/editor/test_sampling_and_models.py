@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from engine.protocol import Sample
 from editor.imaging import read_image
@@ -101,6 +102,7 @@ def test_model_switch_clears_the_sample_grid(qtbot, window):
     assert window.samples.grid.count() == 0 and window.sampling.result is None
 
 
+@pytest.mark.slow
 def test_a_wide_latent_builds_its_sliders_without_blocking(qtbot, window, fake):
     fake.specs["huge"] = (100, 16)
     with qtbot.waitSignal(window.model.changed, timeout=TIMEOUT_MS):

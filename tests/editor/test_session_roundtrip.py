@@ -96,6 +96,7 @@ def _crashed_run(folder: Path, autosave: Path) -> Path:
     return target
 
 
+@pytest.mark.subprocess
 def test_crash_recovery_offers_the_autosave_and_restores_it(qtbot, window, fake, photo, data, client, settings):
     session = window.session
     session.data_dir = data
@@ -153,6 +154,7 @@ def test_the_autosave_of_a_running_editor_is_not_offered(qtbot, window, fake, ph
         live.unlock()
 
 
+@pytest.mark.subprocess
 def test_discarding_the_offer_deletes_the_autosave(qtbot, window, fake, photo, data):
     (data / "autosave").mkdir(parents=True)
     session = window.session

@@ -16,6 +16,7 @@ import pytest
     ("editor.screenshot", ["out.png", "--timeout", "-1"], "--timeout must be within"),
     ("editor.screenshot", ["out.png", "--size", "100000x5"], "--size must be WIDTHxHEIGHT"),
 ])  # fmt: skip
+@pytest.mark.subprocess
 def test_impossible_numbers_are_one_line_errors(module, args, says, tmp_path):
     out = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert out.returncode == 2 and says in out.stderr and "Traceback" not in out.stderr

@@ -132,6 +132,7 @@ def test_non_saturating_generator_loss():
     assert abs(loss - expected) < 1e-5
 
 
+@pytest.mark.slow
 def test_encoder_learns_labels_of_real_images():
     net = tiny_cgan("ns", steps=40)
     x, y = labelled_images(64, 32, seed=1)

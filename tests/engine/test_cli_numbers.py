@@ -124,6 +124,7 @@ def test_bench_refuses_nan_seconds_through_the_api():
         ["bench-photo", "--width", "100000"],
     ],
 )
+@pytest.mark.subprocess
 def test_end_to_end_exit_quickly_with_one_line(argv, tmp_path):
     r = subprocess.run([sys.executable, "-m", "engine.cli", *argv], capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("error: argument"), r.stderr

@@ -29,6 +29,7 @@ def _cli_commands() -> list[str]:
 
 @pytest.mark.parametrize("argv", [["--help"], ["train", "--size", "3"], ["train", "--help"], ["edit", "--help"]]
                          + [[name, "--help"] for name in ("sample", "encode", "eval", "bench", "fit")])
+@pytest.mark.subprocess
 def test_help_and_argument_errors_import_no_torch(argv):
     if argv[0] not in ("--help", *_cli_commands()):
         pytest.skip(f"no {argv[0]} command")
@@ -37,6 +38,7 @@ def test_help_and_argument_errors_import_no_torch(argv):
     assert out.stdout.strip().splitlines()[-1] == "HEAVY=", f"{' '.join(argv)} imported {out.stdout.strip().splitlines()[-1]}"
 
 
+@pytest.mark.subprocess
 def test_every_subcommand_help_builds_without_torch():
     code = """
 import sys

@@ -14,6 +14,8 @@ from engine import checkpoint as ckpt_io
 from engine.training.loop import state_path
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 def test_sigkill_mid_run_then_resume(celeba_dir, tmp_path):
     out = tmp_path / "m.safetensors"

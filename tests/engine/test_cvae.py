@@ -47,6 +47,7 @@ def test_both_halves_see_the_label():
     assert torch.allclose(a["loss"], b["loss"]) and set(a) == {"loss", "rec", "kl", "elbo", "kl_dims"}
 
 
+@pytest.mark.slow
 def test_training_makes_the_label_matter_and_the_estimate_right():
     net = tiny_cvae("onehot", steps=120, likelihood="bernoulli").requires_grad_(False)
     z = torch.zeros(4, 4)

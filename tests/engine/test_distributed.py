@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from engine import checkpoint as ckpt_io
 
 # BatchNorm normalises per process (SyncBatchNorm is GPU-only), so the runs are not bit-equal:
@@ -18,6 +20,8 @@ def _argv(data, out, epochs=2):
             "--epochs", str(epochs), "--threads", "1", "--quiet", "--out", str(out)]  # fmt: skip
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_two_processes_match_one(celeba_dir, tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1", MASTER_ADDR="127.0.0.1")
     single, double = tmp_path / "one.safetensors", tmp_path / "two.safetensors"

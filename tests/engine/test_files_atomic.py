@@ -189,6 +189,7 @@ atomic_write(sys.argv[1], slow)
 """
 
 
+@pytest.mark.subprocess
 def test_sigkill_mid_write_leaves_the_old_file(tmp_path):
     target = tmp_path / "grid.png"
     target.write_bytes(b"OLD" * 1000)

