@@ -23,7 +23,7 @@ def pytest_addoption(parser):
     parser.addoption(
         "--device",
         default="cpu",
-        help="device for the engine's model tests: cpu (default), cuda, mps or auto (see engine.testing.device_under_test)",
+        help="device for the engine's model tests: cpu (default), cuda, mps or auto (see tests.tiny_models.device_under_test)",
     )
 
 

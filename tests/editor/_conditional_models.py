@@ -74,7 +74,7 @@ def calibrated_cgan(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_vae(tmp_path_factory):
-    from engine.testing import tiny_checkpoint
+    from tests.tiny_models import tiny_checkpoint
 
     return _train(lambda: tiny_checkpoint(tmp_path_factory.mktemp("vae") / "tiny.safetensors", image_size=32, latent_dim=8))
 

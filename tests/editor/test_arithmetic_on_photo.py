@@ -103,7 +103,7 @@ def test_without_a_photo_the_result_is_edited_like_a_sample(qtbot, window):
 
 # --------------------------------------------------------------------------- the real engine
 
-testing = pytest.importorskip("engine.testing")
+testing = pytest.importorskip("tests.tiny_models")
 REAL_TIMEOUT_MS = 90_000  # the first request imports torch (and dlib) inside the worker thread
 
 

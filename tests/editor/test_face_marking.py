@@ -11,7 +11,7 @@ from PySide6.QtCore import QPoint, Qt
 from engine.data.align import dlib_available
 from tests.editor.conftest import real_engine_window, write_photo
 
-testing = pytest.importorskip("engine.testing")
+testing = pytest.importorskip("tests.tiny_models")
 pytestmark = pytest.mark.skipif(not dlib_available(), reason="dlib is a core dependency; this venv lacks it")
 TIMEOUT_MS = 60_000
 

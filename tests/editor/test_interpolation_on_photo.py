@@ -127,7 +127,7 @@ def test_your_attribute_examples_from_files_show_the_aligned_crop(qtbot, window,
 
 # --------------------------------------------------------------------------- the real engine
 
-testing = pytest.importorskip("engine.testing")
+testing = pytest.importorskip("tests.tiny_models")
 REAL_TIMEOUT_MS = 90_000  # the first request imports torch (and dlib) inside the worker thread
 
 

@@ -89,7 +89,7 @@ def test_a_sample_is_edited_without_the_photo_loop(qtbot, window, fake, photo):
 
 # --------------------------------------------------------------------------- the real engine
 
-testing = pytest.importorskip("engine.testing")
+testing = pytest.importorskip("tests.tiny_models")
 REAL_TIMEOUT_MS = 90_000  # the first request imports torch (and dlib) inside the worker thread
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-testing = pytest.importorskip("engine.testing")
+testing = pytest.importorskip("tests.tiny_models")
 
 from tests.editor.conftest import real_engine_window, shown_edit  # noqa: E402
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytest.importorskip("engine.testing")
+pytest.importorskip("tests.tiny_models")
 
 from engine import protocol as p  # noqa: E402
 from tests.editor._conditional_models import (  # noqa: E402,F401 - fixtures

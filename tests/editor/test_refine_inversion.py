@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytest.importorskip("engine.testing")
+pytest.importorskip("tests.tiny_models")
 
 from engine import protocol as p  # noqa: E402
 from tests.editor._conditional_models import REAL_TIMEOUT_MS, multi_cvae, real  # noqa: E402,F401 - fixtures

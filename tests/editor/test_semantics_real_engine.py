@@ -1,12 +1,12 @@
 """End to end: the latent-semantics panels on the real engine (engine.service.Engine) and a tiny
-VAE checkpoint (engine.testing.tiny_checkpoint, with two attribute directions)."""
+VAE checkpoint (tests.tiny_models.tiny_checkpoint, with two attribute directions)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-testing = pytest.importorskip("engine.testing")
+testing = pytest.importorskip("tests.tiny_models")
 
 from tests.editor._semantics import data_dir, draw_samples, edit_sample, one_sigma, wait_directions, wait_edit_shown  # noqa: E402,F401
 from tests.editor.conftest import real_engine_window  # noqa: E402

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-testing = pytest.importorskip("engine.testing")
+testing = pytest.importorskip("tests.tiny_models")
 
 from tests.editor._photo import move_slider, open_photo_file, wait_rendered  # noqa: E402
 from tests.editor.conftest import REAL_ENGINE_TIMEOUT_MS as TIMEOUT_MS  # noqa: E402

@@ -11,7 +11,7 @@ from engine import checkpoint as ckpt_io
 from engine.models.cgan import CGAN, CGANConfig
 from engine.models.conditional import LabelSpace
 from engine.models.cvae import CVAE, CVAEConfig
-from engine.testing import smooth_images
+from tests.tiny_models import smooth_images
 
 NAMES = ("Bright", "Red")
 CLASSES = ("dark", "bright")

@@ -7,7 +7,7 @@ from PIL import Image
 
 @pytest.fixture(scope="session")
 def tiny_ckpt(tmp_path_factory):
-    from engine.testing import tiny_checkpoint
+    from tests.tiny_models import tiny_checkpoint
 
     return tiny_checkpoint(tmp_path_factory.mktemp("models") / "tiny.safetensors")
 

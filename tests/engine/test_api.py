@@ -9,7 +9,7 @@ import engine
 from engine import protocol as p
 from engine.checkpoint import CheckpointError
 from engine.service import Engine
-from engine.testing import device_under_test
+from tests.tiny_models import device_under_test
 
 
 def test_load_encode_decode_sample(tiny_ckpt):

@@ -12,7 +12,7 @@ from PIL import Image
 
 from engine import checkpoint as ckpt_io
 from engine.data import augment as aug
-from engine.testing import device_under_test
+from tests.tiny_models import device_under_test
 from engine.training.loop import TrainConfig, train
 
 

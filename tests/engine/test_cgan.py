@@ -19,7 +19,7 @@ from engine.models import registry
 from engine.models.cgan import CGAN, CGANConfig
 from engine.service import Engine
 from engine.training.loop import TrainConfig, TrainingError, log_dir, train
-from engine.testing import device_under_test
+from tests.tiny_models import device_under_test
 
 
 def _cfg(**kw):

@@ -13,7 +13,7 @@ from safetensors.torch import save_file
 from engine import checkpoint as ckpt_io
 from engine.checkpoint import CheckpointError
 from engine.models.vae import VAE
-from engine.testing import tiny_vae_config
+from tests.tiny_models import tiny_vae_config
 
 
 def _ckpt(**kw):

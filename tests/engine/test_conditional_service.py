@@ -13,7 +13,7 @@ from engine import protocol as p
 from engine.data.datasets import ImageSet
 from engine.likelihood import calibrate
 from engine.service import Engine
-from engine.testing import device_under_test
+from tests.tiny_models import device_under_test
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from engine.models import registry
 from engine.models.cvae import CVAE, CVAEConfig
 from engine.models.vae import VAE
 from engine.training.loop import TrainConfig, train
-from engine.testing import device_under_test
+from tests.tiny_models import device_under_test
 
 
 def _net(**kw):

@@ -10,7 +10,7 @@ import engine
 from engine import photo as ph
 from engine import protocol as p
 from engine.export_16bit import composite_float, export_16bit, png16, tiff16
-from engine.testing import device_under_test
+from tests.tiny_models import device_under_test
 
 skimage_data = pytest.importorskip("skimage.data")
 

@@ -19,7 +19,7 @@ from engine.fit import FitConfig, fit, fit_photo
 from engine.fit_state import decoder_state, with_decoder_state
 from engine.fit_composite import LUMA, colour_change
 from engine.photo import FITTED_COLOUR, face_mask, open_photo
-from engine.testing import device_under_test
+from tests.tiny_models import device_under_test
 
 QUICK = dict(steps=40, lr=2e-2, locality_pool=8, check_every=5)
 

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 import engine
 from engine.fit_composite import CROP_FEATHER, crop_mask, method_fields, solid_alpha
 from engine.photo import face_mask, open_photo
-from engine.testing import device_under_test
+from tests.tiny_models import device_under_test
 
 METHODS = ("face-luma", "face-rgb", "crop-luma", "crop-rgb", "crop-luma-s30", "crop-rgb-s30", "face-luma-s30")
 S = 32  # the tiny model's crop

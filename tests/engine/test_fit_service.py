@@ -11,7 +11,7 @@ from PIL import Image
 from engine import protocol as p
 from engine.devices import thread_budget
 from engine.service import Engine
-from engine.testing import device_under_test
+from tests.tiny_models import device_under_test
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -11,7 +11,7 @@ from _conditional import CLASSES, NAMES, labelled_images, save, tiny_cgan, tiny_
 
 import engine
 from engine.inversion import invert, refine
-from engine.testing import device_under_test
+from tests.tiny_models import device_under_test
 
 
 @pytest.fixture(scope="module")

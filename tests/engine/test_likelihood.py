@@ -28,8 +28,8 @@ from engine.likelihood import (
     true_setting_index,
 )
 from engine.protocol import LATENT_RMS_LIMIT
-from engine.testing import smooth_images
-from engine.testing import device_under_test
+from tests.tiny_models import smooth_images
+from tests.tiny_models import device_under_test
 
 
 @pytest.fixture(scope="module")
@@ -189,7 +189,7 @@ def test_gan_gauge_calibrated_on_its_own_samples_places_them_mid_range(tmp_path)
     assert main(["calibrate", str(path), "--on", "samples", "--limit", "200", "--json", "--quiet"]) == 0
     assert "own samples" in ckpt_io.load(path).info["realism"]["data"]
     vae = tmp_path / "v.safetensors"
-    from engine.testing import tiny_checkpoint
+    from tests.tiny_models import tiny_checkpoint
 
     tiny_checkpoint(vae, steps=2)
     assert main(["calibrate", str(vae), "--on", "samples"]) == 2  # one-line error: only for GANs

@@ -9,7 +9,7 @@ import engine
 from engine.semantics.directions import mean_difference_directions
 from engine.semantics.latent_stats import latent_statistics
 from engine.semantics.traverse import attribute_axis, choose_axes, traversal_grid, traversal_latents
-from engine.testing import device_under_test
+from tests.tiny_models import device_under_test
 
 
 def test_mean_difference_recovers_a_planted_direction():
@@ -81,7 +81,7 @@ def test_aggregate_prior_matches_the_latents_and_sampling_uses_it(tiny_ckpt, tmp
 def test_stats_command_refreshes_statistics_and_directions(celeba_dir, tmp_path):
     from engine import checkpoint as ckpt_io
     from engine.semantics.latent_stats import refresh_statistics
-    from engine.testing import tiny_checkpoint
+    from tests.tiny_models import tiny_checkpoint
 
     path = tiny_checkpoint(tmp_path / "t.safetensors")
     out = refresh_statistics(path, f"celeba:{celeba_dir}", device=device_under_test(), progress=False)

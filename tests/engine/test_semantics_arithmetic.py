@@ -12,7 +12,7 @@ import engine
 from engine.cli import main
 from engine.semantics.arithmetic import latent_arithmetic, parse_condition, resolve_term, select_group
 from engine.semantics.encoded import EncodedSet
-from engine.testing import device_under_test
+from tests.tiny_models import device_under_test
 
 
 def planted_faces(n=4000, d=6, seed=0):

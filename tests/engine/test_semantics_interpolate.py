@@ -12,7 +12,7 @@ from PIL import Image
 
 import engine
 from engine.cli import main
-from engine.testing import device_under_test
+from tests.tiny_models import device_under_test
 from engine.semantics.interpolate import (
     boomerang,
     even_steps,

@@ -13,7 +13,7 @@ from engine import checkpoint as ckpt_io
 from engine.cli import main
 from engine.semantics.pca import compute_pca, load_pca, pca_axes, pca_directions, store_pca
 from engine.semantics.traverse import choose_axes
-from engine.testing import device_under_test
+from tests.tiny_models import device_under_test
 
 
 def test_pca_recovers_planted_axes_and_variances():

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from engine import protocol as p
-from engine.testing import device_under_test
+from tests.tiny_models import device_under_test
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import engine
 from engine import photo as ph
 from engine import protocol as p
 from engine import session as ss
-from engine.testing import device_under_test
+from tests.tiny_models import device_under_test
 
 skimage_data = pytest.importorskip("skimage.data")
 
@@ -70,7 +70,7 @@ def test_session_without_embedded_photo_reads_the_source(model, photo_file, tmp_
 
 
 def test_session_from_pixels_embeds_a_png_and_other_model_reencodes(model, tmp_path):
-    from engine.testing import tiny_checkpoint
+    from tests.tiny_models import tiny_checkpoint
 
     pe = ph.open_photo(model, skimage_data.astronaut())
     path = ss.save_session(tmp_path / "pixels.lsession", pe, STACK, embed_photo=False)  # no file: embedded anyway

@@ -16,7 +16,7 @@ import engine
 from engine import photo as ph
 from engine import protocol as p
 from engine import session as ss
-from engine.testing import device_under_test
+from tests.tiny_models import device_under_test
 
 skimage_data = pytest.importorskip("skimage.data")
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from engine import checkpoint as ckpt_io
-from engine.testing import device_under_test
+from tests.tiny_models import device_under_test
 from engine.training.loop import TrainConfig, TrainingError, log_dir, state_path, train
 
 
