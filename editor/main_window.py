@@ -154,6 +154,7 @@ class MainWindow(QMainWindow):
         row = QHBoxLayout(bar)
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.face_chooser)
+        bar.setMinimumHeight(self.face_chooser.sizeHint().height())  # the row keeps its height when the chooser appears
         toolbar = self.addToolBar("Photo")
         toolbar.setObjectName("photo-toolbar")
         toolbar.addWidget(self.mask_tools)  # two items: a narrow window moves the last into the overflow menu

@@ -9,7 +9,8 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
 from editor.imaging import array_to_qimage
 
-THUMB = 48
+THUMB = 48  # in the open list; the closed combo shows a small one, at the toolbar's own height
+SMALL = 16  # (a 48 px combo made the toolbar row 35 px taller: the whole window jumped)
 
 
 class FaceChooser(QWidget):
@@ -18,7 +19,11 @@ class FaceChooser(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.combo = QComboBox(toolTip="This photo has several face candidates: choose the one to edit")
-        self.combo.setIconSize(QSize(THUMB, THUMB))
+        self.combo.setIconSize(QSize(SMALL, SMALL))
+        self.combo.view().setIconSize(QSize(THUMB, THUMB))
+        self.combo.addItem(QIcon(QPixmap(SMALL, SMALL)), "1 (best)")  # as tall empty as with faces: the
+        self.combo.setMinimumHeight(self.combo.sizeHint().height())  # window reserves the row (main_window)
+        self.combo.clear()
         self.combo.currentIndexChanged.connect(self._on_index)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 0)

@@ -6,6 +6,7 @@ down; the Sample grid follows its temperature and says what it samples from."""
 from __future__ import annotations
 
 import dataclasses
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -175,6 +176,21 @@ def test_banners_float_over_the_tabs_without_moving_the_photo(qtbot, laptop):
     qtbot.wait(20)
     assert in_window(window, view) == before
     assert not window.banners.isVisible()  # no invisible strip left to swallow clicks
+
+
+def test_several_faces_do_not_move_the_photo(qtbot, laptop):
+    """The face chooser appears for a photo with several faces: the toolbar row keeps its height."""
+    window = laptop
+    window.tabs.setCurrentWidget(window.canvas)
+    view, chooser = window.canvas.views["photo"], window.face_chooser
+    qtbot.wait(20)
+    before = in_window(window, view)
+    faces = [SimpleNamespace(box=(8, 8, 40, 40), score=0.9, method="hog"), SimpleNamespace(box=(20, 4, 60, 44), score=0.5, method="hog")]
+    chooser.set_faces(np.zeros((64, 64, 3), np.uint8), faces, 0)
+    qtbot.wait(50)
+    assert chooser.isVisible() and window.rect().contains(in_window(window, chooser.combo))
+    assert chooser.combo.view().iconSize().height() > chooser.combo.iconSize().height()  # big thumbnails in the list
+    assert in_window(window, view) == before
 
 
 def grid_pixels(panel) -> np.ndarray:
