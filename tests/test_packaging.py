@@ -1,6 +1,6 @@
 """Packaging: the PyInstaller spec's ``excludes`` must never name a module the running app imports
-(face finding included), and a built one-folder app (when dist/latent-studio exists) must pass its
-start check."""
+(face finding, and what a torch optimizer imports on its first step, included), and a built
+one-folder app (when dist/latent-studio exists) must pass its start check and fit a photo."""
 
 from __future__ import annotations
 
@@ -25,6 +25,11 @@ def spec_excludes() -> list[str]:
     raise AssertionError("no excludes = [...] in the spec")
 
 
+def wrongly_excluded(loaded: set[str]) -> list[str]:
+    excludes = spec_excludes()
+    return sorted(m for m in loaded if any(m == e or m.startswith(e + ".") for e in excludes))
+
+
 def _env() -> dict[str, str]:
     return {**os.environ, "QT_QPA_PLATFORM": "offscreen", "OMP_NUM_THREADS": "1"}
 
@@ -43,8 +48,23 @@ def test_the_app_imports_nothing_the_spec_excludes(tmp_path):
     excludes = spec_excludes()
     assert "scipy" in excludes and "pytest" in excludes
     assert {"dlib", "face_recognition_models"} <= loaded  # the smoke test found the portrait's face with dlib
-    wrongly_excluded = sorted(m for m in loaded if any(m == e or m.startswith(e + ".") for e in excludes))
-    assert not wrongly_excluded, f"the spec excludes modules the app imports: {wrongly_excluded}"
+    wrong = wrongly_excluded(loaded)
+    assert not wrong, f"the spec excludes modules the app imports: {wrong}"
+
+
+@pytest.mark.slow
+@pytest.mark.subprocess
+def test_an_optimizer_step_imports_nothing_the_spec_excludes():
+    """The per-photo fit and training step a torch optimizer, whose first step()/zero_grad() import
+    torch._dynamo (and sympy through it) even without torch.compile: the packaged app once stopped
+    every fit with "module 'torch._dynamo' has no attribute 'disable'" because the spec excluded it.
+    Deterministic, unlike the smoke test above, where the fit races the edit."""
+    script = ("import json, sys, torch\np = torch.nn.Parameter(torch.zeros(3))\nopt = torch.optim.Adam([p], lr=0.1)\n"
+              "(p - 1).square().sum().backward()\nopt.step()\nopt.zero_grad()\nprint(json.dumps(sorted(sys.modules)))\n")
+    run = subprocess.run([sys.executable, "-c", script], env=_env(), capture_output=True, text=True, timeout=240)
+    assert run.returncode == 0, run.stderr[-2000:]
+    wrong = wrongly_excluded(set(json.loads(run.stdout)))
+    assert not wrong, f"the spec excludes modules a torch optimizer imports: {wrong[:20]}"
 
 
 @pytest.mark.slow
@@ -56,3 +76,18 @@ def test_the_packaged_app_starts_and_renders(tmp_path):
                          capture_output=True, text=True, timeout=240)
     assert run.returncode == 0, run.stderr[-2000:]
     assert "smoke test: ok" in run.stdout and (tmp_path / "shot.png").stat().st_size > 1000
+
+
+@pytest.mark.slow
+@pytest.mark.subprocess
+@pytest.mark.skipif(not APP.exists(), reason="no packaged app: build it with packaging/README.md")
+def test_the_packaged_app_fits_the_bundled_portrait(tmp_path):
+    """The per-photo fit (a torch optimizer) runs in the packaged app: dlib finds the face, steps run."""
+    portrait = ROOT / "resources" / "images" / "portrait.jpg"
+    env = {**_env(), "LATENT_STUDIO_DATA_DIR": str(tmp_path / "data")}
+    run = subprocess.run([str(APP), "fit", str(portrait), "--steps", "3", "--out", str(tmp_path / "fit"), "--json"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+    assert run.returncode == 0, run.stderr[-2000:]
+    report = json.loads(run.stdout)
+    assert report["face"] == "dlib" and report["steps"] == 3
+    assert (tmp_path / "fit" / "after.png").stat().st_size > 1000
