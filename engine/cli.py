@@ -292,8 +292,8 @@ def _bench_args(p):
 @command("bench", "latency and throughput, each against a baseline measured in the same run")
 @args(_bench_args)
 def _bench(a):
-    from engine import bench
-    from engine.bench_report import table
+    from engine.bench import model as bench
+    from engine.bench.report import table
 
     log = say(a)
     amp = [m.strip() for m in a.amp.split(",") if m.strip()] or None

@@ -234,7 +234,7 @@ def _bench_photo_args(p):
 @args(_bench_photo_args)
 def _bench_photo(a):
     import engine
-    from engine.bench_photo import bench_app_first_preview, bench_open_to_preview
+    from engine.bench.photo import bench_app_first_preview, bench_open_to_preview
 
     if a.n < 1:
         raise ValueError(f"-n must be positive, got {a.n}")
@@ -246,7 +246,7 @@ def _bench_photo(a):
     if app is not None:
         result["app_first_preview"] = app
     if a.fit_steps:
-        from engine.fit import bench_fit
+        from engine.bench.photo import bench_fit
 
         result["fit"] = bench_fit(m, steps=a.fit_steps, threads=a.fit_threads)
     return result

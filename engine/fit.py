@@ -287,18 +287,3 @@ class FitJob:
                 gains = edit_gains(self.model, run.fitted, z, labels) if self.config.calibrate else {}
                 self.result = out = replace(out, model=run.fitted, after=after, psnr_after=gained, fitted=True, gains=gains)
         out.seconds = time.perf_counter() - self.t0
-
-
-def bench_fit(model, steps: int = 200, threads: int = 1, photo: np.ndarray | None = None) -> dict:
-    """Time one fit of the face in ``photo`` (default: scikit-image's astronaut(), a real portrait)
-    on ``threads`` torch threads: open (detect, align, encode) is not counted."""
-    from engine.photo import open_photo
-
-    if photo is None:
-        from skimage.data import astronaut
-
-        photo = astronaut()
-    pe = open_photo(model, photo)
-    r = fit_photo(pe, FitConfig(steps=int(steps), threads=int(threads)))[1]
-    return {"seconds": round(r.seconds, 2), "steps": r.steps, "threads": int(threads), "psnr_before": round(r.psnr_before, 2),
-            "psnr_after": round(r.psnr_after, 2), "fitted": r.fitted}  # fmt: skip

@@ -110,7 +110,7 @@ def test_edit_amounts_must_be_finite(tmp_path, capsys):
 
 
 def test_bench_refuses_nan_seconds_through_the_api():
-    from engine import bench
+    from engine.bench import model as bench
 
     with pytest.raises(ValueError, match="train_seconds"):
         bench.run(train_seconds=float("nan"), editor=False, progress=lambda s: None)

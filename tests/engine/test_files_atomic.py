@@ -38,7 +38,7 @@ ALLOWED = {
     "QImage.save",
 }
 #: Scratch files in a TemporaryDirectory (benchmarks): not the user's outputs.
-SCRATCH = {("engine/bench_photo.py", "save")}
+SCRATCH = {("engine/bench/photo.py", "save")}
 
 
 def _name(node: ast.AST) -> str:

@@ -192,7 +192,7 @@ def test_edit_with_fit(tiny_ckpt, photo, tmp_path, capsys):
 def test_bench_fit_times_a_fit_of_a_real_portrait(model):
     pytest.importorskip("dlib")
     pytest.importorskip("skimage")
-    from engine.fit import bench_fit
+    from engine.bench.photo import bench_fit
 
     r = bench_fit(model, steps=5)
     assert r["steps"] == 5 and r["seconds"] > 0 and r["threads"] == 1 and r["psnr_after"] >= r["psnr_before"]

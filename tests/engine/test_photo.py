@@ -197,7 +197,7 @@ def test_engine_photo_requests(tiny_ckpt, astronaut, tmp_path):
 
 
 def test_bench_open_to_preview_runs_on_a_small_photo(model):
-    from engine.bench_photo import bench_open_to_preview
+    from engine.bench.photo import bench_open_to_preview
 
     r = bench_open_to_preview(model, n=2, width=400, height=300, max_side=128)
     assert r["n"] == 2 and r["p50_ms"] > 0 and r["p95_ms"] >= r["p50_ms"] and "0.1 MP" in r["photo"]

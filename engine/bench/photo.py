@@ -140,3 +140,18 @@ def _percentile(values: list[float], q: float) -> float:
     k = (len(v) - 1) * q / 100.0
     lo, hi = math.floor(k), math.ceil(k)
     return v[lo] + (v[hi] - v[lo]) * (k - lo)
+
+
+def bench_fit(model, steps: int = 200, threads: int = 1, photo: np.ndarray | None = None) -> dict:
+    """Time one fit of the face in ``photo`` (default: scikit-image's astronaut(), a real portrait)
+    on ``threads`` torch threads: open (detect, align, encode) is not counted."""
+    from engine.fit import FitConfig, fit_photo
+
+    if photo is None:
+        from skimage.data import astronaut
+
+        photo = astronaut()
+    pe = open_photo(model, photo)
+    r = fit_photo(pe, FitConfig(steps=int(steps), threads=int(threads)))[1]
+    return {"seconds": round(r.seconds, 2), "steps": r.steps, "threads": int(threads), "psnr_before": round(r.psnr_before, 2),
+            "psnr_after": round(r.psnr_after, 2), "fitted": r.fitted}  # fmt: skip

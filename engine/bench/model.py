@@ -26,7 +26,7 @@ from contextlib import contextmanager, nullcontext
 import numpy as np
 import torch
 
-from engine.bench_peak import flops_per_image, matmul_peak_gflops, sync as _sync
+from engine.bench.peak import flops_per_image, matmul_peak_gflops, sync as _sync
 from engine.devices import thread_budget
 from engine.models.vae import VAE, VAEConfig
 
@@ -93,7 +93,7 @@ def background_training(size: int = 64, device: str = "cpu"):
     """A training process on the same machine (all cores, or the same GPU), as when a user
     trains beside the app."""
     code = (
-        "import torch;from engine.bench import _net;d=torch.device(%r);n=_net(%d).train().to(d);o=torch.optim.Adam(n.parameters());"
+        "import torch;from engine.bench.model import _net;d=torch.device(%r);n=_net(%d).train().to(d);o=torch.optim.Adam(n.parameters());"
         "x=torch.rand(64,3,%d,%d,device=d)\nfor i in range(10**9):\n l=n.loss(x)['loss'];o.zero_grad();l.backward();o.step()\n"
         " if i==2:print('training',flush=True)" % (str(device), size, size, size)
     )
