@@ -19,7 +19,7 @@ from editor.controllers.realism import RealismController
 from editor.controllers.refine import RefineController
 from editor.widgets.label_panel import LabelPanel
 from editor.widgets.realism_gauge import RealismGauge
-from editor.widgets.window_fit import DOCK_MIN_WIDTH, scrolling
+from editor.widgets.window_fit import DOCK_HEIGHTS, DOCK_MIN_WIDTH, scrolling, share_heights
 
 class ConditionalUI(QObject):
     def __init__(self, window: QMainWindow) -> None:
@@ -57,6 +57,7 @@ class ConditionalUI(QObject):
         labels, panel, edit = self.labels, self.label_panel, window.edit
         labels.modelChanged.connect(panel.build)
         labels.availableChanged.connect(self.dock.setVisible)
+        labels.availableChanged.connect(lambda *_: share_heights(window, DOCK_HEIGHTS))  # room for the labels
         labels.valuesChanged.connect(self._show_values)
         labels.failed.connect(window.banner.show_error)
         panel.valueChanged.connect(labels.set_value)

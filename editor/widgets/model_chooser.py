@@ -21,7 +21,7 @@ class ModelChooser(QWidget):
     def __init__(self, recent: RecentList, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._recent = recent
-        self.combo = QComboBox(minimumContentsLength=22, toolTip="The model the editor uses")
+        self.combo = QComboBox(minimumContentsLength=32, toolTip="The model the editor uses")  # "fashion-cvae28 · conditional VAE"
         self.combo.activated.connect(self._on_activated)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

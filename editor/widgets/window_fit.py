@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QSi
 
 DOCK_WIDTH, DOCK_MIN_WIDTH = 340, 240  # the right dock column: its width at start, the least it scrolls at
 CENTRAL_MIN_WIDTH = 320  # the tab area never shrinks below this (a wider page scrolls inside it)
-DOCK_HEIGHTS = {"latents": 5, "attributes": 4, "history": 2}  # shares of the right column's height
+DOCK_HEIGHTS = {"latents": 5, "labels": 3, "attributes": 4, "history": 2}  # shares of the right column's height
 
 
 class _Fill(QWidget):
@@ -53,8 +53,8 @@ def scrolling(widget: QWidget, min_width: int = 0) -> QScrollArea:
 
 def share_heights(window: QMainWindow, shares: dict[str, int]) -> None:
     """Split the height of a dock column between the docks named in ``shares`` (object names),
-    in those proportions; docks not (yet) there are left out."""
-    docks = [(d, shares[d.objectName()]) for d in window.findChildren(QDockWidget) if d.objectName() in shares]
+    in those proportions; docks not (yet) there or hidden are left out."""
+    docks = [(d, shares[d.objectName()]) for d in window.findChildren(QDockWidget) if d.objectName() in shares and not d.isHidden()]
     if docks:
         window.resizeDocks([d for d, _ in docks], [100 * share for _, share in docks], Qt.Orientation.Vertical)
 
