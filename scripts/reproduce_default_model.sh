@@ -21,6 +21,10 @@ $ls train --model vae --data "faces:$work/faces" --size 64 --latent-dim 64 --epo
 $ls stats "$model" --data "faces:$work/faces"
 $ls directions "$model" --data "faces:$work/faces" --method mean
 $ls pca "$model" --data "faces:$work/faces"
+# 3b. Landmark attributes (Smiling, MouthOpen, EyesOpen, HeadYaw, HeadRoll, LightDirection): the face set's continuous
+#     labels (build-faces writes them; an older set gets them here), then ridge-regression directions.
+[ -f "$work/faces/face_measures.csv" ] || OMP_NUM_THREADS=1 $ls data label-landmarks "$work/faces"
+$ls measure-directions "$model" --data "faces:$work/faces" --threads 1
 
 # 4. Held-out metrics and the pictures of the model card.
 $ls eval "$model" --data "faces:$work/faces" --json

@@ -44,7 +44,7 @@ GEOMETRIC: tuple[str, ...] = MEASURES[:5]
 DEFINITIONS: dict[str, str] = {
     "Smiling": "height of the mouth corners (48, 54) above the lips' centre (51, 57), over the inter-ocular distance",
     "MouthOpen": "inner-lip gap (mean of 61-67, 62-66, 63-65), over the inter-ocular distance",
-    "EyesOpen": "eye aspect ratio (|p2-p6| + |p3-p5|) / 2|p1-p4|, mean of both eyes",
+    "EyesOpen": "eye aspect ratio (d(p2,p6) + d(p3,p5)) / 2 d(p1,p4), mean of both eyes",
     "HeadYaw": "nose tip (30) right of the jaw's midline (0, 16), over half the jaw width",
     "HeadRoll": "angle of the eye line in degrees (image-right eye lower = positive)",
     "LightDirection": "face-polygon luminance right of the midline (27-8) minus left, over their sum",
