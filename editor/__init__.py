@@ -2,5 +2,5 @@
 
 Imports PySide6, superqt, numpy and ``engine.protocol`` only — never torch and never engine
 internals (``tests/editor/test_boundaries.py`` enforces it). The engine is built inside the
-client's worker thread through :func:`engine.protocol.create_engine`.
+client's worker thread through :func:`editor.engine_factory.create_engine`.
 """

@@ -14,7 +14,7 @@ from typing import Sequence
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
-from engine.protocol import ENGINE_FACTORY, create_engine
+from editor.engine_factory import ENGINE_FACTORY, create_engine
 from editor.client import EngineClient
 from editor.main_window import MainWindow
 

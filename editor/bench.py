@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from engine.protocol import ENGINE_FACTORY, create_engine
+from editor.engine_factory import ENGINE_FACTORY, create_engine
 
 
 def _percentiles(values_ms: list[float]) -> dict[str, float]:

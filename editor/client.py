@@ -25,7 +25,8 @@ from typing import Any, Callable, Iterable
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal
 
-from engine.protocol import Decode, ErrorResponse, Request, Response, Sample, create_engine
+from engine.protocol import Decode, ErrorResponse, Request, Response, Sample
+from editor.engine_factory import create_engine
 from editor.mailbox import Entry, Mailbox
 
 EngineFactory = Callable[[], Any]

@@ -150,24 +150,6 @@ class ErrorResponse(Response):
     kind: str = "error"  # exception class name, for programs
 
 
-# --------------------------------------------------------------------------- engine factory
-
-#: Where the engine implementation lives. The editor never imports engine internals: it asks
-#: the protocol to build the engine (inside its worker thread, so the heavy import of torch
-#: never blocks the window), exactly as it would connect to an engine in another process.
-ENGINE_FACTORY = "engine.service:Engine"
-
-
-def create_engine(spec: str = ENGINE_FACTORY, **kwargs):
-    """Import and construct the engine named by ``"module:attribute"``. Returns an object
-    with ``handle(request) -> Response``."""
-    import importlib
-
-    module_name, _, attr = spec.partition(":")
-    factory = getattr(importlib.import_module(module_name), attr)
-    return factory(**kwargs)
-
-
 # =========================================================================== photo workflow
 #
 # The real-photo loop (issue 7): open a photo of any size → the engine finds and aligns a face,
