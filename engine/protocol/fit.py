@@ -19,7 +19,7 @@ import numpy as np
 from engine.protocol.messages import Request, Response
 
 if TYPE_CHECKING:
-    from engine.protocol import PhotoOpened
+    from engine.protocol.photo import PhotoOpened
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
