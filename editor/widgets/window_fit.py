@@ -1,6 +1,10 @@
 """What lets the window fit a laptop screen (1280×720, and not break at 800×600): panels that
-scroll inside their dock or tab area instead of widening the window, and a toolbar row that wraps
-to a second row only when the window is too narrow for both toolbars."""
+scroll inside their dock or tab area instead of widening the window (``scrolling``), a tab area
+as large as its shown page needs (``CurrentPageSize``), a dock column that shares its height
+(``share_heights``) and gives up width to the tabs on a narrow window (``DockShare``), and a
+toolbar row that wraps to a second row only when the window is too narrow (``ToolbarWrap``).
+Each changes the layout only when the window is resized or a panel appears, never under the
+pointer while the user works."""
 
 from __future__ import annotations
 
