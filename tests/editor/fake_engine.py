@@ -135,7 +135,7 @@ class FakeEngine:
         self.error_next: str | None = None  # answered as ErrorResponse once
         self.crash_next = False  # raise FakeCrash (kills the worker thread) once
         self.thread_ids: set[int] = set()
-        self._semantics: dict | None = None  # engine.semantics_service handlers, built on first use
+        self._semantics: dict | None = None  # engine.service.semantics handlers, built on first use
         self.semantics_count = 0
         self._lock = threading.Lock()
         self.photo: FakePhoto | None = None  # the open photo (photo workflow)
@@ -200,10 +200,10 @@ class FakeEngine:
         return ErrorResponse(request_id=rid, message=f"unsupported request {type(request).__name__}", kind="TypeError")
 
     def semantics_handler(self, request: Request) -> Response | None:
-        """Answer a latent-semantics request with ``engine.semantics_service`` over this fake model
+        """Answer a latent-semantics request with ``engine.service.semantics`` over this fake model
         (numpy; its user-attribute requests use the real files under $LATENT_STUDIO_DATA_DIR and are
         refused without it, so a test never reads the real user's folder). None: not one of those."""
-        from engine.semantics_service import SemanticsHandlers
+        from engine.service.semantics import SemanticsHandlers
 
         if self._semantics is None:
             self._semantics = SemanticsHandlers(_SemanticsHost(self), budget=contextlib.nullcontext).handlers()
@@ -265,7 +265,7 @@ FAKE_ATTRIBUTES = ("Smiling", "Glasses", "Young")
 
 
 class FakeSemanticsModel:
-    """The face of ``engine.api.Model`` that ``engine.semantics_service`` uses, over a FakeModel."""
+    """The face of ``engine.api.Model`` that ``engine.service.semantics`` uses, over a FakeModel."""
 
     def __init__(self, m: FakeModel) -> None:
         self.fake = m

@@ -334,7 +334,7 @@ def test_a_latents_file_asking_for_terabytes_is_one_line(tmp_path, tiny_ckpt):
 
 
 def test_fifo_in_the_models_folder_or_as_training_state_is_refused_at_once(tmp_path):
-    from engine.conditional_service import _header
+    from engine.service.conditional import _header
     from engine.training.loop import TrainingError, _load_state
 
     fifo = tmp_path / "stuck.safetensors"

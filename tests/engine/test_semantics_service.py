@@ -1,4 +1,4 @@
-"""engine.semantics_service through Engine.handle: the latent-semantics requests of the protocol."""
+"""engine.service.semantics through Engine.handle: the latent-semantics requests of the protocol."""
 
 from __future__ import annotations
 

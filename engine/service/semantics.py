@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from engine import protocol as p
-from engine.handlers import Handler, HandlerBase, elapsed_ms
+from engine.service.handlers import Handler, HandlerBase, elapsed_ms
 
 FEW_EXAMPLES = 5  # fewer tagged examples than this: the direction is mostly noise (same as the CLI)
 FORMAT_ALIASES = {"gif": ".gif", "mp4": ".mp4", "png": ".png", "png-strip": ".png", "strip": ".png"}

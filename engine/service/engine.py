@@ -2,7 +2,7 @@
 
 It owns the loaded model and answers the requests of :mod:`engine.protocol`. Handlers are
 registered per request type (no if/elif chain), one class per domain on one base
-(:class:`engine.handlers.HandlerBase`: the model, ``require_model()``, ``budget()``). Interactive requests (Decode, Encode) run
+(:class:`engine.service.handlers.HandlerBase`: the model, ``require_model()``, ``budget()``). Interactive requests (Decode, Encode) run
 with their own small thread budget so that a training run beside the app cannot starve a
 slider drag (measured: 2 threads under load have a p90 past 100 ms, 1 thread ~3 ms).
 """
@@ -16,8 +16,8 @@ import torch
 
 from engine import protocol as p
 from engine.api import Model, load_model
-from engine.conditional_service import ConditionalHandlers, conditional_info
-from engine.handlers import Handler, HandlerBase, NoModelLoaded, elapsed_ms
+from engine.service.conditional import ConditionalHandlers, conditional_info
+from engine.service.handlers import Handler, HandlerBase, NoModelLoaded, elapsed_ms
 
 INTERACTIVE_THREADS = 1
 
@@ -28,12 +28,12 @@ class Engine:
     def __init__(self, interactive_threads: int = INTERACTIVE_THREADS):
         self.model: Model | None = None
         self.interactive_threads = interactive_threads
-        from engine.photo_service import PhotoHandlers  # the photo workflow: OpenPhoto, RenderEdit, ...
-        from engine.semantics_service import SemanticsHandlers  # attributes + locks, arithmetic, interpolation, user attributes
+        from engine.service.photo import PhotoHandlers  # the photo workflow: OpenPhoto, RenderEdit, ...
+        from engine.service.semantics import SemanticsHandlers  # attributes + locks, arithmetic, interpolation, user attributes
 
         self.photos = PhotoHandlers(self)  # the open photo, which the conditional handlers read too
         self._handlers: dict[type, Handler] = {}
-        from engine.fit_service import FitHandlers  # the per-photo fit, in slices between renders
+        from engine.service.fit import FitHandlers  # the per-photo fit, in slices between renders
 
         for group in (ModelHandlers(self), self.photos, SemanticsHandlers(self), ConditionalHandlers(self), FitHandlers(self, self.photos)):
             self._handlers.update(group.handlers())

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from engine import protocol as p
-from engine.handlers import Handler, HandlerBase, elapsed_ms
+from engine.service.handlers import Handler, HandlerBase, elapsed_ms
 
 UNITS = {
     "iwae_loglik_bpd": "log p(x) in bits/dim, importance-weighted (higher: likelier)",

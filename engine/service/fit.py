@@ -17,7 +17,7 @@ import threading
 import numpy as np
 
 from engine import protocol as p
-from engine.handlers import EngineHost, Handler, HandlerBase, elapsed_ms
+from engine.service.handlers import EngineHost, Handler, HandlerBase, elapsed_ms
 
 #: Requests can ask for at most this many steps (20,000 is the CLI's bound too).
 MAX_STEPS = 20000
@@ -47,7 +47,7 @@ class FitHandlers(HandlerBase):
     def __init__(self, engine: EngineHost, photos) -> None:
         super().__init__(engine)
         start_warm_up()
-        self.photos = photos  # engine.photo_service.PhotoHandlers: the open photo
+        self.photos = photos  # engine.service.photo.PhotoHandlers: the open photo
         self.job = None  # engine.fit.FitJob in progress
         self.photo = None  # the PhotoEdit it fits
 
