@@ -65,7 +65,7 @@ def _md_args(p):
     from engine.semantics.measure_directions import METHODS
 
     model_args(p, True)
-    p.add_argument("--data", required=True, help="a face set with face_measures.csv: faces:DIR or celeba:DIR")
+    p.add_argument("--data", required=True, help="a face set with face_measures.csv (faces:DIR, celeba:DIR) or folder:DIR (measured now)")
     p.add_argument("--method", default="regression", choices=METHODS, help="direction stored (both are scored on the test split)")
     p.add_argument("--names", help=f"comma-separated measures (default: all of {MEASURE_HELP})")
     p.add_argument("--limit", type=int_in(0, MAX_IMAGES), default=0, help="use only the first N training faces (0: all)")

@@ -97,15 +97,28 @@ def score(fits: dict[str, DirectionFit], mu: np.ndarray, values: np.ndarray, nam
 def data_root(spec: str) -> Path:
     kind, _, where = spec.partition(":")
     if kind not in ("faces", "celeba") or not where:
-        raise ValueError(f"{spec}: landmark measures live in a face set in the CelebA layout (faces:DIR or celeba:DIR)")
+        raise ValueError(f"{spec}: landmark measures are read from faces:DIR or celeba:DIR (face_measures.csv) or measured in folder:DIR")
     return Path(where)
 
 
+#: ``folder:`` sets are measured on the fly, on the centre square at this side (dlib needs more than 64 px).
+FOLDER_MEASURE_SIDE = 256
+
+
 def labelled_split(model, spec: str, split: str, limit: int | None, progress: bool, cache: bool):
-    """(μ, measures) of one split, row-aligned."""
+    """(μ, measures) of one split, row-aligned. ``faces:``/``celeba:`` read ``face_measures.csv``;
+    ``folder:DIR`` measures its images now (the centre square at :data:`FOLDER_MEASURE_SIDE`)."""
     from engine.data.face_measures import split_measures
     from engine.semantics.encoded import encode_dataset
 
+    if spec.partition(":")[0] == "folder":
+        from engine.data.datasets import load_dataset
+        from engine.data.landmarks import measure_images
+
+        big = load_dataset(spec, max(FOLDER_MEASURE_SIDE, model.image_size), 3, split, progress=progress)
+        big = big.subset(np.arange(min(int(limit), len(big)))) if limit else big
+        values = measure_images(big.images.permute(0, 2, 3, 1).numpy(), progress=progress)
+        return encode_dataset(model, spec, split, limit, progress, cache).mu, values
     enc = encode_dataset(model, spec, split, limit, progress, cache)
     values = split_measures(data_root(spec), split, limit)
     if len(values) != len(enc):

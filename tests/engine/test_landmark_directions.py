@@ -127,8 +127,10 @@ def test_cli_errors_are_one_line(tiny_ckpt, tmp_path, capsys):
     assert main(["measure-directions", str(tiny_ckpt), "--data", f"faces:{bare}", "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "label-landmarks" in err
-    assert main(["measure-directions", str(tiny_ckpt), "--data", f"folder:{bare}", "--quiet"]) == 2
-    assert "CelebA layout" in capsys.readouterr().err
+    assert main(["measure-directions", str(tiny_ckpt), "--data", f"celeba:{bare}/nowhere", "--quiet"]) == 2
+    assert "nowhere" in capsys.readouterr().err
+    assert main(["measure-directions", str(tiny_ckpt), "--data", f"folder:{bare}/img_align_celeba", "--quiet"]) == 2  # noise: no faces
+    assert "8+ labelled" in capsys.readouterr().err
     assert main(["measure-directions", str(tiny_ckpt), "--data", f"faces:{bare}", "--names", "Grin"]) == 2
     assert "unknown name" in capsys.readouterr().err
     assert main(["data", "label-landmarks", str(tmp_path / "nowhere")]) == 2
@@ -158,3 +160,32 @@ def test_data_label_landmarks_cli(tmp_path, capsys):
     assert main(["data", "label-landmarks", str(root), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "missed 100.0 %" in out and (root / "face_measures.csv").exists()
+
+
+def test_a_folder_is_measured_on_the_fly(tiny_ckpt, tmp_path, monkeypatch):
+    """folder:DIR has no face_measures.csv: its images are measured when the directions are fitted."""
+    skimage_data = pytest.importorskip("skimage.data")
+    pytest.importorskip("dlib")
+    from PIL import Image
+
+    import engine
+    from engine.semantics.measure_directions import compute_measure_directions, labelled_split
+
+    monkeypatch.setenv("LATENT_STUDIO_CACHE_DIR", str(tmp_path / "cache"))
+    photo = Image.fromarray(skimage_data.astronaut())
+    folder = tmp_path / "portraits"
+    folder.mkdir()
+    angles = np.linspace(-12, 12, 40)  # names 000-039: 35 train, 1 test (035), by their hash
+    for i, angle in enumerate(angles):  # her face turned in the picture plane: HeadRoll follows
+        photo.rotate(angle, center=(225, 130), resample=Image.Resampling.BICUBIC).crop((115, 20, 335, 240)).save(folder / f"{i:03d}.png")
+    m = engine.load_model(str(tiny_ckpt))
+    mu, values = labelled_split(m, f"folder:{folder}", "train", None, False, True)
+    roll = values[:, MEASURES.index("HeadRoll")]
+    assert len(mu) == len(values) >= 15 and np.isfinite(roll).mean() > 0.8
+    from engine.data.datasets import hash_split
+
+    train_angles = [a for i, a in enumerate(angles) if hash_split(f"{i:03d}.png") == 0]
+    ok = np.isfinite(roll)
+    assert np.corrcoef(np.asarray(train_angles)[ok], roll[ok])[0, 1] < -0.95  # PIL turns counter-clockwise: the eye line's angle falls
+    out = compute_measure_directions(tiny_ckpt, f"folder:{folder}", out=tmp_path / "f.safetensors", names=["HeadRoll"], progress=False)
+    assert "HeadRoll" in engine.load_model(str(out["checkpoint"])).attributes
