@@ -1,13 +1,18 @@
 """Named attribute sliders: one per attribute (strength in σ units, ±3), a lock per attribute,
 and what is known of its quality (held-out accuracy / AUC, or a user attribute's leave-one-out
-accuracy) next to its name. The tooltip shows the entanglement readout: cosines with the others.
+accuracy) next to its name. The tooltip says what the slider moves (the engine's description)
+and shows the entanglement readout: cosines with the others.
+
+Rows sit under collapsible group headers in the engine's order. The groups are data: each
+AttributeInfo names its group; what the engine does not group goes under "Yours" (a user
+attribute) or "Other" — or, when the model groups nothing, all in one "Attributes" group.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QScrollArea, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 from superqt import QLabeledDoubleSlider
 
 from engine.protocol import AttributeDirectionSet, AttributeInfo
@@ -79,7 +84,8 @@ class AttributeRow(QWidget):
         self.label.setText(f"<b>{info.name}</b>{mine}")
         self.score.setText(f"<span style='color:gray'>{' · '.join(parts)}</span>" if parts else "")
         self.score.setVisible(bool(parts))
-        tip = [f"{info.name}: strength in σ units (the data's spread along the direction)"]
+        tip = [f"{info.name}: {info.description}"] if info.description else []
+        tip.append(f"{'Slider' if tip else info.name + ':'} strength in σ units (the data's spread along the direction)")
         if info.method:
             tip.append(f"direction: {'classifier normal' if info.method == 'classifier' else 'mean difference'}")
         if info.accuracy is not None or info.auc is not None:
@@ -115,6 +121,71 @@ class AttributeRow(QWidget):
         self.lockToggled.emit(self.name, checked)
 
 
+def group_title(info: AttributeInfo, model_grouped: bool) -> str:
+    """The header ``info``'s row goes under (see the module doc)."""
+    if info.group:
+        return info.group
+    if info.source == "user":
+        return "Yours"
+    return "Other" if model_grouped else "Attributes"
+
+
+class AttributeGroup(QWidget):
+    """A header with an arrow that folds its rows away, and the rows under it. Folded, the header
+    still names the rows that are moved, so a folded group never hides an edit."""
+
+    toggled = Signal(str, bool)  # title, collapsed
+
+    def __init__(self, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title = title
+        self.rows: list[AttributeRow] = []
+        self.header = QToolButton(checkable=True, checked=True, autoRaise=True)
+        self.header.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.header.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        font = self.header.font()
+        font.setBold(True)
+        self.header.setFont(font)
+        self.header.toggled.connect(self._on_toggled)
+        self.body = QWidget()
+        self._box = QVBoxLayout(self.body)
+        self._box.setContentsMargins(6, 0, 0, 0)  # rows indented under their header
+        self._box.setSpacing(2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.header)
+        layout.addWidget(self.body)
+        self.update_header()
+
+    def add_row(self, row: AttributeRow) -> None:
+        self.rows.append(row)
+        self._box.addWidget(row)
+        row.moved.connect(lambda *_: self.update_header())
+        self.update_header()
+
+    @property
+    def collapsed(self) -> bool:
+        return not self.header.isChecked()
+
+    def set_collapsed(self, collapsed: bool) -> None:
+        self.header.setChecked(not collapsed)
+
+    def update_header(self) -> None:
+        open_ = self.header.isChecked()
+        self.header.setArrowType(Qt.ArrowType.DownArrow if open_ else Qt.ArrowType.RightArrow)
+        moved = [f"{r.name} {r.value():+.1f}σ" for r in self.rows if r.value()]
+        text = f"{self.title} ({len(self.rows)})"
+        self.header.setText(text if open_ or not moved else f"{text} · {', '.join(moved)}")
+        names = ", ".join(r.name for r in self.rows)
+        self.header.setToolTip(f"{'Hide' if open_ else 'Show'} {names}")
+
+    def _on_toggled(self, open_: bool) -> None:
+        self.body.setVisible(open_)
+        self.update_header()
+        self.toggled.emit(self.title, not open_)
+
+
 class AttributePanel(QWidget):
     strengthChanged = Signal(str, float)
     lockChanged = Signal(str, bool)
@@ -136,21 +207,31 @@ class AttributePanel(QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(self.reset_all)
         layout.addWidget(self.scroll, 1)
-        self._names: tuple[str, ...] = ()
+        self.groups: dict[str, AttributeGroup] = {}
+        self._collapsed: set[str] = set()  # group titles folded by the user, kept across models
+        self._layout: tuple[tuple[str, str], ...] = ()
         self.build(None)
 
     def build(self, directions: AttributeDirectionSet | None) -> None:
-        """Rows for ``directions``' attributes: rebuilt when the names change, else updated."""
+        """Rows for ``directions``' attributes under their group headers: rebuilt when the names
+        or their groups change, else updated."""
         names = () if directions is None else tuple(directions.names)
         infos = {} if directions is None else {i.name: i for i in directions.attributes}
-        if names != self._names:
-            self._names = names
-            self.rows = {}
+        grouped = any(i.group for i in infos.values() if i.source == "model")
+        placed = tuple((name, group_title(infos[name], grouped)) for name in names)
+        if placed != self._layout:
+            self._layout = placed
+            self.rows, self.groups = {}, {}
             body = QWidget()
             box = QVBoxLayout(body)
             box.setContentsMargins(0, 0, 0, 0)
             box.setSpacing(2)
-            for name in names:
+            for name, title in placed:  # groups in the order of their first row
+                group = self.groups.get(title)
+                if group is None:
+                    group = self.groups[title] = AttributeGroup(title)
+                    group.toggled.connect(self._on_group_toggled)
+                    box.addWidget(group)
                 row = AttributeRow(infos[name])
                 row.moved.connect(self.strengthChanged)
                 row.pressed.connect(self.dragStarted)
@@ -158,7 +239,9 @@ class AttributePanel(QWidget):
                 row.lockToggled.connect(self.lockChanged)
                 row.resetClicked.connect(self.resetRequested)
                 self.rows[name] = row
-                box.addWidget(row)
+                group.add_row(row)
+            for title, group in self.groups.items():
+                group.set_collapsed(title in self._collapsed)
             box.addStretch(1)
             old = self.scroll.takeWidget()
             if old is not None:
@@ -180,6 +263,8 @@ class AttributePanel(QWidget):
         """Show strengths changed elsewhere (reset, a new photo) without echoing them."""
         for name, row in self.rows.items():
             row.set_value(strengths.get(name, 0.0))
+        for group in self.groups.values():
+            group.update_header()
 
     def set_locked(self, locked) -> None:
         locked = set(locked)
@@ -188,6 +273,9 @@ class AttributePanel(QWidget):
 
     def strengths(self) -> dict[str, float]:
         return {n: r.value() for n, r in self.rows.items() if r.value()}
+
+    def _on_group_toggled(self, title: str, collapsed: bool) -> None:
+        (self._collapsed.add if collapsed else self._collapsed.discard)(title)
 
 
 def _cosine_text(directions: AttributeDirectionSet, i: int) -> str:

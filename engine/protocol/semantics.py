@@ -166,7 +166,10 @@ class AttributeInfo:
     scores of a model attribute's classifier; ``loo_accuracy`` the leave-one-out accuracy of a
     user attribute's tagged examples. ``kept``: the share of the direction's length left after
     the locked attributes were projected out (1 = unaffected, 0 = nothing left to move).
-    ``same_model``: a user attribute made with this very model (None: unknown)."""
+    ``same_model``: a user attribute made with this very model (None: unknown). ``group``: where
+    the editor lists it ("Expression", "Pose", "Light", "Identity"; "" = the engine does not know
+    it, e.g. a user attribute or another data set's label); ``description``: what its slider's +
+    side does and how the attribute is measured, for people ("" = unknown)."""
 
     name: str
     source: str
@@ -179,6 +182,8 @@ class AttributeInfo:
     n_without: int = 0
     kept: float = 1.0
     same_model: bool | None = None
+    group: str = ""
+    description: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -133,6 +133,7 @@ class SemanticsHandlers(HandlerBase):
 
     # ------------------------------------------------------------------ attribute directions
     def _directions(self, req: p.AttributeDirections, t0: float) -> p.AttributeDirectionSet:
+        from engine.semantics.attribute_table import describe, panel_order
         from engine.semantics.classifier_directions import classifiers_of
         from engine.semantics.orthogonal import conditional_directions, cosine_matrix, edit_vector, lock_vectors
 
@@ -140,11 +141,11 @@ class SemanticsHandlers(HandlerBase):
         raw: dict[str, np.ndarray] = {}
         infos: dict[str, dict] = {}
         metrics = (getattr(getattr(model, "ckpt", None), "info", None) or {}).get("attributes", {}) or {}
-        for name, d in model.attributes.items():
-            m = metrics.get(name) or {}
-            raw[name] = np.asarray(d, np.float32).reshape(-1)
+        for name in panel_order(model.attributes):  # the editor groups them in this order
+            m, (group, description) = metrics.get(name) or {}, describe(name)
+            raw[name] = np.asarray(model.attributes[name], np.float32).reshape(-1)
             infos[name] = dict(source="model", method=str(m.get("method", "")), accuracy=_num(m.get("accuracy")), auc=_num(m.get("auc")),
-                               gap_sigma=_num(m.get("gap_sigma")))  # fmt: skip
+                               gap_sigma=_num(m.get("gap_sigma")), group=group, description=description)  # fmt: skip
         if req.include_user:
             from engine.semantics.user_attributes import list_user_attributes
 

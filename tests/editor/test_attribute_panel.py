@@ -13,7 +13,7 @@ from tests.editor.conftest import TIMEOUT_MS
 
 def test_attribute_slider_changes_the_pixels_and_adds_to_the_dimension_sliders(qtbot, window, fake):
     directions = wait_directions(qtbot, window)
-    assert directions.names == ("Smiling", "Glasses", "Young")
+    assert directions.names == ("Smiling", "Young", "Glasses")  # the engine's table first (Expression, Identity), then the rest
     panel = window.semantics.attribute_panel
     assert not panel.isEnabled()  # nothing to edit yet
     z = edit_sample(qtbot, window, 2)

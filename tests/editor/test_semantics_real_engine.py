@@ -32,7 +32,9 @@ def test_attributes_locks_arithmetic_interpolation_and_your_attribute_on_the_rea
     window = real_window
     model = engine.load_model(str(tiny), device="cpu")
     directions = wait_directions(qtbot, window, TIMEOUT_MS)
-    assert directions.names == ("Eyeglasses", "Smiling")
+    assert directions.names == ("Smiling", "Eyeglasses")  # the engine's table: Expression, then Identity
+    panel = window.semantics.attribute_panel
+    assert list(panel.groups) == ["Expression", "Identity"] and panel.groups["Identity"].rows == [panel.rows["Eyeglasses"]]
     result = draw_samples(qtbot, window, n=8, timeout=TIMEOUT_MS)
     z = edit_sample(qtbot, window, 0, timeout=TIMEOUT_MS)
     std = window.model.info.stats.std

@@ -31,7 +31,10 @@ def test_directions_locks_and_scores(engine):
     model = engine.model
     std = model.latent_stats.std
     raw = ok(engine.handle(p.AttributeDirections()), p.AttributeDirectionSet)
-    assert raw.names == ("Eyeglasses", "Smiling") and raw.cosines.shape == (2, 2)
+    # the engine's attribute table orders and groups them (Expression before Identity) and says what each measures
+    assert raw.names == ("Smiling", "Eyeglasses") and raw.cosines.shape == (2, 2)
+    assert [(a.name, a.group) for a in raw.attributes] == [("Smiling", "Expression"), ("Eyeglasses", "Identity")]
+    assert "mouth corners" in raw.attributes[0].description and "glasses" in raw.attributes[1].description
     np.testing.assert_allclose(raw.steps["Eyeglasses"], edit_vector(model.attributes["Eyeglasses"], std, 1.0), atol=1e-6)
     locked = ok(engine.handle(p.AttributeDirections(locked=("Smiling",))), p.AttributeDirectionSet)
     d = project_out(model.attributes["Eyeglasses"], [model.attributes["Smiling"]])
@@ -74,8 +77,9 @@ def test_user_attributes_round_trip(engine, tmp_path):
     again = engine.handle(p.CreateUserAttribute(name="tilt", with_latents=z[:3], without_latents=z[3:6]))
     assert isinstance(again, p.ErrorResponse) and "exists" in again.message
     ok(engine.handle(p.CreateUserAttribute(name="tilt", with_latents=z[:3], without_latents=z[3:6], overwrite=True)), p.UserAttributeSaved)
-    names = ok(engine.handle(p.AttributeDirections()), p.AttributeDirectionSet).names
-    assert names == ("Eyeglasses", "Smiling", "tilt")
+    directions = ok(engine.handle(p.AttributeDirections()), p.AttributeDirectionSet)
+    assert directions.names == ("Smiling", "Eyeglasses", "tilt")  # a user attribute after the model's, ungrouped
+    assert directions.attributes[2].group == directions.attributes[2].description == ""
     group = ok(engine.handle(p.Arithmetic(a=p.LatentTerm(group="tilt=1"), b=p.LatentTerm(group="tilt=-1"), c=p.LatentTerm(seed=0))), p.ArithmeticResult)
     np.testing.assert_allclose(group.terms_z[0] - group.terms_z[1], z[:3].mean(0) - z[3:6].mean(0), atol=1e-5)
     out = tmp_path / "tilt.safetensors"
