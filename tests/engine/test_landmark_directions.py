@@ -162,6 +162,7 @@ def test_data_label_landmarks_cli(tmp_path, capsys):
     assert "missed 100.0 %" in out and (root / "face_measures.csv").exists()
 
 
+@pytest.mark.slow  # ~4 s of CPU: 80 dlib detections at 256 px
 def test_a_folder_is_measured_on_the_fly(tiny_ckpt, tmp_path, monkeypatch):
     """folder:DIR has no face_measures.csv: its images are measured when the directions are fitted."""
     skimage_data = pytest.importorskip("skimage.data")
