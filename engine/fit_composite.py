@@ -11,8 +11,8 @@ Eyeglasses direction under the eyes, the red blotch of Young −3σ: a hue cast)
              brings its colour; a tint over unchanged shading is dropped)
 
 Masks (crop coordinates): ``face`` the feathered face ellipse (``engine.photo.face_mask``), for an
-unfitted model whose decode is some other face; ``crop`` the whole aligned crop with a feathered
-edge, for a fitted model, which reproduces the whole crop (hair, jaw line and background included,
+unfitted model whose decode is some other face; ``wide`` a larger, softer ellipse (face, hair, jaw
+line); ``crop`` the whole aligned crop with a feathered edge, for a fitted model, which reproduces the whole crop (hair, jaw line and background included,
 where much of an attribute's change lies after the fit).
 
 Solid structure (``solid`` > 0, grey levels): adding a change to a sharp photo keeps the photo's
@@ -31,7 +31,8 @@ from __future__ import annotations
 import numpy as np
 
 COLOUR_MODES = ("rgb", "luma", "gated")
-MASK_SHAPES = ("face", "crop")
+MASK_SHAPES = ("face", "wide", "crop")
+WIDE_MASK = {"centre": (0.5, 0.5), "radii": (0.5, 0.5), "feather": 0.4}  # face, hair and jaw line; 0 at the crop edge
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 GATE_KNEE = 12.0  # grey levels of luma change at which chroma passes in full (gated)
 CROP_FEATHER = 0.12  # the crop mask falls from 1 to 0 over this fraction of the side, at each edge

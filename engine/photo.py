@@ -44,7 +44,7 @@ PREVIEW_MAX_SIDE = 1024
 #: How a fitted photo's change is composited (engine.fit_composite; docs/photo.md, "Compositing a
 #: fitted photo"): its colour mode, the mask it is confined to, where the fitted decode replaces pixels.
 FITTED_COLOUR = "luma"
-FITTED_MASK = "face"
+FITTED_MASK = "crop"
 FITTED_SOLID = 0.0
 EXPORT_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 
@@ -187,11 +187,11 @@ class PhotoEdit:
         size = int(size or self.alignment.size)
         if self._mask_crop is not None and self._mask_crop.shape[0] == size:
             return self._mask_crop
-        from engine.fit_composite import MASK_SHAPES, crop_mask
+        from engine.fit_composite import MASK_SHAPES, WIDE_MASK, crop_mask
 
         if self.mask_shape not in MASK_SHAPES:
             raise PhotoError(f"mask shape must be one of {', '.join(MASK_SHAPES)}, got {self.mask_shape!r}")
-        return face_mask(size) if self.mask_shape == "face" else crop_mask(size)
+        return crop_mask(size) if self.mask_shape == "crop" else face_mask(size, **(WIDE_MASK if self.mask_shape == "wide" else {}))
 
     def delta(self, z_edited: np.ndarray, labels: dict[str, float] | None = None) -> tuple[np.ndarray | None, np.ndarray]:
         """(masked change S×S×3 float32 in grey levels, or None for a zero edit; decode(z_edited)).

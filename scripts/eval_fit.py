@@ -7,10 +7,12 @@ Photos: scikit-image's ``astronaut()`` (NASA, public domain) and matplotlib's ``
 (public domain, US Navy) when matplotlib is installed — real portraits the models never saw — and
 ``--samples`` of the model's own decoded samples upscaled 4× used as photos (an already-aligned
 face: the centre square is the crop). For every photo and every attribute, edits of ±3σ (a
-conditional model: the label set to 1 and to 0), all in the face mask of the crop:
+conditional model: the label set to 1 and to 0), all in the composite's mask of the crop:
 
-The fitted change is taken in ``--colour`` mode (default ``luma``, what a fitted photo composites;
-Δ₀ is always the unfitted model's own RGB change).
+The fitted change is what ``--method`` composites (``engine.fit_composite.method_fields``:
+MASK-COLOUR[-sSOLID]; default: a fitted photo's own method) inside its mask, in crop space: the
+coloured change plus, where the method is solid, the step from the crop to the fitted decode.
+Δ₀ is always the unfitted model's own RGB change, in the same mask.
 
 * ``ratio``  ‖Δ_fit‖ / ‖Δ₀‖, Δ = D(z') − D(z) on the fitted / unfitted model, the fitted edit
   calibrated per photo (``engine.fit.edit_gains``; ``ratio_raw``: without it) (target ≥ 0.8)
@@ -93,9 +95,12 @@ def _cast(change: np.ndarray, mask: np.ndarray) -> float:
     return round(float(np.linalg.norm(mean)), 2)
 
 
-def edit_metrics(base, fitted, crop, z, labels, mask, gains=None, colour="rgb") -> dict[str, dict]:
-    from engine.fit_composite import colour_change
+def edit_metrics(base, fitted, crop, z, labels, gains=None, method="face-luma") -> dict[str, dict]:
+    from engine.fit_composite import WIDE_MASK, colour_change, crop_mask, method_fields, solid_alpha
+    from engine.photo import face_mask
 
+    how = method_fields(method)
+    mask = {"face": face_mask, "crop": crop_mask, "wide": lambda s: face_mask(s, **WIDE_MASK)}[how["mask_shape"]](base.image_size)
     m3 = mask[:, :, None]
     lab = labels or None
     d0z = base.decode(z[None], labels=lab)[0].astype(np.float32)
@@ -106,11 +111,13 @@ def edit_metrics(base, fitted, crop, z, labels, mask, gains=None, colour="rgb") 
     for name, zz, zg, ll in edits_of(base, z, labels, gains):
         d0 = (base.decode(zz[None], labels=ll or None)[0] - d0z) * m3
         raw = (fitted.decode(zz[None], labels=ll or None)[0] - dfz) * m3
-        df = colour_change(fitted.decode(zg[None], labels=ll or None)[0] - dfz, colour) * m3
+        df = colour_change(fitted.decode(zg[None], labels=ll or None)[0] - dfz, how["colour"])
         if ll != labels and gains:  # a label edit: its per-photo pixel gain, as PhotoEdit.delta applies it
             from engine.fit import label_gain
 
             df = df * label_gain(gains, labels, ll)
+        alpha = solid_alpha(df, how["solid"])
+        df = df * m3 if alpha is None else (df + alpha[:, :, None] * (dfz - crop.astype(np.float32))) * m3  # what enters the crop
         n0, nf = float(np.linalg.norm(d0)), float(np.linalg.norm(df))
         if n0 / np.sqrt(mask.sum() * 3) < 1.0:  # under 1 grey level (a label already there): nothing to compare
             continue
@@ -130,13 +137,14 @@ def edit_metrics(base, fitted, crop, z, labels, mask, gains=None, colour="rgb") 
 PICTURE_EDITS = (("Eyeglasses", 3.0), ("Male", 3.0), ("Young", 3.0), ("Young", -3.0))
 
 
-def pictures(pe, fitted_pe, name: str, folder: Path, colours=("rgb",)) -> list[Path]:
+def pictures(pe, fitted_pe, name: str, folder: Path, methods=("face-luma",)) -> list[Path]:
     """Two PNGs per portrait: ``fit-NAME-recon.png`` (aligned crop | unfitted | fitted
     reconstruction, 4× nearest) and ``fit-NAME-edits.png`` (the face region at 100 % of the
     full-resolution composite; columns: original, then each of PICTURE_EDITS; rows: without
-    the fit, then with it in each colour mode of ``colours``)."""
+    the fit, then with it in each composite method of ``methods``)."""
     from dataclasses import replace
 
+    from engine.fit_composite import method_fields
     from engine.protocol import AttributeStep, EditStack
     from engine.protocol.files import atomic_output
 
@@ -146,7 +154,7 @@ def pictures(pe, fitted_pe, name: str, folder: Path, colours=("rgb",)) -> list[P
     recon = np.concatenate([big(pe.crop), big(pe.reconstruction), big(fitted_pe.reconstruction)], axis=1)
     x0, y0, x1, y1 = pe.region
     rows = []
-    for p in (pe, *(replace(fitted_pe, colour=c, _previews={}) for c in colours)):
+    for p in (pe, *(replace(fitted_pe, **method_fields(m), _mask_crop=None, _previews={}) for m in methods)):
         tiles = [p.photo[y0:y1, x0:x1]]
         for attr, amount in PICTURE_EDITS:
             if attr in p.model.attributes:
@@ -159,8 +167,8 @@ def pictures(pe, fitted_pe, name: str, folder: Path, colours=("rgb",)) -> list[P
     out = []
     for suffix, image in (("recon", recon), ("edits", edits)):
         path = folder / f"fit-{name}-{suffix}.png"
-        with atomic_output(path) as tmp:
-            Image.fromarray(image).save(tmp, format="PNG")
+        with atomic_output(path) as tmp:  # 256 colours: a small picture for the docs
+            Image.fromarray(image).quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(tmp, format="PNG", optimize=True)
         out.append(path)
     return out
 
@@ -178,23 +186,22 @@ def main(argv=None) -> int:
     ap.add_argument("--freeze-labels", action="store_true", help="cGAN: keep the label embedding as trained")
     ap.add_argument("--label-change", type=float, default=1.0, help="conditional models: weight of holding the pivot's old label changes")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--fit-cache", help="folder: keep each photo's fit there and reuse it (its PSNR and time are the first run's)")
     ap.add_argument("--no-real", action="store_true")
     ap.add_argument("--json", help="write all figures here")
     ap.add_argument("--pictures", help="folder for before/after pictures of the real portraits (docs/photo)")
-    ap.add_argument(
-        "--colour",
-        default="luma",
-        choices=("rgb", "luma", "gated"),
-        help="colour mode of the fitted change measured (the fitted default: luma)",
-    )
-    ap.add_argument("--colours", default="rgb", help="composite colour modes for the fitted rows of the pictures (rgb,luma,gated)")
+    ap.add_argument("--method", default=None, help="composite method of the fitted change measured, MASK-COLOUR[-sSOLID] "
+                    "(default: a fitted photo's, engine.photo.FITTED_*)")
+    ap.add_argument("--methods", default=None, help="composite methods for the fitted rows of the pictures, comma-separated (default: --method)")
     a = ap.parse_args(argv)
 
     import torch
 
     import engine
     from engine.fit import FitConfig, fit
-    from engine.photo import face_mask, open_photo
+    from engine.photo import FITTED_COLOUR, FITTED_MASK, FITTED_SOLID, open_photo
+
+    method = a.method or f"{FITTED_MASK}-{FITTED_COLOUR}" + (f"-s{FITTED_SOLID:g}" if FITTED_SOLID else "")
 
     torch.set_num_threads(a.threads)
     model = engine.load_model(a.model, device="cpu")
@@ -208,15 +215,19 @@ def main(argv=None) -> int:
         **kw,
     )
     photos = ({} if a.no_real else real_portraits()) | sample_photos(model, a.samples)
-    mask = face_mask(model.image_size)
-    report = {"model": a.model, "config": cfg.__dict__, "load": open("/proc/loadavg").read().split()[:3], "photos": {}}
+    report = {"model": a.model, "method": method, "config": cfg.__dict__, "load": open("/proc/loadavg").read().split()[:3], "photos": {}}
     for name, photo in photos.items():
         pe = open_photo(model, photo, detector="auto" if not name.startswith("sample") else "centre")
         t = time.perf_counter()
-        r = fit(model, pe.crop, config=cfg)
-        rows = edit_metrics(model, r.model, pe.crop, r.z, r.labels, mask, r.gains, a.colour)
+        if a.fit_cache:  # the same fit as eval_fit_judge keeps: compare composite methods on one fit
+            from eval_fit_judge import fitted_photo
+
+            r = fitted_photo(pe, cfg, Path(a.fit_cache), f"{Path(a.model).stem}-{cfg.steps}-{name}")[1]
+        else:
+            r = fit(model, pe.crop, config=cfg)
+        rows = edit_metrics(model, r.model, pe.crop, r.z, r.labels, r.gains, method)
         if a.pictures and not name.startswith("sample") and r.fitted:
-            pictures(pe, pe.with_fit(r), f"{a.model}-{name}", Path(a.pictures), a.colours.split(","))
+            pictures(pe, pe.with_fit(r), f"{a.model}-{name}", Path(a.pictures), (a.methods or method).split(","))
         report["photos"][name] = {"face": pe.face.method, "psnr_before": round(r.psnr_before, 2), "psnr_after": round(r.psnr_after, 2),
                                   "seconds": round(r.seconds, 2), "steps": r.steps, "fit_wall_s": round(time.perf_counter() - t, 2),
                                   "pivot_norm": round(float(np.linalg.norm(r.z)), 2), "gains": r.gains, "edits": rows}  # fmt: skip

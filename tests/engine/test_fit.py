@@ -18,7 +18,7 @@ from engine.devices import thread_budget
 from engine.fit import FitConfig, fit, fit_photo
 from engine.fit_state import decoder_state, with_decoder_state
 from engine.fit_composite import LUMA, colour_change
-from engine.photo import FITTED_COLOUR, face_mask, open_photo
+from engine.photo import FITTED_COLOUR, open_photo
 from tests.tiny_models import device_under_test
 
 QUICK = dict(steps=40, lr=2e-2, locality_pool=8, check_every=5)
@@ -104,7 +104,7 @@ def test_zero_edit_after_the_fit_is_the_photo_and_edits_stay_in_the_face(model, 
     assert not changed[:y0].any() and not changed[y1:].any() and not changed[:, :x0].any() and not changed[:, x1:].any()
     # the change is the fitted model's: decode(z') − decode(pivot) with the fitted weights
     face = r.model.decode(z[None])[0].astype(np.float32)
-    d = colour_change(face - r.after.astype(np.float32), FITTED_COLOUR) * face_mask(32)[:, :, None]
+    d = colour_change(face - r.after.astype(np.float32), FITTED_COLOUR) * fitted.crop_mask()[:, :, None]  # the fitted mask
     assert np.allclose(fitted.delta(z)[0], d)
     assert fitted.choose_face(0).unfitted is None  # another face starts from the loaded model
 
@@ -212,7 +212,7 @@ def test_a_cgan_fit_tunes_only_the_generator_and_calibrates_label_edits(photo, t
     assert np.array_equal(fitted.composite(fitted.z), photo)
     flip = {**fitted.labels, "Red": 0.0 if fitted.labels["Red"] >= 0.5 else 1.0}
     raw = r.model.decode(fitted.z[None], labels=flip)[0].astype(np.float32) - r.after.astype(np.float32)
-    want = colour_change(raw, FITTED_COLOUR) * face_mask(32)[:, :, None] * r.gains["label:Red"]
+    want = colour_change(raw, FITTED_COLOUR) * fitted.crop_mask()[:, :, None] * r.gains["label:Red"]
     assert np.allclose(fitted.delta(fitted.z, flip)[0], want, atol=1e-3)
 
 

@@ -13,11 +13,11 @@ import torch
 import torch.nn.functional as F
 
 import engine
-from engine.fit_composite import CROP_FEATHER, crop_mask, method_fields, solid_alpha
+from engine.fit_composite import CROP_FEATHER, WIDE_MASK, crop_mask, method_fields, solid_alpha
 from engine.photo import face_mask, open_photo
 from tests.tiny_models import device_under_test
 
-METHODS = ("face-luma", "face-rgb", "crop-luma", "crop-rgb", "crop-luma-s30", "crop-rgb-s30", "face-luma-s30")
+METHODS = ("face-luma", "face-rgb", "wide-luma", "crop-luma", "crop-rgb", "crop-luma-s30", "crop-rgb-s30", "face-luma-s30")
 S = 32  # the tiny model's crop
 BAR = (slice(13, 18), slice(6, 26))  # crop rows/columns of the dark bar the fake edit draws
 
@@ -88,6 +88,8 @@ def test_nothing_changes_outside_the_mask(fitted, photo, name):
         big = face_mask(s * 8, radii=(0.40 + 2.0 / s, 0.46 + 2.0 / s), feather=1e-6)  # a hard, slightly larger ellipse
         inside = big[np.clip((v * 8).astype(int), 0, s * 8 - 1), np.clip((u * 8).astype(int), 0, s * 8 - 1)] > 0
         inside &= (u > -2) & (u < s + 2) & (v > -2) & (v < s + 2)
+    elif name.startswith("wide"):  # outside the circle inscribed in the crop (plus the bicubic reach)
+        inside = (u - s / 2) ** 2 + (v - s / 2) ** 2 < (s / 2 + 2) ** 2
     else:  # outside the crop square
         inside = (u > -2) & (u < s + 2) & (v > -2) & (v < s + 2)
     assert not changed[~inside].any()
@@ -101,6 +103,8 @@ def test_the_crop_mask_covers_the_crop_and_fades_at_its_edge():
     assert m[0].max() < 0.02 and m[:, -1].max() < 0.02  # ~0 at the border: no seam where the warped square ends
     assert np.allclose(m, m.T) and np.allclose(m, m[::-1])
     assert (face_mask(64) <= m + 1e-6).all()  # it holds the face mask's whole region
+    wide = face_mask(64, **WIDE_MASK)
+    assert wide[0].max() < 0.01 and wide[:, 0].max() < 0.01 and wide.sum() > 1.1 * face_mask(64).sum()
 
 
 def test_a_solid_edit_replaces_the_pixels_under_new_structure(fitted, photo):
