@@ -79,14 +79,35 @@ def edits(pe, attr: str, sign: int):
 
 def variant(fpe, name: str):
     """The fitted photo composited as ``name`` (``engine.fit_composite.method_fields``, e.g.
-    ``crop-rgb-s30``; ``ones-COLOUR``: no mask at all, a diagnostic), all else as the fit left it."""
+    ``crop-rgb-s30``; ``ones-COLOUR``: no mask at all, a diagnostic; a ``-g`` suffix: the per-photo
+    gains measured in the method's mask instead of the face mask), all else as the fit left it."""
     from dataclasses import replace
 
     from engine.fit_composite import method_fields
 
+    gains_in_mask = name.endswith("-g")
+    name = name.removesuffix("-g")
     if name.startswith("ones-"):
-        return replace(fpe, **method_fields("crop" + name[4:]), _previews={}, _mask_crop=np.ones((fpe.alignment.size,) * 2, np.float32))
-    return replace(fpe, **method_fields(name), _previews={}, _mask_crop=None)
+        out = replace(fpe, **method_fields("crop" + name[4:]), _previews={}, _mask_crop=np.ones((fpe.alignment.size,) * 2, np.float32))
+    else:
+        out = replace(fpe, **method_fields(name), _previews={}, _mask_crop=None)
+    if gains_in_mask and fpe.fit is not None and fpe.fit.gains:
+        out = replace(out, fit=replace(fpe.fit, gains=gains_in(out)))
+    return out
+
+
+def gains_in(pe) -> dict[str, float]:
+    """``engine.fit.edit_gains`` with ``pe``'s crop mask in place of the face mask it measures in
+    (a diagnostic: edit_gains reads ``engine.photo.face_mask`` when called)."""
+    import engine.photo as photo
+    from engine.fit import edit_gains
+
+    mask, saved = pe.crop_mask(), photo.face_mask
+    photo.face_mask = lambda size: mask
+    try:
+        return edit_gains(pe.base_model, pe.model, pe.z, pe.labels)
+    finally:
+        photo.face_mask = saved
 
 
 def fitted_photo(pe, cfg, cache: Path | None, key: str):
@@ -100,6 +121,7 @@ def fitted_photo(pe, cfg, cache: Path | None, key: str):
     if tensors is not None and tensors.is_file() and facts.is_file():
         f = json.loads(facts.read_text())
         r = fit_from_bytes(pe.model, tensors.read_bytes(), f, np.asarray(f["z"], np.float32), f["labels"])
+        r.seconds = float(f["fit_s"])  # the first run's
         return pe.with_fit(r), r, f["fit_s"]
     t = time.perf_counter()
     fpe, r = fit_photo(pe, cfg)
