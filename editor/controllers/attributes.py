@@ -15,19 +15,25 @@ stack changes from elsewhere (undo/redo, a session, a recipe) the sliders follow
 controller wrote are remembered by their vector; another vector is fitted by least squares to
 the current steps and what the steps cannot explain is kept as a fixed ``base`` offset, so a
 slider move never drops part of an edit.
+
+A traversal strip shows one attribute's effect: the current edit decoded with that attribute's
+strength at −3σ … +3σ (the others where they are), asked again when the edit or a lock changes.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
+from superqt.utils import qdebounced
 
-from engine.protocol import AddVector, AttributeDirections, AttributeDirectionSet, EditStack, ErrorResponse, ModelInfo
+from engine.protocol import AddVector, AttributeDirections, AttributeDirectionSet, Decode, EditStack, ErrorResponse, ModelInfo
 from editor.client import EngineClient, Ticket
 from editor.controllers.edit import SHIFT_LABEL, EditController
 from editor.controllers.model import ModelController
 
 DIRECTIONS_LANE = "attribute-directions"
+TRAVERSAL_LANE = "attribute-traversal"
+TRAVERSAL_STEPS = 7
 SIGMA_RANGE = 3.0
 MEMORY = 512  # shift vectors remembered for undo/redo
 
@@ -36,6 +42,7 @@ class AttributeController(QObject):
     directionsChanged = Signal(object)  # AttributeDirectionSet | None
     strengthsChanged = Signal(object)  # dict name -> σ, after a change not made by a slider
     lockedChanged = Signal(object)  # tuple of locked names
+    traversalReady = Signal(str, object, object)  # name, N×S×S×3 images, σ values
     failed = Signal(str)
 
     def __init__(self, client: EngineClient, model: ModelController, edit: EditController, parent: QObject | None = None) -> None:
@@ -49,9 +56,13 @@ class AttributeController(QObject):
         self.base: np.ndarray | None = None  # a shift in the stack that the sliders do not explain
         self._memory: dict[bytes, dict[str, float]] = {}
         self._applying = False
+        self.traversal_name: str | None = None
+        self._refresh_traversal = qdebounced(self._request_traversal, timeout=150, parent=self)
         model.changed.connect(self._on_model_changed)
         edit.encodedChanged.connect(self._on_encoded)
         edit.stackChanged.connect(self._on_stack_changed)
+        edit.stackChanged.connect(lambda *_: self._refresh_traversal() if self.traversal_name else None)
+        edit.draggingChanged.connect(lambda held: None if held or not self.traversal_name else self._refresh_traversal())
 
     # ------------------------------------------------------------------ requests
     def refresh(self) -> Ticket | None:
@@ -68,6 +79,25 @@ class AttributeController(QObject):
         self.locked = tuple(names)
         self.lockedChanged.emit(self.locked)
         self.refresh()
+
+    def show_traversal(self, name: str | None) -> None:
+        """Decode the current edit with ``name`` swept over −3σ…+3σ (one N×D request); None stops."""
+        self.traversal_name = name or None
+        if self.traversal_name is None:
+            self._client.cancel(TRAVERSAL_LANE)
+        else:
+            self._request_traversal()
+
+    def _request_traversal(self) -> None:
+        name, doc = self.traversal_name, self._edit.edit
+        if name is None or doc is None or self._edit.dragging or self.directions is None or name not in self.directions.steps:
+            return  # a drag asks again when it ends
+        values = np.linspace(-SIGMA_RANGE, SIGMA_RANGE, TRAVERSAL_STEPS, dtype=np.float32)
+        step = np.asarray(self.directions.steps[name], np.float32)
+        z = self._edit.edited_latent()[None] + (values - np.float32(self.strengths.get(name, 0.0)))[:, None] * step
+        self._client.call(Decode(z=z.astype(np.float32), labels=doc.labels), TRAVERSAL_LANE,
+                          done=lambda decoded: self.traversalReady.emit(name, decoded.images, values) if name == self.traversal_name else None,
+                          failed=lambda error: self.failed.emit(f"Decoding the {name} strip failed: {error.message}"))  # fmt: skip
 
     # ------------------------------------------------------------------ strengths
     @property
@@ -160,6 +190,8 @@ class AttributeController(QObject):
             del self.strengths[n]
         self.directionsChanged.emit(response)
         self.lockedChanged.emit(self.locked)
+        if self.traversal_name:
+            self._refresh_traversal()  # a lock changes the step
         if dropped:
             self.strengthsChanged.emit(dict(self.strengths))
         if self.strengths:
@@ -168,6 +200,7 @@ class AttributeController(QObject):
     def _on_model_changed(self, info: ModelInfo) -> None:
         self._client.cancel(DIRECTIONS_LANE)
         self.directions, self.strengths, self.locked, self.base = None, {}, (), None
+        self.show_traversal(None)
         self._memory.clear()
         self.directionsChanged.emit(None)
         self.strengthsChanged.emit({})
@@ -177,6 +210,8 @@ class AttributeController(QObject):
     def _on_encoded(self, encoded) -> None:
         # a new photo, sample or model: a fresh edit, with no attribute steps in it
         self.base = None
+        if self.traversal_name:
+            self._refresh_traversal()
         if self.strengths:
             self.strengths = {}
             self.strengthsChanged.emit({})

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QScro
 from superqt import QLabeledDoubleSlider
 
 from engine.protocol import AttributeDirectionSet, AttributeInfo
+from editor.widgets.attribute_strip import AttributeStrip
 from editor.widgets.slider_drag import SliderDrag
 
 LIMIT = 3.0
@@ -41,6 +42,7 @@ class AttributeRow(QWidget):
     released = Signal()
     lockToggled = Signal(str, bool)
     resetClicked = Signal(str)
+    stripToggled = Signal(str, bool)
 
     def __init__(self, info: AttributeInfo, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -54,6 +56,10 @@ class AttributeRow(QWidget):
         self.lock.toggled.connect(self._on_lock)
         reset = QToolButton(text="↺", toolTip=f"Reset {info.name}", autoRaise=True)
         reset.clicked.connect(lambda: self.resetClicked.emit(self.name))
+        self.strip_button = QToolButton(text="▤", checkable=True, autoRaise=True,
+                                        toolTip=f"Show the edit with {info.name} from −3σ to +3σ (click a picture to apply)")  # fmt: skip
+        self.strip_button.toggled.connect(self._on_strip)
+        self.strip: AttributeStrip | None = None  # made when first shown
         self.slider = QLabeledDoubleSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(-LIMIT, LIMIT)
         self.slider.setSingleStep(0.05)
@@ -68,6 +74,7 @@ class AttributeRow(QWidget):
         head.setContentsMargins(0, 0, 0, 0)
         head.addWidget(self.label, 1)
         head.addWidget(self.lock)
+        head.addWidget(self.strip_button)
         head.addWidget(reset)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -76,6 +83,21 @@ class AttributeRow(QWidget):
         layout.addWidget(self.score)
         layout.addWidget(self.slider)
         self.set_info(info)
+
+    def show_strip(self, images: np.ndarray, values: np.ndarray) -> None:
+        if self.strip is not None and self.strip_button.isChecked():
+            self.strip.set_images(images, values)
+
+    def _on_strip(self, shown: bool) -> None:
+        if shown and self.strip is None:
+            self.strip = AttributeStrip(self.name)
+            self.strip.valuePicked.connect(self.slider.setValue)  # moves the slider: one edit, as a click on it
+            self.layout().addWidget(self.strip)
+        if self.strip is not None:
+            self.strip.setVisible(shown)
+            if shown:
+                self.strip.wait()
+        self.stripToggled.emit(self.name, shown)
 
     def set_info(self, info: AttributeInfo, cosines: str = "") -> None:
         self.info = info
@@ -192,6 +214,7 @@ class AttributePanel(QWidget):
     resetRequested = Signal(str)  # a name, or "" for all
     dragStarted = Signal()
     dragFinished = Signal()
+    traversalRequested = Signal(str)  # the attribute whose strip is shown, "" for none
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -210,6 +233,7 @@ class AttributePanel(QWidget):
         self.groups: dict[str, AttributeGroup] = {}
         self._collapsed: set[str] = set()  # group titles folded by the user, kept across models
         self._layout: tuple[tuple[str, str], ...] = ()
+        self.traversal = ""  # one strip at a time: each is a decode of N latents
         self.build(None)
 
     def build(self, directions: AttributeDirectionSet | None) -> None:
@@ -238,11 +262,18 @@ class AttributePanel(QWidget):
                 row.released.connect(self.dragFinished)
                 row.lockToggled.connect(self.lockChanged)
                 row.resetClicked.connect(self.resetRequested)
+                row.stripToggled.connect(self._on_strip_toggled)
                 self.rows[name] = row
                 group.add_row(row)
             for title, group in self.groups.items():
                 group.set_collapsed(title in self._collapsed)
             box.addStretch(1)
+            shown, self.traversal = self.traversal, ""
+            if shown:  # the strip stays open on the new row, or closes with its attribute
+                if shown in self.rows:
+                    self.rows[shown].strip_button.setChecked(True)
+                else:
+                    self.traversalRequested.emit("")
             old = self.scroll.takeWidget()
             if old is not None:
                 old.deleteLater()
@@ -273,6 +304,21 @@ class AttributePanel(QWidget):
 
     def strengths(self) -> dict[str, float]:
         return {n: r.value() for n, r in self.rows.items() if r.value()}
+
+    def set_traversal(self, name: str, images: np.ndarray, values: np.ndarray) -> None:
+        """The decodes along ``name`` for its row's strip (ignored once the strip is closed)."""
+        if name == self.traversal and name in self.rows:
+            self.rows[name].show_strip(images, values)
+
+    def _on_strip_toggled(self, name: str, shown: bool) -> None:
+        if shown:
+            previous, self.traversal = self.traversal, name
+            if previous in self.rows and previous != name:
+                self.rows[previous].strip_button.setChecked(False)  # no request: it is no longer self.traversal
+            self.traversalRequested.emit(name)
+        elif name == self.traversal:
+            self.traversal = ""
+            self.traversalRequested.emit("")
 
     def _on_group_toggled(self, title: str, collapsed: bool) -> None:
         (self._collapsed.add if collapsed else self._collapsed.discard)(title)

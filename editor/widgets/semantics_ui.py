@@ -72,6 +72,8 @@ class SemanticsUI(QObject):
         panel.resetRequested.connect(lambda name: attrs.reset(name or None))
         panel.dragStarted.connect(edit.begin_drag)
         panel.dragFinished.connect(edit.end_drag)
+        panel.traversalRequested.connect(attrs.show_traversal)
+        attrs.traversalReady.connect(panel.set_traversal)
         edit.encodedChanged.connect(lambda encoded: panel.setEnabled(encoded is not None))
 
         # the latent panel's second axis set: PCA axes (the same edit as the dimension sliders)

@@ -11,6 +11,7 @@ from engine.protocol import AttributeDirectionSet, AttributeInfo
 from engine.semantics.attribute_table import TABLE
 from editor.widgets.attribute_panel import AttributePanel
 from tests.editor._semantics import edit_sample, one_sigma, wait_directions, wait_edit_shown
+from tests.editor.conftest import TIMEOUT_MS
 
 
 def _directions(infos: list[AttributeInfo]) -> AttributeDirectionSet:
@@ -114,3 +115,41 @@ def test_lock_and_slider_on_a_grouped_row_in_the_window(qtbot, window, fake):
     locked = wait_directions(qtbot, window, locked=("Young",))
     assert panel.groups["Expression"].collapsed  # the conditioned directions keep the fold
     assert panel.rows["Young"].lock.isChecked() and {a.name: a.kept for a in locked.attributes}["Young"] == 1.0
+
+
+def test_a_grouped_rows_traversal_strip_decodes_the_edit_along_it_and_a_click_applies(qtbot, window, fake):
+    from engine.semantics.orthogonal import project_out
+
+    wait_directions(qtbot, window)
+    z = edit_sample(qtbot, window, 2)
+    panel, attrs = window.semantics.attribute_panel, window.semantics.attributes
+    std = window.model.info.stats.std
+    smiling, young = fake.model.attributes["Smiling"], fake.model.attributes["Young"]
+    strips = []
+    attrs.traversalReady.connect(lambda name, images, values: strips.append((name, np.asarray(images), np.asarray(values))))
+    panel.rows["Smiling"].slider.setValue(1.0)
+    wait_edit_shown(qtbot, window)
+
+    row = panel.rows["Young"]  # under "Identity"
+    row.strip_button.click()
+    qtbot.waitUntil(lambda: bool(strips) and bool(row.strip.buttons), timeout=TIMEOUT_MS)
+    name, images, values = strips[-1]
+    assert name == "Young" and panel.traversal == "Young" and row.strip.isVisible()
+    np.testing.assert_allclose(values, np.linspace(-3, 3, 7))
+    # the current edit (Smiling +1σ) with Young at each value; the other attributes stay where they are
+    expected = fake.decode_latents(z + one_sigma(smiling, std) + values[:, None] * one_sigma(young, std))
+    np.testing.assert_allclose(images.astype(int), expected.astype(int), atol=1)
+    row.strip.buttons[5].click()  # +2σ
+    assert row.value() == 2.0
+    np.testing.assert_allclose(wait_edit_shown(qtbot, window).astype(int), images[5].astype(int), atol=1)
+
+    # one strip at a time; locking Young decodes the Smiling strip again along the conditioned step
+    panel.rows["Smiling"].strip_button.click()
+    assert panel.traversal == "Smiling" and not row.strip_button.isChecked() and not row.strip.isVisible()
+    row.lock.setChecked(True)
+    wait_directions(qtbot, window, locked=("Young",))
+    conditioned = one_sigma(project_out(smiling, [young]), std)
+    expected = fake.decode_latents(z + 2.0 * one_sigma(young, std) + values[:, None] * conditioned)
+    qtbot.waitUntil(lambda: strips[-1][0] == "Smiling" and np.abs(strips[-1][1].astype(int) - expected).max() <= 1, timeout=TIMEOUT_MS)
+    panel.rows["Smiling"].strip_button.click()  # closed: no more decodes for it
+    assert panel.traversal == "" and attrs.traversal_name is None
