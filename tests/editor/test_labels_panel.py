@@ -251,7 +251,7 @@ def test_a_recipe_carries_the_labels_back_and_to_the_batch_command(qtbot, real, 
     recipe = window.session.save_recipe(tmp_path / "red")
     stack, labels = p.read_recipe(recipe.read_text())
     assert stack.is_empty and labels == {**estimate, "Red": target}
-    from engine.cli_photo import build_edit
+    from engine.cli.photo import build_edit
 
     assert build_edit(str(recipe), [], []) == (stack, labels)  # what `latent-studio edit --recipe` reads
 

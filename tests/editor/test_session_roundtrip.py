@@ -180,7 +180,7 @@ def test_recipe_saved_from_the_gui_is_what_latent_studio_edit_reads(qtbot, windo
     text = path.read_text()
     assert '"format": "latent-studio/recipe"' in text
     assert EditStack.from_json(text) == window.edit.stack
-    from engine.cli_photo import build_edit  # the batch command's own reader accepts it
+    from engine.cli.photo import build_edit  # the batch command's own reader accepts it
 
     assert build_edit(str(path), [], [])[0] == window.edit.stack
 

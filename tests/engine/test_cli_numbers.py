@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from engine.cli import UsageError, _load_command_modules, build_parser, main
-from engine.cli_options import is_checked
+from engine.cli.options import is_checked
 
 _load_command_modules()
 _PARSER = build_parser()
@@ -56,7 +56,7 @@ def test_table_covers_every_subcommand():
 
 @pytest.mark.parametrize("prefix, action", OPTIONS, ids=lambda v: " ".join(v) if isinstance(v, tuple) else v.option_strings[-1])
 def test_every_numeric_option_has_a_range_and_its_default_fits(prefix, action):
-    assert is_checked(action), f"{' '.join(prefix)} {action.option_strings[-1]}: a plain {action.type.__name__}; use engine.cli_options"
+    assert is_checked(action), f"{' '.join(prefix)} {action.option_strings[-1]}: a plain {action.type.__name__}; use engine.cli.options"
     if action.default is not None:
         assert action.type(str(action.default)) == action.default
 

@@ -6,7 +6,7 @@ for them, and the landmark judge of ``eval-edits``.
 * ``eval-edits --landmarks`` — the landmark judge (``engine.semantics.landmark_eval``) instead of the pixel judge.
 
 ``data`` and ``eval-edits`` are re-registered here around their first registration (in
-``engine.cli`` and ``engine.cli_semantics``), which keeps their options and adds these. No torch
+``engine.cli`` and ``engine.cli.semantics``), which keeps their options and adds these. No torch
 at import time.
 """
 
@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import argparse
 
-import engine.cli_semantics  # noqa: F401  (registers eval-edits first; wrapped below)
+import engine.cli.semantics  # noqa: F401  (registers eval-edits first; wrapped below)
 from engine.cli import COMMANDS, args, command, model_args
 from engine.cli import say as _say
 from engine.cli import set_threads as _threads
-from engine.cli_options import MAX_IMAGES, int_in, names_in
+from engine.cli.options import MAX_IMAGES, int_in, names_in
 
 MEASURE_HELP = "Smiling, MouthOpen, EyesOpen, HeadYaw, HeadRoll, LightDirection"
 

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from engine.cli import args, command, load_model_from_args, model_args
-from engine.cli_options import MAX_IMAGES, MAX_SEED, MAX_THREADS, float_in, int_in, number_or_percent
+from engine.cli.options import MAX_IMAGES, MAX_SEED, MAX_THREADS, float_in, int_in, number_or_percent
 from engine.protocol import parse_labels as _labels_arg
 from engine.cli import say as _say
 from engine.cli import set_threads as _threads

@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 
 from engine.cli import args, command, model_args
-from engine.cli_options import MAX_IMAGES, MAX_SEED, MAX_THREADS, float_in, int_in, names_in
+from engine.cli.options import MAX_IMAGES, MAX_SEED, MAX_THREADS, float_in, int_in, names_in
 from engine.cli import say as _say
 from engine.cli import set_threads as _threads
 

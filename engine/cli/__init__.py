@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from engine.cli_options import MAX_IMAGES, MAX_SEED, MAX_THREADS, float_in, int_in
+from engine.cli.options import MAX_IMAGES, MAX_SEED, MAX_THREADS, float_in, int_in
 
 COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], dict | None], str]] = {}
 
@@ -314,7 +314,7 @@ def _bench(a):
 
 #: Modules that register more subcommands with ``@command`` (imported on start; must be cheap:
 #: no torch at import time). One module per capability keeps this file small.
-COMMAND_MODULES: list[str] = ["engine.cli_semantics", "engine.cli_models", "engine.cli_photo", "engine.cli_fit", "engine.cli_landmarks"]
+COMMAND_MODULES: list[str] = ["engine.cli.semantics", "engine.cli.models", "engine.cli.photo", "engine.cli.fit", "engine.cli.landmarks"]
 
 
 def _load_command_modules() -> None:
@@ -397,11 +397,3 @@ def main(argv: list[str] | None = None) -> int:
             for k, v in result.items():
                 print(f"{k}: {v if not isinstance(v, float) else round(v, 4)}")
     return 0
-
-
-if __name__ == "__main__":
-    # `python -m engine.cli` runs this file as __main__; the command modules register with
-    # engine.cli, so dispatch through that module, not this copy.
-    from engine.cli import main as _main
-
-    sys.exit(_main())

@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 from engine.cli import args, command
-from engine.cli_options import MAX_THREADS, int_in, number
+from engine.cli.options import MAX_THREADS, int_in, number
 from engine.protocol import parse_labels
 from engine.protocol.files import read_regular
 

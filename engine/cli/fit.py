@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from engine.cli import args, command
-from engine.cli_options import MAX_THREADS, float_in, int_in
+from engine.cli.options import MAX_THREADS, float_in, int_in
 
 FIT_FILES = ("aligned.png", "before.png", "after.png")
 
