@@ -48,7 +48,10 @@ def _data(a):
 
     if not Path(a.dir).is_dir():
         raise ValueError(f"{a.dir}: not a folder")
+    from engine.data.build_faces import refresh_data_card
+
     out = label_face_set(a.dir, progress=not a.quiet, limit=a.limit or None)
+    refresh_data_card(a.dir)  # a built-in face set's card shows the new labels' distributions
     if not a.json:
         print(f"{out['file']} in {out['dir']}: {out['faces_measured']} faces, landmarker missed {100 * out['miss_rate']:.1f} %")
         for name, s in out["stats"].items():

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from engine.data.celeba import read_attr
 from engine.data.face_measures import card_section, label_face_set
 from engine.data.glasses import draw_glasses, random_style
 from engine.protocol.files import atomic_output, atomic_write
@@ -354,9 +355,9 @@ def build_faces(n: int, out: str | os.PathLike[str], seed: int = 0, progress: bo
         "out": str(out),
     }
     atomic_write(out / "summary.json", json.dumps(summary, indent=2).encode("ascii"))
-    write_data_card(out, summary)
-    if landmarks:  # the continuous labels (face_measures.csv); label_face_set rewrites summary.json and the card
+    if landmarks:  # the continuous labels (face_measures.csv); label_face_set adds them to summary.json
         summary["measures"] = {k: v for k, v in label_face_set(out, progress).items() if k in ("file", "faces_measured", "stats")}
+    write_data_card(out, summary)
     return summary
 
 
@@ -368,22 +369,6 @@ def _write_attr(path: Path, rows: list[tuple[str, dict[str, int]]]) -> None:
 # ----------------------------------------------------------------------------
 # Looking at it
 # ----------------------------------------------------------------------------
-
-def read_attr(path: str | os.PathLike[str]) -> tuple[list[str], list[str], np.ndarray]:
-    """Read a CelebA-style attribute file: (names, image ids, int8 N x A labels)."""
-    with open(path, encoding="ascii") as f:
-        count = int(f.readline())
-        names = f.readline().split()
-        ids, vals = [], []
-        for line in f:
-            parts = line.split()
-            if parts:
-                ids.append(parts[0])
-                vals.append([int(v) for v in parts[1:]])
-    if len(ids) != count:
-        raise ValueError(f"{path}: header says {count} rows, found {len(ids)}")
-    return names, ids, np.asarray(vals, dtype=np.int8)
-
 
 def contact_sheet(data_dir: str | os.PathLike[str], path: str | os.PathLike[str], rows: int = 8,
                   cols: int = 8, start: int = 0, scale: int = 1, labels: bool = False) -> Path:
@@ -469,6 +454,13 @@ confidence, glasses shape, eye points, HOG box).
 - Dropping gender-ambiguous faces and folding z away from the GAN's own glasses both change
   the face distribution a little (fewer androgynous faces; no GAN-drawn glasses).
 """
+
+
+def refresh_data_card(out: str | os.PathLike[str]) -> Path | None:
+    """Rewrite DIR/README.md from DIR/summary.json when DIR is a face set this builder made (e.g.
+    after ``data label-landmarks`` added its measures); None for other sets."""
+    summary = json.loads((Path(out) / "summary.json").read_text(encoding="ascii")) if (Path(out) / "summary.json").exists() else {}
+    return write_data_card(out, summary) if "split_counts" in summary else None
 
 
 def write_data_card(out: str | os.PathLike[str], summary: dict[str, Any] | None = None) -> Path:

@@ -29,7 +29,7 @@ QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
 def _image_ids(root: Path) -> list[str]:
-    from engine.data.build_faces import read_attr
+    from engine.data.celeba import read_attr
 
     return read_attr(root / "list_attr_celeba.txt")[1]
 
@@ -135,10 +135,6 @@ def label_face_set(root: str | os.PathLike[str], progress: bool = True, limit: i
     summary = json.loads(summary_path.read_text(encoding="ascii")) if summary_path.exists() else {}
     summary["measures"] = {"file": FILE, "faces_measured": n, "stats": stats}
     atomic_write(summary_path, json.dumps(summary, indent=2).encode("ascii"))
-    if "split_counts" in summary:
-        from engine.data.build_faces import write_data_card
-
-        write_data_card(root, summary)
     return {"dir": str(root), "file": FILE, "faces_measured": n,
             "miss_rate": stats[MEASURES[0]]["miss_rate"], "stats": stats}
 
