@@ -20,6 +20,7 @@ from editor.widgets.attribute_strip import AttributeStrip
 from editor.widgets.slider_drag import SliderDrag
 
 LIMIT = 3.0
+METHODS = {"classifier": "classifier normal", "mean": "mean difference", "regression": "ridge regression normal (a continuous measure)"}
 
 
 def score_text(info: AttributeInfo) -> str:
@@ -72,7 +73,9 @@ class AttributeRow(QWidget):
         self.drag.released.connect(self.released)
         head = QHBoxLayout()
         head.setContentsMargins(0, 0, 0, 0)
-        head.addWidget(self.label, 1)
+        head.setSpacing(6)
+        head.addWidget(self.label)
+        head.addWidget(self.score, 1)  # beside the name, not under it: a row of text less per attribute at 720 px
         head.addWidget(self.lock)
         head.addWidget(self.strip_button)
         head.addWidget(reset)
@@ -80,7 +83,6 @@ class AttributeRow(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.setSpacing(0)
         layout.addLayout(head)
-        layout.addWidget(self.score)
         layout.addWidget(self.slider)
         self.set_info(info)
 
@@ -105,11 +107,10 @@ class AttributeRow(QWidget):
         parts = [t for t in (score_text(info), f"<b>{100 * info.kept:.0f}% left</b> after locks" if info.kept < 0.995 else "") if t]
         self.label.setText(f"<b>{info.name}</b>{mine}")
         self.score.setText(f"<span style='color:gray'>{' · '.join(parts)}</span>" if parts else "")
-        self.score.setVisible(bool(parts))
         tip = [f"{info.name}: {info.description}"] if info.description else []
         tip.append(f"{'Slider' if tip else info.name + ':'} strength in σ units (the data's spread along the direction)")
         if info.method:
-            tip.append(f"direction: {'classifier normal' if info.method == 'classifier' else 'mean difference'}")
+            tip.append(f"direction: {METHODS.get(info.method, info.method)}")
         if info.accuracy is not None or info.auc is not None:
             tip.append("held-out accuracy / ROC AUC of the attribute's linear read-out")
         if info.loo_accuracy is not None:
