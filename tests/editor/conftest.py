@@ -114,6 +114,21 @@ def expected_edit(window, fake: FakeEngine) -> np.ndarray:
     return fake.decode_latents(z[None])[0]
 
 
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory):
+    """A tiny trained VAE checkpoint (32 px, 8-d) for the real-engine tests, trained once per run on
+    one torch thread (on 2 shared cores more threads make this tiny training about 20× slower)."""
+    tiny_models = pytest.importorskip("tests.tiny_models")
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return tiny_models.tiny_checkpoint(tmp_path_factory.mktemp("model") / "tiny.safetensors", image_size=32, latent_dim=8)
+    finally:
+        torch.set_num_threads(before)
+
+
 REAL_ENGINE_TIMEOUT_MS = 60_000  # the first request imports torch inside the worker thread
 
 

@@ -11,21 +11,9 @@ from PySide6.QtCore import QPoint, Qt
 from engine.data.align import dlib_available
 from tests.editor.conftest import real_engine_window, write_photo
 
-testing = pytest.importorskip("tests.tiny_models")
 pytestmark = pytest.mark.skipif(not dlib_available(), reason="dlib is a core dependency; this venv lacks it")
 TIMEOUT_MS = 60_000
 
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return testing.tiny_checkpoint(tmp_path_factory.mktemp("model") / "tiny.safetensors", image_size=32, latent_dim=8)
-    finally:
-        torch.set_num_threads(before)
 
 
 @pytest.fixture

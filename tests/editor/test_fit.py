@@ -9,16 +9,11 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
 
-testing = pytest.importorskip("tests.tiny_models")
 
 from tests.editor._photo import move_slider, open_photo_file, wait_rendered  # noqa: E402
 from tests.editor.conftest import REAL_ENGINE_TIMEOUT_MS as TIMEOUT_MS  # noqa: E402
 from tests.editor.conftest import real_engine_window  # noqa: E402
 
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    return testing.tiny_checkpoint(tmp_path_factory.mktemp("model") / "tiny.safetensors", image_size=32, latent_dim=8)
 
 
 @pytest.fixture

@@ -127,13 +127,8 @@ def test_your_attribute_examples_from_files_show_the_aligned_crop(qtbot, window,
 
 # --------------------------------------------------------------------------- the real engine
 
-testing = pytest.importorskip("tests.tiny_models")
 REAL_TIMEOUT_MS = 90_000  # the first request imports torch (and dlib) inside the worker thread
 
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    return testing.tiny_checkpoint(tmp_path_factory.mktemp("model") / "tiny.safetensors", image_size=32, latent_dim=8)
 
 
 def test_real_engine_astronaut_slot_and_a_frame_on_the_astronaut(qtbot, settings, tiny, tmp_path):

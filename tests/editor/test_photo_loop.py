@@ -89,13 +89,8 @@ def test_a_sample_is_edited_without_the_photo_loop(qtbot, window, fake, photo):
 
 # --------------------------------------------------------------------------- the real engine
 
-testing = pytest.importorskip("tests.tiny_models")
 REAL_TIMEOUT_MS = 90_000  # the first request imports torch (and dlib) inside the worker thread
 
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    return testing.tiny_checkpoint(tmp_path_factory.mktemp("model") / "tiny.safetensors", image_size=32, latent_dim=8)
 
 
 @pytest.fixture

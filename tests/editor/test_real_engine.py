@@ -5,23 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-testing = pytest.importorskip("tests.tiny_models")
 
 from tests.editor.conftest import real_engine_window, shown_edit  # noqa: E402
 
 TIMEOUT_MS = 60_000  # the first request imports torch inside the worker thread
 
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # on 2 shared cores, more threads make this tiny training 20× slower
-    try:
-        return testing.tiny_checkpoint(tmp_path_factory.mktemp("model") / "tiny.safetensors", image_size=32, latent_dim=8)
-    finally:
-        torch.set_num_threads(before)
 
 
 @pytest.fixture

@@ -6,17 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-testing = pytest.importorskip("tests.tiny_models")
 
 from tests.editor._semantics import data_dir, draw_samples, edit_sample, one_sigma, wait_directions, wait_edit_shown  # noqa: E402,F401
 from tests.editor.conftest import real_engine_window  # noqa: E402
 
 TIMEOUT_MS = 60_000  # the first request imports torch inside the worker thread
 
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    return testing.tiny_checkpoint(tmp_path_factory.mktemp("model") / "tiny.safetensors", image_size=32, latent_dim=8)
 
 
 @pytest.fixture

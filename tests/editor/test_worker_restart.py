@@ -7,7 +7,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-testing = pytest.importorskip("tests.tiny_models")
 
 from tests.editor._photo import move_slider, open_photo_file, wait_rendered  # noqa: E402
 from tests.editor.conftest import REAL_ENGINE_TIMEOUT_MS as TIMEOUT_MS  # noqa: E402
@@ -34,10 +33,6 @@ class KillableEngine:
             raise WorkerKilled("worker killed mid-edit")
         return self.engine.handle(request)
 
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    return testing.tiny_checkpoint(tmp_path_factory.mktemp("model") / "tiny.safetensors", image_size=32, latent_dim=8)
 
 
 @pytest.fixture
