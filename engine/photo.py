@@ -233,7 +233,7 @@ class PhotoEdit:
             return _warp_delta(delta, grid), face
         w = _warp_delta(np.concatenate([delta, alpha[:, :, None], self.reconstruction.astype(np.float32)], axis=2), grid)
         a = np.clip(w[:, :, 3:4], 0.0, 1.0)  # bicubic overshoots; 0 outside the crop, where w's decode is 0
-        return w[:, :, :3] + a * (w[:, :, 4:] - original), face
+        return w[:, :, :3] + a * (w[:, :, 4:] - original.astype(np.float32)), face
 
     def render(self, z_edited: np.ndarray, mask: np.ndarray | None = None, full_resolution: bool = False,
                whole_photo: bool = False, max_side: int = PREVIEW_MAX_SIDE, labels: dict[str, float] | None = None) -> RenderResult:
@@ -242,14 +242,14 @@ class PhotoEdit:
         mask = _check_mask(mask)
         x0, y0, x1, y1 = self.region
         original, sx, sy, grid = self._geometry(full_resolution, max_side)
-        patch = original.astype(np.float32)
-        change, face = self.warped_change(z_edited, patch, grid, labels)
+        change, face = self.warped_change(z_edited, original, grid, labels)
         if change is None:
             patch = original.copy()
         else:
             oh, ow = original.shape[:2]
             if mask is not None:
                 change *= _mask_patch(mask, self.size, (x0, y0, x1, y1), ow, oh, sx, sy)[:, :, None]
+            patch = original.astype(np.float32)
             patch += change
             patch = np.rint(patch, out=patch).clip(0, 255).astype(np.uint8)
         if full_resolution and whole_photo:
