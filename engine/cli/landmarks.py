@@ -21,6 +21,7 @@ from engine.cli import set_threads as _threads
 from engine.cli.options import MAX_IMAGES, int_in, names_in
 
 MEASURE_HELP = "Smiling, MouthOpen, EyesOpen, HeadYaw, HeadRoll, LightDirection"
+LABEL_HELP = MEASURE_HELP + ", Age (the builder's age estimate, faces_meta.csv)"
 
 # --------------------------------------------------------------------------- data label-landmarks
 
@@ -70,20 +71,20 @@ def _md_args(p):
     model_args(p, True)
     p.add_argument("--data", required=True, help="a face set with face_measures.csv (faces:DIR, celeba:DIR) or folder:DIR (measured now)")
     p.add_argument("--method", default="regression", choices=METHODS, help="direction stored (both are scored on the test split)")
-    p.add_argument("--names", help=f"comma-separated measures (default: all of {MEASURE_HELP})")
+    p.add_argument("--names", help=f"comma-separated labels (default: all of {LABEL_HELP})")
     p.add_argument("--limit", type=int_in(0, MAX_IMAGES), default=0, help="use only the first N training faces (0: all)")
     p.add_argument("--no-cache", action="store_true", help="do not reuse or store the data set's encodings")
     p.add_argument("--out", help="write a new checkpoint here instead of updating CHECKPOINT in place")
 
 
-@command("measure-directions", "attribute directions for the continuous landmark measures (ridge regression on μ), with held-out r / R² / AUC")
+@command("measure-directions", "attribute directions for the continuous landmark measures and Age (ridge regression on μ), with held-out r / R² / AUC")
 @args(_md_args)
 def _measure_directions(a):
     from engine.api import resolve_source
-    from engine.data.landmarks import MEASURES
+    from engine.data.age import LABELS
     from engine.semantics.measure_directions import compute_measure_directions
 
-    names = names_in(a.names, MEASURES, "--names")
+    names = names_in(a.names, LABELS, "--names")
     _threads(a)
     return compute_measure_directions(str(resolve_source(a.checkpoint)), a.data, a.method, a.out, names, a.limit or None, a.device,
                                       not a.quiet, not a.no_cache)
@@ -98,7 +99,8 @@ def _ee_args(p):
     _ee_add(p)
     p.add_argument("--landmarks", action="store_true",
                    help="judge the landmark measures instead: ±strength σ along each measure's direction, re-measured by dlib's 68 landmarks "
-                        "on the edited pixels (needs face_measures.csv; --methods then takes regression,mean)")
+                        "on the edited pixels, Age by the age network (needs face_measures.csv; --methods then takes regression,mean; "
+                        "a conditional model decodes each face with its estimated labels)")
 
 
 @command("eval-edits", _ee_help + "; --landmarks: dlib's landmarks judge the geometric attributes")
@@ -111,10 +113,10 @@ def eval_landmarks(a):
     import numpy as np
 
     import engine
-    from engine.data.landmarks import MEASURES
+    from engine.data.age import LABELS
     from engine.semantics.edit_eval import direction_variants
     from engine.semantics.identity import identity_metric
-    from engine.semantics.landmark_eval import evaluate_landmark_edits, markdown_table
+    from engine.semantics.landmark_eval import estimated_labels, evaluate_landmark_edits, markdown_table
     from engine.semantics.measure_directions import METHODS, fit_measure_directions, labelled_split
 
     methods = names_in(a.methods.replace("classifier", "regression"), METHODS, "--methods") or ["regression"]
@@ -126,10 +128,12 @@ def eval_landmarks(a):
     fits = {meth: fit_measure_directions(meth, mu_tr, y_tr) for meth in dict.fromkeys(methods)}
     readouts = {n: f.classifier for n, f in fit_measure_directions("regression", mu_tr, y_tr).items()}
     variants = direction_variants({k: {n: f.direction for n, f in v.items()} for k, v in fits.items()}, readouts)
-    sd = {n: float(np.nanstd(y_tr[:, j])) for j, n in enumerate(MEASURES)}
+    sd = {n: float(np.nanstd(y_tr[:, j])) if np.isfinite(y_tr[:, j]).any() else 0.0 for j, n in enumerate(LABELS)}
     identity = None if a.identity == "none" else identity_metric(a.identity)
-    result = evaluate_landmark_edits(m, mu, variants, sd, a.strength, identity, a.identity_n, max(0, a.controls), log=say)
-    result.update(model=m.name, data=f"{a.data} ({a.split}: {len(mu)})", judge="dlib 68-point landmarks on the edited pixels",
+    labels = estimated_labels(m, a.data, a.split, a.limit or None, not a.quiet)  # a conditional model's, each face its own
+    result = evaluate_landmark_edits(m, mu, variants, sd, a.strength, identity, a.identity_n, max(0, a.controls), log=say, labels=labels)
+    result.update(model=m.name, data=f"{a.data} ({a.split}: {len(mu)})", judge="dlib 68-point landmarks (Age: the age network) on the edited pixels",
+                  decoded_with="each face's estimated labels" if labels is not None else None,
                   held_out_miss_rate=round(float(np.isnan(y_held[:, 0]).mean()), 4))
     table = markdown_table(result)
     if a.markdown:

@@ -88,12 +88,29 @@ def read_measures(root: str | os.PathLike[str]) -> tuple[list[str], np.ndarray]:
 def split_measures(root: str | os.PathLike[str], split: str, limit: int | None = None) -> np.ndarray:
     """The measures of one split, in the order ``engine.data.datasets.load_celeba`` loads it
     (sorted image ids of the split), so that row i belongs to the i-th encoded face."""
+    ids, vals = read_measures(root)
+    table = dict(zip(ids, vals))
+    chosen = split_ids(root, split, limit)
+    nan = np.full(len(MEASURES), np.nan)
+    return np.stack([table.get(f, nan) for f in chosen]) if chosen else np.zeros((0, len(MEASURES)))
+
+
+def split_labels(root: str | os.PathLike[str], split: str, limit: int | None = None) -> np.ndarray:
+    """:func:`split_measures` with the ``Age`` column (``engine.data.age.LABELS``) from the builder's
+    ``faces_meta.csv`` appended: N×7, NaN where a face has no label."""
+    from engine.data.age import read_meta_ages
+
+    ages = read_meta_ages(root)
+    age = np.array([ages.get(f, np.nan) for f in split_ids(root, split, limit)], np.float64)
+    return np.concatenate([split_measures(root, split, limit), age[:, None]], axis=1)
+
+
+def split_ids(root: str | os.PathLike[str], split: str, limit: int | None = None) -> list[str]:
+    """The image ids of one split, sorted (``load_celeba``'s order), the first ``limit``."""
     from engine.data.datasets import SPLITS, hash_split
     from engine.protocol.files import read_regular
 
     root = Path(root)
-    ids, vals = read_measures(root)
-    table = dict(zip(ids, vals))
     partition: dict[str, int] = {}
     part_file = root / "list_eval_partition.txt"
     if part_file.exists():
@@ -102,10 +119,7 @@ def split_measures(root: str | os.PathLike[str], split: str, limit: int | None =
             if len(parts) == 2:
                 partition[parts[0]] = int(parts[1])
     chosen = [f for f in sorted(_image_ids(root)) if partition.get(f, hash_split(f)) == SPLITS[split]]
-    if limit:
-        chosen = chosen[:limit]
-    nan = np.full(len(MEASURES), np.nan)
-    return np.stack([table.get(f, nan) for f in chosen]) if chosen else np.zeros((0, len(MEASURES)))
+    return chosen[:limit] if limit else chosen
 
 
 def label_face_set(root: str | os.PathLike[str], progress: bool = True, limit: int | None = None, batch: int = 512) -> dict[str, Any]:

@@ -75,22 +75,32 @@ def upscale_factor(side: int) -> int:
     return int(min(MAX_UPSCALE, max(1, math.ceil(MIN_SIDE / max(int(side), 1)))))
 
 
+def detect(image: np.ndarray):
+    """(the bicubic upscale dlib looks at, its factor k, the largest HOG box on it) for ``image``
+    (H×W×3 uint8); None when the detector finds no face. The age labeller reads the same box."""
+    from PIL import Image
+
+    detector, _ = _models()
+    k = upscale_factor(min(image.shape[:2]))
+    big = np.ascontiguousarray(image)
+    if k > 1:
+        big = np.asarray(Image.fromarray(image).resize((image.shape[1] * k, image.shape[0] * k), Image.Resampling.BICUBIC))
+    dets = detector(big, 0)
+    return None if len(dets) == 0 else (big, k, max(dets, key=lambda r: r.area()))
+
+
+def points_in(big: np.ndarray, k: int, box) -> np.ndarray:
+    """68×2 landmarks in a box of the upscale, mapped back to the image's pixel coordinates."""
+    shape = _models()[1](big, box)
+    pts = np.array([(shape.part(i).x, shape.part(i).y) for i in range(68)], dtype=np.float64)
+    return (pts + 0.5) / k - 0.5  # pixel centres of the upscale back to the image's
+
+
 def find_points(image: np.ndarray) -> np.ndarray | None:
     """68×2 landmarks (x, y) of the largest face dlib finds in ``image`` (H×W×3 uint8), in the
     image's pixel coordinates; None when the detector finds no face."""
-    from PIL import Image
-
-    detector, predictor = _models()
-    k = upscale_factor(min(image.shape[:2]))
-    big = image
-    if k > 1:
-        big = np.asarray(Image.fromarray(image).resize((image.shape[1] * k, image.shape[0] * k), Image.Resampling.BICUBIC))
-    dets = detector(np.ascontiguousarray(big), 0)
-    if len(dets) == 0:
-        return None
-    shape = predictor(big, max(dets, key=lambda r: r.area()))
-    pts = np.array([(shape.part(i).x, shape.part(i).y) for i in range(68)], dtype=np.float64)
-    return (pts + 0.5) / k - 0.5  # pixel centres of the upscale back to the image's
+    found = detect(image)
+    return None if found is None else points_in(*found)
 
 
 def _face_frame(pts: np.ndarray) -> tuple[np.ndarray, float, float]:

@@ -15,6 +15,11 @@ left out (counted). Per row:
 * **identity** (with dlib) — descriptor distance between the +strength and −strength images
   and the share under dlib's same-person threshold 0.6.
 
+``Age`` (``engine.data.age``) is judged the same way by its own labeller, the age network on the
+same HOG box, in years over the training faces' s.d.; it counts among the others' moves but not
+in ``worst_other`` (geometric measures only). A conditional model decodes each face with its own
+labels (``labels``: the ones its encoder estimated, as the editor keeps a photo's), not the prior.
+
 Random directions edited the same way (``controls``) give the noise floor of the moves.
 """
 
@@ -24,24 +29,55 @@ from typing import Any, Callable
 
 import numpy as np
 
-from engine.data.landmarks import GEOMETRIC, MEASURES, measure_images
+from engine.data.age import LABELS, measure_labels
+from engine.data.landmarks import GEOMETRIC
 from engine.semantics.orthogonal import edit_vector, sigma_along
 
 
-def _decode(model, z: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    return np.concatenate([model.decode(z[i : i + batch_size]) for i in range(0, len(z), batch_size)])
+def _decode(model, z: np.ndarray, labels: np.ndarray | None = None, batch_size: int = 256) -> np.ndarray:
+    """Decode ``z``; with ``labels`` (N×L label vectors of a conditional model) each row with its own."""
+    if labels is None:
+        return np.concatenate([model.decode(z[i : i + batch_size]) for i in range(0, len(z), batch_size)])
+    import torch
+
+    out = []
+    with torch.inference_mode():
+        for i in range(0, len(z), batch_size):
+            y = torch.from_numpy(np.ascontiguousarray(labels[i : i + batch_size], np.float32)).to(model.device)
+            out.append(model.to_images(model.decode_tensor(model.latent_tensor(z[i : i + batch_size]), y)))
+    return np.concatenate(out)
+
+
+def estimated_labels(model, spec: str, split: str, limit: int | None, progress: bool = False, batch_size: int = 256) -> np.ndarray | None:
+    """A conditional model's label estimates (N×L) for one split, as its encoder made them with μ
+    (``model.encode_tensor``); None for an unconditional model."""
+    if not model.labels:
+        return None
+    import torch
+
+    from engine.data.datasets import load_dataset
+
+    data = load_dataset(spec, model.image_size, model.channels, split, progress=progress)
+    if limit:
+        data = data.subset(np.arange(min(int(limit), len(data))))
+    out = []
+    with torch.inference_mode():
+        for i in range(0, len(data), batch_size):
+            x = data.images[i : i + batch_size].to(model.device).float().div_(255.0)
+            out.append(model.encode_tensor(x)[1].float().cpu().numpy())
+    return np.concatenate(out)
 
 
 def _row(attribute: str, variant: str, plus: np.ndarray, minus: np.ndarray, sd: dict[str, float], identity, id_n: int) -> dict[str, Any]:
-    mp, mm = measure_images(plus), measure_images(minus)
-    geo = [MEASURES.index(m) for m in GEOMETRIC]
+    mp, mm = measure_labels(plus), measure_labels(minus)
+    geo = [LABELS.index(m) for m in GEOMETRIC]
     ok = np.isfinite(mp[:, geo]).all(1) & np.isfinite(mm[:, geo]).all(1)
     delta = (mp - mm)[ok]
-    moves = {m: (round(float(np.nanmean(delta[:, k]) / sd[m]), 4) if ok.any() and sd.get(m) else None) for k, m in enumerate(MEASURES)}
+    moves = {m: (round(float(np.nanmean(delta[:, k]) / sd[m]), 4) if ok.any() and sd.get(m) else None) for k, m in enumerate(LABELS)}
     row: dict[str, Any] = {"attribute": attribute, "variant": variant, "faces": int(len(plus)), "measured": int(ok.sum()),
                            "missed": round(1.0 - float(ok.mean()), 4) if len(ok) else None}
-    if attribute in MEASURES:
-        j = MEASURES.index(attribute)
+    if attribute in LABELS:
+        j = LABELS.index(attribute)
         own = delta[:, j][np.isfinite(delta[:, j])]
         row["right_way"] = round(float((own > 0).mean()), 4) if len(own) else None
         row["own_move_sd"] = moves[attribute]
@@ -64,24 +100,27 @@ def _row(attribute: str, variant: str, plus: np.ndarray, minus: np.ndarray, sd: 
 def evaluate_landmark_edits(
     model, mu: np.ndarray, variants: dict[str, dict[str, np.ndarray]], sd: dict[str, float], strength: float = 2.0,
     identity=None, identity_n: int = 200, controls: int = 1, seed: int = 0, log: Callable[[str], None] = lambda s: None,
+    labels: np.ndarray | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """The table of the module doc, one row per (variant, measure with a direction in it)."""
+    """The table of the module doc, one row per (variant, label with a direction in it);
+    ``labels``: a conditional model's per-face label vectors to decode with."""
     std = model.latent_stats.std
     id_n = min(identity_n, len(mu)) if identity is not None else 0
     rows = []
     for variant, dirs in variants.items():
         for a, d in dirs.items():
-            if a not in MEASURES:
+            if a not in LABELS:
                 continue
             step = edit_vector(d, std, strength)
-            row = _row(a, variant, _decode(model, mu + step[None]), _decode(model, mu - step[None]), sd, identity, id_n)
+            row = _row(a, variant, _decode(model, mu + step[None], labels), _decode(model, mu - step[None], labels), sd, identity, id_n)
             row["sigma"] = sigma_along(d, std)
             rows.append(row)
             log(f"{variant:>14} {a:>14}: right way {row['right_way']}, own {row['own_move_sd']} s.d., worst other {row['worst_other_sd']} s.d.")
     rng = np.random.default_rng(seed)
     for c in range(controls):
         step = edit_vector(rng.standard_normal(mu.shape[1]).astype(np.float32), std, strength)
-        rows.append(_row("(random)", f"control {c + 1}", _decode(model, mu + step[None]), _decode(model, mu - step[None]), sd, identity, id_n))
+        plus, minus = _decode(model, mu + step[None], labels), _decode(model, mu - step[None], labels)
+        rows.append(_row("(random)", f"control {c + 1}", plus, minus, sd, identity, id_n))
         log(f"{rows[-1]['variant']:>14}: moves {rows[-1]['other_moves_sd']}")
     return {"strength_sigma": strength, "faces": int(len(mu)), "identity_faces": id_n, "data_sd": sd,
             "identity_metric": None if identity is None else identity.name, "rows": rows}

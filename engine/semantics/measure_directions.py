@@ -1,6 +1,7 @@
 """Attribute directions for the continuous landmark measures (Smiling, MouthOpen, EyesOpen,
-HeadYaw, HeadRoll, LightDirection: ``engine.data.landmarks``), fitted on a face set's
-``face_measures.csv`` (``engine.data.face_measures``).
+HeadYaw, HeadRoll, LightDirection: ``engine.data.landmarks``) and ``Age`` (the age labeller's
+estimate, ``engine.data.age``), fitted on a face set's ``face_measures.csv`` and
+``faces_meta.csv`` (``engine.data.face_measures.split_labels``).
 
 The ±1 attributes get a classifier normal or a class-mean difference
 (``classifier_directions.py``); a continuous label has no classes, so:
@@ -27,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.data.landmarks import MEASURES
+from engine.data.age import LABELS
 from engine.semantics.classifier_directions import DirectionFit, _auc, _unit
 
 METHODS = ("regression", "mean")
@@ -42,12 +43,13 @@ def _finish(name: str, method: str, u: np.ndarray, mu: np.ndarray, y: np.ndarray
                         accuracy=None, auc=None, n_train=int(len(y)), n_test=0, positive_rate=float(pos.mean()), classifier=readout)
 
 
-def fit_measure_directions(method: str, mu: np.ndarray, values: np.ndarray, names=MEASURES, alpha: float = 1.0) -> dict[str, DirectionFit]:
-    """One direction per column of ``values`` (N×K, NaN = unlabelled) from the labelled rows of ``mu``."""
+def fit_measure_directions(method: str, mu: np.ndarray, values: np.ndarray, names=LABELS, alpha: float = 1.0) -> dict[str, DirectionFit]:
+    """One direction per column of ``values`` (N×K, NaN = unlabelled; column j is ``names[j]``, so
+    six columns are the landmark measures alone) from the labelled rows of ``mu``."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; use {' or '.join(METHODS)}")
     out = {}
-    for j, name in enumerate(names):
+    for j, name in enumerate(list(names)[: values.shape[1]]):
         ok = np.isfinite(values[:, j])
         if ok.sum() < MIN_LABELLED:
             continue
@@ -73,11 +75,11 @@ def fit_measure_directions(method: str, mu: np.ndarray, values: np.ndarray, name
     return out
 
 
-def score(fits: dict[str, DirectionFit], mu: np.ndarray, values: np.ndarray, names=MEASURES) -> dict[str, dict[str, Any]]:
+def score(fits: dict[str, DirectionFit], mu: np.ndarray, values: np.ndarray, names=LABELS) -> dict[str, dict[str, Any]]:
     """Held-out metrics: correlation r of μ·u with the measure, R² of the linear read-out, AUC of
     the median split (the training median), counts."""
     out = {}
-    for j, name in enumerate(names):
+    for j, name in enumerate(list(names)[: values.shape[1]]):
         if name not in fits:
             continue
         f = fits[name]
@@ -106,21 +108,22 @@ FOLDER_MEASURE_SIDE = 256
 
 
 def labelled_split(model, spec: str, split: str, limit: int | None, progress: bool, cache: bool):
-    """(μ, measures) of one split, row-aligned. ``faces:``/``celeba:`` read ``face_measures.csv``;
-    ``folder:DIR`` measures its images now (the centre square at :data:`FOLDER_MEASURE_SIDE`)."""
-    from engine.data.face_measures import split_measures
+    """(μ, labels N×len(LABELS)) of one split, row-aligned. ``faces:``/``celeba:`` read
+    ``face_measures.csv`` (and the builder's ages); ``folder:DIR`` measures its images now (the
+    centre square at :data:`FOLDER_MEASURE_SIDE`; the age labeller too)."""
+    from engine.data.face_measures import split_labels
     from engine.semantics.encoded import encode_dataset
 
     if spec.partition(":")[0] == "folder":
         from engine.data.datasets import load_dataset
-        from engine.data.landmarks import measure_images
+        from engine.data.age import measure_labels
 
         big = load_dataset(spec, max(FOLDER_MEASURE_SIDE, model.image_size), 3, split, progress=progress)
         big = big.subset(np.arange(min(int(limit), len(big)))) if limit else big
-        values = measure_images(big.images.permute(0, 2, 3, 1).numpy(), progress=progress)
+        values = measure_labels(big.images.permute(0, 2, 3, 1).numpy(), progress=progress)
         return encode_dataset(model, spec, split, limit, progress, cache).mu, values
     enc = encode_dataset(model, spec, split, limit, progress, cache)
-    values = split_measures(data_root(spec), split, limit)
+    values = split_labels(data_root(spec), split, limit)
     if len(values) != len(enc):
         raise ValueError(f"{spec}: {len(enc)} images in the {split} split but {len(values)} rows of measures (unreadable images?)")
     return enc.mu, values
@@ -136,11 +139,11 @@ def compute_measure_directions(
     from engine import checkpoint as ckpt_io
     from engine.semantics.classifier_directions import store_fits
 
-    names = list(names or MEASURES)
+    names = list(names or LABELS)
     model = engine.load_model(str(checkpoint), device=device)
     mu_tr, y_tr = labelled_split(model, data, "train", limit, progress, cache)
     mu_te, y_te = labelled_split(model, data, "test", None, progress, cache)
-    cols = [MEASURES.index(n) for n in names]
+    cols = [LABELS.index(n) for n in names]
     both = {m: fit_measure_directions(m, mu_tr, y_tr[:, cols], names) for m in METHODS}
     scores = {m: score(both[m], mu_te, y_te[:, cols], names) for m in METHODS}
     chosen = both[method]
@@ -148,7 +151,8 @@ def compute_measure_directions(
         raise ValueError(f"{data}: no measure has {MIN_LABELLED}+ labelled training faces")
     ckpt = ckpt_io.load(checkpoint)
     n_lab = int(np.isfinite(y_tr[:, cols[0]]).sum())
-    store_fits(ckpt, chosen, data=f"{data} landmark measures ({method}; train: {n_lab} labelled of {len(y_tr)}, scored on test)")
+    what = "age estimates (faces_meta.csv)" if set(chosen) == {"Age"} else "landmark measures"
+    store_fits(ckpt, chosen, data=f"{data} {what} ({method}; train: {n_lab} labelled of {len(y_tr)}, scored on test)")
     for name in chosen:
         ckpt.info["attributes"][name].update({k: scores[method][name][k] for k in ("r", "r2", "auc", "median", "sd", "n_test")})
     target = Path(out or checkpoint)

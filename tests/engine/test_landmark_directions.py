@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from engine.cli import main
+from engine.data.age import LABELS
 from engine.data.landmarks import MEASURES
 from engine.semantics import landmark_eval
 from engine.semantics.measure_directions import fit_measure_directions, score
@@ -60,17 +61,17 @@ class Brightness:
 def fake_measures(images, **_):
     """Smiling = brightness / 100; a face is 'missed' when the image is very dark."""
     b = np.asarray(images, np.float64).mean((1, 2, 3))
-    out = np.zeros((len(images), len(MEASURES)))
+    out = np.zeros((len(images), len(LABELS)))  # the measures and Age
     out[:, 0] = b / 100
     out[b < 20] = np.nan
     return out
 
 
 def test_landmark_judge_reads_the_move_on_the_edited_pixels(monkeypatch):
-    monkeypatch.setattr(landmark_eval, "measure_images", fake_measures)
+    monkeypatch.setattr(landmark_eval, "measure_labels", fake_measures)
     mu = np.zeros((10, 4), np.float32)
     mu[:3, 0] = -3.0  # these three decode too dark at -2σ: missed, left out
-    sd = {m: 0.1 for m in MEASURES}
+    sd = {m: 0.1 for m in LABELS}
     dirs = {"raw": {"Smiling": np.array([1, 0, 0, 0], np.float32), "HeadYaw": np.array([-1, 0, 0, 0], np.float32)}}
     r = landmark_eval.evaluate_landmark_edits(Brightness(), mu, dirs, sd, strength=1.0, controls=1)
     smile, yaw, control = r["rows"]
