@@ -81,9 +81,16 @@ class MaskModel(QObject):
             self.shape = (max(1, round(h * self.scale)), max(1, round(w * self.scale)))
         else:
             self.scale, self.shape = 1.0, (0, 0)
-        self._stroke_before = None
+        self._abandon_stroke()
         self.array = None
         self._touch(None)
+
+    def _abandon_stroke(self) -> None:
+        """The mask was replaced under a stroke still held (another photo; undo, Clear or Invert by
+        key mid-drag): the stroke ends here, and whoever waits for it hears so."""
+        if self._stroke_before is not None:
+            self._stroke_before = None
+            self.strokeActive.emit(False)
 
     def create(self) -> None:
         """An all-zero mask (the edit applies nowhere until painted)."""
@@ -94,6 +101,7 @@ class MaskModel(QObject):
 
     def set_array(self, array: np.ndarray | None) -> None:
         """Replace the mask (undo, clear, a session's mask at any resolution, bool/float/uint8)."""
+        self._abandon_stroke()
         if array is None:
             self.array = None
         else:

@@ -123,3 +123,27 @@ def test_a_long_stroke_is_the_sweep_of_dense_dabs():
         s = np.clip((1.0 - np.hypot(xs - cx, ys - cy) / r) / 0.5, 0.0, 1.0)
         np.maximum(ref[y0:y1, x0:x1], np.rint(s * s * (3 - 2 * s) * 255).astype(np.uint8), out=ref[y0:y1, x0:x1])
     assert ref.max() == 255 and np.abs(mask.array.astype(int) - ref).max() <= 3
+
+
+@pytest.mark.parametrize("replace", ["clear", "undo to another mask", "another photo"])
+def test_a_mask_replaced_under_a_held_stroke_ends_the_stroke(replace):
+    """Found by the monkey test: Clear/undo by key (or another photo) mid-drag left the stroke
+    painting into a mask that was gone (TypeError at the next mouse move)."""
+    mask = MaskModel()
+    mask.reset((200, 100))
+    active: list[bool] = []
+    mask.strokeActive.connect(active.append)
+    mask.begin_stroke(50, 50)
+    if replace == "clear":
+        mask.set_array(None)
+    elif replace == "undo to another mask":
+        mask.set_array(np.full((100, 200), 255, np.uint8))
+    else:
+        mask.reset((300, 300))
+    mask.stroke_to(120, 60)  # the mouse keeps moving: nothing is painted, nothing raises
+    assert active == [True, False]
+    assert mask.end_stroke() is None
+    if replace == "undo to another mask":
+        assert (mask.array == 255).all()
+    else:
+        assert mask.array is None
