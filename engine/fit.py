@@ -275,6 +275,13 @@ class FitJob:
         """``pe`` rendered by the fitted model (``pe`` itself when the fit diverged or gained nothing)."""
         return pe.with_fit(self.result) if self.result.fitted else pe
 
+    def _gain_mask(self) -> np.ndarray:
+        """Where the per-photo σ calibration measures an edit: the face mask (as the composite of an
+        unfitted photo uses it)."""
+        from engine.photo import face_mask
+
+        return face_mask(self.model.image_size)
+
     def _finish(self, message: str, stopped: bool = False) -> None:
         run, out = self._run, self.result
         self.done = True
@@ -284,6 +291,6 @@ class FitJob:
             after = run.fitted.decode(z[None], labels=labels or None)[0]
             gained = psnr(after, self._target)
             if gained > out.psnr_before:  # else nothing gained (a stop at once): keep the unfitted model
-                gains = edit_gains(self.model, run.fitted, z, labels) if self.config.calibrate else {}
+                gains = edit_gains(self.model, run.fitted, z, labels, mask=self._gain_mask()) if self.config.calibrate else {}
                 self.result = out = replace(out, model=run.fitted, after=after, psnr_after=gained, fitted=True, gains=gains)
         out.seconds = time.perf_counter() - self.t0

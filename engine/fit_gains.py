@@ -18,16 +18,16 @@ def attribute_step(model, name: str, amount: float) -> np.ndarray:
     return EditStack(ops=(AttributeStep(name=name, amount=amount),)).apply(zero, model.latent_stats.std, model.attributes)
 
 
-def edit_gains(model, fitted, z: np.ndarray, labels: dict[str, float] | None = None, amount: float = 3.0) -> dict[str, float]:
+def edit_gains(model, fitted, z: np.ndarray, labels: dict[str, float] | None = None, amount: float = 3.0, *,
+               mask: np.ndarray) -> dict[str, float]:
     """Per-photo σ calibration: for each attribute direction and each sign (``NAME+``, ``NAME-``),
     how much farther the fitted model must move for a ±``amount``σ edit to change the face
     (inside the face mask) as much as it changed the unfitted model's decode of the pivot. The
     fit stiffens the decoder around the pivot (measured on real portraits: the same step changes
     the fitted decode 0.48–0.77× as much) and not evenly in both directions; the gain gives the
-    slider its old reach. One secant correction, clipped to 1..3."""
-    from engine.photo import face_mask
-
-    mask = face_mask(model.image_size)[None, :, :, None]
+    slider its old reach. One secant correction, clipped to 1..3. ``mask``: S×S, where the change
+    is measured (the photo's face mask)."""
+    mask = np.asarray(mask, np.float32)[None, :, :, None]
     if not model.attributes:
         return _label_gains(model, fitted, z, labels or {}, mask)
     lab = labels or None

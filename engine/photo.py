@@ -169,7 +169,7 @@ class PhotoEdit:
             return self.z
         m = self.model
         if self.fit is not None and getattr(self.fit, "gains", None):  # per-photo σ calibration of the fitted model
-            from engine.fit import calibrated
+            from engine.fit_gains import calibrated
 
             edits = calibrated(edits, self.fit.gains)
         return edits.apply(self.z, m.latent_stats.std, m.attributes)
@@ -211,7 +211,7 @@ class PhotoEdit:
         if not d.any():
             return None, face, None
         if not same_labels and self.fit is not None and getattr(self.fit, "gains", None):  # a label edit's per-photo gain
-            from engine.fit import label_gain
+            from engine.fit_gains import label_gain
 
             d *= label_gain(self.fit.gains, self.labels, labels)
         from engine.fit_composite import colour_change, solid_alpha

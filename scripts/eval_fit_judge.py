@@ -97,17 +97,10 @@ def variant(fpe, name: str):
 
 
 def gains_in(pe) -> dict[str, float]:
-    """``engine.fit.edit_gains`` with ``pe``'s crop mask in place of the face mask it measures in
-    (a diagnostic: edit_gains reads ``engine.photo.face_mask`` when called)."""
-    import engine.photo as photo
+    """``engine.fit.edit_gains`` measured in ``pe``'s crop mask instead of the face mask (a diagnostic)."""
     from engine.fit import edit_gains
 
-    mask, saved = pe.crop_mask(), photo.face_mask
-    photo.face_mask = lambda size: mask
-    try:
-        return edit_gains(pe.base_model, pe.model, pe.z, pe.labels)
-    finally:
-        photo.face_mask = saved
+    return edit_gains(pe.base_model, pe.model, pe.z, pe.labels, mask=pe.crop_mask())
 
 
 def fitted_photo(pe, cfg, cache: Path | None, key: str):
