@@ -101,11 +101,15 @@ def _ee_args(p):
                    help="judge the landmark measures instead: ±strength σ along each measure's direction, re-measured by dlib's 68 landmarks "
                         "on the edited pixels, Age by the age network (needs face_measures.csv; --methods then takes regression,mean; "
                         "a conditional model decodes each face with its estimated labels)")
+    p.add_argument("--names", help=f"with --landmarks: judge only these comma-separated labels (default: all of {LABEL_HELP}); "
+                                   "the ⊥others locks still hold every other one")
 
 
 @command("eval-edits", _ee_help + "; --landmarks: dlib's landmarks judge the geometric attributes")
 @args(_ee_args)
 def _eval_edits(a):
+    if a.names and not a.landmarks:
+        raise ValueError("--names goes with --landmarks")
     return eval_landmarks(a) if a.landmarks else _ee_run(a)
 
 
@@ -128,6 +132,9 @@ def eval_landmarks(a):
     fits = {meth: fit_measure_directions(meth, mu_tr, y_tr) for meth in dict.fromkeys(methods)}
     readouts = {n: f.classifier for n, f in fit_measure_directions("regression", mu_tr, y_tr).items()}
     variants = direction_variants({k: {n: f.direction for n, f in v.items()} for k, v in fits.items()}, readouts)
+    only = names_in(a.names, LABELS, "--names")
+    if only:
+        variants = {k: {n: d for n, d in v.items() if n in only} for k, v in variants.items()}
     sd = {n: float(np.nanstd(y_tr[:, j])) if np.isfinite(y_tr[:, j]).any() else 0.0 for j, n in enumerate(LABELS)}
     identity = None if a.identity == "none" else identity_metric(a.identity)
     labels = estimated_labels(m, a.data, a.split, a.limit or None, not a.quiet)  # a conditional model's, each face its own

@@ -156,3 +156,16 @@ def test_the_age_labeller_on_real_pixels():
     assert 15 < ages[0] < 80 and np.isnan(ages[1])
     both = measure_labels(np.stack([face, flat]))
     assert both[0, -1] == ages[0] and np.isfinite(both[0]).all() and np.isnan(both[1]).all()  # one detection, both kinds of label
+
+
+def test_eval_edits_landmarks_judges_only_the_named_labels(tiny_ckpt, aged_celeba, tmp_path, capsys, monkeypatch):
+    pytest.importorskip("dlib")
+    monkeypatch.setenv("LATENT_STUDIO_CACHE_DIR", str(tmp_path / "cache"))
+    argv = ["eval-edits", "--landmarks", "--model", str(tiny_ckpt), "--data", f"faces:{aged_celeba}", "--limit", "3", "--names", "Age", "--methods", "regression",
+            "--identity", "none", "--controls", "0", "--json", "--quiet", "--threads", "1"]  # fmt: skip
+    assert main(argv) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert {(x["attribute"], x["variant"]) for x in r["rows"]} == {("Age", "regression raw"), ("Age", "regression ⊥others")}
+    assert r["data_sd"]["Age"] > 5 and r["decoded_with"] is None  # an unconditional model decodes without labels
+    assert main(["eval-edits", "--model", str(tiny_ckpt), "--data", f"faces:{aged_celeba}", "--names", "Age"]) == 2
+    assert "--names goes with --landmarks" in capsys.readouterr().err
