@@ -26,7 +26,7 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 from PIL import Image
 
-from engine.photo import PhotoEdit, PhotoError, _check_mask, _mask_patch, _warp_delta, check_output, source_icc_profile, face_mask
+from engine.photo import PhotoEdit, PhotoError, _check_mask, _mask_patch, _warp_delta, check_output, source_icc_profile
 from engine.protocol.files import atomic_output
 
 MIMETYPE = b"image/openraster"
@@ -115,13 +115,14 @@ def write_ora(path: str | os.PathLike, original: np.ndarray, edited: np.ndarray,
 def layer_arrays(pe: PhotoEdit, z_edited: np.ndarray, mask: np.ndarray | None = None,
                  labels: dict[str, float] | None = None) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int, int]]:
     """(the whole edited photo, the mask over the face region, the region) of an edit: the same
-    composite as :meth:`PhotoEdit.composite`, and the feathered face mask mapped into the photo
-    as the change is (times the painted ``mask``)."""
+    composite as :meth:`PhotoEdit.composite`, and the change's feathered mask mapped into the photo
+    as the change is (the photo's mask: the face ellipse, or the whole crop for a fitted photo;
+    times the painted ``mask``)."""
     edited = pe.composite(z_edited, mask, labels=labels)
     x0, y0, x1, y1 = pe.region
     _, sx, sy, grid = pe._geometry(True, 0)
     size = pe.alignment.size
-    alpha = np.clip(_warp_delta(face_mask(size)[:, :, None], grid)[:, :, 0], 0.0, 1.0)  # bicubic overshoots a little
+    alpha = np.clip(_warp_delta(pe.crop_mask(size)[:, :, None], grid)[:, :, 0], 0.0, 1.0)  # the change's own mask; bicubic overshoots a little
     painted = _check_mask(mask)
     if painted is not None:
         alpha = alpha * _mask_patch(painted, pe.size, pe.region, x1 - x0, y1 - y0, sx, sy)
