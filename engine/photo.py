@@ -229,8 +229,11 @@ class PhotoEdit:
         delta, face, alpha = self._layers(z_edited, labels)
         if delta is None:
             return None, face
-        if alpha is None:
-            return _warp_delta(delta, grid), face
+        if alpha is None:  # a geometric edit moves the output's own pixels (engine.flow_composite); others add the change
+            from engine.flow_composite import photo_change
+
+            moved = photo_change(self, z_edited, labels, face, delta, original, grid)
+            return (_warp_delta(delta, grid) if moved is None else moved), face
         w = _warp_delta(np.concatenate([delta, alpha[:, :, None], self.reconstruction.astype(np.float32)], axis=2), grid)
         a = np.clip(w[:, :, 3:4], 0.0, 1.0)  # bicubic overshoots; 0 outside the crop, where w's decode is 0
         return w[:, :, :3] + a * (w[:, :, 4:] - original.astype(np.float32)), face

@@ -1,0 +1,256 @@
+"""Geometric edits as a warp of the photo's own pixels (docs/photo.md, "Geometric edits").
+
+Adding the 64-pixel model's change D(z') − D(z) to a sharp photo cannot *move* a feature: a smile
+becomes a blurred ghost of the moved mouth corners laid over the photo's unmoved ones. Here the
+motion part of the change is found as an optical flow between the two decodes and applied to the
+photo's pixels; only what the motion does not explain is added, as before::
+
+    F(u)   = argmin  Σ m·|D(z')(u) − D(z)(u + F(u))|² + λ·|∇F|²      crop px, a smooth control grid
+    w      = smoothstep of the latent step's share in the span of the geometric directions (1 for a
+             pure Smiling/MouthOpen/EyesOpen/HeadYaw/HeadRoll edit, 0 for Eyeglasses, Male, ...)
+    out(p) = photo(p + w·J⁻¹·m·F(A p)) + warp⁻¹(m·(D(z') − D(z)∘(u + w·F)))
+
+(A p: the output pixel's crop position; J = d crop / d output pixel, from the sampling grid; m:
+the change's crop mask, so the flow fades out with it.) The gate is in the latent, not in the
+pixels: new structure (Eyeglasses' frames) is not motion, but a smooth flow "explains" as much of
+its energy as of a smile's (``explained_share``, kept as a diagnostic), so only geometric edits are
+warped and every other edit composites exactly as before. A zero edit never gets here (the caller
+returns the photo), and pixels the faded flow does not move are copied, not resampled.
+
+Functions of numpy arrays (the last few flows cached); torch only for the small optimisation and the
+resampling; ``photo_change`` is PhotoEdit.warped_change's hook.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+#: The attributes whose edits are motion (engine.data.landmarks.GEOMETRIC: landmark measures). Only
+#: an edit whose latent step lies in their span is warped: the share of a change's energy a flow
+#: explains does not tell motion from new structure (0.35–0.57 for Eyeglasses, 0.41–0.63 for the
+#: geometric edits on the real portraits; docs/photo.md), so frames would be half-warped.
+GEOMETRIC = ("Smiling", "MouthOpen", "EyesOpen", "HeadYaw", "HeadRoll")
+SPAN_LO, SPAN_HI = 0.5, 0.9  # the step's share in that span: no warp below LO, in full from HI
+CONTROL = 16  # control points per side of the flow (a 64-px crop: one per 4 px — features, not texture)
+SMOOTH = 1e-2  # λ per squared crop px between neighbouring control points (data term ~1e-3): 1e-4..1e-3 fold lips and noses
+STAGES = ((2.0, 40), (1.0, 40), (0.5, 40))  # (Gaussian blur σ in crop px, Adam steps): coarse to fine
+LR = 0.05  # crop px per Adam step
+MAX_FLOW = 6.0  # crop px: a larger motion is not an edit this model makes; clipped
+
+
+@dataclass(frozen=True)
+class Motion:
+    """A change's motion part: the flow (S×S×2, crop px, dst(u) ≈ src(u + F)), the share of the
+    change's energy it explains, and the weight w it is used with."""
+
+    flow: np.ndarray
+    share: float
+    weight: float = 1.0
+
+
+def _t(a: np.ndarray):
+    import torch
+
+    a = np.asarray(a, np.float32)
+    return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1) if a.ndim == 3 else a[None]))[None]
+
+
+def _blur(x, sigma: float):
+    import torch
+    import torch.nn.functional as F
+
+    if sigma <= 0:
+        return x
+    r = max(1, int(round(3 * sigma)))
+    k = torch.exp(-0.5 * (torch.arange(-r, r + 1, dtype=torch.float32) / sigma) ** 2)
+    k = (k / k.sum()).to(x.dtype)
+    c = x.shape[1]
+    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="replicate"), k.view(1, 1, 1, -1).repeat(c, 1, 1, 1), groups=c)
+    return F.conv2d(F.pad(x, (0, 0, r, r), mode="replicate"), k.view(1, 1, -1, 1).repeat(c, 1, 1, 1), groups=c)
+
+
+def _identity_grid(s: int):
+    import torch
+
+    c = (torch.arange(s, dtype=torch.float32) + 0.5) * (2.0 / s) - 1.0
+    gy, gx = torch.meshgrid(c, c, indexing="ij")
+    return torch.stack([gx, gy], -1)[None]  # 1×S×S×2, normalised (align_corners=False)
+
+
+def _dense(p, s: int):
+    import torch.nn.functional as F
+
+    return F.interpolate(p, size=(s, s), mode="bicubic", align_corners=False)  # 1×2×S×S, crop px
+
+
+def resample(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """``image`` (S×S×C) sampled at u + flow(u) (bilinear, edge pixels repeated): S×S×C float32."""
+    import torch.nn.functional as F
+
+    s = image.shape[0]
+    g = _identity_grid(s) + _t(flow).permute(0, 2, 3, 1) * (2.0 / s)
+    out = F.grid_sample(_t(image), g, mode="bilinear", padding_mode="border", align_corners=False)
+    return out[0].permute(1, 2, 0).numpy()
+
+
+def crop_flow(src: np.ndarray, dst: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """The smooth flow F (S×S×2 float32, crop px) with dst(u) ≈ src(u + F(u)), inside ``mask``
+    (S×S, weights; None: everywhere). Deterministic (Adam from F = 0, coarse to fine)."""
+    import torch
+    import torch.nn.functional as F
+
+    s = src.shape[0]
+    a, b = _t(src) / 255.0, _t(dst) / 255.0
+    m = torch.ones(1, 1, s, s) if mask is None else _t(mask)
+    m = m / m.sum().clamp_min(1e-6)
+    base = _identity_grid(s)
+    p = torch.zeros(1, 2, CONTROL, CONTROL, requires_grad=True)
+    opt = torch.optim.Adam([p], lr=LR)
+    with torch.enable_grad():
+        for sigma, steps in STAGES:
+            ab, bb = _blur(a, sigma), _blur(b, sigma)
+            for _ in range(steps):
+                f = _dense(p, s)
+                w = F.grid_sample(ab, base + f.permute(0, 2, 3, 1) * (2.0 / s), mode="bilinear", padding_mode="border", align_corners=False)
+                data = (((w - bb) ** 2).sum(1, keepdim=True) * m).sum()
+                smooth = ((p[:, :, 1:] - p[:, :, :-1]) ** 2).mean() + ((p[:, :, :, 1:] - p[:, :, :, :-1]) ** 2).mean()
+                loss = data + SMOOTH * smooth
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                with torch.no_grad():
+                    p.clamp_(-MAX_FLOW, MAX_FLOW)
+    with torch.no_grad():
+        return _dense(p, s)[0].permute(1, 2, 0).numpy().astype(np.float32)
+
+
+def min_jacobian(flow: np.ndarray) -> float:
+    """The smallest det(I + ∇F) over the crop: ≤ 0 where the warp folds (a fold is a smear, not a motion)."""
+    fx, fy = np.gradient(flow[..., 0]), np.gradient(flow[..., 1])  # each: (d/d row, d/d column)
+    return float(((1.0 + fx[1]) * (1.0 + fy[0]) - fx[0] * fy[1]).min())
+
+
+def explained_share(src: np.ndarray, dst: np.ndarray, flow: np.ndarray, mask: np.ndarray) -> float:
+    """1 − (energy of dst − src∘(u+F)) / (energy of dst − src), both weighted by ``mask``; 0 for no change."""
+    a, b, m = np.asarray(src, np.float32), np.asarray(dst, np.float32), np.asarray(mask, np.float32)[:, :, None]
+    total = float((((b - a) ** 2) * m).sum())
+    if total <= 0:
+        return 0.0
+    return float(1.0 - (((b - resample(a, flow)) ** 2) * m).sum() / total)
+
+
+def geometric_weight(step: np.ndarray, attributes: dict | None, std: np.ndarray) -> float:
+    """How far a latent step is a geometric edit: its energy's share in the span of the geometric
+    attributes' steps, smoothstepped from SPAN_LO (0) to SPAN_HI (1). 0 without those directions."""
+    from engine.protocol.edits import attribute_step_vector
+
+    step = np.asarray(step, np.float64).reshape(-1)
+    dirs = [attribute_step_vector(attributes[n], std) for n in GEOMETRIC if attributes and n in attributes]
+    total = float(step @ step)
+    if not dirs or total <= 0:
+        return 0.0
+    q, _ = np.linalg.qr(np.stack(dirs, 1))
+    share = float(np.sum((q.T @ step) ** 2) / total)
+    t = float(np.clip((share - SPAN_LO) / (SPAN_HI - SPAN_LO), 0.0, 1.0))
+    return t * t * (3.0 - 2.0 * t)
+
+
+def motion(reconstruction: np.ndarray, face: np.ndarray, mask: np.ndarray) -> Motion:
+    """The motion part of the change from ``reconstruction`` to ``face`` (S×S×3 decodes) inside
+    ``mask``; the last few are cached (a preview, its full-resolution render and exports share one)."""
+    import hashlib
+
+    key = b"".join(hashlib.sha1(np.ascontiguousarray(a).tobytes()).digest() for a in (reconstruction, face, mask))
+    with _LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+    flow = crop_flow(reconstruction, face, mask)
+    share = explained_share(reconstruction, face, flow, mask)
+    mot = Motion(flow=flow, share=share)
+    with _LOCK:
+        if len(_CACHE) >= 8:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = mot
+    return mot
+
+
+_CACHE: dict[bytes, Motion] = {}
+_LOCK = threading.Lock()
+
+
+def sample(image: np.ndarray, grid, mode: str = "bicubic") -> np.ndarray:
+    """A crop-space image (S×S×C) sampled at the output pixels' crop positions ``grid`` (0 outside)."""
+    import torch.nn.functional as F
+
+    out = F.grid_sample(_t(image), grid, mode=mode, padding_mode="zeros", align_corners=False)
+    return out[0].permute(1, 2, 0).numpy()
+
+
+def output_displacement(flow: np.ndarray, grid) -> np.ndarray:
+    """The crop-space flow (S×S×2, crop px; already faded by the mask) as a displacement of the
+    output pixels (H×W×2, output px): d = J⁻¹·F(A p), J the (affine) grid's crop px per output px."""
+    g = grid[0].numpy().astype(np.float64) if hasattr(grid, "numpy") else np.asarray(grid, np.float64)[0]
+    s = flow.shape[0]
+    h, w = g.shape[:2]
+    # the grid is affine in the output pixel: its step along x and y, in crop px, is J's columns
+    jx = (g[0, -1] - g[0, 0]) / max(w - 1, 1) if w > 1 else np.array([2.0 / s, 0.0])
+    jy = (g[-1, 0] - g[0, 0]) / max(h - 1, 1) if h > 1 else np.array([0.0, 2.0 / s])
+    jac = np.stack([jx, jy], 1) * (s / 2.0)
+    f = sample(flow, grid, mode="bilinear")
+    return (f @ np.linalg.inv(jac).T).astype(np.float32)
+
+
+def warp_patch(original: np.ndarray, disp: np.ndarray) -> np.ndarray:
+    """``original`` (H×W×C float32) sampled at p + disp(p) (bicubic, edges reflected); pixels that
+    do not move are copied exactly."""
+    import torch
+    import torch.nn.functional as F
+
+    h, w = original.shape[:2]
+    moved = np.abs(disp).max(-1) > 1e-4
+    if not moved.any():
+        return original.copy()
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    gx = (xs + disp[..., 0] + 0.5) * (2.0 / w) - 1.0
+    gy = (ys + disp[..., 1] + 0.5) * (2.0 / h) - 1.0
+    g = torch.from_numpy(np.stack([gx, gy], -1))[None]
+    out = F.grid_sample(_t(original), g, mode="bicubic", padding_mode="reflection", align_corners=False)[0].permute(1, 2, 0).numpy()
+    return np.where(moved[:, :, None], out, original)
+
+
+def flow_change(original: np.ndarray, grid, reconstruction: np.ndarray, face: np.ndarray, delta: np.ndarray, mask: np.ndarray,
+                colour=lambda d: d, mot: Motion | None = None) -> tuple[np.ndarray, Motion]:  # fmt: skip
+    """(the change over the output pixels, H×W×3 float32; the motion used): the photo warped by the
+    weighted flow minus the photo, plus the part of ``delta`` (the masked, coloured crop change
+    D(z') − D(z)) the flow does not explain. With weight 0 this is ``delta`` sampled at ``grid``."""
+    mot = mot or motion(reconstruction, face, mask)
+    if mot.weight <= 0:
+        return sample(delta, grid), mot
+    f = mot.flow * (mot.weight * mask)[:, :, None]
+    recon = np.asarray(reconstruction, np.float32)
+    explained = colour((resample(recon, f) - recon) * mask[:, :, None])
+    change = sample(delta - explained, grid)
+    original = np.asarray(original, np.float32)
+    return change + (warp_patch(original, output_displacement(f, grid)) - original), mot
+
+
+def photo_change(pe, z_edited: np.ndarray, labels, face: np.ndarray, delta: np.ndarray, original: np.ndarray, grid) -> np.ndarray | None:
+    """PhotoEdit.warped_change's geometric path: the change over the output pixels when the edit is
+    (partly) geometric, else None (the caller adds the plain change). A label edit is never warped."""
+    model = pe.model
+    stats = getattr(model, "latent_stats", None)
+    if not pe.same_labels(labels) or stats is None:
+        return None
+    w = geometric_weight(np.asarray(z_edited, np.float64).reshape(-1) - pe.z, getattr(model, "attributes", None), stats.std)
+    if w <= 0:
+        return None
+    from engine.fit_composite import colour_change
+
+    mask = pe.crop_mask(delta.shape[0])
+    mot = motion(pe.reconstruction, face, mask)
+    change, _ = flow_change(original, grid, pe.reconstruction, face, delta, mask, lambda d: colour_change(d, pe.colour),
+                            Motion(mot.flow, mot.share, w))  # fmt: skip
+    return change

@@ -1,0 +1,216 @@
+"""engine.flow_composite: the flow between two decodes, the warp of an output patch, the change."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine import flow_composite as fc
+from engine.data.warp import sampling_grid
+
+
+def blobs(s: int = 64, shift=(0.0, 0.0)) -> np.ndarray:
+    """A smooth RGB test face: a few Gaussian blobs, moved by ``shift`` (x, y) crop px."""
+    yy, xx = np.mgrid[0:s, 0:s].astype(np.float32)
+    img = np.full((s, s, 3), 120.0, np.float32)
+    for cx, cy, r, col in ((20, 24, 5, (90, 40, 30)), (44, 24, 5, (90, 40, 30)), (32, 44, 7, (-60, -70, -40)), (32, 34, 3, (50, 60, 70))):
+        g = np.exp(-((xx - cx - shift[0]) ** 2 + (yy - cy - shift[1]) ** 2) / (2.0 * r * r))
+        img += g[:, :, None] * np.array(col, np.float32)
+    return np.clip(img, 0, 255)
+
+
+def test_flow_recovers_a_shift():
+    src, dst = blobs(), blobs(shift=(1.5, -1.0))  # dst(u) = src(u − t): the flow is −t
+    flow = fc.crop_flow(src, dst)
+    inner = flow[16:52, 14:50]
+    assert np.allclose(inner.mean((0, 1)), (-1.5, 1.0), atol=0.25)
+    share = fc.explained_share(src, dst, flow, np.ones((64, 64), np.float32))
+    assert share > 0.8
+
+
+def test_no_change_no_flow():
+    src = blobs()
+    flow = fc.crop_flow(src, src)
+    assert np.abs(flow).max() < 1e-3
+    assert fc.explained_share(src, src, flow, np.ones((64, 64), np.float32)) == 0.0
+
+
+def test_flow_is_deterministic():
+    src, dst = blobs(), blobs(shift=(0.7, 0.3))
+    assert np.array_equal(fc.crop_flow(src, dst), fc.crop_flow(src, dst))
+
+
+def test_warp_patch_copies_pixels_that_do_not_move():
+    rng = np.random.default_rng(0)
+    patch = rng.uniform(0, 255, (40, 50, 3)).astype(np.float32)
+    disp = np.zeros((40, 50, 2), np.float32)
+    assert np.array_equal(fc.warp_patch(patch, disp), patch)
+    disp[10:20, 10:20] = (0.5, -0.25)
+    out = fc.warp_patch(patch, disp)
+    keep = np.ones((40, 50), bool)
+    keep[10:20, 10:20] = False
+    assert np.array_equal(out[keep], patch[keep])
+    assert not np.array_equal(out[~keep], patch[~keep])
+
+
+def test_warp_patch_moves_by_whole_pixels_exactly():
+    rng = np.random.default_rng(1)
+    patch = rng.uniform(0, 255, (30, 30, 3)).astype(np.float32)
+    disp = np.zeros((30, 30, 2), np.float32)
+    disp[..., 0] = 2.0  # out(p) = patch(p + 2 px in x)
+    out = fc.warp_patch(patch, disp)
+    assert np.allclose(out[:, :-4], patch[:, 2:-2], atol=1e-3)
+
+
+@pytest.mark.parametrize("scale", [0.5, 2.0])
+def test_output_displacement_follows_the_alignment(scale):
+    """One crop px of flow is 1/scale output px when an output px spans ``scale`` crop px."""
+    s, w = 64, int(64 / scale)
+    grid = sampling_grid(np.array([[scale, 0.0, 0.0], [0.0, scale, 0.0]]), w, w, s, s)
+    flow = np.zeros((s, s, 2), np.float32)
+    flow[..., 0], flow[..., 1] = 1.0, -0.5
+    d = fc.output_displacement(flow, grid)
+    inner = d[w // 4 : 3 * w // 4, w // 4 : 3 * w // 4]
+    assert np.allclose(inner.mean((0, 1)), (1.0 / scale, -0.5 / scale), atol=1e-3)
+
+
+def test_rotated_alignment_maps_the_flow_through_the_rotation():
+    s, w = 64, 64
+    c, sn = np.cos(np.pi / 2), np.sin(np.pi / 2)  # output x is crop y
+    m = np.array([[c, -sn, 64.0], [sn, c, 0.0]])
+    grid = sampling_grid(m, w, w, s, s)
+    flow = np.zeros((s, s, 2), np.float32)
+    flow[..., 0] = 1.0  # +1 crop px in u
+    d = fc.output_displacement(flow, grid)[16:48, 16:48].mean((0, 1))
+    # crop u = −y + 64, v = x: +1 in u is −1 in output y
+    assert np.allclose(d, (0.0, -1.0), atol=1e-3)
+
+
+def test_flow_change_without_motion_is_the_added_change():
+    s, w = 64, 96
+    grid = sampling_grid(np.array([[64 / 96, 0.0, 0.0], [0.0, 64 / 96, 0.0]]), w, w, s, s)
+    recon = blobs()
+    face = recon + 10.0
+    delta = np.full((s, s, 3), 10.0, np.float32)
+    mot = fc.Motion(np.random.default_rng(0).normal(0, 1, (s, s, 2)).astype(np.float32), 0.5, 0.0)  # weight 0: not used
+    original = np.full((w, w, 3), 80.0, np.float32)
+    change, _ = fc.flow_change(original, grid, recon, face, delta, np.ones((s, s), np.float32), mot=mot)
+    assert np.allclose(change, fc.sample(delta, grid))
+
+
+def test_flow_change_moves_the_photo_and_adds_no_ghost():
+    """A pure motion of the decode moves the photo's own detail: the change is the warp, the
+    residual is small, and nothing moves where the mask is 0."""
+    s, w = 64, 128
+    grid = sampling_grid(np.array([[0.5, 0.0, 0.0], [0.0, 0.5, 0.0]]), w, w, s, s)
+    recon, face = blobs(), blobs(shift=(1.0, 0.0))
+    mask = np.zeros((s, s), np.float32)
+    mask[8:56, 8:56] = 1.0
+    delta = (face - recon) * mask[:, :, None]
+    rng = np.random.default_rng(2)
+    original = rng.uniform(60, 200, (w, w, 3)).astype(np.float32)  # fine texture the model never saw
+    change, mot = fc.flow_change(original, grid, recon, face, delta, mask)
+    assert mot.share > 0.8
+    assert np.array_equal(change[:8], np.zeros_like(change[:8]))  # outside the mask (crop rows 0..3): untouched
+    inner = (original + change)[40:88, 40:88]
+    shifted = original[40:88, 38:86]  # out(p) ≈ photo(p − 2 output px)
+    assert np.abs(inner - shifted).mean() < 0.25 * np.abs(original[40:88, 40:88] - shifted).mean()
+
+
+# --------------------------------------------------------------------------- PhotoEdit's composite
+
+
+class _Stats:
+    std = np.ones(8, np.float32)
+
+
+class Moving:
+    """A stand-in model: latent 0 along ``Smiling`` moves the face right by 2 crop px per unit; latent 1
+    (``Eyeglasses``) draws a dark bar (new structure, not motion)."""
+
+    latent_dim, image_size = 8, 32
+    latent_stats = _Stats()
+    attributes = {"Smiling": np.eye(8, dtype=np.float32)[0], "Eyeglasses": np.eye(8, dtype=np.float32)[1]}
+
+    def decode(self, z, labels=None):
+        out = []
+        for v in np.asarray(z, np.float32):
+            im = blobs(64, shift=(2.0 * float(v[0]), 0.0))[::2, ::2].copy()
+            im[12:15, 6:26] -= 60.0 * float(v[1])
+            out.append(np.clip(np.rint(im), 0, 255).astype(np.uint8))
+        return np.stack(out)
+
+
+@pytest.fixture(scope="module")
+def moving(tiny_ckpt):
+    from dataclasses import replace
+
+    import engine
+    from engine.photo import open_photo
+    from tests.tiny_models import device_under_test
+
+    rng = np.random.default_rng(5)
+    photo = np.clip(np.repeat(np.repeat(blobs(64), 2, 0), 2, 1) + rng.normal(0, 15, (128, 128, 3)), 0, 255).astype(np.uint8)
+    pe = open_photo(engine.load_model(str(tiny_ckpt), device=device_under_test()), photo, detector="centre")
+    m = Moving()
+    pe = replace(pe, model=m, z=np.zeros(8, np.float32), labels={}, reconstruction=m.decode(np.zeros((1, 8)))[0], colour="luma",
+                 mask_shape="crop", _previews={})  # fmt: skip
+    return pe, photo
+
+
+def _plain(pe, z):
+    """The composite without the warp: the photo plus the change, as before flow_composite."""
+    delta, _, _ = pe._layers(z)
+    original, _, _, grid = pe._geometry(True, 0)
+    x0, y0, x1, y1 = pe.region
+    out = pe.photo.copy()
+    out[y0:y1, x0:x1] = np.clip(np.rint(original.astype(np.float32) + fc.sample(delta, grid)), 0, 255).astype(np.uint8)
+    return out
+
+
+def test_a_geometric_edit_warps_the_photo_and_others_add_the_change(moving):
+    from engine.export_16bit import composite_float
+
+    pe, photo = moving
+    assert np.array_equal(pe.composite(pe.z), photo)  # zero edit: the photo exactly
+    smile = np.eye(8, dtype=np.float32)[0] * 0.5
+    out = pe.composite(smile)
+    plain = _plain(pe, smile)
+    assert not np.array_equal(out, plain)  # the warp is used
+    # the photo's own texture moved (by ~1 crop px = the alignment's scale in photo px), not a blurred copy added
+    x0, y0, x1, y1 = pe.region
+    assert fc.geometric_weight(smile, pe.model.attributes, pe.model.latent_stats.std) == 1.0
+    sharp = lambda im: np.abs(np.diff(im[y0 + 20 : y1 - 20, x0 + 20 : x1 - 20].astype(np.float32), axis=1)).mean()  # noqa: E731
+    assert sharp(out) > 0.9 * sharp(photo)
+    # every output agrees: preview scale, 16-bit float composite
+    assert np.abs(composite_float(pe, smile) - out.astype(np.float32)).max() <= 0.5 + 1e-3
+    small = pe.render(smile, max_side=64)
+    assert small.changed and small.image.shape[0] <= 64
+    # Eyeglasses (new structure) composites exactly as before: no warp at all
+    glasses = np.eye(8, dtype=np.float32)[1]
+    assert fc.geometric_weight(glasses, pe.model.attributes, pe.model.latent_stats.std) == 0.0
+    assert np.array_equal(pe.composite(glasses), _plain(pe, glasses))
+
+
+def test_a_warped_edit_changes_nothing_outside_the_crop(moving):
+    pe, photo = moving
+    out = pe.composite(np.eye(8, dtype=np.float32)[0]).astype(int)
+    changed = np.abs(out - photo).max(axis=2) > 0
+    h, w = photo.shape[:2]
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64) + 0.5
+    m = pe.alignment.inverse
+    u, v = m[0, 0] * xs + m[0, 1] * ys + m[0, 2], m[1, 0] * xs + m[1, 1] * ys + m[1, 2]
+    s = pe.alignment.size
+    inside = (u > -2) & (u < s + 2) & (v > -2) & (v < s + 2)
+    assert changed.any() and not changed[~inside].any()
+    # no seam: the change fades out towards the crop's border (the flow is faded by the mask), ring by ring
+    dist = np.minimum(np.minimum(u, s - u), np.minimum(v, s - v))  # crop px from the crop's border
+    ring = lambda a, b: np.abs(out - photo).max(axis=2)[inside & (dist >= a) & (dist < b)].mean()  # noqa: E731
+    assert ring(0, 0.25) < 3 and ring(0, 0.25) < ring(0.5, 1) < ring(1.5, 2)
+
+
+def test_min_jacobian_finds_a_fold():
+    flow = np.zeros((32, 32, 2), np.float32)
+    assert fc.min_jacobian(flow) == 1.0
+    flow[:, 16:, 0] = -3.0  # the right half jumps 3 px left over the left half: a fold
+    assert fc.min_jacobian(flow) < 0.0
