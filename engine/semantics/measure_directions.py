@@ -150,9 +150,11 @@ def compute_measure_directions(
     if not chosen:
         raise ValueError(f"{data}: no measure has {MIN_LABELLED}+ labelled training faces")
     ckpt = ckpt_io.load(checkpoint)
+    for kind, group in (("landmark measures", [n for n in chosen if n != "Age"]), ("age estimates (faces_meta.csv)", [n for n in chosen if n == "Age"])):
+        if group:
+            n_lab = int(np.isfinite(y_tr[:, LABELS.index(group[0])]).sum())
+            store_fits(ckpt, {n: chosen[n] for n in group}, data=f"{data} {kind} ({method}; train: {n_lab} labelled of {len(y_tr)}, scored on test)")
     n_lab = int(np.isfinite(y_tr[:, cols[0]]).sum())
-    what = "age estimates (faces_meta.csv)" if set(chosen) == {"Age"} else "landmark measures"
-    store_fits(ckpt, chosen, data=f"{data} {what} ({method}; train: {n_lab} labelled of {len(y_tr)}, scored on test)")
     for name in chosen:
         ckpt.info["attributes"][name].update({k: scores[method][name][k] for k in ("r", "r2", "auc", "median", "sd", "n_test")})
     target = Path(out or checkpoint)

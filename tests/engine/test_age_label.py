@@ -53,15 +53,16 @@ def test_measure_directions_fits_age(tiny_ckpt, aged_celeba, tmp_path, capsys, m
 
     monkeypatch.setenv("LATENT_STUDIO_CACHE_DIR", str(tmp_path / "cache"))
     out = tmp_path / "aged.safetensors"
-    argv = ["measure-directions", str(tiny_ckpt), "--data", f"faces:{aged_celeba}", "--names", "Age", "--out", str(out),
+    argv = ["measure-directions", str(tiny_ckpt), "--data", f"faces:{aged_celeba}", "--names", "Age,Smiling", "--out", str(out),
             "--json", "--quiet", "--threads", "1"]  # fmt: skip
     assert main(argv) == 0
     r = json.loads(capsys.readouterr().out)
-    assert set(r["attributes"]) == {"Age"} and r["train_labelled"] == 55  # 56 training faces, one without an age
+    assert set(r["attributes"]) == {"Age", "Smiling"} and r["train_labelled"] == 55  # 56 training faces, one without an age
     m = engine.load_model(str(out))
     info = m.ckpt.info["attributes"]["Age"]
     assert info["r"] > 0.5 and "classifier.Age" in m.ckpt.extra and "age estimates" in info["data"]  # brightness is in the tiny latent
     assert 30 < info["median"] < 60 and info["sd"] > 5
+    assert "landmark measures" in m.ckpt.info["attributes"]["Smiling"]["data"] and "labelled of 56" in m.ckpt.info["attributes"]["Smiling"]["data"]
 
 
 class Conditional:
