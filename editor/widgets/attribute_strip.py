@@ -5,11 +5,10 @@ dimensions' traversal strip (traversal_strip.py), small enough to sit inside a r
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QSize, Signal
-from PySide6.QtGui import QIcon, QPixmap, QResizeEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from editor.imaging import array_to_qimage
+from editor.widgets.thumbnail_row import ThumbnailRow
 
 THUMB, MIN_THUMB = 40, 18  # thumbnails shrink to share a narrow dock's width
 
@@ -21,17 +20,19 @@ class AttributeStrip(QWidget):
         super().__init__(parent)
         self.name = name
         self.values = np.zeros(0, np.float32)
-        self.buttons: list[QToolButton] = []
         self.note = QLabel(f"{name}: decoding −3σ … +3σ …")
         self.note.setStyleSheet("color: gray")
-        self._thumbs = QHBoxLayout()
-        self._thumbs.setContentsMargins(0, 0, 0, 0)
-        self._thumbs.setSpacing(1)
+        self.row = ThumbnailRow(THUMB, MIN_THUMB, spacing=1)
+        self.row.picked.connect(lambda i: self.valuePicked.emit(float(self.values[i])))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 2, 0, 2)
         layout.setSpacing(0)
         layout.addWidget(self.note)
-        layout.addLayout(self._thumbs)
+        layout.addWidget(self.row)
+
+    @property
+    def buttons(self):
+        return self.row.buttons
 
     def wait(self) -> None:
         """Shown before the first decodes arrive (later ones replace the thumbnails in place)."""
@@ -41,36 +42,4 @@ class AttributeStrip(QWidget):
     def set_images(self, images: np.ndarray, values: np.ndarray) -> None:
         self.values = np.asarray(values, np.float32)
         self.note.hide()
-        while len(self.buttons) < len(images):
-            button = QToolButton(autoRaise=True, iconSize=QSize(THUMB, THUMB))
-            button.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)  # the strip never widens its dock
-            button.clicked.connect(self._on_clicked)
-            self._thumbs.addWidget(button)
-            self.buttons.append(button)
-        for i, button in enumerate(self.buttons):
-            button.setVisible(i < len(images))
-            if i < len(images):
-                button.setIcon(QIcon(QPixmap.fromImage(array_to_qimage(np.ascontiguousarray(images[i])))))
-                button.setToolTip(f"{self.name} = {self.values[i]:+.2f}σ (click to apply)")
-                button.setProperty("index", i)
-        self._fit_thumbs()
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._fit_thumbs()
-
-    def _fit_thumbs(self) -> None:
-        """One size for all, as large as the buttons' share of the width allows (at most THUMB)."""
-        shown = [b for b in self.buttons if not b.isHidden()]
-        if not shown:
-            return
-        self.layout().activate()
-        padding = shown[0].sizeHint().width() - shown[0].iconSize().width()
-        side = int(max(MIN_THUMB, min(THUMB, min(b.width() for b in shown) - padding)))
-        for button in shown:
-            button.setIconSize(QSize(side, side))
-
-    def _on_clicked(self) -> None:
-        button = self.sender()
-        if button is not None:
-            self.valuePicked.emit(float(self.values[int(button.property("index"))]))
+        self.row.show_images(images, [f"{self.name} = {v:+.2f}σ (click to apply)" for v in self.values])
