@@ -34,13 +34,16 @@ def _image_ids(root: Path) -> list[str]:
     return read_attr(root / "list_attr_celeba.txt")[1]
 
 
-def measure_stats(values: np.ndarray) -> dict[str, Any]:
-    """Miss rate and distribution of each measure (columns of ``values``, NaN = no label)."""
+def measure_stats(values: np.ndarray, names=MEASURES) -> dict[str, Any]:
+    """Miss rate and distribution of each measure (columns of ``values``, NaN = no label; a
+    seventh column is ``Age``, ``engine.data.age``)."""
+    from engine.data.age import AGE, DEFINITION
+
     out: dict[str, Any] = {}
-    for j, name in enumerate(MEASURES):
+    for j, name in enumerate(names):
         v = values[:, j]
         ok = v[np.isfinite(v)]
-        row: dict[str, Any] = {"definition": DEFINITIONS[name], "n": int(len(v)), "labelled": int(len(ok)),
+        row: dict[str, Any] = {"definition": DEFINITION if name == AGE else DEFINITIONS[name], "n": int(len(v)), "labelled": int(len(ok)),
                                "miss_rate": round(1.0 - len(ok) / max(len(v), 1), 4)}
         if len(ok):
             q = np.quantile(ok, QUANTILES)
@@ -145,6 +148,11 @@ def label_face_set(root: str | os.PathLike[str], progress: bool = True, limit: i
     bar.close()
     write_measures(root, ids, values)
     stats = measure_stats(values[:n])
+    from engine.data.age import AGE, read_meta_ages
+
+    ages = read_meta_ages(root)
+    if ages:  # the builder's age estimates: the Age label's distribution on the card too
+        stats[AGE] = measure_stats(np.array([[ages.get(f, np.nan)] for f in ids[:n]]), (AGE,))[AGE]
     summary_path = root / "summary.json"
     summary = json.loads(summary_path.read_text(encoding="ascii")) if summary_path.exists() else {}
     summary["measures"] = {"file": FILE, "faces_measured": n, "stats": stats}
@@ -169,7 +177,7 @@ def card_section(measures: dict[str, Any]) -> str:
         "| measure | how | mean | s.d. | 5 % | 25 % | median | 75 % | 95 % |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for name in MEASURES:
+    for name in [*MEASURES, *(["Age"] if "Age" in stats else [])]:
         s = stats.get(name, {})
         if "mean" not in s:
             lines.append(f"| {name} | {s.get('definition', '')} | – | – | – | – | – | – | – |")
@@ -177,6 +185,9 @@ def card_section(measures: dict[str, Any]) -> str:
         q = s["quantiles"]
         lines.append(f"| {name} | {s['definition']} | {s['mean']:+.3f} | {s['sd']:.3f} | "
                      + " | ".join(f"{q[k]:+.3f}" for k in ("q05", "q25", "q50", "q75", "q95")) + " |")
+    if "Age" in stats:
+        lines += ["", "`Age` is not a landmark measure: it is the builder's age estimate kept in `faces_meta.csv` (the same network",
+                  "and HOG box that labelled `Young`; an empty cell is no label), in years, read again on edited pixels by the landmark judge."]
     lines += ["", "Caveats: the measures are read on 64x64 synthetic faces (upscaled), so they are coarse;",
               "HeadYaw and LightDirection are partly confounded (a turned face shows more of one cheek).", ""]
     return "\n".join(lines)

@@ -170,3 +170,18 @@ def test_eval_edits_landmarks_judges_only_the_named_labels(tiny_ckpt, aged_celeb
     assert r["data_sd"]["Age"] > 5 and r["decoded_with"] is None  # an unconditional model decodes without labels
     assert main(["eval-edits", "--model", str(tiny_ckpt), "--data", f"faces:{aged_celeba}", "--names", "Age"]) == 2
     assert "--names goes with --landmarks" in capsys.readouterr().err
+
+
+def test_the_data_card_shows_the_age_label(tmp_path):
+    pytest.importorskip("dlib")
+    from conftest import write_celeba_miniature
+
+    from engine.data.face_measures import card_section, label_face_set
+
+    root = _with_ages(write_celeba_miniature(tmp_path / "faces", n=6, size=32), missing=(1,))
+    out = label_face_set(root, progress=False)
+    age = out["stats"][AGE]
+    assert age["labelled"] == 5 and age["miss_rate"] == pytest.approx(1 / 6, abs=1e-3) and 20 <= age["mean"] <= 70
+    assert np.isnan(split_labels(root, "train")[:, :-1]).all()  # noise: dlib finds no face, the measures stay empty
+    card = card_section(json.loads((root / "summary.json").read_text())["measures"])
+    assert f"| Age | {age['definition']} | {age['mean']:+.3f} |" in card and "faces_meta.csv" in card
