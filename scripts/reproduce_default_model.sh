@@ -22,7 +22,8 @@ $ls stats "$model" --data "faces:$work/faces"
 $ls directions "$model" --data "faces:$work/faces" --method mean
 $ls pca "$model" --data "faces:$work/faces"
 # 3b. Landmark attributes (Smiling, MouthOpen, EyesOpen, HeadYaw, HeadRoll, LightDirection): the face set's continuous
-#     labels (build-faces writes them; an older set gets them here), then ridge-regression directions.
+#     labels (build-faces writes them; an older set gets them here), then ridge-regression directions for them and for
+#     Age (the builder's age estimate in faces_meta.csv), all in one run.
 [ -f "$work/faces/face_measures.csv" ] || OMP_NUM_THREADS=1 $ls data label-landmarks "$work/faces"
 $ls measure-directions "$model" --data "faces:$work/faces" --threads 1
 
