@@ -154,7 +154,7 @@ def main(argv=None) -> int:
                 imgs, face, mot = variants(pe, z, original, grid, mask)
                 imgs["decode"] = face
                 product = pe.render(z, full_resolution=True).image.astype(int)  # what PhotoEdit composites now
-                product_is = "flow" if attr in fc.GEOMETRIC else "plain"
+                product_is = "flow" if attr in fc.WARPED else "plain"
                 product_gap = int(np.abs(product - imgs[product_is]).max())
                 imgs["decode-warp"] = np.clip(np.rint(fc.resample(pe.reconstruction, mot.flow)), 0, 255).astype(np.uint8)
                 mag = np.hypot(mot.flow[..., 0], mot.flow[..., 1]) * mask
@@ -169,6 +169,7 @@ def main(argv=None) -> int:
                         "method": meth,
                         "share": round(mot.share, 3),
                         "flow_p99_crop_px": round(float(np.percentile(mag, 99)), 2),
+                        "min_jacobian": round(fc.min_jacobian(mot.flow), 3),  # ≤ 0: the warp folds
                     }
                     if m is not None and ref is not None:
                         row["moves_sd"] = {k: round((m[k] - ref[k]) / sd[k], 3) for k in GEO}
@@ -232,7 +233,8 @@ def markdown(rows: list[dict]) -> str:
 
 
 def save_pictures(pics: dict, folder: Path) -> None:
-    """Per photo: rows = edits (+3σ), columns = original, plain composite, flow warp; the face at 100 %."""
+    """Per photo: rows = the geometric edits at +3σ, columns = original, plain composite, flow warp (what
+    PhotoEdit composites now, but for MouthOpen); the middle of the face at 100 %. No Eyeglasses: not warped."""
     from PIL import Image
 
     from engine.protocol.files import atomic_write
@@ -240,11 +242,11 @@ def save_pictures(pics: dict, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for pname in sorted({p for p, _ in pics}):
         rows = []
-        for (p, _attr), (o, plain, flow) in pics.items():
-            if p != pname:
+        for (p, attr), (o, plain, flow) in pics.items():
+            if p != pname or attr not in GEO:
                 continue
             h, w = o.shape[:2]
-            y0, y1, x0, x1 = int(0.25 * h), int(0.85 * h), int(0.2 * w), int(0.8 * w)  # the face, not the margin
+            y0, y1, x0, x1 = int(0.3 * h), int(0.8 * h), int(0.25 * w), int(0.75 * w)  # brows to chin
             rows.append(np.concatenate([im[y0:y1, x0:x1] for im in (o, plain, flow)], 1))
         buf = io.BytesIO()
         Image.fromarray(np.concatenate(rows, 0)).save(buf, format="PNG", optimize=True)

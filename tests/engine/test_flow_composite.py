@@ -126,17 +126,19 @@ class _Stats:
 
 class Moving:
     """A stand-in model: latent 0 along ``Smiling`` moves the face right by 2 crop px per unit; latent 1
-    (``Eyeglasses``) draws a dark bar (new structure, not motion)."""
+    (``Eyeglasses``) draws a dark bar (new structure, not motion); latent 2 is ``MouthOpen`` (not warped)."""
 
     latent_dim, image_size = 8, 32
     latent_stats = _Stats()
-    attributes = {"Smiling": np.eye(8, dtype=np.float32)[0], "Eyeglasses": np.eye(8, dtype=np.float32)[1]}
+    attributes = {"Smiling": np.eye(8, dtype=np.float32)[0], "Eyeglasses": np.eye(8, dtype=np.float32)[1],
+                  "MouthOpen": np.eye(8, dtype=np.float32)[2]}  # fmt: skip
 
     def decode(self, z, labels=None):
         out = []
         for v in np.asarray(z, np.float32):
             im = blobs(64, shift=(2.0 * float(v[0]), 0.0))[::2, ::2].copy()
             im[12:15, 6:26] -= 60.0 * float(v[1])
+            im[22:24, 12:20] -= 50.0 * float(v[2])
             out.append(np.clip(np.rint(im), 0, 255).astype(np.uint8))
         return np.stack(out)
 
@@ -190,6 +192,10 @@ def test_a_geometric_edit_warps_the_photo_and_others_add_the_change(moving):
     glasses = np.eye(8, dtype=np.float32)[1]
     assert fc.geometric_weight(glasses, pe.model.attributes, pe.model.latent_stats.std) == 0.0
     assert np.array_equal(pe.composite(glasses), _plain(pe, glasses))
+    mouth = np.eye(8, dtype=np.float32)[2]  # MouthOpen: left out by measurement
+    assert np.array_equal(pe.composite(mouth), _plain(pe, mouth))
+    both = smile + glasses * 0.5  # mostly new structure: not warped
+    assert fc.geometric_weight(both, pe.model.attributes, pe.model.latent_stats.std) == 0.0
 
 
 def test_a_warped_edit_changes_nothing_outside_the_crop(moving):
