@@ -29,8 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 
 #: The attributes whose edits are warped. Only an edit whose latent step lies in their span is: the
-#: share of a change's energy a flow explains does not tell motion from new structure (0.15–0.39 for
-#: Eyeglasses, 0.0–0.5 for the geometric edits on the real portraits), and warping Eyeglasses
+#: share of a change's energy a flow explains does not tell motion from new structure (0.22–0.39 for
+#: Eyeglasses, 0.14–0.51 for the geometric edits on the real portraits), and warping Eyeglasses
 #: weakens its frames. MouthOpen is left out by measurement: its change is mostly the dark gap of an
 #: open mouth (new structure), and warped it moved its own landmark measure less than the plain
 #: composite in 3 of 4 edits, in two runs (docs/photo.md, "Geometric edits: warping the photo").

@@ -212,38 +212,52 @@ def main(argv=None) -> int:
 
 
 def markdown(rows: list[dict]) -> str:
-    """Mean over photos per (edit, amount, method): own move, worst other geometric move, identity, sharpness."""
+    """One line per edit, means over the photos, plain → flow: own move (and the model's decode), right
+    way, worst other geometric move, identity, sharpness; Eyeglasses: the judge's logit instead."""
     lines = [
-        "| edit | method | own move (s.d.) | right way | worst other (s.d.) | identity | sharpness | Eyeglasses logit | flow share |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| edit | decode own move | own move plain → flow (s.d.) | right way plain → flow | worst other plain → flow "
+        "| identity plain → flow | sharpness plain → flow | flow share |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    keys = sorted({(r["edit"], r["amount"], r["method"]) for r in rows}, key=lambda k: (k[0], -k[1], METHODS.index(k[2])))
-    for attr, amount, meth in keys:
+    edits = sorted({(r["edit"], r["amount"]) for r in rows}, key=lambda k: (EDITS.index(k[0]) if k[0] in EDITS else 99, -k[1]))
+
+    def stat(attr, amount, meth, what):
         rs = [r for r in rows if (r["edit"], r["amount"], r["method"]) == (attr, amount, meth)]
         ok = [r for r in rs if r["moves_sd"] is not None]
-        own = np.mean([r["moves_sd"][attr] for r in ok]) if ok and attr in GEO else np.nan
-        right = f"{sum(r['right_way'] for r in ok)}/{len(ok)}" if ok and attr in GEO else "–"
-        other = np.mean([max(abs(v) for k, v in r["moves_sd"].items() if k != attr) for r in ok]) if ok else np.nan
-        f = lambda k, rs=rs: np.mean([r[k] for r in rs if k in r]) if any(k in r for r in rs) else np.nan  # noqa: E731
+        if what == "own":
+            return np.mean([r["moves_sd"][attr] for r in ok]) if ok and attr in GEO else np.nan
+        if what == "right":
+            return f"{sum(r['right_way'] for r in ok)}/{len(ok)}" if ok and attr in GEO else "–"
+        if what == "other":
+            return np.mean([max(abs(v) for k, v in r["moves_sd"].items() if k != attr) for r in ok]) if ok else np.nan
+        vals = [r[what] for r in rs if what in r]
+        return np.mean(vals) if vals else np.nan
+
+    for attr, amount in edits:
+        s = lambda meth, what, a=attr, m=amount: stat(a, m, meth, what)  # noqa: E731
+        own = (f"{s('plain', 'own'):+.2f} → {s('flow', 'own'):+.2f}" if attr in GEO
+               else f"logit {s('plain', 'eyeglasses_logit'):+.2f} → {s('flow', 'eyeglasses_logit'):+.2f}")  # fmt: skip
         lines.append(
-            f"| {attr} {amount:+.0f}σ | {meth} | {own:+.2f} | {right} | {other:.2f} | {f('identity'):.3f} | {f('sharpness'):.2f} "
-            f"| {f('eyeglasses_logit'):+.2f} | {f('share'):.2f} |"
+            f"| {attr} {amount:+.0f}σ | {s('decode', 'own'):+.2f} | {own} | {s('plain', 'right')} → {s('flow', 'right')} "
+            f"| {s('plain', 'other'):.2f} → {s('flow', 'other'):.2f} | {s('plain', 'identity'):.2f} → {s('flow', 'identity'):.2f} "
+            f"| {s('plain', 'sharpness'):.2f} → {s('flow', 'sharpness'):.2f} | {s('flow', 'share'):.2f} |"
         )
-    return "\n".join(lines).replace("nan", "–") + "\n"
+    return "\n".join(lines).replace("nan", "–").replace("+–", "–") + "\n"
 
 
 def save_pictures(pics: dict, folder: Path) -> None:
-    """Per photo: rows = the geometric edits at +3σ, columns = original, plain composite, flow warp (what
-    PhotoEdit composites now, but for MouthOpen); the middle of the face at 100 %. No Eyeglasses: not warped."""
+    """Per photo: rows = the warped edits (flow_composite.WARPED) at +3σ, columns = original, plain composite,
+    flow warp (what PhotoEdit composites now); the middle of the face at 100 %."""
     from PIL import Image
 
+    from engine import flow_composite as fc
     from engine.protocol.files import atomic_write
 
     folder.mkdir(parents=True, exist_ok=True)
     for pname in sorted({p for p, _ in pics}):
         rows = []
         for (p, attr), (o, plain, flow) in pics.items():
-            if p != pname or attr not in GEO:
+            if p != pname or attr not in fc.WARPED:
                 continue
             h, w = o.shape[:2]
             y0, y1, x0, x1 = int(0.3 * h), int(0.8 * h), int(0.25 * w), int(0.75 * w)  # brows to chin
