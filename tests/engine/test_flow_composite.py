@@ -220,3 +220,16 @@ def test_min_jacobian_finds_a_fold():
     assert fc.min_jacobian(flow) == 1.0
     flow[:, 16:, 0] = -3.0  # the right half jumps 3 px left over the left half: a fold
     assert fc.min_jacobian(flow) < 0.0
+
+
+def test_a_locked_geometric_step_is_still_warped():
+    """The editor's lock projects other attributes' read-outs out of a step: the step leaves the span of
+    the stored directions, but its read-out change stays on the warped attribute."""
+    attributes = {"Smiling": np.eye(8, dtype=np.float32)[0], "Eyeglasses": np.eye(8, dtype=np.float32)[1] + np.eye(8, dtype=np.float32)[0]}
+    std = np.ones(8, np.float32)
+    readouts = {"Smiling": np.eye(8, dtype=np.float32)[0], "Eyeglasses": np.eye(8, dtype=np.float32)[1]}
+    locked = np.eye(8)[0] + 0.8 * np.eye(8)[3]  # Smiling with a component the lock added off the span
+    assert fc.geometric_weight(locked, attributes, std) < 0.5
+    assert fc.geometric_weight(locked, attributes, std, readouts) == 1.0
+    glasses = attributes["Eyeglasses"]
+    assert fc.geometric_weight(glasses, attributes, std, readouts) == 0.0
