@@ -238,7 +238,7 @@ class MainWindow(QMainWindow):
         photo.rendered.connect(view.set_rendered)
         photo.facesChanged.connect(
             lambda faces, chosen: self.face_chooser.set_faces(photo.current.photo if photo.current else None, faces, chosen))
-        photo.opened.connect(lambda opened: self.documents.set_photo_open(opened is not None))
+        photo.opened.connect(lambda opened: self._on_photo_open(opened is not None))
         photo.exported.connect(lambda path: self.banner.show_info(f"Exported {path}"))
         photo.failed.connect(self.show_error)
         self.face_chooser.faceChosen.connect(history.choose_face)
@@ -346,6 +346,14 @@ class MainWindow(QMainWindow):
         """One line for a person, worded where the request was made: banner and status bar."""
         self.banner.show_error(message)
         self.statusBar().showMessage(message, 8000)
+
+    def _on_photo_open(self, open_: bool) -> None:
+        """Ctrl+E exports what is being edited: the photo at its full resolution when one is open
+        (the model-resolution face moves to Ctrl+Shift+E), else the sample (Ctrl+Shift+E: none)."""
+        self.documents.set_photo_open(open_)
+        photo_key, face_key = ("Ctrl+E", "Ctrl+Shift+E") if open_ else ("Ctrl+Shift+E", "Ctrl+E")
+        self.documents.export_photo.setShortcut(QKeySequence(photo_key))
+        self.files.export.setShortcut(QKeySequence(face_key))
 
     def _export_source(self):
         if self.edit.edited is None:

@@ -5,6 +5,7 @@ FakeEngine first, then the real engine on a tiny checkpoint and scikit-image's a
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtGui import QKeySequence
 import pytest
 
 from engine.protocol import ChooseFace, Decode, Encode, OpenPhoto, RenderEdit
@@ -25,6 +26,11 @@ def test_opening_a_photo_sends_open_photo_and_shows_it_at_full_resolution(qtbot,
     np.testing.assert_array_equal(window.canvas.views["reconstruction"].frame.array, opened.reconstruction)
     assert window.documents.export_photo.isEnabled() and window.documents.save_session.isEnabled()
     assert not window.face_chooser.isVisibleTo(window)  # one face: no chooser
+    # Ctrl+E exports what is edited: the photo at full resolution (the model's face: Ctrl+Shift+E)
+    assert window.documents.export_photo.shortcut() == QKeySequence("Ctrl+E")
+    assert window.files.export.shortcut() == QKeySequence("Ctrl+Shift+E")
+    window.photo.close()
+    assert window.files.export.shortcut() == QKeySequence("Ctrl+E") and not window.documents.export_photo.isEnabled()
 
 
 def test_preview_while_dragging_full_quality_on_release(qtbot, window, fake, tmp_path):
