@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QMainWindow, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QMainWindow, QTabWidget, QToolButton, QVBoxLayout, QWidget
 
 from editor.client import EngineClient
 from editor.controllers.edit import EditController
@@ -125,7 +125,8 @@ class MainWindow(QMainWindow):
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("main-toolbar")
         toolbar.addAction(self.files.open)
-        toolbar.addAction(self.files.export)
+        self.export_button = QToolButton(defaultAction=self.files.export, toolButtonStyle=Qt.ToolButtonStyle.ToolButtonTextOnly)
+        toolbar.addWidget(self.export_button)  # exports what is edited: the photo when one is open (_on_photo_open)
         if self.menuBar().isNativeMenuBar():  # a menu bar outside the window (macOS) shows no corner widget
             toolbar.insertWidget(toolbar.actions()[0], self.chooser)  # first: the last to overflow
         else:
@@ -348,12 +349,14 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(message, 8000)
 
     def _on_photo_open(self, open_: bool) -> None:
-        """Ctrl+E exports what is being edited: the photo at its full resolution when one is open
-        (the model-resolution face moves to Ctrl+Shift+E), else the sample (Ctrl+Shift+E: none)."""
+        """Ctrl+E and the toolbar's export button export what is being edited: the photo at its full
+        resolution when one is open (the model-resolution face moves to Ctrl+Shift+E and the File
+        menu), else the sample."""
         self.documents.set_photo_open(open_)
         photo_key, face_key = ("Ctrl+E", "Ctrl+Shift+E") if open_ else ("Ctrl+Shift+E", "Ctrl+E")
         self.documents.export_photo.setShortcut(QKeySequence(photo_key))
         self.files.export.setShortcut(QKeySequence(face_key))
+        self.export_button.setDefaultAction(self.documents.export_photo if open_ else self.files.export)
 
     def _export_source(self):
         if self.edit.edited is None:

@@ -29,8 +29,10 @@ def test_opening_a_photo_sends_open_photo_and_shows_it_at_full_resolution(qtbot,
     # Ctrl+E exports what is edited: the photo at full resolution (the model's face: Ctrl+Shift+E)
     assert window.documents.export_photo.shortcut() == QKeySequence("Ctrl+E")
     assert window.files.export.shortcut() == QKeySequence("Ctrl+Shift+E")
+    assert window.export_button.defaultAction() is window.documents.export_photo  # the toolbar's button too
     window.photo.close()
     assert window.files.export.shortcut() == QKeySequence("Ctrl+E") and not window.documents.export_photo.isEnabled()
+    assert window.export_button.defaultAction() is window.files.export
 
 
 def test_preview_while_dragging_full_quality_on_release(qtbot, window, fake, tmp_path):
