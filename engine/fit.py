@@ -18,7 +18,6 @@ steps, ``should_stop()`` polled every step; a stop keeps the best weights so far
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 import time
@@ -48,9 +47,10 @@ class FitConfig:
     tune_labels: bool = True  # a cGAN: tune its label embedding too
     label_change_weight: float = 1.0  # conditional models: hold the unfitted change of each label set to 0 and to 1 at the pivot
     calibrate: bool = True  # per-photo σ calibration of the attribute directions (edit_gains)
-    # torch threads for the fit (0: leave torch's setting). One: with any other work on the cores,
-    # two threads took 155-183 s for what one did in 7.2 s here (OpenMP waiting on busy cores)
-    threads: int = 1
+    # torch threads for the fit; 0: as many cores as are idle when it starts (engine.devices.idle_threads:
+    # 2 idle cores fit in 4.2-4.9 s where 1 takes 6.5 s, but with other work on the cores two threads
+    # took 155-183 s for what one did in 7.2 s: OpenMP waiting on busy cores)
+    threads: int = 0
     seed: int = 0
 
     def __post_init__(self):
@@ -58,6 +58,8 @@ class FitConfig:
             raise ValueError(f"steps must be within 0..20000, got {self.steps}")
         if not (0 < float(self.lr) and math.isfinite(self.lr)):
             raise ValueError(f"lr must be a positive number, got {self.lr}")
+        if not 0 <= int(self.threads) <= 256:
+            raise ValueError(f"threads must be within 0..256 (0: the idle cores), got {self.threads}")
         if self.pivot not in ("encoded", "typical"):
             raise ValueError(f"pivot must be 'encoded' or 'typical', got {self.pivot!r}")
 
@@ -130,9 +132,9 @@ def fit_photo(
 
 
 def _threads(config: FitConfig):
-    from engine.devices import thread_budget
+    from engine.devices import idle_threads, thread_budget
 
-    return thread_budget(int(config.threads)) if config.threads > 0 else contextlib.nullcontext()
+    return thread_budget(int(config.threads) if config.threads > 0 else idle_threads())
 
 
 def fit(
@@ -163,6 +165,10 @@ class FitJob:
         (``config.refine_steps``), then the typical radius when ``config.pivot`` asks — the
         refinement is the job's first work, in slices too."""
         self.t0 = time.perf_counter()
+        if config.threads <= 0:  # once per job: the fit's own threads raise the load it would read next
+            from engine.devices import idle_threads
+
+            config = replace(config, threads=idle_threads())
         self.config, self.model, self.crop = config, model, crop
         self.derive = z is None if derive is None else bool(derive)
         if z is None:

@@ -142,10 +142,14 @@ def _percentile(values: list[float], q: float) -> float:
     return v[lo] + (v[hi] - v[lo]) * (k - lo)
 
 
-def bench_fit(model, steps: int = 200, threads: int = 1, photo: np.ndarray | None = None) -> dict:
+def bench_fit(model, steps: int = 200, threads: int = 0, photo: np.ndarray | None = None) -> dict:
     """Time one fit of the face in ``photo`` (default: scikit-image's astronaut(), a real portrait)
-    on ``threads`` torch threads: open (detect, align, encode) is not counted."""
+    on ``threads`` torch threads (0: the idle cores, as the editor's fit): open (detect, align,
+    encode) is not counted."""
+    from engine.devices import idle_threads
     from engine.fit import FitConfig, fit_photo
+
+    threads = int(threads) or idle_threads()
 
     if photo is None:
         from skimage.data import astronaut

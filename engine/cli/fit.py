@@ -39,13 +39,13 @@ def _fit_args(p):
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
     p.add_argument(
         "--threads",
-        type=int_in(1, MAX_THREADS),
-        default=1,
-        help="torch threads for the fit (default 1: with other work on the cores more threads were 20x slower here)",
+        type=int_in(0, MAX_THREADS),
+        default=0,
+        help="torch threads for the fit (default 0: the idle cores, at most 4; with other work on the cores more threads were 20x slower here)",
     )
 
 
-def fit_config(steps: int | None = None, lr: float | None = None, pivot: str = "encoded", threads: int = 1):
+def fit_config(steps: int | None = None, lr: float | None = None, pivot: str = "encoded", threads: int = 0):
     from engine.fit import FitConfig
 
     kw = {k: v for k, v in (("steps", steps), ("lr", lr)) if v is not None}

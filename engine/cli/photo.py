@@ -227,7 +227,7 @@ def _bench_photo_args(p):
     p.add_argument("--device", default="cpu")
     p.add_argument("--no-app", action="store_true", help="skip the one-shot measurement of the app's path (Engine + LoadModel + OpenPhoto + RenderEdit)")
     p.add_argument("--fit-steps", type=int_in(0, 20000), default=200, help="also time one per-photo fit of astronaut() with this many steps (0: skip)")
-    p.add_argument("--fit-threads", type=int_in(1, MAX_THREADS), default=1, help="torch threads for the fit (1: as beside the editor's interactive decode)")
+    p.add_argument("--fit-threads", type=int_in(0, MAX_THREADS), default=0, help="torch threads for the fit (0: the idle cores, as the editor's fit)")
 
 
 @command("bench-photo", "latency of open → first edited preview on a synthetic 12-megapixel photo (p50/p95)")
