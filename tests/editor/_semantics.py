@@ -48,3 +48,21 @@ def one_sigma(direction: np.ndarray, std: np.ndarray) -> np.ndarray:
     from engine.semantics.orthogonal import edit_vector
 
     return edit_vector(np.asarray(direction, np.float64), np.asarray(std, np.float64), 1.0).astype(np.float32)
+
+
+def open_astronaut_and_sample(qtbot, window, tmp_path, timeout: int) -> np.ndarray:
+    """The real-engine photo tests' start: scikit-image's astronaut() saved and opened in the
+    window (its face found: the region is not the whole photo), then four samples drawn for the
+    slots. Returns the photo's pixels."""
+    from PIL import Image
+    from skimage.data import astronaut
+
+    from tests.editor._photo import open_photo_file
+
+    pixels = astronaut()
+    path = tmp_path / "astronaut.png"
+    Image.fromarray(pixels).save(path)
+    np.testing.assert_array_equal(open_photo_file(qtbot, window, path, timeout=timeout), pixels)
+    assert window.photo.current.region != (0, 0, 512, 512)  # the face, not the whole photo
+    draw_samples(qtbot, window, n=4, timeout=timeout)
+    return pixels

@@ -11,7 +11,7 @@ import pytest
 
 from engine.protocol import AddVector, RenderEdit
 from tests.editor._photo import open_photo_file, outside, wait_rendered
-from tests.editor._semantics import draw_samples
+from tests.editor._semantics import draw_samples, open_astronaut_and_sample
 from tests.editor.conftest import TIMEOUT_MS, write_photo
 
 
@@ -106,22 +106,14 @@ def test_without_a_photo_the_result_is_edited_like_a_sample(qtbot, window):
 REAL_TIMEOUT_MS = 90_000  # the first request imports torch (and dlib) inside the worker thread
 
 
-
 def test_real_engine_glasses_sum_on_the_astronaut(qtbot, settings, tiny, tmp_path):
     pytest.importorskip("dlib", reason="face detection needs dlib-bin")
-    from PIL import Image
-    from skimage.data import astronaut
-
     from tests.editor.conftest import real_engine_window
 
-    pixels = astronaut()
-    path = tmp_path / "astronaut.png"
-    Image.fromarray(pixels).save(path)
+    path = tmp_path / "astronaut.png"  # written by open_astronaut_and_sample
     with real_engine_window(qtbot, settings, tiny, REAL_TIMEOUT_MS) as window:
-        np.testing.assert_array_equal(open_photo_file(qtbot, window, path, timeout=REAL_TIMEOUT_MS), pixels)
+        pixels = open_astronaut_and_sample(qtbot, window, tmp_path, REAL_TIMEOUT_MS)
         region = window.photo.current.region
-        assert region != (0, 0, 512, 512)  # the face, not the whole photo
-        draw_samples(qtbot, window, n=4, timeout=REAL_TIMEOUT_MS)
         set_glasses_sum(qtbot, window, REAL_TIMEOUT_MS)
         window.semantics.arithmetic_panel.edit_button.click()
         applied = wait_rendered(qtbot, window, REAL_TIMEOUT_MS)

@@ -14,7 +14,7 @@ from PIL import Image
 from engine.protocol import AddVector, Encode, RenderEdit
 from editor.imaging import read_image
 from tests.editor._photo import open_photo_file, outside, wait_rendered
-from tests.editor._semantics import draw_samples
+from tests.editor._semantics import draw_samples, open_astronaut_and_sample
 from tests.editor.conftest import TIMEOUT_MS, write_photo
 
 
@@ -130,22 +130,15 @@ def test_your_attribute_examples_from_files_show_the_aligned_crop(qtbot, window,
 REAL_TIMEOUT_MS = 90_000  # the first request imports torch (and dlib) inside the worker thread
 
 
-
 def test_real_engine_astronaut_slot_and_a_frame_on_the_astronaut(qtbot, settings, tiny, tmp_path):
     pytest.importorskip("dlib", reason="face detection needs dlib-bin")
-    from skimage.data import astronaut
-
     from engine.data.align import crop_for_model
     from tests.editor.conftest import real_engine_window
 
-    pixels = astronaut()
-    path = tmp_path / "astronaut.png"
-    Image.fromarray(pixels).save(path)
+    path = tmp_path / "astronaut.png"  # written by open_astronaut_and_sample
     with real_engine_window(qtbot, settings, tiny, REAL_TIMEOUT_MS) as window:
-        np.testing.assert_array_equal(open_photo_file(qtbot, window, path, timeout=REAL_TIMEOUT_MS), pixels)
+        pixels = open_astronaut_and_sample(qtbot, window, tmp_path, REAL_TIMEOUT_MS)
         region = window.photo.current.region
-        assert region != (0, 0, 512, 512)  # the face, not the whole photo
-        draw_samples(qtbot, window, n=4, timeout=REAL_TIMEOUT_MS)
         interp, panel = window.semantics.interpolation, window.semantics.interpolation_panel
         panel.steps.setValue(5)
         interp.slots.set_files("a", [path])  # A: the astronaut's own face, as the model sees it
