@@ -132,9 +132,10 @@ def fit_photo(
 
 
 def _threads(config: FitConfig):
-    from engine.devices import idle_threads, thread_budget
+    """The job's thread budget (FitJob resolves threads 0, the idle cores, once when it starts)."""
+    from engine.devices import thread_budget
 
-    return thread_budget(int(config.threads) if config.threads > 0 else idle_threads())
+    return thread_budget(int(config.threads))
 
 
 def fit(
@@ -183,8 +184,9 @@ class FitJob:
         if not self._refine_left:
             self._set_up()
 
-    def _set_up(self) -> None:
-        """The pivot is final: the unfitted decode of it, and the optimisation (none for zero steps)."""
+    def _set_up(self, optimise: bool = True) -> None:
+        """The pivot is final: the unfitted decode of it, and the optimisation (none for zero steps,
+        or without ``optimise``: a stop while the pivot was being refined)."""
         config, model = self.config, self.model
         z, labels = self._pivot
         with _threads(config):
@@ -195,7 +197,7 @@ class FitJob:
             first = psnr(before, self._target)
             self.result = FitResult(model=model, z=z, labels=labels, psnr_before=first, psnr_after=first, steps=0, seconds=0.0,
                                     before=before, after=before, fitted=False)  # fmt: skip
-            if config.steps > 0:
+            if config.steps > 0 and optimise:
                 with torch.inference_mode(False), torch.enable_grad():
                     self._run = FitRun(model, _copy(model), self.crop, z, labels, config)
         self.done = self._run is None
@@ -224,6 +226,11 @@ class FitJob:
     @property
     def step(self) -> int:
         return 0 if self._run is None else self._run.done
+
+    @property
+    def seconds(self) -> float:
+        """Time since the job started; once it has ended, how long it took."""
+        return self.result.seconds if self.done else time.perf_counter() - self.t0
 
     @property
     def psnr_before(self) -> float:
@@ -267,9 +274,7 @@ class FitJob:
         """End now, keeping the best weights so far (a usable state)."""
         if self._refine_left:  # still refining the pivot: no fit yet, the unfitted model stays
             self._refine_left = 0
-            self._set_up()
-            self._run = None
-            self.done = True
+            self._set_up(optimise=False)
             self.result.stopped = True
         if not self.done:
             with _threads(self.config):

@@ -9,7 +9,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow
 
 from editor.background import read_setting, store_setting
-from editor.controllers.fit import FitController, summary
+from editor.controllers.fit import FitController
 from editor.widgets.fit_progress import FitProgress
 
 AUTO_KEY = "fit/auto"
@@ -75,7 +75,3 @@ class FitUI(QObject):
             self.progress.show_result(True, "The session's fit of this face was restored")
         elif not self.fit.running:
             self.progress.clear()
-
-    def status_line(self) -> str:
-        """How the last fit ended (empty before any)."""
-        return "" if self.fit.last is None or not self.fit.last.done else summary(self.fit.last)

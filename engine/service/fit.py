@@ -98,7 +98,7 @@ class FitHandlers(HandlerBase):
         r = job.result if job.done else None
         return p.FitStatus(
             request_id=rid, step=job.step, steps=int(job.config.steps), psnr_before=job.psnr_before,
-            psnr_db=float(r.psnr_after if r is not None else job.psnr_db), seconds=r.seconds if r is not None else _since(job),
+            psnr_db=float(r.psnr_after if r is not None else job.psnr_db), seconds=job.seconds,
             done=job.done, fitted=bool(r is not None and r.fitted), stopped=bool(r is not None and r.stopped),
             message=r.message if r is not None else "", elapsed_ms=elapsed_ms(t0), **done,
         )  # fmt: skip
@@ -115,9 +115,3 @@ class FitHandlers(HandlerBase):
             result = fit_from_bytes(pe.base_model, req.weights, dict(req.facts), z, dict(req.labels) or None)
             self.photos.current = fitted = pe.with_fit(result)
         return self.photos.opened(req.request_id, t0, fitted)
-
-
-def _since(job) -> float:
-    import time
-
-    return time.perf_counter() - job.t0
