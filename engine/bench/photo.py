@@ -42,11 +42,9 @@ def bench_open_to_preview(model, n: int = 10, width: int = 4000, height: int = 3
     separately as ``cold_ms``, also pays dlib's model load unless something loaded it already.
     Returns milliseconds: p50, p95, min, max, and the split into open and render.
     """
-    import torch
+    from engine.devices import thread_budget
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(max(1, int(threads)))
-    try:
+    with thread_budget(int(threads)):
         photo = synthetic_photo(width, height)
         with tempfile.TemporaryDirectory(dir=workdir) as tmp:
             src: str | np.ndarray = photo
@@ -73,8 +71,6 @@ def bench_open_to_preview(model, n: int = 10, width: int = 4000, height: int = 3
                 totals.append((t2 - t0) * 1000)
                 opens.append((t1 - t0) * 1000)
                 renders.append((t2 - t1) * 1000)
-    finally:
-        torch.set_num_threads(before)
     return {
         "photo": f"{width}×{height} ({width * height / 1e6:.1f} MP) {'JPEG file' if from_file else 'array'}",
         "face_found": first.found_face,

@@ -119,14 +119,10 @@ def tiny(tmp_path_factory):
     """A tiny trained VAE checkpoint (32 px, 8-d) for the real-engine tests, trained once per run on
     one torch thread (on 2 shared cores more threads make this tiny training about 20× slower)."""
     tiny_models = pytest.importorskip("tests.tiny_models")
-    import torch
+    from engine.devices import thread_budget
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with thread_budget(1):
         return tiny_models.tiny_checkpoint(tmp_path_factory.mktemp("model") / "tiny.safetensors", image_size=32, latent_dim=8)
-    finally:
-        torch.set_num_threads(before)
 
 
 REAL_ENGINE_TIMEOUT_MS = 60_000  # the first request imports torch inside the worker thread
