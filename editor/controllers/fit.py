@@ -16,7 +16,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 
 from engine.protocol import ErrorResponse, FitPhoto, FitStatus, PhotoOpened, RestoreFit
-from editor.client import EngineClient, Ticket
+from editor.client import EngineClient
 
 FIT_LANE = "fit"
 SLICE_S = 0.3  # engine time per slice: the longest a render waits behind the fit
@@ -38,7 +38,6 @@ class FitController(QObject):
         self.steps = int(steps)
         self.last: FitStatus | None = None  # the newest answer
         self.fitted = False  # the open photo renders with a fitted model
-        self._slice: Ticket | None = None  # the slice on its way
         self._active = False  # a fit is under way (a slice on its way, or one waiting for a drag to end)
         self._held = False  # a drag or a stroke is under way: no new slice
         self._waiting = False  # the next slice waits for the drag to end
@@ -79,10 +78,8 @@ class FitController(QObject):
     def abandon(self) -> None:
         """Another photo, face or model: forget the fit in progress (the engine drops it too)."""
         was = self.running
-        if self._slice is not None:
-            self._slice.cancel()
-        self._client.cancel(FIT_LANE)
-        self._slice, self._active, self._waiting = None, False, False
+        self._client.cancel(FIT_LANE)  # the slice on its way, if any: its answer never comes
+        self._active, self._waiting = False, False
         self.fitted = False
         if was:
             self.runningChanged.emit(False)
@@ -90,7 +87,7 @@ class FitController(QObject):
     # ------------------------------------------------------------------ answers
 
     def _send(self, request: FitPhoto) -> None:
-        self._slice = self._client.call(request, FIT_LANE, done=self._on_status, failed=self._on_failed)
+        self._client.call(request, FIT_LANE, done=self._on_status, failed=self._on_failed)
 
     def _on_new_face(self, opened: PhotoOpened) -> None:
         self.abandon()
@@ -99,7 +96,7 @@ class FitController(QObject):
             self.start()
 
     def _on_failed(self, error: ErrorResponse) -> None:
-        self._slice, self._active, self._waiting = None, False, False
+        self._active, self._waiting = False, False
         self.runningChanged.emit(False)
         self.failed.emit(f"Fitting stopped: {error.message}")
 
@@ -108,11 +105,11 @@ class FitController(QObject):
         self.progress.emit(status.step, status.steps, status.psnr_db)
         if not status.done:
             if self._held:
-                self._slice, self._waiting = None, True
+                self._waiting = True
             else:
                 self._send(FitPhoto(seconds=SLICE_S))
             return
-        self._slice, self._active = None, False
+        self._active = False
         self.runningChanged.emit(False)
         if status.fitted and status.opened is not None:
             self._adopt(status)
