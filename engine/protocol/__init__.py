@@ -166,5 +166,6 @@ from engine.protocol.semantics import (  # noqa: E402 - re-exported
 )
 from engine.protocol.fit import FitPhoto, FitStatus, RestoreFit  # noqa: E402 - re-exported
 from engine.protocol.conditional import (  # noqa: E402 - re-exported
-    LATENT_RMS_LIMIT, ListModels, ModelEntry, ModelList, Realism, RealismCalibration, RealismScore, Refine, Refined,
+    AdoptLatent, LATENT_RMS_LIMIT, ListModels, ModelEntry, ModelList, Realism, RealismCalibration, RealismScore, Refine,
+    Refined,
 )

@@ -106,6 +106,17 @@ class Refined(Response):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AdoptLatent(Request):
+    """Make ``z`` (and ``labels``) the open photo's latent, as ``Refine(adopt=True)`` did: same
+    photo, face and alignment. What a restarted engine is given back so that a refinement made
+    before the restart is not lost. Refused on a fitted photo (its fit carries its own pivot).
+    Answered by ``PhotoOpened``."""
+
+    z: np.ndarray
+    labels: dict[str, float] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ListModels(Request):
     """The models bundled with this install (``resources/models``). Answered by :class:`ModelList`."""
 
