@@ -106,8 +106,34 @@ def real_user_folders_changed() -> list[str]:
     return sorted(path for path, stamp in after.items() if _REAL_BEFORE.get(path) != stamp)
 
 
+def inside_real_user_folders(path: str | os.PathLike) -> bool:
+    target = Path(path).resolve()
+    return any(target.is_relative_to(folder.resolve()) for folder in _REAL_FOLDERS)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _refuse_writes_into_the_real_user_folders():
+    """Every output goes through the one atomic writer: it refuses, in this process, a path in the
+    real user's folders — a test that writes there fails at the write, whatever else runs beside."""
+    from engine.protocol import files
+
+    check = files._refuse_non_regular
+
+    def guarded(path, name):
+        if inside_real_user_folders(path):
+            raise AssertionError(f"a test wrote into the real user's folders: {path}")
+        return check(path, name)
+
+    files._refuse_non_regular = guarded
+    yield
+    files._refuse_non_regular = check
+
+
 def pytest_sessionfinish(session, exitstatus):
     changed = real_user_folders_changed()
     if changed:
         print("\nthe test run wrote into the real user's folders:\n  " + "\n  ".join(changed[:20]))
-        session.exitstatus = 1
+        if os.environ.get("CI"):  # a clean machine: nothing else writes there
+            session.exitstatus = 1
+        else:
+            print("(not failing outside CI: another process on this machine may have written them; CI=true fails)")

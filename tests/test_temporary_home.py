@@ -7,7 +7,9 @@ import os
 from pathlib import Path
 
 import platformdirs
+import pytest
 
+from tests import conftest
 from tests.conftest import HOME_VARIABLES, real_user_folders_changed
 
 
@@ -50,4 +52,18 @@ def test_each_test_has_its_own_home(temporary_home):
 
 
 def test_the_real_user_folders_are_untouched_so_far():
+    if not os.environ.get("CI"):
+        pytest.skip("outside CI another process may write the real folders; the writer's guard below still holds")
     assert real_user_folders_changed() == []
+
+
+def test_the_atomic_writer_refuses_the_real_user_folders_in_tests(tmp_path, monkeypatch):
+    from engine.protocol.files import atomic_write
+
+    real = tmp_path / "real-cache" / "latent-studio"  # stands for the real folder: nothing real is written
+    real.mkdir(parents=True)
+    monkeypatch.setattr(conftest, "_REAL_FOLDERS", [real])
+    with pytest.raises(AssertionError, match="real user's folders"):
+        atomic_write(real / "stats.json", "{}")
+    assert list(real.iterdir()) == []
+    atomic_write(tmp_path / "elsewhere.json", "{}")  # anywhere else is fine
