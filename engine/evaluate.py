@@ -44,8 +44,8 @@ def evaluate_vae(net, data: ImageSet, device: torch.device, batch_size: int = 25
         count += n
         n_pix = x[0].numel()
         if len(originals) < 4:  # SSIM on up to 4 batches is plenty and fast
-            originals.append(_to_uint8(x))
-            recons.append(_to_uint8(mean))
+            originals.append(to_uint8(x))
+            recons.append(to_uint8(mean))
     mu, logvar = encode_batches(net, data.batches(batch_size, device), device)
     neg_elbo = (rec_sum + kl_sum) / count
     metrics = {
@@ -64,7 +64,7 @@ def evaluate_vae(net, data: ImageSet, device: torch.device, batch_size: int = 25
     return metrics
 
 
-def _to_uint8(x: torch.Tensor) -> np.ndarray:
+def to_uint8(x: torch.Tensor) -> np.ndarray:
     x = (x.clamp(0, 1) * 255).round().to(torch.uint8)
     if x.shape[1] == 1:
         x = x.expand(-1, 3, -1, -1)

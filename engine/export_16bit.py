@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.photo import PhotoEdit, PhotoError, _check_mask, _mask_patch, check_output, source_icc_profile
+from engine.photo import PhotoEdit, PhotoError, check_mask, mask_patch, check_output, source_icc_profile
 from engine.protocol.files import atomic_write
 
 FORMATS = {".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF"}
@@ -32,13 +32,13 @@ def composite_float(pe: PhotoEdit, z_edited: np.ndarray, mask: np.ndarray | None
     :meth:`PhotoEdit.composite` (same change, same warp, same masks)."""
     out = pe.photo.astype(np.float32)
     x0, y0, x1, y1 = pe.region
-    _, sx, sy, grid = pe._geometry(True, 0)
+    _, sx, sy, grid = pe.output_geometry(True, 0)
     change, _ = pe.warped_change(z_edited, out[y0:y1, x0:x1], grid, labels)  # the one change every composite adds
     if change is None:
         return out
-    painted = _check_mask(mask)
+    painted = check_mask(mask)
     if painted is not None:
-        change *= _mask_patch(painted, pe.size, pe.region, x1 - x0, y1 - y0, sx, sy)[:, :, None]
+        change *= mask_patch(painted, pe.size, pe.region, x1 - x0, y1 - y0, sx, sy)[:, :, None]
     out[y0:y1, x0:x1] += change
     return np.clip(out, 0.0, 255.0, out=out)
 

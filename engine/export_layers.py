@@ -26,7 +26,7 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 from PIL import Image
 
-from engine.photo import PhotoEdit, PhotoError, _check_mask, _mask_patch, _warp_delta, check_output, source_icc_profile
+from engine.photo import PhotoEdit, PhotoError, check_mask, mask_patch, warp_delta, check_output, source_icc_profile
 from engine.protocol.files import atomic_output
 
 MIMETYPE = b"image/openraster"
@@ -120,12 +120,12 @@ def layer_arrays(pe: PhotoEdit, z_edited: np.ndarray, mask: np.ndarray | None = 
     times the painted ``mask``)."""
     edited = pe.composite(z_edited, mask, labels=labels)
     x0, y0, x1, y1 = pe.region
-    _, sx, sy, grid = pe._geometry(True, 0)
+    _, sx, sy, grid = pe.output_geometry(True, 0)
     size = pe.alignment.size
-    alpha = np.clip(_warp_delta(pe.crop_mask(size)[:, :, None], grid)[:, :, 0], 0.0, 1.0)  # the change's own mask; bicubic overshoots a little
-    painted = _check_mask(mask)
+    alpha = np.clip(warp_delta(pe.crop_mask(size)[:, :, None], grid)[:, :, 0], 0.0, 1.0)  # the change's own mask; bicubic overshoots a little
+    painted = check_mask(mask)
     if painted is not None:
-        alpha = alpha * _mask_patch(painted, pe.size, pe.region, x1 - x0, y1 - y0, sx, sy)
+        alpha = alpha * mask_patch(painted, pe.size, pe.region, x1 - x0, y1 - y0, sx, sy)
     return edited, np.clip(alpha, 0.0, 1.0).astype(np.float32), pe.region
 
 

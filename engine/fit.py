@@ -96,7 +96,7 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return 99.0 if mse == 0 else 10.0 * math.log10(255.0**2 / mse)
 
 
-def _copy(model):
+def copy_model(model):
     from engine.api import Model
 
     net = copy.deepcopy(model.net).eval()
@@ -199,7 +199,7 @@ class FitJob:
                                     before=before, after=before, fitted=False)  # fmt: skip
             if config.steps > 0 and optimise:
                 with torch.inference_mode(False), torch.enable_grad():
-                    self._run = FitRun(model, _copy(model), self.crop, z, labels, config)
+                    self._run = FitRun(model, copy_model(model), self.crop, z, labels, config)
         self.done = self._run is None
         self.result.seconds = time.perf_counter() - self.t0
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from engine.fit import DECODER_PREFIXES, FitResult, _copy
+from engine.fit import DECODER_PREFIXES, FitResult, copy_model
 
 
 def decoder_state(model) -> dict[str, torch.Tensor]:
@@ -29,7 +29,7 @@ def with_decoder_state(model, state: dict[str, torch.Tensor]):
             raise ValueError(f"fitted weight {k} has shape {tuple(v.shape)}, the model's is {tuple(own[k].shape)}")
         if v.is_floating_point() and not torch.isfinite(v).all():
             raise ValueError(f"fitted weight {k} contains NaN or infinity")
-    out = _copy(model)
+    out = copy_model(model)
     out.net.load_state_dict(state, strict=False)
     return out
 

@@ -233,8 +233,8 @@ class PhotoEdit:
             from engine.flow_composite import photo_change
 
             moved = photo_change(self, z_edited, labels, face, delta, original, grid)
-            return (_warp_delta(delta, grid) if moved is None else moved), face
-        w = _warp_delta(np.concatenate([delta, alpha[:, :, None], self.reconstruction.astype(np.float32)], axis=2), grid)
+            return (warp_delta(delta, grid) if moved is None else moved), face
+        w = warp_delta(np.concatenate([delta, alpha[:, :, None], self.reconstruction.astype(np.float32)], axis=2), grid)
         a = np.clip(w[:, :, 3:4], 0.0, 1.0)  # bicubic overshoots; 0 outside the crop, where w's decode is 0
         return w[:, :, :3] + a * (w[:, :, 4:] - original.astype(np.float32)), face
 
@@ -242,16 +242,16 @@ class PhotoEdit:
                whole_photo: bool = False, max_side: int = PREVIEW_MAX_SIDE, labels: dict[str, float] | None = None) -> RenderResult:
         """Composite an edit. Preview: the face region at ≤ ``max_side`` px. Full resolution: the
         face region (or the whole photo) at the photo's own pixels. ``labels``: see :meth:`delta`."""
-        mask = _check_mask(mask)
+        mask = check_mask(mask)
         x0, y0, x1, y1 = self.region
-        original, sx, sy, grid = self._geometry(full_resolution, max_side)
+        original, sx, sy, grid = self.output_geometry(full_resolution, max_side)
         change, face = self.warped_change(z_edited, original, grid, labels)
         if change is None:
             patch = original.copy()
         else:
             oh, ow = original.shape[:2]
             if mask is not None:
-                change *= _mask_patch(mask, self.size, (x0, y0, x1, y1), ow, oh, sx, sy)[:, :, None]
+                change *= mask_patch(mask, self.size, (x0, y0, x1, y1), ow, oh, sx, sy)[:, :, None]
             patch = original.astype(np.float32)
             patch += change
             patch = np.rint(patch, out=patch).clip(0, 255).astype(np.uint8)
@@ -267,7 +267,7 @@ class PhotoEdit:
         """The whole edited photo at full resolution (H×W×3 uint8)."""
         return self.render(z_edited, mask, full_resolution=True, whole_photo=True, labels=labels).image
 
-    def _geometry(self, full_resolution: bool, max_side: int):
+    def output_geometry(self, full_resolution: bool, max_side: int):
         """(original pixels of the output, x scale, y scale, sampling grid), cached per output size:
         the face region at full resolution, or scaled to ≤ max_side."""
         key = "full" if full_resolution else max(16, int(max_side))
@@ -289,17 +289,17 @@ class PhotoEdit:
 
     # ------------------------------------------------------------------ another face / model
     def choose_face(self, index: int) -> PhotoEdit:
-        return _bind(self.photo, self.source, self.faces, index, self.base_model)
+        return bind_photo_edit(self.photo, self.source, self.faces, index, self.base_model)
 
     def mark_face(self, box) -> PhotoEdit:
         """Edit the face a person marked (x0, y0, x1, y1): it replaces an earlier marked one,
         joins the detected candidates last and is chosen."""
         faces = [f for f in self.faces if f.method != "manual"] + [face_from_box(self.photo, box)]
-        return _bind(self.photo, self.source, faces, len(faces) - 1, self.base_model)
+        return bind_photo_edit(self.photo, self.source, faces, len(faces) - 1, self.base_model)
 
     def rebind(self, model) -> PhotoEdit:
         """The same photo and face for another model (new alignment size, latent, reconstruction)."""
-        return _bind(self.photo, self.source, self.faces, self.chosen, model, alignment=self.alignment.resized(model.image_size))
+        return bind_photo_edit(self.photo, self.source, self.faces, self.chosen, model, alignment=self.alignment.resized(model.image_size))
 
 
 @dataclass(frozen=True)
@@ -327,12 +327,12 @@ def open_photo(model, source: str | os.PathLike | np.ndarray, detector: str = "a
         photo = load_image(source)
         info, name = SourceInfo.read(source), str(source)
     if face_box is not None:
-        return _bind(photo, info, [face_from_box(photo, face_box)], 0, model)
+        return bind_photo_edit(photo, info, [face_from_box(photo, face_box)], 0, model)
     faces = find_faces(photo, detector, name)
-    return _bind(photo, info, faces, face_index, model)
+    return bind_photo_edit(photo, info, faces, face_index, model)
 
 
-def _bind(photo, info, faces, face_index, model, alignment: Alignment | None = None, z: np.ndarray | None = None,
+def bind_photo_edit(photo, info, faces, face_index, model, alignment: Alignment | None = None, z: np.ndarray | None = None,
           labels: dict[str, float] | None = None) -> PhotoEdit:
     h, w = photo.shape[:2]
     size = int(model.image_size)
@@ -376,7 +376,7 @@ def _check_photo(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(image[:, :, :3])
 
 
-def _check_mask(mask: np.ndarray | None) -> np.ndarray | None:
+def check_mask(mask: np.ndarray | None) -> np.ndarray | None:
     """A painted mask → float32 H×W in [0, 1] (uint8 is read as 0..255)."""
     if mask is None:
         return None
@@ -396,7 +396,7 @@ def _check_mask(mask: np.ndarray | None) -> np.ndarray | None:
 # --------------------------------------------------------------------------- warps back
 
 
-def _warp_delta(delta: np.ndarray, grid) -> np.ndarray:
+def warp_delta(delta: np.ndarray, grid) -> np.ndarray:
     """The crop-space change sampled at the output pixels (``grid``; bicubic, 0 outside the crop)."""
     import torch
     import torch.nn.functional as F
@@ -406,7 +406,7 @@ def _warp_delta(delta: np.ndarray, grid) -> np.ndarray:
     return out[0].permute(1, 2, 0).numpy()
 
 
-def _mask_patch(mask: np.ndarray, photo_size: tuple[int, int], box, out_w: int, out_h: int, sx: float, sy: float) -> np.ndarray:
+def mask_patch(mask: np.ndarray, photo_size: tuple[int, int], box, out_w: int, out_h: int, sx: float, sy: float) -> np.ndarray:
     """The painted mask over the output pixels of ``box``: sliced when it is at photo
     resolution and so is the output, else sampled bilinearly (it may have any resolution)."""
     import torch

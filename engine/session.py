@@ -35,7 +35,7 @@ import numpy as np
 
 from engine.data.align import Alignment, Face
 from engine.data.images import ImageLoadError, load_image
-from engine.photo import PhotoEdit, PhotoError, SourceInfo, _bind, _check_mask, check_output
+from engine.photo import PhotoEdit, PhotoError, SourceInfo, bind_photo_edit, check_mask, check_output
 from engine.protocol import EditStack
 from engine.session_check import MAX_JSON_BYTES, check_session, parse_session_json, read_npy
 from engine.protocol.files import atomic_output, check_regular
@@ -200,7 +200,7 @@ def load_session(path: str | os.PathLike, model) -> tuple[PhotoEdit, EditStack, 
         raise SessionError(f"{name}: the latent has shape {z.shape}, expected ({model.latent_dim},)")
     try:
         labels = {str(k): float(v) for k, v in (meta.get("labels") or {}).items()} if z is not None else None
-        pe = _bind(photo, info, faces, chosen, model, alignment=alignment.resized(model.image_size), z=z, labels=labels)
+        pe = bind_photo_edit(photo, info, faces, chosen, model, alignment=alignment.resized(model.image_size), z=z, labels=labels)
     except PhotoError as exc:
         raise SessionError(f"{name}: {exc}") from None
     if fit_bytes is not None and z is not None:
@@ -248,7 +248,7 @@ def _session_mask(mask, size) -> np.ndarray | None:
     m = np.asarray(mask)
     if m.ndim == 3 and m.shape[2] == 1:
         m = m[:, :, 0]
-    _check_mask(m)  # shape / finiteness, one-line errors
+    check_mask(m)  # shape / finiteness, one-line errors
     if m.dtype.type not in MASK_DTYPES:
         m = m.astype(np.float32)
     return np.ascontiguousarray(m)

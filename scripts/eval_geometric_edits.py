@@ -128,7 +128,7 @@ def main(argv=None) -> int:
     for pname, photo in photos(a.photos.split(",")).items():
         t0 = time.time()
         pe, res = fit_photo(open_photo(model, photo), FitConfig())
-        original, sx, sy, grid = pe._geometry(True, 0)
+        original, sx, sy, grid = pe.output_geometry(True, 0)
         mask = pe.crop_mask()
         ell = np.clip(fc.sample(face_mask(pe.alignment.size)[:, :, None], grid, mode="bilinear")[:, :, 0], 0, 1)
         base = measure_image(original)

@@ -59,13 +59,13 @@ def flow_composite(pe, z_edit: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     import torch
     import torch.nn.functional as F
 
-    from engine.photo import _warp_delta, face_mask
+    from engine.photo import warp_delta, face_mask
 
     face = pe.model.decode(np.asarray(z_edit, np.float32)[None], labels=pe.labels or None)[0]
     flow = crop_flow(pe.reconstruction, face)
     s = pe.alignment.size
     mask = face_mask(s)
-    original, sx, sy, grid = pe._geometry(True, 512)
+    original, sx, sy, grid = pe.output_geometry(True, 512)
     oh, ow = original.shape[:2]
 
     def at_output(a: np.ndarray) -> np.ndarray:
@@ -79,7 +79,7 @@ def flow_composite(pe, z_edit: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     ys, xs = np.mgrid[0:oh, 0:ow].astype(np.float32)
     warped = cv2.remap(original.astype(np.float32), xs + d[..., 0], ys + d[..., 1], cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
     residual = (face.astype(np.float32) - remap(pe.reconstruction, flow)) * mask[..., None]
-    both = warped + _warp_delta(residual, grid)
+    both = warped + warp_delta(residual, grid)
     return np.clip(both, 0, 255).astype(np.uint8), np.clip(warped, 0, 255).astype(np.uint8), original
 
 

@@ -38,7 +38,7 @@ def percentiles(ms: list[float]) -> dict[str, float]:
     return {"p50_ms": float(np.percentile(a, 50)), "p95_ms": float(np.percentile(a, 95)), "p99_ms": float(np.percentile(a, 99)), "n": len(ms)}
 
 
-def _net(size: int, latent_dim: int = 64) -> VAE:
+def bench_vae(size: int, latent_dim: int = 64) -> VAE:
     return VAE(VAEConfig(image_size=size, latent_dim=latent_dim)).eval()
 
 
@@ -93,7 +93,7 @@ def background_training(size: int = 64, device: str = "cpu"):
     """A training process on the same machine (all cores, or the same GPU), as when a user
     trains beside the app."""
     code = (
-        "import torch;from engine.bench.model import _net;d=torch.device(%r);n=_net(%d).train().to(d);o=torch.optim.Adam(n.parameters());"
+        "import torch;from engine.bench.model import bench_vae;d=torch.device(%r);n=bench_vae(%d).train().to(d);o=torch.optim.Adam(n.parameters());"
         "x=torch.rand(64,3,%d,%d,device=d)\nfor i in range(10**9):\n l=n.loss(x)['loss'];o.zero_grad();l.backward();o.step()\n"
         " if i==2:print('training',flush=True)" % (str(device), size, size, size)
     )
@@ -150,16 +150,16 @@ def train_throughput(size: int, optimized: bool, seconds: float = 8.0, batch: in
     eager loop of pytorch/examples (always float32)."""
     device = torch.device(device)
     torch.manual_seed(0)
-    net = _net(size).train().to(device)
+    net = bench_vae(size).train().to(device)
     data_u8 = torch.randint(0, 255, (batch * 8, 3, size, size), dtype=torch.uint8)
     if not optimized:
         if amp != "off":
             raise ValueError("the plain eager baseline is float32 only")
         return _timed_steps(plain_eager_step(net, data_u8.float() / 255, batch, device), device, batch, seconds, warmup)
     from engine.training import distributed
-    from engine.training.loop import TrainConfig, VAETrainer, _batch, _resident
+    from engine.training.loop import TrainConfig, VAETrainer, training_batch, resident_images
 
-    data_u8 = _resident(data_u8, device)  # where the training loop keeps the set (on the GPU when it fits)
+    data_u8 = resident_images(data_u8, device)  # where the training loop keeps the set (on the GPU when it fits)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # as engine.training.loop does on CUDA
     net = net.to(memory_format=torch.channels_last)
@@ -170,7 +170,7 @@ def train_throughput(size: int, optimized: bool, seconds: float = 8.0, batch: in
 
     def step(i: int) -> None:
         idx = perm[(i % 8) * batch : (i % 8 + 1) * batch]
-        trainer.step(_batch(data_u8, idx, None, world, device), None, i)
+        trainer.step(training_batch(data_u8, idx, None, world, device), None, i)
 
     try:
         return _timed_steps(step, device, batch, seconds, warmup)
@@ -259,18 +259,18 @@ def cgan_train_throughput(size: int, optimized: bool, seconds: float = 8.0, batc
     cfg = net.config
     if optimized:
         from engine.training import distributed
-        from engine.training.loop import _batch, _resident
+        from engine.training.loop import training_batch, resident_images
         from engine.training.conditional import CGANTrainer
 
         trainer = CGANTrainer(net, tc, data, space)
         world = distributed.World()
         trainer.wrap(world, device)
         perm = torch.randperm(len(data))
-        images = _resident(data.images, device)
+        images = resident_images(data.images, device)
 
         def step(i: int) -> None:
             idx = perm[(i % 8) * batch : (i % 8 + 1) * batch]
-            trainer.step(_batch(images, idx, None, world, device), trainer.labels(idx, device), i)
+            trainer.step(training_batch(images, idx, None, world, device), trainer.labels(idx, device), i)
 
         return _timed_steps(step, device, batch, seconds, warmup)
 
@@ -307,7 +307,7 @@ def untrained_checkpoint(path, size: int, latent_dim: int = 64, seed: int = 0):
     from engine import checkpoint as ckpt_io
 
     torch.manual_seed(seed)
-    net = _net(size, latent_dim)
+    net = bench_vae(size, latent_dim)
     # An untrained encoder carries no information (KL ≈ 0 everywhere, so no slider would be
     # shown): the statistics are the prior's, every dimension live, sliders in prior units.
     stats = {"mean": np.zeros(latent_dim, np.float32), "std": np.ones(latent_dim, np.float32), "kl": np.ones(latent_dim, np.float32)}
@@ -402,16 +402,16 @@ def run(model: str = "default", quick: bool = False, editor: bool = True, progre
         machine["tf32_matmul"] = bool(torch.backends.cuda.matmul.allow_tf32)
     results: dict = {"machine": machine}
     for size in (64, 128):
-        net = _net(size)
+        net = bench_vae(size)
         progress(f"decode latency at {size} px on {describe(dev)}")
         results[f"decode_{size}"] = {
             "idle_1thread": decode_latency(net, n, device=dev),
-            "idle_nchw_baseline": decode_latency(_net(size), n, channels_last=False, device=dev),
+            "idle_nchw_baseline": decode_latency(bench_vae(size), n, channels_last=False, device=dev),
         }
         results[f"encode_{size}"] = encode_latency(net, n // 2, device=dev)
     progress("decode latency at 64 px while a training process runs beside it")
     with background_training(64, str(dev)):
-        net = _net(64)
+        net = bench_vae(64)
         results["decode_64"]["busy_1thread"] = decode_latency(net, n, threads=1, device=dev)
         results["decode_64"]["busy_all_threads_baseline"] = decode_latency(net, n, threads=os.cpu_count() or 2, device=dev)
     progress("matmul peak")
@@ -421,7 +421,7 @@ def run(model: str = "default", quick: bool = False, editor: bool = True, progre
     warm = 1 if quick else 3  # untimed steps first (allocator, cuDNN autotuning)
     rounds = 3 if not quick else (2 if secs >= 2 else 1)  # a smoke run with --train-seconds < 2: one round
     for size in (64,):
-        fpi = flops_per_image(_net(size))
+        fpi = flops_per_image(bench_vae(size))
         variants = {"plain": lambda t, size=size: train_throughput(size, optimized=False, seconds=t, device=dev, warmup=warm)}
         variants.update({m: (lambda t, m=m, size=size: train_throughput(size, optimized=True, seconds=t, amp=m, device=dev, warmup=warm)) for m in amp})
         rates, peaks = _interleaved(variants, secs, rounds, dev, lambda v, r, size=size: progress(f"VAE training at {size} px: {_variant_name(v)} (round {r})"))
@@ -454,7 +454,7 @@ def run(model: str = "default", quick: bool = False, editor: bool = True, progre
         bf16 = float(np.median(rates["bf16"]))
         results["train_cgan_64"]["bf16"] = {"img_per_s": bf16, "ratio": bf16 / plain, "rounds": rates["bf16"], "peak_memory_mib": peaks["bf16"]}
     progress("encode of an aligned face: dlib detection + 5-point alignment + encode")
-    results["encode_aligned"] = {str(size): aligned_encode_latency(_net(size), max(5, n // 6), device=dev) for size in (64, 128)}
+    results["encode_aligned"] = {str(size): aligned_encode_latency(bench_vae(size), max(5, n // 6), device=dev) for size in (64, 128)}
     if editor:
         results["editor"] = editor_runs(model, n, str(dev), 2.0 if quick else 10.0, progress)
     else:

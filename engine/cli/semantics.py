@@ -293,7 +293,7 @@ def _interp_args(p):
 def _interpolate(a):
     import engine
     from engine.semantics.arithmetic import resolve_term
-    from engine.semantics.interpolate import boomerang, even_steps, interpolation_latents, smoothness, write_frames, _upscale
+    from engine.semantics.interpolate import boomerang, even_steps, interpolation_latents, smoothness, write_frames, upscale_frames
 
     _threads(a)
     if Path(a.out).suffix.lower() not in (".gif", ".mp4", ".png"):
@@ -306,7 +306,7 @@ def _interpolate(a):
         z = interpolation_latents(za, zb, a.steps, a.mode)
     frames = m.decode(z)
     smooth = smoothness(frames)
-    big = _upscale(frames, a.scale)
+    big = upscale_frames(frames, a.scale)
     write_frames(boomerang(big) if a.boomerang and Path(a.out).suffix.lower() != ".png" else big, a.out, fps=a.fps)
     if a.strip:
         write_frames(big, a.strip)

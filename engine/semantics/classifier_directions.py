@@ -62,11 +62,11 @@ class DirectionFit:
         }
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
+def unit_vector(v: np.ndarray) -> np.ndarray:
     return v / max(float(np.linalg.norm(v)), 1e-12)
 
 
-def _auc(y: np.ndarray, score: np.ndarray) -> float | None:
+def binary_auc(y: np.ndarray, score: np.ndarray) -> float | None:
     if len(np.unique(y)) < 2:
         return None
     from sklearn.metrics import roc_auc_score
@@ -84,7 +84,7 @@ def _finish(name, method, u, mu_tr, y_tr, mu_te, y_te, accuracy, classifier=None
     gap = float(u @ gap_vec)
     proj = mu_tr @ u
     sigma = float(max(proj.std(), 1e-12))
-    auc = _auc(y_te, mu_te @ u) if mu_te is not None and len(mu_te) else None
+    auc = binary_auc(y_te, mu_te @ u) if mu_te is not None and len(mu_te) else None
     return DirectionFit(
         name=name, method=method, direction=(u * gap).astype(np.float32), sigma=sigma, gap_sigma=gap / sigma,
         accuracy=accuracy, auc=auc, n_train=int(len(y_tr)), n_test=0 if mu_te is None else int(len(mu_te)),
@@ -99,7 +99,7 @@ def mean_difference_fits(mu_tr, y_tr, names, mu_te=None, y_te=None) -> dict[str,
     for j, name in enumerate(names):
         if name not in raw:
             continue
-        u = _unit(raw[name])
+        u = unit_vector(raw[name])
         acc = None
         if mu_te is not None and len(mu_te):
             yt = y_tr[:, j]
@@ -130,7 +130,7 @@ def logistic_fits(mu_tr, y_tr, names, mu_te=None, y_te=None, C: float = 1.0, max
         acc = None
         if mu_te is not None and len(mu_te):
             acc = float((((mu_te @ w + b) > 0) == (y_te[:, j] > 0)).mean())
-        fit = _finish(name, "classifier", _unit(w), mu_tr, y, mu_te, None if y_te is None else y_te[:, j], acc, np.append(w, b).astype(np.float32))
+        fit = _finish(name, "classifier", unit_vector(w), mu_tr, y, mu_te, None if y_te is None else y_te[:, j], acc, np.append(w, b).astype(np.float32))
         out[name] = fit
     return out
 
@@ -211,7 +211,7 @@ def compute_directions(
         "test": len(te),
         "attributes": {name: {m: both[m][name].metrics() for m in METHODS if name in both[m]} for name in chosen},
         "cosine_mean_vs_classifier": {
-            n: round(float(_unit(both["mean"][n].direction) @ _unit(both["classifier"][n].direction)), 4) for n in chosen if n in both["mean"] and n in both["classifier"]
+            n: round(float(unit_vector(both["mean"][n].direction) @ unit_vector(both["classifier"][n].direction)), 4) for n in chosen if n in both["mean"] and n in both["classifier"]
         },
     }
 

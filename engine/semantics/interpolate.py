@@ -91,7 +91,7 @@ def even_steps(model, z0, z1, steps: int, mode: str = "slerp", oversample: int =
 # --------------------------------------------------------------------------- export
 
 
-def _upscale(frames: np.ndarray, scale: int) -> np.ndarray:
+def upscale_frames(frames: np.ndarray, scale: int) -> np.ndarray:
     if scale <= 1:
         return np.asarray(frames)
     from PIL import Image

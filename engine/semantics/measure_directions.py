@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from engine.data.age import LABELS
-from engine.semantics.classifier_directions import DirectionFit, _auc, _unit
+from engine.semantics.classifier_directions import DirectionFit, binary_auc, unit_vector
 
 METHODS = ("regression", "mean")
 MIN_LABELLED = 8
@@ -65,10 +65,10 @@ def fit_measure_directions(method: str, mu: np.ndarray, values: np.ndarray, name
         b = float(t.mean() - w @ mean)
         readout = np.append(w, b).astype(np.float32)
         if method == "regression":
-            u = _unit(w)
+            u = unit_vector(w)
         else:
             lo, hi = np.quantile(y, [0.25, 0.75])
-            u = _unit(x[y >= hi].mean(0) - x[y <= lo].mean(0))
+            u = unit_vector(x[y >= hi].mean(0) - x[y <= lo].mean(0))
         fit = _finish(name, method, u, x, y, median, readout)
         fit.median, fit.sd = median, sd  # for the held-out scores
         out[name] = fit
@@ -85,12 +85,12 @@ def score(fits: dict[str, DirectionFit], mu: np.ndarray, values: np.ndarray, nam
         f = fits[name]
         ok = np.isfinite(values[:, j])
         x, y = np.asarray(mu[ok], np.float64), values[ok, j]
-        proj = x @ _unit(f.direction)
+        proj = x @ unit_vector(f.direction)
         pred = x @ f.classifier[:-1] + f.classifier[-1]
         t = (y - f.median) / f.sd
         r2 = 1.0 - float(((t - pred) ** 2).sum()) / max(float(((t - t.mean()) ** 2).sum()), 1e-12)
         r = float(np.corrcoef(proj, y)[0, 1]) if len(y) > 2 else None
-        auc = _auc(np.where(y > f.median, 1, -1), proj)
+        auc = binary_auc(np.where(y > f.median, 1, -1), proj)
         f.auc, f.n_test = auc, int(len(y))
         out[name] = {**f.metrics(), "r": None if r is None else round(r, 4), "r2": round(r2, 4), "median": round(f.median, 5), "sd": round(f.sd, 5)}
     return out
@@ -162,6 +162,6 @@ def compute_measure_directions(
     return {
         "checkpoint": str(target), "stored": method, "train": len(y_tr), "train_labelled": n_lab, "test": len(y_te),
         "attributes": {n: {m: scores[m][n] for m in METHODS if n in scores[m]} for n in chosen},
-        "cosine_mean_vs_regression": {n: round(float(_unit(both["mean"][n].direction) @ _unit(both["regression"][n].direction)), 4)
+        "cosine_mean_vs_regression": {n: round(float(unit_vector(both["mean"][n].direction) @ unit_vector(both["regression"][n].direction)), 4)
                                       for n in chosen if n in both["mean"]},
     }  # fmt: skip

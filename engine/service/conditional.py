@@ -144,11 +144,11 @@ class ConditionalHandlers(HandlerBase):
 
     def _adopt(self, rid: int, t0: float, pe, best) -> p.PhotoOpened:
         """Make a refined latent (and labels) the open photo's: same photo, face and alignment."""
-        from engine.photo import _bind
+        from engine.photo import bind_photo_edit
 
         photos = self.engine.photos
         with self.budget():
-            photos.current = _bind(pe.photo, pe.source, pe.faces, pe.chosen, pe.model, alignment=pe.alignment, z=best.z,
+            photos.current = bind_photo_edit(pe.photo, pe.source, pe.faces, pe.chosen, pe.model, alignment=pe.alignment, z=best.z,
                                    labels=best.labels if pe.labels else None)
         return photos.opened(rid, t0, photos.current)
 

@@ -285,7 +285,7 @@ class SemanticsHandlers(HandlerBase):
 
     # ------------------------------------------------------------------ animation export
     def _export_animation(self, req: p.ExportAnimation, t0: float) -> p.FileWritten:
-        from engine.semantics.interpolate import _upscale, boomerang, write_frames
+        from engine.semantics.interpolate import upscale_frames, boomerang, write_frames
 
         if (req.frames is None) == (req.z is None):
             raise ValueError("ExportAnimation needs frames or latents z (one of them)")
@@ -303,7 +303,7 @@ class SemanticsHandlers(HandlerBase):
         else:
             with self.budget():
                 frames = self.require_model().decode(np.asarray(req.z, np.float32))
-        big = _upscale(frames, int(req.scale))
+        big = upscale_frames(frames, int(req.scale))
         if req.boomerang and path.suffix.lower() != ".png":
             big = boomerang(big)
         write_frames(big, path, fps=float(req.fps))  # each writer goes through the atomic writer

@@ -20,7 +20,7 @@ from engine import checkpoint as ckpt_io
 from engine.training import distributed
 from engine.data.datasets import ImageSet
 from engine.data.grids import save_grid
-from engine.evaluate import _to_uint8, psnr
+from engine.evaluate import to_uint8, psnr
 from engine.models.conditional import LabelSpace
 from engine.protocol.files import atomic_write
 from engine.semantics.latent_stats import latent_statistics
@@ -61,7 +61,7 @@ class ConditionalTrainer:
         z = fixed_z[:8]
         zz = z.repeat(rows.shape[0], 1)
         yy = rows.repeat_interleave(z.shape[0], 0)
-        save_grid(_to_uint8(self.net.decode(zz, yy)), folder / f"epoch{epoch:03d}_samples.png", ncol=z.shape[0], scale=2)
+        save_grid(to_uint8(self.net.decode(zz, yy)), folder / f"epoch{epoch:03d}_samples.png", ncol=z.shape[0], scale=2)
         legend = folder / "samples_rows.txt"
         if not legend.exists():
             atomic_write(legend, "\n".join(_row_name(self.space, r) for r in rows.cpu()) + "\n")
@@ -70,7 +70,7 @@ class ConditionalTrainer:
     def _recon(self, fixed_val: torch.Tensor, folder: Path, epoch: int) -> None:
         recon = self.net(fixed_val)
         pairs = torch.stack([fixed_val, recon], 1).flatten(0, 1)
-        save_grid(_to_uint8(pairs), folder / f"epoch{epoch:03d}_recon.png", ncol=16, scale=2)
+        save_grid(to_uint8(pairs), folder / f"epoch{epoch:03d}_recon.png", ncol=16, scale=2)
 
     def previews(self, fixed_val, fixed_z, folder: Path, epoch: int) -> None:
         self.net.eval()

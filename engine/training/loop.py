@@ -28,7 +28,7 @@ from engine.data.augment import augment
 from engine.data.datasets import ImageSet, load_dataset
 from engine.data.grids import save_grid
 from engine.devices import auto_amp, pick_device
-from engine.evaluate import _to_uint8, evaluate_vae
+from engine.evaluate import to_uint8, evaluate_vae
 from engine.models import registry
 from engine.protocol.files import check_regular
 from engine.semantics.directions import mean_difference_directions
@@ -247,7 +247,7 @@ def train(tc: TrainConfig, out: str | Path, resume: bool = False, progress: bool
         fixed_z = torch.randn(64, cfg.latent_dim, generator=torch.Generator().manual_seed(tc.seed)).to(device)
         started = time.monotonic()
         budget_s = tc.time_budget_min * 60 if tc.time_budget_min else math.inf
-        train_imgs = _resident(train_set.images, device)  # uint8, indexed per batch: no per-item Python in the loop
+        train_imgs = resident_images(train_set.images, device)  # uint8, indexed per batch: no per-item Python in the loop
         for epoch in range(start_epoch, tc.epochs):
             net.train()
             perm = torch.randperm(len(train_set), generator=shuffle_gen)
@@ -257,7 +257,7 @@ def train(tc: TrainConfig, out: str | Path, resume: bool = False, progress: bool
             for i in bar:
                 idx = perm[i * tc.batch_size : (i + 1) * tc.batch_size]
                 flip = torch.rand(len(idx), generator=shuffle_gen) < 0.5 if tc.flip else None
-                x = _batch(train_imgs, idx, flip, world, device)
+                x = training_batch(train_imgs, idx, flip, world, device)
                 if tc.augment != "none":  # drawn from the shuffle generator: --resume restores it
                     x = augment(x, tc.augment, shuffle_gen).contiguous(memory_format=torch.channels_last)
                 y = trainer.labels(idx[world.rank :: world.size] if world.active else idx, device)
@@ -332,7 +332,7 @@ def _load_weights(path: str, net, family: str) -> None:
     net.load_state_dict(ckpt.state)
 
 
-def _resident(images: torch.Tensor, device: torch.device) -> torch.Tensor:
+def resident_images(images: torch.Tensor, device: torch.device) -> torch.Tensor:
     """Where training batches are cut from: on a CUDA device the whole uint8 set when it takes
     under a quarter of the free memory (no host→device copy per step), else pinned host memory
     (asynchronous copies); on the CPU the set itself."""
@@ -342,7 +342,7 @@ def _resident(images: torch.Tensor, device: torch.device) -> torch.Tensor:
     return images.to(device) if images.numel() < free // 4 else images.pin_memory()
 
 
-def _batch(images: torch.Tensor, idx: torch.Tensor, flip: torch.Tensor | None, world: distributed.World, device) -> torch.Tensor:
+def training_batch(images: torch.Tensor, idx: torch.Tensor, flip: torch.Tensor | None, world: distributed.World, device) -> torch.Tensor:
     """This process's share of a global batch, as float [0,1], flipped where drawn, channels_last."""
     if world.active:
         idx = idx[world.rank :: world.size]
@@ -374,8 +374,8 @@ def _save_previews(net, fixed_val, fixed_z, folder: Path, epoch: int) -> None:
     net.eval()
     recon = net(fixed_val)
     pairs = torch.stack([fixed_val, recon], 1).flatten(0, 1)  # original, reconstruction, ...
-    save_grid(_to_uint8(pairs), folder / f"epoch{epoch:03d}_recon.png", ncol=16, scale=2)
-    save_grid(_to_uint8(net.decode(fixed_z)), folder / f"epoch{epoch:03d}_samples.png", ncol=8, scale=2)
+    save_grid(to_uint8(pairs), folder / f"epoch{epoch:03d}_recon.png", ncol=16, scale=2)
+    save_grid(to_uint8(net.decode(fixed_z)), folder / f"epoch{epoch:03d}_samples.png", ncol=8, scale=2)
 
 
 def _save_model(out, net, cfg, tc, train_set: ImageSet, history, device, final: bool, test_metrics=None) -> None:

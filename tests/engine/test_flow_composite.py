@@ -163,7 +163,7 @@ def moving(tiny_ckpt):
 def _plain(pe, z):
     """The composite without the warp: the photo plus the change, as before flow_composite."""
     delta, _, _ = pe._layers(z)
-    original, _, _, grid = pe._geometry(True, 0)
+    original, _, _, grid = pe.output_geometry(True, 0)
     x0, y0, x1, y1 = pe.region
     out = pe.photo.copy()
     out[y0:y1, x0:x1] = np.clip(np.rint(original.astype(np.float32) + fc.sample(delta, grid)), 0, 255).astype(np.uint8)
