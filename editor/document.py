@@ -10,8 +10,11 @@ document and drives it; other panels read it.
 - ``fit`` is the per-photo fit the engine made of this photo's face, as the
   :class:`~engine.protocol.RestoreFit` that gives it back (None: not fitted); another face or
   model drops it.
+- ``adopted`` is a latent the engine made the photo's after it opened it (a cGAN's refined
+  inversion), as the :class:`~engine.protocol.AdoptLatent` that gives it back.
 - :meth:`replay` gives the requests that put this image into the engine (OpenPhoto or
-  LoadSession, then the chosen face, then the fit), fresh, for an engine that restarted empty.
+  LoadSession, then the chosen face, then the adopted latent or the fit), fresh, for an engine
+  that restarted empty.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from typing import Callable, Protocol
 import numpy as np
 
 from engine.protocol import (
-    ChooseFace, Decode, Decoded, EditStack, Encoded, LoadSession, OpenPhoto, Request, RestoreFit, next_request_id,
+    AdoptLatent, ChooseFace, Decode, Decoded, EditStack, Encoded, LoadSession, OpenPhoto, Request, RestoreFit,
+    next_request_id,
 )
 from editor.client import EngineClient, Ticket
 from editor.controllers.stack_edits import with_dimension
@@ -74,6 +78,7 @@ class Document:
         self.renderer: Renderer | None = None  # None until the engine knows the image
         self.face: int | None = None  # the chosen face of a photo the engine opened
         self.fit: RestoreFit | None = None  # the per-photo fit the engine made (what gives it back to a new engine)
+        self.adopted: AdoptLatent | None = None  # a latent the engine adopted for the open photo (a refinement)
         self._in_engine: tuple[Request, ...] = ()  # what put this image into the engine, in order
 
     # ------------------------------------------------------------------ the latent and its edit
@@ -110,12 +115,16 @@ class Document:
     def opened_with(self, request: Request) -> None:
         """The engine answered ``request`` by opening this image (OpenPhoto, LoadSession) or by
         choosing one of its faces (ChooseFace): remember it for :meth:`replay`. A fit belonged to
-        the face and model before: it is dropped."""
-        self.fit = None
+        the face and model before: it is dropped, and so is an adopted latent."""
+        self.fit = self.adopted = None
         if isinstance(request, ChooseFace):
             self._in_engine = tuple(r for r in self._in_engine if not isinstance(r, ChooseFace)) + (request,)
         else:
             self._in_engine = (request,)
+
+    def latent_adopted(self, z: np.ndarray, labels: dict[str, float] | None) -> None:
+        """The engine made ``z`` the open photo's latent (a refinement): give it back after a restart."""
+        self.adopted = AdoptLatent(z=np.asarray(z, np.float32).copy(), labels=dict(labels) if labels else None)
 
     def replay(self) -> list[Request]:
         """Fresh copies of the requests that put this image into the engine, for a new engine."""
@@ -125,5 +134,7 @@ class Document:
         if not requests and self._in_engine:
             requests = [OpenPhoto(image=self.photo, face_index=self.face)]
         if requests and self.fit is not None:
-            requests.append(self.fit)
+            requests.append(self.fit)  # it carries its own pivot
+        elif requests and self.adopted is not None:
+            requests.append(self.adopted)
         return [replace(r, request_id=next_request_id()) for r in requests]

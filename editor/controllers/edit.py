@@ -223,6 +223,8 @@ class EditController(QObject):
         doc.renderer = renderer or doc.renderer or self._latent_renderer
         if opened_by is not None:
             doc.opened_with(opened_by)
+        elif doc.fit is None:  # the same photo with a better latent: a restarted engine needs it too
+            doc.latent_adopted(opened.z, opened.labels)
         self.photoChanged.emit(Frame.from_array(doc.photo), doc.name)
         self._encoding = None
         doc.stack = EditStack()

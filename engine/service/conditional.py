@@ -60,7 +60,7 @@ class ConditionalHandlers(HandlerBase):
         self._gauge = None  # (model, RealismGauge) for the loaded model
 
     def handlers(self) -> dict[type, Handler]:
-        return {p.Realism: self._realism, p.Refine: self._refine, p.ListModels: self._list}
+        return {p.Realism: self._realism, p.Refine: self._refine, p.AdoptLatent: self._adopt_latent, p.ListModels: self._list}
 
     # ------------------------------------------------------------------ helpers
     def _gauge_of(self, m):
@@ -135,29 +135,39 @@ class ConditionalHandlers(HandlerBase):
                 best = r
         opened = None
         if req.adopt and best.loss < first.loss:
-            opened = self._adopt(req.request_id, t0, pe, best)
+            opened = self._adopt(req.request_id, t0, pe, best.z, best.labels)
         return p.Refined(
             request_id=req.request_id, z=best.z.astype(np.float32), labels=dict(best.labels), image=best.image, loss=float(best.loss),
             psnr_db=float(best.psnr_db), start_psnr_db=float(first.psnr_db), steps=int(req.steps), ms_per_step=float(best.ms_per_step),
             start_loss=float(first.loss), opened=opened, elapsed_ms=elapsed_ms(t0),
         )  # fmt: skip
 
-    def _adopt(self, rid: int, t0: float, pe, best) -> p.PhotoOpened:
-        """Make a refined latent (and labels) the open photo's: same photo, face and alignment."""
+    def _adopt_latent(self, req: p.AdoptLatent, t0: float) -> p.PhotoOpened:
+        m = self.require_model()
+        pe = self.engine.photos.require_photo()
+        if pe.fit is not None:
+            raise ValueError("the photo is fitted to the model already; its fit carries its own latent")
+        z = np.asarray(req.z, np.float32).reshape(-1)
+        if z.size != m.latent_dim or not np.isfinite(z).all():
+            raise ValueError(f"the latent must be {m.latent_dim} finite numbers, got {z.size}")
+        return self._adopt(req.request_id, t0, pe, z, req.labels)
+
+    def _adopt(self, rid: int, t0: float, pe, z: np.ndarray, labels: dict[str, float] | None) -> p.PhotoOpened:
+        """Make a latent (and labels) the open photo's: same photo, face and alignment."""
         from engine.photo import bind_photo_edit
 
         photos = self.engine.photos
         with self.budget():
-            photos.current = bind_photo_edit(pe.photo, pe.source, pe.faces, pe.chosen, pe.model, alignment=pe.alignment, z=best.z,
-                                   labels=best.labels if pe.labels else None)
+            photos.current = bind_photo_edit(pe.photo, pe.source, pe.faces, pe.chosen, pe.model, alignment=pe.alignment,
+                                             z=z, labels=labels if pe.labels else None)
         return photos.opened(rid, t0, photos.current)
 
     def _list(self, req: p.ListModels, t0: float) -> p.ModelList:
-        from engine.api import BUNDLED, bundled_files
+        from engine.api import BUNDLED
 
         aliases = {v: k for k, v in BUNDLED.items()}
         entries = []
-        for path in bundled_files():
+        for path in self.engine.model_files():
             meta = _header(path)
             if meta is None:
                 continue

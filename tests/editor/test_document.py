@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.protocol import AddVector, ChooseFace, DimensionStep, EditStack, Encoded, LoadSession, OpenPhoto
+from engine.protocol import (
+    AddVector, AdoptLatent, ChooseFace, DimensionStep, EditStack, Encoded, LoadSession, OpenPhoto, RestoreFit,
+)
 from editor.document import Document
 
 STD = np.array([2.0, 0.5, 0.0], np.float32)  # 0: no spread, σ falls back to 1
@@ -62,3 +64,17 @@ def test_a_session_whose_file_is_gone_is_replayed_from_its_pixels(tmp_path):
 
 def test_a_sample_needs_nothing_replayed():
     assert document().replay() == []
+
+
+def test_a_latent_adopted_after_opening_is_replayed_after_the_face_unless_a_fit_carries_its_own():
+    doc = document()
+    doc.opened_with(OpenPhoto(path="/photos/a.jpg"))
+    doc.latent_adopted(np.arange(4, dtype=np.float32), {"Male": 1.0})  # a refined inversion
+    replayed = doc.replay()
+    assert [type(r) for r in replayed] == [OpenPhoto, AdoptLatent]
+    np.testing.assert_array_equal(replayed[1].z, np.arange(4, dtype=np.float32))
+    assert replayed[1].labels == {"Male": 1.0}
+    doc.fit = RestoreFit(weights=b"w", facts={}, z=np.ones(4, np.float32))
+    assert [type(r) for r in doc.replay()] == [OpenPhoto, RestoreFit]  # the fit's own pivot wins
+    doc.opened_with(ChooseFace(index=1))  # another face: neither the latent nor the fit belongs to it
+    assert [type(r) for r in doc.replay()] == [OpenPhoto, ChooseFace]

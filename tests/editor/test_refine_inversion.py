@@ -34,6 +34,9 @@ def test_refining_improves_the_photos_latent_and_keeps_the_edit(qtbot, real, mul
     assert not ui.refine.running and ui.refine_action.isEnabled()
     np.testing.assert_array_equal(window.edit.encoded.z, window.photo.current.z)
     assert not np.array_equal(window.edit.encoded.z, z0), "no refined latent was adopted"
+    replayed = window.edit.document.replay()[-1]  # what a restarted engine is given back: the refined latent
+    assert isinstance(replayed, p.AdoptLatent)
+    np.testing.assert_array_equal(replayed.z, window.edit.encoded.z)
     assert window.edit.stack == stack and window.latents.rows[dim].value() == pytest.approx(1.5)
     wait_rendered(qtbot, window, REAL_TIMEOUT_MS)
     sent = real.engine.of(p.RenderEdit)[-1]

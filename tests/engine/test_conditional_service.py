@@ -192,3 +192,25 @@ def test_a_session_keeps_the_edit_labels(eng, tmp_path):
     assert eng.handle(p.LoadSession(path=str(tmp_path / "plain.lsession"))).labels is None
     bad = eng.handle(p.SaveSession(path=str(tmp_path / "bad.lsession"), labels={"Nope": 1.0}))
     assert isinstance(bad, p.ErrorResponse) and "labels" in bad.message and not (tmp_path / "bad.lsession").exists()
+
+
+def test_an_adopted_latent_given_to_a_fresh_engine_renders_as_the_refined_photo_did(eng, cvae_path):
+    opened = eng.handle(p.OpenPhoto(image=_photo(4), detector="centre"))
+    refined = eng.handle(p.Refine(steps=10, adopt=True))
+    assert refined.opened is not None
+    edit = p.EditStack(ops=(p.DimensionStep(dim=1, amount=1.5),))
+    before = eng.handle(p.RenderEdit(edits=edit, full_resolution=True, whole_photo=True))
+
+    fresh = Engine()  # what a worker restart gives: the model, the photo, then the adopted latent
+    fresh.handle(p.LoadModel(source=str(cvae_path), device=device_under_test()))
+    fresh.handle(p.OpenPhoto(image=_photo(4), detector="centre"))
+    back = fresh.handle(p.AdoptLatent(z=refined.opened.z, labels=dict(refined.opened.labels)))
+    assert isinstance(back, p.PhotoOpened), getattr(back, "message", back)
+    np.testing.assert_array_equal(back.z, refined.opened.z)
+    assert not np.array_equal(back.z, opened.z)
+    after = fresh.handle(p.RenderEdit(edits=edit, full_resolution=True, whole_photo=True))
+    np.testing.assert_array_equal(after.image, before.image)
+    assert "4 finite numbers" in fresh.handle(p.AdoptLatent(z=np.zeros(3, np.float32))).message
+    empty = Engine()
+    empty.handle(p.LoadModel(source=str(cvae_path), device=device_under_test()))
+    assert "no photo" in empty.handle(p.AdoptLatent(z=np.zeros(4, np.float32))).message
