@@ -25,7 +25,7 @@ import numpy as np
 from PIL import Image
 
 from engine.data.align import NoFaceError  # noqa: F401  (open_photo raises it; callers catch it from here)
-from engine.data.align import Alignment, AlignmentError, Face, align_face, face_from_box, find_faces
+from engine.data.align import Alignment, AlignmentError, Face, FaceFinder, align_face, face_from_box, find_faces
 from engine.data.warp import sampling_grid, warp_crop
 from engine.data.images import FORMATS, load_image
 from engine.exif import export_exif
@@ -312,7 +312,7 @@ class RenderResult:
     changed: bool
 
 
-def open_photo(model, source: str | os.PathLike | np.ndarray, detector: str = "auto", face_index: int | None = None,
+def open_photo(model, source: str | os.PathLike | np.ndarray, detector: str | FaceFinder = "auto", face_index: int | None = None,
                face_box=None) -> PhotoEdit:
     """Load (a path, through the one safe loader) or take (H×W×3 uint8) a photo, find its faces,
     align the chosen one to the model's crop and encode it.

@@ -30,6 +30,10 @@ Detection (:func:`detect_faces`):
 :class:`NoFaceError` when dlib finds nothing and :class:`FaceFinderMissing` when dlib cannot be
 imported. :func:`face_from_box` turns a square a person marked into a face (5-point landmarks
 inside it, or canonical eyes when they do not fit the box).
+
+Wherever a detector name is taken, a :data:`FaceFinder` may be given instead: an engine built with
+its own face finder (``engine.service.Engine(face_finder=...)``) runs it where ``"auto"``/``"dlib"``
+would run dlib.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ import math
 import os
 import threading
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 from PIL import Image
@@ -54,6 +59,8 @@ MAX_DETECT_UPSCALE = 4.0  # small photos are upscaled at most this much (the fac
 LANDMARK_BOX = 256  # the face region is scaled so the face box is about this size for landmarks
 SIZE_PRIOR = 0.25  # weight of ln(area / largest area) in the rank
 DETECTORS = ("auto", "dlib", "centre")
+#: ``finder(image, max_faces) -> faces, best first``: a face finder in place of dlib (see the module docstring).
+FaceFinder = Callable[[np.ndarray, int], "list[Face]"]
 #: Where the eyes go in a square a person marked around a face (fractions of its side): such a
 #: square usually frames forehead to chin, larger than dlib's brow-to-chin box.
 MARKED_EYE_MID = (0.5, 0.40)
@@ -187,18 +194,21 @@ def start_warm_up() -> threading.Thread | None:
     return thread
 
 
-def detect_faces(image: np.ndarray, detector: str = "auto", max_faces: int = 16) -> list[Face]:
+def detect_faces(image: np.ndarray, detector: str | FaceFinder = "auto", max_faces: int = 16) -> list[Face]:
     """Face candidates in ``image`` (H×W×3 uint8), best first; empty when dlib finds none.
 
     ``detector``: ``"auto"`` and ``"dlib"`` (the same: dlib, a core dependency;
-    :class:`FaceFinderMissing` when it cannot be imported) or ``"centre"`` (the centre square,
-    no detection). :func:`find_faces` is the variant that refuses a photo without a face.
+    :class:`FaceFinderMissing` when it cannot be imported), ``"centre"`` (the centre square,
+    no detection) or a :data:`FaceFinder`. :func:`find_faces` is the variant that refuses a photo
+    without a face.
     """
-    if detector not in DETECTORS:
+    if not callable(detector) and detector not in DETECTORS:
         raise ValueError(f"unknown face detector {detector!r}; choose one of {', '.join(DETECTORS)}")
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[2] < 3 or image.dtype != np.uint8:
         raise ValueError(f"expected an H×W×3 uint8 photo, got {image.dtype} {tuple(image.shape)}")
+    if callable(detector):
+        return list(detector(image, max_faces))[:max_faces]
     h, w = image.shape[:2]
     if detector == "centre":
         return [centre_face(w, h)]
@@ -206,7 +216,7 @@ def detect_faces(image: np.ndarray, detector: str = "auto", max_faces: int = 16)
     return _detect_dlib(image, max_faces)
 
 
-def find_faces(image: np.ndarray, detector: str = "auto", name: str = "the photo", hint: str | None = None) -> list[Face]:
+def find_faces(image: np.ndarray, detector: str | FaceFinder = "auto", name: str = "the photo", hint: str | None = None) -> list[Face]:
     """:func:`detect_faces`, never empty: :class:`NoFaceError` (naming ``name``) when there is no face."""
     faces = detect_faces(image, detector)
     if not faces:
@@ -362,7 +372,7 @@ class AlignedFace:
         return self.faces[self.chosen]
 
 
-def align_face(image: np.ndarray, size: int, detector: str = "auto", face_index: int | None = None, faces: list[Face] | None = None,
+def align_face(image: np.ndarray, size: int, detector: str | FaceFinder = "auto", face_index: int | None = None, faces: list[Face] | None = None,
                name: str = "the photo") -> AlignedFace:
     """Detect (unless ``faces`` are given; :class:`NoFaceError` when there is none), choose (best
     rank, or ``face_index``), align and crop."""
@@ -375,7 +385,7 @@ def align_face(image: np.ndarray, size: int, detector: str = "auto", face_index:
     return AlignedFace(faces=faces, chosen=chosen, alignment=alignment, crop=warp_crop(image, alignment))
 
 
-def crop_for_model(image: np.ndarray, size: int, detector: str = "auto", name: str = "the image") -> np.ndarray:
+def crop_for_model(image: np.ndarray, size: int, detector: str | FaceFinder = "auto", name: str = "the image") -> np.ndarray:
     """The size×size×3 uint8 the model should see for an image given as a term or an example: an
     image already at the model's resolution as it is (it is a crop), any other aligned on its best
     face like an opened photo (:class:`NoFaceError` when it has none)."""

@@ -10,12 +10,14 @@ slider drag (measured: 2 threads under load have a p90 past 100 ms, 1 thread ~3 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from engine import protocol as p
-from engine.api import Model, load_model
+from engine.api import Model, bundled_files, load_model
+from engine.data.align import FaceFinder
 from engine.service.conditional import ConditionalHandlers, conditional_info
 from engine.service.handlers import Handler, HandlerBase, NoModelLoaded, elapsed_ms
 
@@ -25,9 +27,16 @@ __all__ = ["INTERACTIVE_THREADS", "Engine", "ModelHandlers", "NoModelLoaded"]
 
 
 class Engine:
-    def __init__(self, interactive_threads: int = INTERACTIVE_THREADS):
+    def __init__(self, interactive_threads: int = INTERACTIVE_THREADS, *, face_finder: FaceFinder | None = None,
+                 model_folder: str | Path | None = None) -> None:
+        """``face_finder``: runs where the ``auto``/``dlib`` face detector would (default: dlib);
+        ``model_folder``: the checkpoints offered by name (ListModels, LoadModel by file stem)
+        instead of the bundled ones. Both let a test serve the real handlers over its own models
+        and faces."""
         self.model: Model | None = None
         self.interactive_threads = interactive_threads
+        self.face_finder = face_finder
+        self.model_folder = None if model_folder is None else Path(model_folder)
         from engine.service.photo import PhotoHandlers  # the photo workflow: OpenPhoto, RenderEdit, ...
         from engine.service.semantics import SemanticsHandlers  # attributes + locks, arithmetic, interpolation, user attributes
 
@@ -37,6 +46,12 @@ class Engine:
 
         for group in (ModelHandlers(self), self.photos, SemanticsHandlers(self), ConditionalHandlers(self), FitHandlers(self, self.photos)):
             self._handlers.update(group.handlers())
+
+    def model_files(self) -> list[Path]:
+        """The checkpoints this engine offers by name, the default first."""
+        if self.model_folder is None:
+            return bundled_files()
+        return sorted(self.model_folder.glob("*.safetensors"), key=lambda f: (f.stem != "default", f.name))
 
     def handle(self, request: p.Request) -> p.Response:
         t0 = time.perf_counter()
@@ -64,7 +79,10 @@ class ModelHandlers(HandlerBase):
         }
 
     def _load(self, req: p.LoadModel, t0: float) -> p.ModelInfo:
-        self.engine.model = load_model(req.source, device=req.device)
+        source = req.source
+        if self.engine.model_folder is not None:  # a name of the engine's own folder → its file
+            source = next((str(f) for f in self.engine.model_files() if f.stem == source), source)
+        self.engine.model = load_model(source, device=req.device)
         return self._info(req.request_id, t0)
 
     def _stats(self, req: p.GetLatentStats, t0: float) -> p.ModelInfo:
@@ -96,7 +114,7 @@ class ModelHandlers(HandlerBase):
             from engine.data.align import crop_for_model
 
             with self.budget():
-                image = crop_for_model(image, m.image_size, detector=req.detector, name=req.name or "the image")
+                image = crop_for_model(image, m.image_size, detector=self.detector(req.detector), name=req.name or "the image")
         with self.budget(), torch.inference_mode():
             x = m.to_tensor(image)
             mu, y = m.encode_tensor(x)  # y: the label estimate of a conditional model, else None

@@ -2,8 +2,8 @@
 
 A handler class answers one domain's requests (``handlers()`` maps request types to methods
 ``(request, t0) -> response``); ``engine.service.Engine`` registers them. Handlers raise, and
-``Engine.handle`` turns the exception into an ErrorResponse. Typed through :class:`EngineHost`, so
-a test can serve the real handlers from a stand-in that has only a model.
+``Engine.handle`` turns the exception into an ErrorResponse. What a handler reads of the engine is
+typed by :class:`EngineHost`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,10 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from engine.api import Model
+    from engine.data.align import FaceFinder
     from engine.protocol import Response
 
 #: ``handler(request, t0)``: t0 is ``time.perf_counter()`` when the request arrived.
@@ -25,10 +28,14 @@ class NoModelLoaded(RuntimeError):
 
 
 class EngineHost(Protocol):
-    """What handlers read of the engine: the loaded model and the interactive thread budget."""
+    """What handlers read of the engine: the loaded model, the interactive thread budget, the face
+    finder (None: dlib) and the models it offers by name."""
 
     model: Model | None
     interactive_threads: int
+    face_finder: FaceFinder | None
+
+    def model_files(self) -> list[Path]: ...
 
 
 def elapsed_ms(t0: float) -> float:
@@ -37,11 +44,8 @@ def elapsed_ms(t0: float) -> float:
 
 
 class HandlerBase:
-    def __init__(self, engine: EngineHost, budget: Callable[[], AbstractContextManager] | None = None) -> None:
-        """``budget``: a context-manager factory for model work; default: the engine's interactive
-        thread budget (a test's numpy stand-in passes ``contextlib.nullcontext``)."""
+    def __init__(self, engine: EngineHost) -> None:
         self.engine = engine
-        self._budget_factory = budget
 
     def handlers(self) -> dict[type, Handler]:
         raise NotImplementedError
@@ -56,11 +60,15 @@ class HandlerBase:
             raise NoModelLoaded("no model is loaded yet")
         return model
 
+    def detector(self, name: str) -> str | FaceFinder:
+        """What to detect faces with for a request's detector name: the engine's own face finder
+        where ``auto``/``dlib`` would run dlib."""
+        finder = self.engine.face_finder
+        return finder if finder is not None and name in ("auto", "dlib") else name
+
     def budget(self) -> AbstractContextManager:
         """Interactive model work runs on its own small thread budget, so a training run beside
         the app cannot starve a slider drag."""
-        if self._budget_factory is not None:
-            return self._budget_factory()
         from engine.devices import thread_budget  # torch: only when a handler runs
 
         return thread_budget(self.engine.interactive_threads)

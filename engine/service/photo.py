@@ -67,7 +67,7 @@ class PhotoHandlers(HandlerBase):
             raise PhotoError("OpenPhoto needs a path or an image (one of them)")
         model = self.require_model()
         with self.budget():
-            pe = open_photo(model, req.path if req.path is not None else np.asarray(req.image), detector=req.detector, face_index=req.face_index,
+            pe = open_photo(model, req.path if req.path is not None else np.asarray(req.image), detector=self.detector(req.detector), face_index=req.face_index,
                             face_box=req.face_box)
         self.current = pe
         return self.opened(req.request_id, t0, pe)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from engine import protocol as p
-from engine.service.handlers import Handler, HandlerBase, elapsed_ms
+from engine.service.handlers import EngineHost, Handler, HandlerBase, elapsed_ms
 
 FEW_EXAMPLES = 5  # fewer tagged examples than this: the direction is mostly noise (same as the CLI)
 FORMAT_ALIASES = {"gif": ".gif", "mp4": ".mp4", "png": ".png", "png-strip": ".png", "strip": ".png"}
@@ -24,8 +24,8 @@ MAX_SCALE = 16
 
 
 class SemanticsHandlers(HandlerBase):
-    def __init__(self, engine, budget=None) -> None:
-        super().__init__(engine, budget)
+    def __init__(self, engine: EngineHost) -> None:
+        super().__init__(engine)
         self._datasets: dict[tuple[str, str], object] = {}  # (model fingerprint, data spec) -> EncodedSet
 
     def handlers(self) -> dict[type, Handler]:
@@ -92,7 +92,7 @@ class SemanticsHandlers(HandlerBase):
 
             names = [term.label] if len(term.images) == 1 and term.label else [f"image {i + 1} of term {what}" for i in range(len(term.images))]
             with self.budget():  # aligned like an opened photo; a crop at the model's size as it is
-                z = np.concatenate([model.encode(crop_for_model(image, model.image_size, name=name)) for image, name in zip(term.images, names)])
+                z = np.concatenate([model.encode(crop_for_model(image, model.image_size, detector=self.detector("auto"), name=name)) for image, name in zip(term.images, names)])
             return Term("images", z.mean(0), z, term.label or f"{len(z)} image{'s' if len(z) > 1 else ''}")
         if kind == "paths":
             with self.budget():
