@@ -1,4 +1,4 @@
-"""Fixtures for the editor suite: a FakeEngine, an EngineClient on it, the main window."""
+"""Fixtures for the editor suite: a FakeEngine (the real engine over a fake model), an EngineClient on it, the main window."""
 
 from __future__ import annotations
 

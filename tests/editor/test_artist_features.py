@@ -23,8 +23,7 @@ from editor.widgets.deep_export import FILTERS as DEEP_FILTERS
 from editor.widgets.help_menu import bound_shortcuts
 from editor.widgets.layer_export import ORA_FILTER
 from editor.widgets.wheel_guard import WheelGuard
-from engine.protocol import Exported, ExportLayers, ExportPhoto, FileWritten
-from tests.editor import fake_engine
+from engine.protocol import ExportLayers, ExportPhoto
 from tests.editor.conftest import write_photo
 
 TIMEOUT_MS = 20_000  # generous: the first request may wait for the engine's semantics to import on a busy machine
@@ -63,22 +62,10 @@ def move_a_slider(qtbot, window, sigma: float = 2.5) -> None:
                     and window.photo.last.full_resolution, timeout=TIMEOUT_MS)
 
 
-def _fake_export_layers(engine, req: ExportLayers, t0: float):
-    """The engine's ExportLayers on the fake engine's photo: write_ora is the engine's own writer."""
-    from engine.export_layers import write_ora
-
-    ph = fake_engine._current(engine)
-    edited = ph.composite(ph.edited(req.z, req.edits), req.mask)
-    x0, y0, x1, y1 = ph.region
-    size = write_ora(req.path, ph.photo, edited, np.ones((y1 - y0, x1 - x0), np.float32), ph.region)
-    return FileWritten(request_id=req.request_id, path=req.path, format="OpenRaster", bytes=size)
-
-
 # --------------------------------------------------------------------------- layered export, clipboard
 
 
 def test_export_layers_action_writes_an_openraster_file(qtbot, window, fake, photo, tmp_path, monkeypatch):
-    monkeypatch.setitem(fake_engine.PHOTO_HANDLERS, ExportLayers, _fake_export_layers)
     action = window.artist.layers.action
     assert action in window.file_menu.actions() and not action.isEnabled()  # nothing open yet
     open_photo(qtbot, window, photo)
@@ -102,21 +89,7 @@ def test_export_layers_action_writes_an_openraster_file(qtbot, window, fake, pho
     settle(qtbot, window)
 
 
-def _fake_export_16bit(engine, req: ExportPhoto, t0: float):
-    """ExportPhoto(bit_depth=16) on the fake engine's photo, with the engine's own PNG writer."""
-    from engine.export_16bit import png16
-
-    assert req.bit_depth == 16
-    ph = fake_engine._current(engine)
-    image = ph.composite(ph.edited(req.z, req.edits), req.mask)
-    with open(req.path, "wb") as f:
-        f.write(png16(image.astype(np.uint16) * 257))
-    return Exported(request_id=req.request_id, path=req.path, size=(image.shape[1], image.shape[0]), format="PNG 16-bit",
-                    exif_kept=False)
-
-
 def test_export_photo_at_16_bits_per_channel(qtbot, window, fake, photo, tmp_path, monkeypatch):
-    monkeypatch.setitem(fake_engine.PHOTO_HANDLERS, ExportPhoto, _fake_export_16bit)
     action = window.artist.deep.action
     assert action in window.file_menu.actions() and not action.isEnabled()
     open_photo(qtbot, window, photo)
@@ -298,8 +271,8 @@ def test_holding_backslash_shows_the_original(qtbot, window, photo):
     settle(qtbot, window)
 
 
-def test_split_view_shows_the_original_left_of_a_draggable_divider(qtbot, window, photo):
-    open_photo(qtbot, window, photo)
+def test_split_view_shows_the_original_left_of_a_draggable_divider(qtbot, window, tmp_path):
+    open_photo(qtbot, window, write_photo(tmp_path / "square.png", h=64, w=64))  # the face spans the width: edits on both sides
     window.canvas.show_only("photo")
     view = window.canvas.views["photo"]
     view.set_zoom(4)

@@ -100,7 +100,7 @@ def test_an_image_slot_shows_the_aligned_crop_not_the_file(qtbot, window, fake, 
     encodes = [r for r in fake.requests if isinstance(r, Encode)]
     assert encodes and encodes[-1].detector == "auto" and encodes[-1].name == "face.png"  # aligned as the engine aligns a term
     assert shown.shape == (32, 32, 3)  # the model's size
-    np.testing.assert_array_equal(shown, fake.model.align(pixels))
+    np.testing.assert_array_equal(shown, fake.aligned(pixels))
     assert not np.array_equal(shown, plain_resize(pixels, 32))
     assert interp.slots.slots["a"].term.images[0].shape == (96, 128, 3)  # the term itself is the file: the engine encodes it
     # the decode of the term (when a result comes) does not replace what the model was given
@@ -110,7 +110,7 @@ def test_an_image_slot_shows_the_aligned_crop_not_the_file(qtbot, window, fake, 
     with qtbot.waitSignal(window.model.changed, timeout=TIMEOUT_MS):
         window.model.load("wide")
     qtbot.waitUntil(lambda: slot.view.frame is not None and slot.view.frame.array.shape == (24, 24, 3), timeout=TIMEOUT_MS)
-    np.testing.assert_array_equal(slot.view.frame.array, fake.model.align(pixels))
+    np.testing.assert_array_equal(slot.view.frame.array, fake.aligned(pixels))
 
 
 def test_your_attribute_examples_from_files_show_the_aligned_crop(qtbot, window, fake, tmp_path):
@@ -121,7 +121,7 @@ def test_your_attribute_examples_from_files_show_the_aligned_crop(qtbot, window,
     qtbot.waitUntil(lambda: len(user.examples["with"]) == 1, timeout=TIMEOUT_MS)
     image = user.examples["with"][0].image
     assert image.shape == (32, 32, 3)
-    np.testing.assert_array_equal(image, fake.model.align(pixels))
+    np.testing.assert_array_equal(image, fake.aligned(pixels))
     assert not np.array_equal(image, plain_resize(pixels, 32))
 
 

@@ -1,7 +1,7 @@
 """The latent panel's "PCA axes" set (issue 5): principal axes of the aggregate posterior as
 sliders, in σ units of each axis, in the same edit (EditStack, undo) as the dimension sliders.
 
-Against the FakeEngine (its semantics handlers are the engine's own, over a fake PCA) and, for
+Against the FakeEngine (the real handlers over a fake model that stores PCA axes) and, for
 "PC1 moves the picture more than the last PC", against the real engine on the bundled default
 model, whose checkpoint stores the PCA of its training set's μ."""
 
@@ -41,7 +41,7 @@ def test_pca_axes_slider_set_edits_the_same_stack_and_undo_restores(qtbot, windo
     axes = wait_pca(qtbot, window)
     k = len(axes.std)
     assert k == fake.model.latent_dim and np.all(np.diff(axes.explained) <= 0)  # ordered by variance
-    np.testing.assert_allclose(axes.std ** 2, np.sort(fake.model.stats.std.astype(np.float64) ** 2)[::-1], rtol=1e-5)
+    np.testing.assert_allclose(axes.std ** 2, np.sort(fake.model.latent_stats.std.astype(np.float64) ** 2)[::-1], rtol=1e-5)
 
     z = edit_sample(qtbot, window, 0)
     start = wait_edit_shown(qtbot, window).copy()
@@ -89,14 +89,12 @@ def test_pca_axes_slider_set_edits_the_same_stack_and_undo_restores(qtbot, windo
     assert np.array_equal(wait_edit_shown(qtbot, window), start) and latents.pca_rows[k - 1].value() == 0.0
 
 
-def test_a_model_without_pca_keeps_the_dimensions_only(qtbot, window, fake, monkeypatch):
-    import tests.editor.fake_engine as fe
-
+def test_a_model_without_pca_keeps_the_dimensions_only(qtbot, window, fake):
     wait_pca(qtbot, window)
     assert window.latents.set_axis_set(PCA)
-    monkeypatch.setattr(fe, "_fake_pca", lambda m: {})  # the next model stores no PCA
+    fake.add_model("no-pca", 12, 24, pca=False)  # the next model stores no PCA
     with qtbot.waitSignal(window.model.changed, timeout=TIMEOUT_MS):
-        window.model.load("wide")
+        window.model.load("no-pca")
     qtbot.waitUntil(lambda: window.semantics.pca.axes is not None, timeout=TIMEOUT_MS)
     assert len(window.semantics.pca.axes.std) == 0 and "latent-studio pca" in window.semantics.pca.axes.note
     latents = window.latents

@@ -86,7 +86,7 @@ def test_a_bad_checkpoint_is_reported_and_the_old_model_stays(qtbot, window, fak
     bad.write_bytes(b"not a checkpoint")
     with qtbot.waitSignal(window.model.failed, timeout=TIMEOUT_MS):
         window.chooser.choose(str(bad))
-    assert "broken.safetensors" in window.banner.text() and "not a model checkpoint" in window.banner.text()
+    assert "broken.safetensors" in window.banner.text() and "not a readable safetensors file" in window.banner.text()
     assert window.model.info.name == "default"
     assert window.chooser.combo.currentData() == "default"
     row = window.latents.rows[int(window.latents.active_dims[0])]
@@ -104,7 +104,7 @@ def test_model_switch_clears_the_sample_grid(qtbot, window):
 
 @pytest.mark.slow
 def test_a_wide_latent_builds_its_sliders_without_blocking(qtbot, window, fake):
-    fake.specs["huge"] = (100, 16)
+    fake.add_model("huge", 100, 16)
     with qtbot.waitSignal(window.model.changed, timeout=TIMEOUT_MS):
         window.model.load("huge")
     panel = window.latents

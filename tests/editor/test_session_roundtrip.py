@@ -1,5 +1,5 @@
-"""Sessions, autosave and crash recovery, recipes and export (FakeEngine; the real engine's
-session format is exercised in test_photo_loop.py)."""
+"""Sessions, autosave and crash recovery, recipes and export (FakeEngine: the real engine's
+handlers and session files over a fake model)."""
 
 from __future__ import annotations
 

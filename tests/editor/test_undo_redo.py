@@ -141,17 +141,17 @@ def test_attribute_shift_is_an_undoable_step_of_the_edit_stack(qtbot, window, fa
 
 
 def test_choosing_another_face_is_undoable_and_keeps_the_edit(qtbot, window, fake, tmp_path):
-    wide = write_photo(tmp_path / "two-faces.png", h=40, w=100)  # FakeEngine: a face square at each end
+    wide = write_photo(tmp_path / "two-faces.png", h=40, w=100)  # the fake face finder: a face square at each end
     open_photo_file(qtbot, window, wide)
     chooser = window.face_chooser
     assert chooser.isVisibleTo(window) and chooser.combo.count() == 2
     move_slider(window, 0, 2.0)
     first_face = wait_rendered(qtbot, window)
-    assert window.photo.current.region == (0, 0, 40, 40)
+    assert window.photo.current.region == (0, 0, 43, 40)  # the face square 0..40 and the warp's margin
     with qtbot.waitSignal(window.photo.opened, timeout=TIMEOUT_MS):
         chooser.combo.setCurrentIndex(1)
     assert any(isinstance(r, ChooseFace) for r in fake.requests)
-    assert window.photo.current.region == (60, 0, 100, 40) and window.photo.chosen == 1
+    assert window.photo.current.region == (57, 0, 100, 40) and window.photo.chosen == 1
     second_face = wait_rendered(qtbot, window)
     assert not window.edit.stack.is_empty  # the edit follows the face
     assert np.array_equal(second_face[:, :40], window.photo.current.photo[:, :40])  # the first face is left alone

@@ -5,7 +5,6 @@ down; the Sample grid follows its temperature and says what it samples from."""
 
 from __future__ import annotations
 
-import dataclasses
 from types import SimpleNamespace
 
 import numpy as np
@@ -222,9 +221,8 @@ def test_sample_hint_says_what_is_sampled(qtbot, window, fake):
     hint = window.samples.hint
     assert "N(0, T²I)" in hint.text()  # the fake model has only the standard prior
 
-    plain_info = fake._info
-    fake._info = lambda *a: dataclasses.replace(plain_info(*a), priors=("aggregate", "standard"))
+    fake.add_model("with-prior", 12, 24, prior=True)  # a model with an aggregate prior
     with qtbot.waitSignal(window.model.changed, timeout=TIMEOUT_MS):
-        window.model.load("wide")
+        window.model.load("with-prior")
     assert "N(0, T²I)" not in hint.text()
     assert "fitted to the training set's latents" in hint.text() and "T = temperature" in hint.text()
