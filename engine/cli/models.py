@@ -12,7 +12,6 @@ from pathlib import Path
 
 from engine.cli import args, command, load_model_from_args, model_args
 from engine.cli.options import MAX_IMAGES, MAX_SEED, MAX_THREADS, float_in, int_in, number_or_percent
-from engine.protocol import parse_labels as _labels_arg
 from engine.cli import say as _say
 from engine.cli import set_threads as _threads
 
@@ -81,7 +80,9 @@ def _realism(a):
 
     m = load_model_from_args(a)
     gauge = RealismGauge(m, k=a.k)
-    labels = _labels_arg(a.labels)
+    from engine.protocol import parse_labels  # not at import: --help must not wait for the contract's numpy
+
+    labels = parse_labels(a.labels)
     rows = []
     for path in a.images:
         r = gauge(load_image(path)[None], labels)[0]

@@ -24,8 +24,6 @@ from pathlib import Path
 
 from engine.cli import args, command
 from engine.cli.options import MAX_THREADS, int_in, number
-from engine.protocol import parse_labels
-from engine.protocol.files import read_regular
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif")
 OUT_FORMATS = {"png": ".png", "jpg": ".jpg", "jpeg": ".jpg", "webp": ".webp"}
@@ -74,6 +72,8 @@ def build_edit(recipe: str | None, dims: list[str], attrs: list[str]):
     stack, labels = EditStack(), None
     if recipe:
         try:
+            from engine.protocol.files import read_regular
+
             text = read_regular(recipe, "recipe", max_bytes=RECIPE_MAX_BYTES).decode("utf-8")
         except OSError as exc:  # missing, a folder, a FIFO (refused before a read could block), too big
             reason = str(exc).splitlines()[0].removeprefix(f"{Path(recipe).name}: ")
@@ -170,6 +170,8 @@ def _edit(a):
 
     check_suffix(a.suffix)
     stack, labels = build_edit(a.recipe, a.dim, a.attr)
+    from engine.protocol import parse_labels
+
     labels = {**(labels or {}), **(parse_labels(a.labels) or {})} or None
     if stack.is_empty and not labels:
         raise ValueError("nothing to do: give --attr, --dim, --labels or --recipe")
