@@ -222,17 +222,18 @@ class PhotoEdit:
         alpha = solid_alpha(d, self.solid)
         return d * m[:, :, None], face, (None if alpha is None else alpha * m)
 
-    def warped_change(self, z_edited: np.ndarray, original: np.ndarray, grid, labels: dict[str, float] | None = None):
+    def warped_change(self, z_edited: np.ndarray, original: np.ndarray, grid, labels: dict[str, float] | None = None, quick=False):
         """The change over output pixels (H×W×3 float32; None for a zero edit): the crop-space change
         sampled at ``grid`` (bicubic) and, where ``solid`` replaces pixels, the step from ``original``
-        (the output's own pixels) to the warped decode. Every composite (8-bit, 16-bit) adds this."""
+        (the output's own pixels) to the warped decode. Every composite (8-bit, 16-bit) adds this.
+        ``quick``: a geometric edit's flow is estimated coarsely (a preview while a slider moves)."""
         delta, face, alpha = self._layers(z_edited, labels)
         if delta is None:
             return None, face
         if alpha is None:  # a geometric edit moves the output's own pixels (engine.flow_composite); others add the change
             from engine.flow_composite import photo_change
 
-            moved = photo_change(self, z_edited, labels, face, delta, original, grid)
+            moved = photo_change(self, z_edited, labels, face, delta, original, grid, quick)
             return (warp_delta(delta, grid) if moved is None else moved), face
         w = warp_delta(np.concatenate([delta, alpha[:, :, None], self.reconstruction.astype(np.float32)], axis=2), grid)
         a = np.clip(w[:, :, 3:4], 0.0, 1.0)  # bicubic overshoots; 0 outside the crop, where w's decode is 0
@@ -245,7 +246,7 @@ class PhotoEdit:
         mask = check_mask(mask)
         x0, y0, x1, y1 = self.region
         original, sx, sy, grid = self.output_geometry(full_resolution, max_side)
-        change, face = self.warped_change(z_edited, original, grid, labels)
+        change, face = self.warped_change(z_edited, original, grid, labels, quick=not full_resolution)
         if change is None:
             patch = original.copy()
         else:
