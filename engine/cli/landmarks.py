@@ -75,6 +75,10 @@ def _md_args(p):
     p.add_argument("--limit", type=int_in(0, MAX_IMAGES), default=0, help="use only the first N training faces (0: all)")
     p.add_argument("--no-cache", action="store_true", help="do not reuse or store the data set's encodings")
     p.add_argument("--out", help="write a new checkpoint here instead of updating CHECKPOINT in place")
+    p.add_argument("--samples", type=int_in(0, MAX_IMAGES), default=0,
+                   help="fit on N of the model's own samples instead (prior draws z, a conditional model's decoded with random training "
+                        "faces' labels, measured on the generated pixels): no encoder needed, e.g. a GAN's; 0: the training faces' μ")
+    p.add_argument("--seed", type=int, default=0, help="with --samples: the draws' seed")
 
 
 @command("measure-directions", "attribute directions for the continuous landmark measures and Age (ridge regression on μ), with held-out r / R² / AUC")
@@ -87,7 +91,7 @@ def _measure_directions(a):
     names = names_in(a.names, LABELS, "--names")
     _threads(a)
     return compute_measure_directions(str(resolve_source(a.checkpoint)), a.data, a.method, a.out, names, a.limit or None, a.device,
-                                      not a.quiet, not a.no_cache)
+                                      not a.quiet, not a.no_cache, a.samples, a.seed)
 
 
 # --------------------------------------------------------------------------- eval-edits --landmarks
@@ -103,13 +107,16 @@ def _ee_args(p):
                         "a conditional model decodes each face with its estimated labels)")
     p.add_argument("--names", help=f"with --landmarks: judge only these comma-separated labels (default: all of {LABEL_HELP}); "
                                    "the ⊥others locks still hold every other one")
+    p.add_argument("--stored", action="store_true",
+                   help="with --landmarks: judge the directions and read-outs stored in the checkpoint (measure-directions, e.g. --samples) "
+                        "instead of fitting them again on the training split's μ")
 
 
 @command("eval-edits", _ee_help + "; --landmarks: dlib's landmarks judge the geometric attributes")
 @args(_ee_args)
 def _eval_edits(a):
-    if a.names and not a.landmarks:
-        raise ValueError("--names goes with --landmarks")
+    if (a.names or a.stored) and not a.landmarks:
+        raise ValueError("--names and --stored go with --landmarks")
     return eval_landmarks(a) if a.landmarks else _ee_run(a)
 
 
@@ -129,9 +136,18 @@ def eval_landmarks(a):
     m = engine.load_model(a.model, device=a.device)
     mu_tr, y_tr = labelled_split(m, a.data, "train", None, not a.quiet, not a.no_cache)
     mu, y_held = labelled_split(m, a.data, a.split, a.limit or None, not a.quiet, not a.no_cache)
-    fits = {meth: fit_measure_directions(meth, mu_tr, y_tr) for meth in dict.fromkeys(methods)}
-    readouts = {n: f.classifier for n, f in fit_measure_directions("regression", mu_tr, y_tr).items()}
-    variants = direction_variants({k: {n: f.direction for n, f in v.items()} for k, v in fits.items()}, readouts)
+    if a.stored:
+        from engine.semantics.classifier_directions import classifiers_of
+
+        stored = {n: np.asarray(m.attributes[n], np.float32) for n in LABELS if n in m.attributes}
+        if not stored:
+            raise ValueError(f"{a.model}: no stored direction for {LABEL_HELP} (run measure-directions first)")
+        readouts = {n: v for n, v in classifiers_of(m.ckpt).items() if n in stored}
+        variants = direction_variants({"stored": stored}, readouts)
+    else:
+        fits = {meth: fit_measure_directions(meth, mu_tr, y_tr) for meth in dict.fromkeys(methods)}
+        readouts = {n: f.classifier for n, f in fit_measure_directions("regression", mu_tr, y_tr).items()}
+        variants = direction_variants({k: {n: f.direction for n, f in v.items()} for k, v in fits.items()}, readouts)
     only = names_in(a.names, LABELS, "--names")
     if only:
         variants = {k: {n: d for n, d in v.items() if n in only} for k, v in variants.items()}

@@ -18,6 +18,15 @@ threshold: above the median is the positive side); ``extra["classifier.<name>"]`
 linear read-out w, b with ``w·z + b`` ≈ (measure − median) / s.d. (positive above the median),
 and ``info["attributes"][name]`` the metrics: held-out correlation r and R² of the read-out,
 ROC AUC of the median split, σ along the direction, counts.
+
+``samples=N`` fits the same regression on the model's own pairs instead — N prior draws z, each
+decoded with the labels of a random training face (a conditional model's "label setting"), the
+measures read on the generated pixels (:func:`sampled_labelled`) — for a GAN, which has no
+posterior (its encoder's ẑ is only a first guess that ``engine.inversion`` refines). Such a
+direction needs no encoder; it is still scored on the encoder's estimates of the test faces. The
+bundled cGAN's directions are fitted so: the landmark judge measured them better than directions
+fitted on the encoder's estimates (docs/semantics.md, "The face cGAN"); :func:`per_setting_cosines`
+tells whether a direction depends on the label setting.
 """
 
 from __future__ import annotations
@@ -96,6 +105,58 @@ def score(fits: dict[str, DirectionFit], mu: np.ndarray, values: np.ndarray, nam
     return out
 
 
+def sampled_labelled(model, n: int, data: str, seed: int = 0, progress: bool = True, cache: bool = True):
+    """(z N×D, measures N×len(LABELS), label vectors N×L or None) of ``n`` draws from the prior
+    N(mean, std²) of the model's latent statistics (a GAN's: N(0, I)), each decoded with the labels
+    (0/1) of a random face of ``data``'s training split for a conditional model, and measured by
+    dlib (and the age network) on the generated pixels."""
+    from engine.data.age import measure_labels
+    from engine.semantics.encoded import encode_dataset
+    from engine.semantics.landmark_eval import _decode
+
+    rng = np.random.default_rng(seed)
+    st = model.latent_stats
+    z = (st.mean + st.std * rng.standard_normal((int(n), model.latent_dim))).astype(np.float32)
+    y = None
+    if model.labels:
+        enc = encode_dataset(model, data, "train", None, progress, cache)
+        if enc.labels is None or any(name not in enc.names for name in model.labels):
+            raise ValueError(f"{data}: the training split has no labels {', '.join(model.labels)} to decode the samples with")
+        table = (enc.labels[:, [enc.names.index(name) for name in model.labels]] > 0).astype(np.float32)
+        y = table[rng.integers(0, len(table), int(n))]
+    images = np.concatenate([_decode(model, z[i : i + 256], None if y is None else y[i : i + 256]) for i in range(0, len(z), 256)])
+    return z, measure_labels(images, progress=progress, desc="measuring samples"), y
+
+
+def per_setting_cosines(z: np.ndarray, values: np.ndarray, settings: np.ndarray, names=LABELS, min_n: int = 300, seed: int = 0) -> dict[str, Any]:
+    """Does a direction depend on the label setting? Per setting (a row of ``settings``) with
+    ``min_n``+ measured samples: the cosine between the regression direction fitted on that
+    setting's samples and the one fitted on all the other samples, beside the same cosine for a
+    random subset of the same size against the rest (the noise floor at that n)."""
+    rng = np.random.default_rng(seed)
+    keys, inverse = np.unique(settings.astype(np.int8), axis=0, return_inverse=True)
+    out: dict[str, Any] = {}
+    for j, name in enumerate(list(names)[: values.shape[1]]):
+        ok = np.isfinite(values[:, j])
+        rows = []
+        for k, key in enumerate(keys):
+            inside = ok & (inverse.ravel() == k)
+            if inside.sum() < min_n:
+                continue
+            rest = ok & ~inside
+            ref = np.flatnonzero(ok)
+            pick = np.zeros(len(ok), bool)
+            pick[rng.choice(ref, int(inside.sum()), replace=False)] = True
+            cos = []
+            for a, b in ((inside, rest), (pick, ok & ~pick)):
+                fa = fit_measure_directions("regression", z[a], values[a][:, [j]], [name])[name]
+                fb = fit_measure_directions("regression", z[b], values[b][:, [j]], [name])[name]
+                cos.append(round(float(unit_vector(fa.direction) @ unit_vector(fb.direction)), 3))
+            rows.append({"setting": [int(v) for v in key], "n": int(inside.sum()), "cosine_vs_rest": cos[0], "random_same_n": cos[1]})
+        out[name] = rows
+    return out
+
+
 def data_root(spec: str) -> Path:
     kind, _, where = spec.partition(":")
     if kind not in ("faces", "celeba") or not where:
@@ -131,17 +192,25 @@ def labelled_split(model, spec: str, split: str, limit: int | None, progress: bo
 
 def compute_measure_directions(
     checkpoint: str | os.PathLike, data: str, method: str = "regression", out: str | os.PathLike | None = None, names=None,
-    limit: int | None = None, device: str = "cpu", progress: bool = True, cache: bool = True,
+    limit: int | None = None, device: str = "cpu", progress: bool = True, cache: bool = True, samples: int = 0, seed: int = 0,
 ) -> dict[str, Any]:  # fmt: skip
     """Fit directions for the landmark measures of ``data`` (train split; scored on test) and
-    store ``method``'s in the checkpoint (``out`` or in place), beside its other attributes."""
+    store ``method``'s in the checkpoint (``out`` or in place), beside its other attributes.
+    ``samples=N``: fit them on N of the model's own samples instead (:func:`sampled_labelled`)."""
     import engine
     from engine import checkpoint as ckpt_io
     from engine.semantics.classifier_directions import store_fits
 
     names = list(names or LABELS)
     model = engine.load_model(str(checkpoint), device=device)
-    mu_tr, y_tr = labelled_split(model, data, "train", limit, progress, cache)
+    settings = None
+    if samples:
+        mu_tr, y_tr, settings = sampled_labelled(model, samples, data, seed, progress, cache)
+        source = f"{samples} prior draws (seed {seed})" + (" decoded with random training faces' labels" if settings is not None else "")
+        source += f", measured on the generated pixels ({method}; {{n}} measured, scored on {data} test: the encoder's estimates)"
+    else:
+        mu_tr, y_tr = labelled_split(model, data, "train", limit, progress, cache)
+        source = f"{data} {{kind}} ({method}; train: {{n}} labelled of {len(y_tr)}, scored on test)"
     mu_te, y_te = labelled_split(model, data, "test", None, progress, cache)
     cols = [LABELS.index(n) for n in names]
     both = {m: fit_measure_directions(m, mu_tr, y_tr[:, cols], names) for m in METHODS}
@@ -153,13 +222,15 @@ def compute_measure_directions(
     for kind, group in (("landmark measures", [n for n in chosen if n != "Age"]), ("age estimates (faces_meta.csv)", [n for n in chosen if n == "Age"])):
         if group:
             n_lab = int(np.isfinite(y_tr[:, LABELS.index(group[0])]).sum())
-            store_fits(ckpt, {n: chosen[n] for n in group}, data=f"{data} {kind} ({method}; train: {n_lab} labelled of {len(y_tr)}, scored on test)")
+            store_fits(ckpt, {n: chosen[n] for n in group}, data=source.format(kind=kind, n=n_lab))
     n_lab = int(np.isfinite(y_tr[:, cols[0]]).sum())
     for name in chosen:
         ckpt.info["attributes"][name].update({k: scores[method][name][k] for k in ("r", "r2", "auc", "median", "sd", "n_test")})
     target = Path(out or checkpoint)
     ckpt_io.save(ckpt, target)
+    extra = {} if settings is None else {"per_label_setting": per_setting_cosines(mu_tr, y_tr[:, cols], settings, names, seed=seed)}
     return {
+        **extra,
         "checkpoint": str(target), "stored": method, "train": len(y_tr), "train_labelled": n_lab, "test": len(y_te),
         "attributes": {n: {m: scores[m][n] for m in METHODS if n in scores[m]} for n in chosen},
         "cosine_mean_vs_regression": {n: round(float(unit_vector(both["mean"][n].direction) @ unit_vector(both["regression"][n].direction)), 4)

@@ -191,3 +191,39 @@ def test_a_folder_is_measured_on_the_fly(tiny_ckpt, tmp_path, monkeypatch):
     assert np.corrcoef(np.asarray(train_angles)[ok], roll[ok])[0, 1] < -0.95  # PIL turns counter-clockwise: the eye line's angle falls
     out = compute_measure_directions(tiny_ckpt, f"folder:{folder}", out=tmp_path / "f.safetensors", names=["HeadRoll"], progress=False)
     assert "HeadRoll" in engine.load_model(str(out["checkpoint"])).attributes
+
+
+def test_directions_from_the_models_own_samples_and_the_judge_of_the_stored_ones(tiny_ckpt, measured_celeba, tmp_path, capsys, monkeypatch):
+    """--samples N: the measures are read on N decoded prior draws (no encoder involved), the
+    direction follows them; eval-edits --landmarks --stored judges exactly what was stored."""
+    import engine
+    import engine.data.age as age
+    from engine import checkpoint as ckpt_io
+
+    monkeypatch.setenv("LATENT_STUDIO_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(age, "measure_labels", fake_measures)  # Smiling = brightness of the generated pixels
+    monkeypatch.setattr(landmark_eval, "measure_labels", fake_measures)
+    out = tmp_path / "s.safetensors"
+    argv = ["measure-directions", str(tiny_ckpt), "--data", f"faces:{measured_celeba}", "--names", "Smiling", "--samples", "300",
+            "--out", str(out), "--json", "--quiet", "--threads", "1"]  # fmt: skip
+    assert main(argv) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["train"] == 300 and "per_label_setting" not in r  # an unconditional model: one label setting
+    m = engine.load_model(str(out))
+    assert "300 prior draws" in m.ckpt.info["attributes"]["Smiling"]["data"]
+    d = np.asarray(m.attributes["Smiling"], np.float32)
+    z = np.zeros((1, m.latent_dim), np.float32)
+    brighter = m.decode(z + 2 * d / np.linalg.norm(d)).astype(float).mean() - m.decode(z - 2 * d / np.linalg.norm(d)).astype(float).mean()
+    assert brighter > 0
+    argv = ["eval-edits", "--landmarks", "--stored", "--model", str(out), "--data", f"faces:{measured_celeba}", "--limit", "6",
+            "--identity", "none", "--controls", "0", "--json", "--quiet", "--threads", "1"]  # fmt: skip
+    assert main(argv) == 0
+    rows = {(x["attribute"], x["variant"]): x for x in json.loads(capsys.readouterr().out)["rows"]}
+    row = rows["Smiling", "stored raw"]
+    assert set(rows) == {("Smiling", "stored raw")} and row["right_way"] >= 0.5 and row["own_move_sd"] > 0
+    bare = tmp_path / "bare.safetensors"
+    ckpt = ckpt_io.load(tiny_ckpt)
+    ckpt.attributes.pop("Smiling")  # the tiny model's only landmark label
+    ckpt_io.save(ckpt, bare)
+    assert main(["eval-edits", "--landmarks", "--stored", "--model", str(bare), "--data", f"faces:{measured_celeba}", "--quiet"]) == 2
+    assert "measure-directions" in capsys.readouterr().err
