@@ -32,7 +32,8 @@ RECIPE_MAX_BYTES = 16 * 2**20  # a recipe is a few KB of JSON
 
 def _edit_args(p):
     p.add_argument("inputs", nargs="+", metavar="PHOTO|DIR", help="photos, or folders of photos (not recursive)")
-    p.add_argument("--out", required=True, help="folder to write the edited photos to (created if missing)")
+    p.add_argument("--out", required=True, help="folder to write the edited photos to (created if missing); "
+                   "for one photo also a file name (.png, .jpg, .jpeg, .webp)")
     p.add_argument("--attr", action="append", default=[], metavar="NAME=AMOUNT", help="σ along an attribute direction, e.g. Eyeglasses=+2 (repeatable)")
     p.add_argument("--dim", action="append", default=[], metavar="D=AMOUNT", help="σ along latent dimension D, e.g. 3=-1.5 (repeatable)")
     p.add_argument("--recipe", help="an edit recipe (.json) saved from the editor; applied before --dim/--attr")
@@ -112,9 +113,16 @@ def check_suffix(suffix: str) -> str:
     return suffix
 
 
-def output_path(photo: Path, out_dir: Path, fmt: str, suffix: str) -> Path:
+def names_a_file(out: Path) -> bool:
+    """``--out photo.png``: a file to write (one photo), not a folder to create."""
+    return out.suffix.lower() in set(OUT_FORMATS.values()) | {".jpeg"} and not out.is_dir()
+
+
+def output_path(photo: Path, out: Path, fmt: str, suffix: str) -> Path:
+    if names_a_file(out):
+        return out
     ext = OUT_FORMATS.get(fmt) if fmt != "same" else (photo.suffix.lower() if photo.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp") else ".png")
-    return out_dir / f"{photo.stem}{suffix}{ext}"
+    return out / f"{photo.stem}{suffix}{ext}"
 
 
 def edit_photos(model, photos: list[Path], stack, out_dir: Path, *, fmt: str = "same", suffix: str = "", detector: str = "auto",
@@ -122,8 +130,8 @@ def edit_photos(model, photos: list[Path], stack, out_dir: Path, *, fmt: str = "
                 report=None, labels: dict[str, float] | None = None, fit=None) -> dict:
     """Apply ``stack`` to every photo; never raises for one photo's failure. Returns
     ``{"written": [{"file", "out", "size", "faces"}...], "failures": [{"file", "error"}...],
-    "no_face": [file...]}`` (``no_face``: the failures where no face was found). ``out_dir`` is
-    created when the first photo is written."""
+    "no_face": [file...]}`` (``no_face``: the failures where no face was found). ``out_dir`` (or,
+    when it names a file for one photo, its folder) is created when the first photo is written."""
     from tqdm import tqdm
 
     from engine.data.align import NoFaceError
@@ -141,8 +149,9 @@ def edit_photos(model, photos: list[Path], stack, out_dir: Path, *, fmt: str = "
 
                 pe, _ = fit_photo(pe, fit)
             image = pe.composite(pe.edited_latent(edits=stack), labels=labels)
-            out_dir.mkdir(parents=True, exist_ok=True)
-            out = export_photo(image, output_path(photo, out_dir, fmt, suffix), pe.source, overwrite=overwrite, quality=quality, keep_exif=keep_exif)
+            target = output_path(photo, out_dir, fmt, suffix)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            out = export_photo(image, target, pe.source, overwrite=overwrite, quality=quality, keep_exif=keep_exif)
             written.append({"file": str(photo), "out": out["path"], "size": list(out["size"]), "faces": len(pe.faces)})
             for note in out.get("warnings", ()):  # e.g. EXIF trimmed to fit a JPEG: the photo was written
                 bar.write(f"warning {photo.name}: {note}", file=sys.stderr) if progress else report(f"warning {photo.name}: {note}")
@@ -189,6 +198,8 @@ def _edit(a):
     if labels:
         m.label_tensor(labels, 1)  # labels the model does not have, or an unconditional model: fail now
     out_dir = Path(a.out)
+    if names_a_file(out_dir) and len(photos) != 1:
+        raise ValueError(f"--out {out_dir.name} names one file, but {len(photos)} photos were given: give a folder")
     say = lambda line: print(line, file=sys.stderr)  # noqa: E731
     result = edit_photos(
         m, photos, stack, out_dir, fmt=a.format, suffix=a.suffix, detector=a.detector, face=a.face, quality=a.quality,

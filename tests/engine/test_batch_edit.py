@@ -108,3 +108,17 @@ def test_source_is_never_overwritten(folder, tiny_ckpt, capsys):
     before = (folder / "b.png").read_bytes()
     assert main(["edit", str(folder / "b.png"), "--attr", "Eyeglasses=1", "--out", str(folder), "--model", str(tiny_ckpt), "--quiet", "--overwrite"]) == 2
     assert "never overwritten" in capsys.readouterr().err and (folder / "b.png").read_bytes() == before
+
+
+def test_out_may_name_the_file_for_one_photo_but_not_for_several(folder, tmp_path, tiny_ckpt, capsys):
+    target = tmp_path / "new" / "edited.png"  # a file name, in a folder that does not exist yet
+    argv = ["edit", str(folder / "a.jpg"), "--attr", "Eyeglasses=+2", "--model", str(tiny_ckpt), "--quiet"]
+    assert main(argv + ["--out", str(target)]) == 0
+    assert target.is_file() and sorted(p.name for p in target.parent.iterdir()) == ["edited.png"]
+    with Image.open(target) as im:
+        assert im.format == "PNG" and im.size == (512, 512)
+    capsys.readouterr()
+    assert main(["edit", str(folder), "--attr", "Eyeglasses=+2", "--model", str(tiny_ckpt), "--quiet", "--out", str(tmp_path / "x.jpg")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: --out x.jpg names one file, but 3 photos were given: give a folder"]
+    assert not (tmp_path / "x.jpg").exists()
