@@ -18,7 +18,7 @@ import engine.cli.semantics  # noqa: F401  (registers eval-edits first; wrapped 
 from engine.cli import COMMANDS, args, command, model_args
 from engine.cli import say as _say
 from engine.cli import set_threads as _threads
-from engine.cli.options import MAX_IMAGES, int_in, names_in
+from engine.cli.options import MAX_IMAGES, MAX_SEED, int_in, names_in
 
 MEASURE_HELP = "Smiling, MouthOpen, EyesOpen, HeadYaw, HeadRoll, LightDirection"
 LABEL_HELP = MEASURE_HELP + ", Age (the builder's age estimate, faces_meta.csv)"
@@ -78,7 +78,7 @@ def _md_args(p):
     p.add_argument("--samples", type=int_in(0, MAX_IMAGES), default=0,
                    help="fit on N of the model's own samples instead (prior draws z, a conditional model's decoded with random training "
                         "faces' labels, measured on the generated pixels): no encoder needed, e.g. a GAN's; 0: the training faces' μ")
-    p.add_argument("--seed", type=int, default=0, help="with --samples: the draws' seed")
+    p.add_argument("--seed", type=int_in(0, MAX_SEED), default=0, help="with --samples: the draws' seed")
 
 
 @command("measure-directions", "attribute directions for the continuous landmark measures and Age (ridge regression on μ), with held-out r / R² / AUC")
@@ -115,8 +115,9 @@ def _ee_args(p):
 @command("eval-edits", _ee_help + "; --landmarks: dlib's landmarks judge the geometric attributes")
 @args(_ee_args)
 def _eval_edits(a):
-    if (a.names or a.stored) and not a.landmarks:
-        raise ValueError("--names and --stored go with --landmarks")
+    given = [flag for flag, on in (("--names", a.names), ("--stored", a.stored)) if on]
+    if given and not a.landmarks:
+        raise ValueError(f"{' and '.join(given)} {'go' if len(given) > 1 else 'goes'} with --landmarks")
     return eval_landmarks(a) if a.landmarks else _ee_run(a)
 
 
