@@ -7,6 +7,10 @@ prior** (not between the pivot and the prior: an edited latent lies closer to th
 such samples, so they would hold it to the old, blurry reconstruction and paste a ghost of it)::
 
     min_θ  ‖D_θ(z*) − x‖²  +  λ₁ |D_θ(z*) − x|₁  +  λ_loc · mean_p ‖D_θ(z_p) − D₀(z_p)‖²,   z_p ~ prior
+           +  λ_att · ‖(D_θ(z*+δ_k) − D_θ(z*)) − (D₀(z*+δ_k) − D₀(z*))‖²,   δ_k: ±3σ along an attribute direction
+
+(the last term holds the unfitted edits at the pivot, one direction and sign per step; conditional
+models hold their label flips the same way, see :class:`engine.fit_run.FitRun`)
 
 The bundled model is never modified: :func:`fit` returns another :class:`engine.api.Model` that
 shares the checkpoint (names, directions, statistics) and owns its tuned weights.
@@ -46,6 +50,9 @@ class FitConfig:
     diverge_db: float = 6.0  # diverged: the PSNR this far below the unfitted model's at three checks in a row
     tune_labels: bool = True  # a cGAN: tune its label embedding too
     label_change_weight: float = 1.0  # conditional models: hold the unfitted change of each label set to 0 and to 1 at the pivot
+    # hold the unfitted change of the pivot moved ±3σ along each attribute direction (one per step, decoded with the
+    # locality batch): edits on the fitted decoder change the face as on the unfitted one (docs/photo.md, issue 18)
+    attribute_change_weight: float = 3.0
     calibrate: bool = True  # per-photo σ calibration of the attribute directions (edit_gains)
     # torch threads for the fit; 0: as many cores as are idle when it starts (engine.devices.idle_threads:
     # 2 idle cores fit in 4.2-4.9 s where 1 takes 6.5 s, but with other work on the cores two threads

@@ -24,7 +24,7 @@ def edit_gains(model, fitted, z: np.ndarray, labels: dict[str, float] | None = N
     how much farther the fitted model must move for a ±``amount``σ edit to change the face
     (inside the face mask) as much as it changed the unfitted model's decode of the pivot. The
     fit stiffens the decoder around the pivot (measured on real portraits: the same step changes
-    the fitted decode 0.48–0.77× as much) and not evenly in both directions; the gain gives the
+    the fitted decode 0.48–0.77× as much without FitConfig.attribute_change_weight, 0.90–0.98× with it) and not evenly in both directions; the gain gives the
     slider its old reach. One secant correction, clipped to 1..3. ``mask``: S×S, where the change
     is measured (the photo's face mask)."""
     mask = np.asarray(mask, np.float32)[None, :, :, None]

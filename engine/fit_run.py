@@ -43,6 +43,7 @@ class FitRun:
         self.gen = torch.Generator().manual_seed(int(config.seed))
         self.pool_z, self.pool_y, self.pool_x = self._pool()
         self.flips, self.flip_change = self._label_flips()
+        self.moves, self.move_change = self._attribute_moves()
         self.start = [p.detach().clone() for p in self.params]
         self.best, self.best_psnr, self.first, self.low = self.start, -1.0, None, 0
         self.history: list[float] = []  # PSNR at each check
@@ -104,16 +105,44 @@ class FitRun:
             change = m.decode_tensor(z, flips).float() - m.decode_tensor(self.z, self.y).float()
         return flips, change
 
+    def _attribute_moves(self):
+        """A model with attribute directions and ``attribute_change_weight``: the pivot moved ±3σ
+        along each direction (as :func:`engine.fit_gains.attribute_step` and the sliders move it),
+        and the unfitted model's change for each (held during the fit, as the label flips are)."""
+        from engine.fit_gains import attribute_step
+
+        m, cfg = self.model, self.cfg
+        if cfg.attribute_change_weight <= 0 or not m.attributes:
+            return None, None
+        steps = np.stack([attribute_step(m, n, a) for n in sorted(m.attributes) for a in (3.0, -3.0)]).astype(np.float32)
+        moves = self.z + torch.from_numpy(steps).to(self.z.device)
+        with torch.no_grad():
+            y = None if self.y is None else self.y.expand(moves.shape[0], -1)
+            change = m.decode_tensor(moves, y).float() - m.decode_tensor(self.z, self.y).float()
+        return moves, change
+
     def loss(self) -> tuple[torch.Tensor, float]:
         cfg = self.cfg
-        rec = self.fitted.decode_tensor(self.z, self.y).float()
-        mse = F.mse_loss(rec, self.x)
-        loss = mse + cfg.l1_weight * (rec - self.x).abs().mean() if cfg.l1_weight > 0 else mse
+        # one decode for the pivot, one attribute move of it (when held) and the locality batch
+        zs, ys = [self.z], [self.y]
+        k = None
+        if self.moves is not None:  # one direction and sign per step keeps the unfitted model's change
+            k = int(torch.randint(0, self.moves.shape[0], (1,), generator=self.gen))
+            zs.append(self.moves[k : k + 1])
+            ys.append(self.y)
+        idx = None
         if self.pool_z is not None:
             idx = torch.randint(0, self.pool_z.shape[0], (int(cfg.locality_batch),), generator=self.gen).to(self.pool_z.device)
-            yp = None if self.pool_y is None else self.pool_y[idx]
-            out = self.fitted.decode_tensor(self.pool_z[idx], yp).float()
-            loss = loss + cfg.locality_weight * F.mse_loss(out, self.pool_x[idx])
+            zs.append(self.pool_z[idx])
+            ys.append(None if self.pool_y is None else self.pool_y[idx])
+        out = self.fitted.decode_tensor(torch.cat(zs), None if self.y is None else torch.cat(ys)).float()
+        rec = out[:1]
+        mse = F.mse_loss(rec, self.x)
+        loss = mse + cfg.l1_weight * (rec - self.x).abs().mean() if cfg.l1_weight > 0 else mse
+        if k is not None:
+            loss = loss + cfg.attribute_change_weight * F.mse_loss(out[1:2] - rec, self.move_change[k : k + 1])
+        if idx is not None:
+            loss = loss + cfg.locality_weight * F.mse_loss(out[-idx.shape[0] :], self.pool_x[idx])
         if self.flips is not None:  # one flipped label per step keeps the unfitted model's change
             k = int(torch.randint(0, self.flips.shape[0], (1,), generator=self.gen))
             out = self.fitted.decode_tensor(self.z, self.flips[k : k + 1]).float()

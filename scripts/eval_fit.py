@@ -182,6 +182,7 @@ def main(argv=None) -> int:
     ap.add_argument("--pivot", default="encoded", choices=("encoded", "typical"))
     ap.add_argument("--locality", type=float, default=None)
     ap.add_argument("--attribute-pool", action="store_true")
+    ap.add_argument("--attribute-change", type=float, default=None, help="weight of holding the pivot's old ±3σ attribute changes")
     ap.add_argument("--no-calibrate", action="store_true", help="no per-photo σ calibration")
     ap.add_argument("--freeze-labels", action="store_true", help="cGAN: keep the label embedding as trained")
     ap.add_argument("--label-change", type=float, default=1.0, help="conditional models: weight of holding the pivot's old label changes")
@@ -205,7 +206,8 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(a.threads)
     model = engine.load_model(a.model, device="cpu")
-    kw = {k: v for k, v in dict(steps=a.steps, lr=a.lr, locality_weight=a.locality).items() if v is not None}
+    kw = {k: v for k, v in dict(steps=a.steps, lr=a.lr, locality_weight=a.locality, attribute_change_weight=a.attribute_change).items()
+          if v is not None}
     cfg = FitConfig(
         pivot=a.pivot,
         attribute_pool=a.attribute_pool,

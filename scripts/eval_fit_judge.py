@@ -18,6 +18,10 @@ to 1 / 0). The pixel judge (``engine.semantics.judge``) reads, per path:
 * ``fitted_decode`` the fitted model's decode D_fit(z* + g·2σ·d) at 64 px (no compositing);
 * ``fitted_rgb`` the fitted composite with the change in RGB (``colour="rgb"``) instead of luma;
 * ``fitted_nomask`` the fitted composite (luma) without the face mask (a diagnostic: the mask set to 1).
+* ``--variants``  more fitted composites by method (``crop-rgb``, ``ones-luma``, …); ``u-METHOD``: the
+                 *unfitted* photo composited by that method (what an additive composite of the
+                 unfitted change reaches: ``u-crop-luma`` against ``fitted`` compares the fits alone).
+* ``--config``   FitConfig fields for the fit (``attribute_change_weight=1``, ``attribute_pool=1``, …).
 
 For the composites "before" is the photo itself (a zero edit returns it exactly), downscaled the
 same way. **Success** as in ``engine.semantics.edit_eval``: among faces the judge puts on the
@@ -136,7 +140,7 @@ def one_face(model, judge, ident, ident64, face64: np.ndarray, cfg, keep_picture
     exact = bool(np.allclose(m, [[4.0, 0.0, 0.0], [0.0, 4.0, 0.0]]))
     crop_err = float(np.abs(pe.crop.astype(np.float32) - face64.astype(np.float32)).mean())
     fpe, r, fit_s = fitted_photo(pe, cfg, cache, key)
-    variants = {v: variant(fpe, v) for v in VARIANTS}
+    variants = {v: variant(pe, v[2:]) if v.startswith("u-") else variant(fpe, v) for v in VARIANTS}  # u-: the unfitted photo
     before = {"decode": pe.reconstruction, "composite": down(photo), "fitted": down(photo), "fitted_decode": fpe.reconstruction,
               **{v: down(photo) for v in VARIANTS}}  # fmt: skip
     after = {p: [] for p in (*PATHS, *VARIANTS)}
@@ -157,7 +161,7 @@ def one_face(model, judge, ident, ident64, face64: np.ndarray, cfg, keep_picture
             big["fitted"].append(cf)
             after["fitted"].append(down(cf))
             for v, vpe in variants.items():
-                cv = vpe.composite(zf, labels=lf)
+                cv = vpe.composite(z0 if v.startswith("u-") else zf, labels=l0 if v.startswith("u-") else lf)
                 big.setdefault(v, []).append(cv)
                 after[v].append(down(cv))
     judged = {p: {"before": judge.judge(before[p][None])[0].tolist(), "after": judge.judge(np.stack(after[p])).tolist()} for p in after}
@@ -266,6 +270,18 @@ def strip(pics: list[dict], path: Path) -> None:
         image.save(tmp, format="PNG", optimize=True)  # a small picture for the docs
 
 
+def config_fields(text: str) -> dict:
+    """``KEY=VALUE,...`` → FitConfig keyword arguments, each value cast to the field's default's type."""
+    from engine.fit import FitConfig
+
+    base, out = FitConfig(), {}
+    for item in filter(None, text.split(",")):
+        k, v = item.split("=", 1)
+        kind = type(getattr(base, k))
+        out[k] = bool(int(v)) if kind is bool else kind(v)
+    return out
+
+
 def main(argv=None) -> int:
     global AMOUNT, VARIANTS
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -280,8 +296,11 @@ def main(argv=None) -> int:
     ap.add_argument("--strip", help="PNG of the first --strip-faces faces: photo and the six edits per path")
     ap.add_argument("--strip-faces", type=int, default=3)
     ap.add_argument("--variants", default="", help="more fitted composites, MASK-COLOUR[-sSOLID] comma-separated "
-                    "(MASK face|crop|ones, COLOUR rgb|luma|gated, SOLID grey levels), e.g. crop-rgb,crop-rgb-s30")
+                    "(MASK face|crop|ones, COLOUR rgb|luma|gated, SOLID grey levels), e.g. crop-rgb,crop-rgb-s30; "
+                    "a u- prefix composites the unfitted photo that way (u-crop-luma)")
     ap.add_argument("--fit-cache", help="folder: keep each face's fit there and reuse it (compare composites on one fit)")
+    ap.add_argument("--config", default="", help="FitConfig fields for the fit, KEY=VALUE comma-separated "
+                    "(e.g. attribute_change_weight=1,attribute_pool=1,pivot=typical); use its own --fit-cache")
     ap.add_argument("--start", type=int, default=0, help="skip the first faces")
     ap.add_argument("--time-budget", type=float, default=0, help="stop starting new faces after this many seconds (0: none)")
     a = ap.parse_args(argv)
@@ -302,7 +321,7 @@ def main(argv=None) -> int:
     model = engine.load_model(a.model, device="cpu")
     judge = load_judge(a.judge)
     assert tuple(judge.names) == ATTRS, judge.names
-    cfg = FitConfig(threads=a.threads, **({"steps": a.steps} if a.steps is not None else {}))
+    cfg = FitConfig(threads=a.threads, **({"steps": a.steps} if a.steps is not None else {}), **config_fields(a.config))
     ident, ident64 = DlibIdentity(upscale=1), DlibIdentity(upscale=4)
     faces, labels = test_faces(Path(a.data), a.n)
     report = {"model": a.model, "n_requested": a.n, "data": f"{a.data} (test split)", "judge": a.judge, "amount_sigma": float(a.amount),
