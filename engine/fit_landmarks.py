@@ -11,15 +11,15 @@ fitted decode of the pivot moved ±``AMOUNT``σ would move its own dlib measure
 
 so the combined gain stays in the pixel gain's range 1..3 (what a saved fit restores). A step the
 decode moves the wrong way (or not at all), or a decode dlib misses, keeps its pixel gain. It costs
-11 decodes and 11 dlib readings (0.15–0.2 s on one busy core, plus ~1 s to load dlib's predictor
+11 decodes and 11 dlib readings (0.14–0.28 s on one busy core, plus ~1 s to load dlib's predictor
 once per process).
 
 **Not hooked into the fit** (measured on three real portraits, docs/semantics.md "On real
-portraits", ``scripts/eval_landmark_gain.py``): it doubles the geometric edits' landmark moves
-(Smiling and HeadYaw from ~0.4 to ~0.95 s.d. between −2σ and +2σ) without folds and keeps the
-person, but the pictures gain artefacts (a smeared mouth corner, a dark band under the lip, a ghosted
-eye on HeadYaw −2σ) and most ratios only hit :data:`CAP`. To try it: ``FitResult.gains =
-landmark_gains(result.model, result.z, result.labels, result.gains)``.
+portraits", ``scripts/eval_landmark_gain.py``): on today's fit it doubles the HeadYaw, HeadRoll,
+MouthOpen and EyesOpen landmark moves (HeadYaw 0.58 → 1.14 s.d. between −2σ and +2σ) without folds
+and keeps the person, but Smiling does not move more (0.18 → 0.23: the warp carries only part of
+the decode's move) and the mouth smears. To try it: ``FitResult.gains = landmark_gains(result.model,
+result.z, result.labels, result.gains)`` before :meth:`engine.photo.PhotoEdit.with_fit`.
 """
 
 from __future__ import annotations

@@ -49,15 +49,16 @@ def targets(path: str, variant: str) -> tuple[dict[str, float], dict[str, float]
     return rows, d["data_sd"]
 
 
-def fitted_photo(model, name: str, photo: np.ndarray, cache: Path):
+def fitted_photo(model, name: str, photo: np.ndarray, cache: Path, config: dict):
     from engine.fit import FitConfig, fit_photo
     from engine.photo import open_photo
 
-    f = cache / f"{name}-{model.name}.pkl"
+    tag = "".join(f"-{k}={v}" for k, v in sorted(config.items()))
+    f = cache / f"{name}-{model.name}{tag}.pkl"
     if f.exists():
         return pickle.loads(f.read_bytes())
     t0 = time.time()
-    pe, res = fit_photo(open_photo(model, photo), FitConfig())
+    pe, res = fit_photo(open_photo(model, photo), FitConfig(**config))
     print(f"{name}: fit {time.time() - t0:.1f} s, psnr {res.psnr_before:.1f} -> {res.psnr_after:.1f} dB, gains {res.gains}", flush=True)
     cache.mkdir(parents=True, exist_ok=True)
     f.write_bytes(pickle.dumps(pe))
@@ -95,20 +96,23 @@ def main(argv=None) -> int:
     ap.add_argument("--lmax", type=float, default=LMAX, help="the most one landmark ratio L may raise a gain (engine.fit_landmarks.LMAX)")
     ap.add_argument("--cap", type=float, default=CAP, help="the largest combined gain, pixel gain × L (engine.fit_landmarks.CAP)")
     ap.add_argument("--cache", default="/tmp/latent-studio-fit-cache")
+    ap.add_argument("--fit", action="append", default=[], metavar="KEY=VALUE",
+                    help="a FitConfig field other than its default (a number), e.g. attribute_change_weight=0")
     ap.add_argument("--json", default=None)
     ap.add_argument("--pictures", default=None)
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     target, sd = targets(a.targets, a.variant)
+    config = {k: float(v) for k, v in (kv.split("=", 1) for kv in a.fit)}
     ident = DlibIdentity(upscale=2)
     model = engine.load_model(a.model, device="cpu")
     names = [n for n in GEO if n in model.attributes]
-    out = {"model": a.model, "fit": "FitConfig() defaults", "amount_sigma": AMOUNT, "targets": {"file": a.targets, "variant": a.variant,
+    out = {"model": a.model, "fit": f"FitConfig({', '.join(a.fit)})", "amount_sigma": AMOUNT, "targets": {"file": a.targets, "variant": a.variant,
            "own_move_sd_pm2": target}, "data_sd": sd, "lmax": a.lmax, "cap": a.cap, "photos": {}}  # fmt: skip
     pics = {}
     for pname, photo in photos(a.photos.split(",")).items():
-        pe = fitted_photo(model, pname, photo, Path(a.cache))
+        pe = fitted_photo(model, pname, photo, Path(a.cache), config)
         z = pe.z
         lab = pe.labels or None
         # today's pixel gains, recomputed (a fit made with engine.fit_landmarks hooked in stores the combined ones)
