@@ -114,7 +114,12 @@ class FitRun:
         m, cfg = self.model, self.cfg
         if cfg.attribute_change_weight <= 0 or not m.attributes:
             return None, None
-        steps = np.stack([attribute_step(m, n, a) for n in sorted(m.attributes) for a in (3.0, -3.0)]).astype(np.float32)
+        from engine.flow_composite import WARPED
+
+        names = [n for n in sorted(m.attributes) if cfg.hold_warped or n not in WARPED]
+        if not names:
+            return None, None
+        steps = np.stack([attribute_step(m, n, a) for n in names for a in (3.0, -3.0)]).astype(np.float32)
         moves = self.z + torch.from_numpy(steps).to(self.z.device)
         with torch.no_grad():
             y = None if self.y is None else self.y.expand(moves.shape[0], -1)

@@ -102,6 +102,7 @@ def main(argv=None) -> int:
     from engine.data.landmarks import measure_image
     from engine.data.warp import warp_crop
     from engine.fit import FitConfig, fit_photo
+    from eval_fit_judge import config_fields
     from engine.photo import face_mask, open_photo
     from engine.protocol import AttributeStep, EditStack
     from engine.protocol.files import atomic_write
@@ -118,6 +119,7 @@ def main(argv=None) -> int:
     ap.add_argument("--markdown", default=None)
     ap.add_argument("--pictures", default=None, help="folder for before/after PNGs at 100 %% (face region)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--config", default="", help="FitConfig fields for the fit, KEY=VALUE comma-separated (hold_warped=0)")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     sd = {k: v["sd"] for k, v in json.loads(Path(a.summary).read_text())["measures"]["stats"].items()}
@@ -127,7 +129,7 @@ def main(argv=None) -> int:
     rows, pics = [], {}
     for pname, photo in photos(a.photos.split(",")).items():
         t0 = time.time()
-        pe, res = fit_photo(open_photo(model, photo), FitConfig())
+        pe, res = fit_photo(open_photo(model, photo), FitConfig(**config_fields(a.config)))
         original, sx, sy, grid = pe.output_geometry(True, 0)
         mask = pe.crop_mask()
         ell = np.clip(fc.sample(face_mask(pe.alignment.size)[:, :, None], grid, mode="bilinear")[:, :, 0], 0, 1)
@@ -196,7 +198,7 @@ def main(argv=None) -> int:
                     pics[(pname, attr)] = (original, imgs["plain"], imgs["flow"])
     report = {
         "model": a.model,
-        "fit": "FitConfig() defaults",
+        "fit": f"FitConfig({a.config})",
         "data_sd": sd,
         "rows": rows,
         "flow": {"control": fc.CONTROL, "smooth": fc.SMOOTH, "stages": fc.STAGES},

@@ -292,3 +292,25 @@ def test_the_attribute_change_hold_keeps_the_unfitted_change_at_the_pivot(model,
     e_free, e_held = _change_error(model, free.model, free.z), _change_error(model, held.model, held.z)
     assert e_held < 0.7 * e_free, (e_free, e_held)
     assert held.psnr_after > held.psnr_before + 1.0 and held.psnr_after > free.psnr_after - 2.0, (free.psnr_after, held.psnr_after)
+
+
+def test_the_hold_leaves_out_the_warped_directions_unless_asked(model, photo):
+    """The warped (geometric) directions are not held by default: their composite moves the photo by
+    the flow between the fitted decodes, which must be this face's own motion."""
+    from engine.fit import copy_model
+    from engine.fit_run import FitRun
+    from engine.flow_composite import WARPED
+
+    assert "Smiling" in WARPED and "Eyeglasses" not in WARPED
+    pe = open_photo(model, photo, detector="centre")
+
+    def held(**cfg):
+        run = FitRun(model, copy_model(model), pe.crop, pe.z, {}, FitConfig(**QUICK, **cfg))
+        return [] if run.moves is None else run.moves.cpu().numpy()
+
+    from engine.fit import attribute_step
+
+    glasses = np.stack([pe.z + attribute_step(model, "Eyeglasses", a) for a in (3.0, -3.0)])
+    np.testing.assert_allclose(held(), glasses, atol=1e-5)  # Eyeglasses only, both signs
+    assert len(held(hold_warped=True)) == 4  # both directions, both signs
+    assert len(held(attribute_change_weight=0.0)) == 0
