@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.photo import PhotoEdit, PhotoError, check_mask, mask_patch, check_output, source_icc_profile
+from engine.photo import PhotoEdit, PhotoError, check_mask, mask_patch
+from engine.photo_export import check_output, source_icc_profile
 from engine.protocol.files import atomic_write
 
 FORMATS = {".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF"}

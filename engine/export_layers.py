@@ -26,7 +26,8 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 from PIL import Image
 
-from engine.photo import PhotoEdit, PhotoError, check_mask, mask_patch, warp_delta, check_output, source_icc_profile
+from engine.photo import PhotoEdit, PhotoError, check_mask, mask_patch, warp_delta
+from engine.photo_export import check_output, source_icc_profile
 from engine.protocol.files import atomic_output
 
 MIMETYPE = b"image/openraster"

@@ -11,7 +11,7 @@ or where the painted mask is 0, is untouched. All work happens on the face's bou
 (``PhotoEdit.region``): a 12-megapixel photo costs little more than a small one.
 
 Entry points: :func:`open_photo` → :class:`PhotoEdit` (``render``, ``composite``),
-:func:`export_photo`, :func:`bench_open_to_preview`. Qt-free; torch only for the warps.
+writing the result: :mod:`engine.photo_export`. Qt-free; torch only for the warps.
 """
 
 from __future__ import annotations
@@ -28,9 +28,8 @@ from engine.data.align import NoFaceError  # noqa: F401  (open_photo raises it; 
 from engine.data.align import Alignment, AlignmentError, Face, FaceFinder, align_face, face_from_box, find_faces
 from engine.data.warp import sampling_grid, warp_crop
 from engine.data.images import FORMATS, load_image
-from engine.exif import export_exif
 from engine.protocol import EditStack
-from engine.protocol.files import atomic_output, open_regular
+from engine.protocol.files import open_regular
 
 #: The feathered face mask, in crop coordinates (fractions of the crop side): an ellipse centred
 #: at ``FACE_MASK_CENTRE`` with radii ``FACE_MASK_RADII``, 1 inside ``1 − FACE_MASK_FEATHER`` of
@@ -46,7 +45,6 @@ PREVIEW_MAX_SIDE = 1024
 FITTED_COLOUR = "luma"
 FITTED_MASK = "crop"
 FITTED_SOLID = 0.0
-EXPORT_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 
 
 class PhotoError(ValueError):
@@ -423,78 +421,3 @@ def mask_patch(mask: np.ndarray, photo_size: tuple[int, int], box, out_w: int, o
     src = torch.from_numpy(np.ascontiguousarray(mask))[None, None]
     out = F.grid_sample(src, grid, mode="bilinear", padding_mode="border", align_corners=False)
     return out[0, 0].numpy()
-
-
-# --------------------------------------------------------------------------- export
-
-
-def export_photo(image: np.ndarray, path: str | os.PathLike, source: SourceInfo | None = None, *, overwrite: bool = False,
-                 quality: int = 95, keep_exif: bool = True) -> dict:
-    """Write ``image`` (H×W×3 uint8) as PNG/JPEG/WebP by ``path``'s suffix, atomically.
-
-    EXIF from the source is kept with the orientation reset to 1 (the pixels are already
-    upright), the EXIF pixel dimensions set to the image's and the embedded thumbnail dropped
-    (it would show the unedited photo); EXIF too large for a JPEG is trimmed or dropped, listed
-    under ``warnings`` (see :mod:`engine.exif`). The source's ICC profile is kept when the
-    source was RGB. An existing file is an error unless ``overwrite``; the source photo is never
-    overwritten, whatever ``overwrite`` says. The file gets the umask's permissions.
-    """
-    path = Path(path)
-    fmt = EXPORT_FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise PhotoError(f"{path.name}: choose a .png, .jpg, .jpeg or .webp name")
-    image = np.asarray(image)
-    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise PhotoError(f"expected an H×W×3 uint8 image to export, got {image.dtype} {tuple(image.shape)}")
-    source = source or SourceInfo()
-    check_output(path, source.path, overwrite)
-    if not 1 <= int(quality) <= 100:
-        raise PhotoError(f"quality must be within 1..100, got {quality}")
-    kwargs: dict = {}
-    notes: list[str] = []
-    if keep_exif and source.exif:
-        exif, notes = export_exif(source.exif, image.shape[1], image.shape[0], fmt)
-        if exif is not None:
-            kwargs["exif"] = exif
-    if source_icc_profile(source):
-        kwargs["icc_profile"] = source_icc_profile(source)
-    if fmt == "JPEG":
-        kwargs.update(quality=int(quality), subsampling=0 if quality >= 90 else 2, optimize=False)
-    elif fmt == "WEBP":
-        kwargs.update(quality=int(quality), method=4)
-    else:
-        kwargs.update(compress_level=6)
-    with atomic_output(path) as tmp:
-        try:
-            Image.fromarray(image).save(tmp, format=fmt, **kwargs)
-        except ValueError as exc:  # metadata the encoder refuses: the photo matters more than its metadata
-            if "exif" not in kwargs and "icc_profile" not in kwargs:
-                raise
-            kwargs.pop("exif", None), kwargs.pop("icc_profile", None)
-            notes.append(f"metadata dropped ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})")
-            Image.fromarray(image).save(tmp, format=fmt, **kwargs)
-    return {"path": str(path), "size": (image.shape[1], image.shape[0]), "format": fmt, "exif_kept": "exif" in kwargs,
-            "warnings": notes}
-
-
-def check_output(path: Path, source_path: Path | None, overwrite: bool, error: type[Exception] = PhotoError) -> None:
-    """One rule for every file written from an open photo (export, 16-bit, layers, session): never
-    over the source photo, over an existing file only with ``overwrite``, into a folder that exists."""
-    if source_path is not None and _same_file(path, source_path):
-        raise error(f"{path.name} is the original photo; it is never overwritten — choose another name")
-    if path.exists() and not overwrite:
-        raise error(f"{path.name} already exists (use overwrite=True / --overwrite to replace it)")
-    if not path.parent.is_dir():
-        raise error(f"{path.parent}: no such folder")
-
-
-def source_icc_profile(source: SourceInfo) -> bytes | None:
-    """The source's ICC profile when it describes RGB pixels (a CMYK or grey profile would mislabel ours)."""
-    return source.icc_profile if source.icc_profile and source.mode in ("RGB", "RGBA", "RGBX", "P", "YCbCr") else None
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.exists() and b.exists() and os.path.samefile(a, b)
-    except OSError:
-        return a.resolve() == b.resolve()

@@ -35,7 +35,8 @@ import numpy as np
 
 from engine.data.align import Alignment, Face
 from engine.data.images import ImageLoadError, load_image
-from engine.photo import PhotoEdit, PhotoError, SourceInfo, bind_photo_edit, check_mask, check_output
+from engine.photo import PhotoEdit, PhotoError, SourceInfo, bind_photo_edit, check_mask
+from engine.photo_export import check_output
 from engine.protocol import EditStack
 from engine.session_check import MAX_JSON_BYTES, check_session, parse_session_json, read_npy
 from engine.protocol.files import atomic_output, check_regular

@@ -135,7 +135,8 @@ def edit_photos(model, photos: list[Path], stack, out_dir: Path, *, fmt: str = "
     from tqdm import tqdm
 
     from engine.data.align import NoFaceError
-    from engine.photo import export_photo, open_photo
+    from engine.photo import open_photo
+    from engine.photo_export import export_photo
 
     check_suffix(suffix)
     report = report or (lambda line: None)

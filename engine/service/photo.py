@@ -13,7 +13,8 @@ import numpy as np
 from engine import protocol as p
 from engine.data.align import start_warm_up
 from engine.service.handlers import EngineHost, Handler, HandlerBase, elapsed_ms
-from engine.photo import PhotoEdit, PhotoError, export_photo, open_photo
+from engine.photo import PhotoEdit, PhotoError, open_photo
+from engine.photo_export import export_photo
 from engine.session import load_session, save_session, saved_edit_labels
 
 

@@ -253,7 +253,8 @@ def test_a_failing_writer_leaves_nothing_behind(tmp_path):
 @pytest.mark.parametrize("umask, expected", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
 def test_exported_photos_and_sessions_honour_the_umask(tmp_path, umask, expected, tiny_ckpt):
     import engine
-    from engine.photo import export_photo, open_photo
+    from engine.photo import open_photo
+    from engine.photo_export import export_photo
     from engine.session import save_session
 
     photo = np.random.default_rng(0).integers(0, 255, (48, 40, 3), dtype=np.uint8)

@@ -228,7 +228,8 @@ def _source_with_exif(tmp_path, exif: Image.Exif) -> Path:
 
 def test_exif_over_64_kb_is_trimmed_and_the_photo_written(tmp_path):
     from engine.exif import EXIF_IFD
-    from engine.photo import SourceInfo, export_photo
+    from engine.photo import SourceInfo
+    from engine.photo_export import export_photo
 
     exif = Image.Exif()
     exif[0x010F], exif[0x0110] = "Canon", "EOS R5"
@@ -245,7 +246,8 @@ def test_exif_over_64_kb_is_trimmed_and_the_photo_written(tmp_path):
 
 
 def test_exif_that_cannot_be_trimmed_is_dropped_and_the_photo_written(tmp_path):
-    from engine.photo import SourceInfo, export_photo
+    from engine.photo import SourceInfo
+    from engine.photo_export import export_photo
 
     exif = Image.Exif()
     for tag in range(0x9C9B, 0x9C9F):  # Windows XP title/comment/author/keywords: 4 × 20 KB, none of them basic

@@ -9,6 +9,7 @@ from PIL import Image
 
 import engine
 from engine import photo as ph
+from engine.photo_export import export_photo
 from engine import protocol as p
 from tests.tiny_models import device_under_test
 
@@ -101,19 +102,19 @@ def test_export_keeps_size_exif_and_never_overwrites(model, astronaut, tmp_path)
     assert pe.size == (512, 400)  # upright: the 400×512 file rotated
     image = pe.composite(edit_latent(pe))
     for name in ("out.png", "out.jpg", "out.webp"):
-        info = ph.export_photo(image, tmp_path / name, pe.source)
+        info = export_photo(image, tmp_path / name, pe.source)
         with Image.open(tmp_path / name) as im:
             assert im.size == (512, 400) and info["exif_kept"]
             tags = im.getexif()
             assert tags.get(0x010F) == "TestCam" and tags.get(0x0112) == 1
     assert np.array_equal(np.asarray(Image.open(tmp_path / "out.png").convert("RGB")), image)  # PNG is lossless
     with pytest.raises(ph.PhotoError, match="already exists"):
-        ph.export_photo(image, tmp_path / "out.png", pe.source)
-    ph.export_photo(image, tmp_path / "out.png", pe.source, overwrite=True)
+        export_photo(image, tmp_path / "out.png", pe.source)
+    export_photo(image, tmp_path / "out.png", pe.source, overwrite=True)
     with pytest.raises(ph.PhotoError, match="original photo"):
-        ph.export_photo(image, src, pe.source, overwrite=True)
+        export_photo(image, src, pe.source, overwrite=True)
     with pytest.raises(ph.PhotoError, match="choose a .png"):
-        ph.export_photo(image, tmp_path / "out.gif", pe.source)
+        export_photo(image, tmp_path / "out.gif", pe.source)
     assert src.read_bytes() == before and not list(tmp_path.glob(".*"))  # no temp files left behind
 
 
