@@ -10,6 +10,7 @@ slider drag (measured: 2 threads under load have a p90 past 100 ms, 1 thread ~3 
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,7 @@ class Engine:
         self.model: Model | None = None
         self.interactive_threads = interactive_threads
         self.face_finder = face_finder
+        self.crops: OrderedDict = OrderedDict()  # aligned crops of recent images (HandlerBase.model_crop)
         self.model_folder = None if model_folder is None else Path(model_folder)
         from engine.service.photo import PhotoHandlers  # the photo workflow: OpenPhoto, RenderEdit, ...
         from engine.service.semantics import SemanticsHandlers  # attributes + locks, arithmetic, interpolation, user attributes
@@ -111,10 +113,8 @@ class ModelHandlers(HandlerBase):
         m = self.require_model()
         image = np.asarray(req.image)
         if req.detector != "none":
-            from engine.data.align import crop_for_model
-
             with self.budget():
-                image = crop_for_model(image, m.image_size, detector=self.detector(req.detector), name=req.name or "the image")
+                image = self.model_crop(image, m.image_size, req.detector, req.name or "the image")
         with self.budget(), torch.inference_mode():
             x = m.to_tensor(image)
             mu, y = m.encode_tensor(x)  # y: the label estimate of a conditional model, else None

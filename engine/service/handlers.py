@@ -8,9 +8,13 @@ typed by :class:`EngineHost`.
 
 from __future__ import annotations
 
+import hashlib
 import time
+from collections import OrderedDict
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Callable, Protocol
+
+import numpy as np
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -21,6 +25,10 @@ if TYPE_CHECKING:
 
 #: ``handler(request, t0)``: t0 is ``time.perf_counter()`` when the request arrived.
 Handler = Callable[[Any, float], "Response"]
+
+
+#: How many aligned crops the engine remembers (HandlerBase.model_crop): a few slots' photos.
+CROPS_KEPT = 8
 
 
 class NoModelLoaded(RuntimeError):
@@ -34,6 +42,7 @@ class EngineHost(Protocol):
     model: Model | None
     interactive_threads: int
     face_finder: FaceFinder | None
+    crops: OrderedDict  # HandlerBase.model_crop's memory
 
     def model_files(self) -> list[Path]: ...
 
@@ -59,6 +68,26 @@ class HandlerBase:
         if model is None:
             raise NoModelLoaded("no model is loaded yet")
         return model
+
+    def model_crop(self, image: np.ndarray, size: int, detector: str, name: str) -> np.ndarray:
+        """:func:`engine.data.align.crop_for_model` with the engine's face finder, remembered for the
+        last few images: a photo in an Arithmetic or Interpolate slot is aligned once (and for the
+        slot's preview), not again at every recompute — an interpolation from the edit recomputes
+        at every slider move."""
+        from engine.data.align import crop_for_model
+
+        image = np.asarray(image)
+        key = (hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=16).digest(), image.shape, str(image.dtype),
+               int(size), detector)  # fmt: skip
+        crops = self.engine.crops
+        if key in crops:
+            crops.move_to_end(key)
+            return crops[key].copy()
+        crop = crop_for_model(image, size, detector=self.detector(detector), name=name)
+        crops[key] = crop.copy()
+        while len(crops) > CROPS_KEPT:
+            crops.popitem(last=False)
+        return crop
 
     def detector(self, name: str) -> str | FaceFinder:
         """What to detect faces with for a request's detector name: the engine's own face finder

@@ -88,11 +88,9 @@ class SemanticsHandlers(HandlerBase):
                 raise ValueError(f"term {what}: latents contain NaN or infinity")
             return Term("latents", z.mean(0), z, term.label or f"{len(z)} latent{'s' if len(z) > 1 else ''}")
         if kind == "images":
-            from engine.data.align import crop_for_model
-
             names = [term.label] if len(term.images) == 1 and term.label else [f"image {i + 1} of term {what}" for i in range(len(term.images))]
             with self.budget():  # aligned like an opened photo; a crop at the model's size as it is
-                z = np.concatenate([model.encode(crop_for_model(image, model.image_size, detector=self.detector("auto"), name=name)) for image, name in zip(term.images, names)])
+                z = np.concatenate([model.encode(self.model_crop(image, model.image_size, "auto", name)) for image, name in zip(term.images, names)])
             return Term("images", z.mean(0), z, term.label or f"{len(z)} image{'s' if len(z) > 1 else ''}")
         if kind == "paths":
             with self.budget():

@@ -109,3 +109,29 @@ def test_pca_axes_from_the_checkpoint_and_none_without(engine, tiny_ckpt, tmp_pa
     np.testing.assert_allclose(axes.std**2, np.var(mu - mu.mean(0), axis=0, ddof=1)[np.argsort(-np.linspace(3.0, 0.5, d))], rtol=0.35)
     assert np.all(np.diff(axes.std) <= 0) and abs(float(axes.explained.sum()) - 1.0) < 1e-5
     assert abs(float(axes.axes[0] @ np.eye(d)[0])) > 0.9  # the largest-spread axis is dimension 0
+
+
+def test_a_slot_photo_is_aligned_once_for_its_preview_and_every_recompute(tiny_ckpt):
+    """Encode (the slot's preview) and each Arithmetic/Interpolate that uses the same image share
+    one face detection: an interpolation from the edit recomputes at every slider move."""
+    from engine.service import Engine
+    from tests.editor.fake_engine import fake_faces
+
+    calls = []
+    engine = Engine(face_finder=lambda image, max_faces=16: calls.append(image.shape) or fake_faces(image, max_faces))
+    ok(engine.handle(p.LoadModel(source=str(tiny_ckpt), device=device_under_test())), p.ModelInfo)
+    rng = np.random.default_rng(3)
+    photo, other = (rng.integers(0, 256, (90, 120, 3), dtype=np.uint8) for _ in range(2))
+    preview = ok(engine.handle(p.Encode(image=photo, detector="auto")), p.Encoded)
+    assert len(calls) == 1
+    for seed in (1, 2, 3):  # the other slots change; the photo's slot does not
+        result = ok(engine.handle(p.Arithmetic(a=p.LatentTerm(images=(photo,)), b=p.LatentTerm(seed=seed), c=p.LatentTerm(seed=0))),
+                    p.ArithmeticResult)
+        np.testing.assert_allclose(result.terms_z[0], preview.z.reshape(-1), atol=1e-5)  # the same crop, encoded
+    assert len(calls) == 1
+    ok(engine.handle(p.Encode(image=other, detector="auto")), p.Encoded)  # another image is looked at
+    assert len(calls) == 2
+    flat = np.full((90, 120, 3), 7, np.uint8)  # no face: an error every time, nothing remembered
+    for _ in range(2):
+        assert "no face" in engine.handle(p.Encode(image=flat, detector="auto")).message.lower()
+    assert len(calls) == 4
