@@ -42,6 +42,8 @@ class FitRun:
         )
         self.gen = torch.Generator().manual_seed(int(config.seed))
         self.pool_z, self.pool_y, self.pool_x = self._pool()
+        with torch.no_grad():  # the unfitted reconstruction: what the held changes are measured from
+            self.x0 = model.decode_tensor(self.z, self.y).float()
         self.flips, self.flip_change = self._label_flips()
         self.moves, self.move_change = self._attribute_moves()
         self.start = [p.detach().clone() for p in self.params]
@@ -101,8 +103,7 @@ class FitRun:
             return None, None
         flips = torch.stack(rows)
         with torch.no_grad():
-            z = self.z.expand(flips.shape[0], -1)
-            change = m.decode_tensor(z, flips).float() - m.decode_tensor(self.z, self.y).float()
+            change = m.decode_tensor(self.z.expand(flips.shape[0], -1), flips).float() - self.x0
         return flips, change
 
     def _attribute_moves(self):
@@ -110,12 +111,11 @@ class FitRun:
         along each direction (as :func:`engine.fit_gains.attribute_step` and the sliders move it),
         and the unfitted model's change for each (held during the fit, as the label flips are)."""
         from engine.fit_gains import attribute_step
+        from engine.flow_composite import WARPED
 
         m, cfg = self.model, self.cfg
         if cfg.attribute_change_weight <= 0 or not m.attributes:
             return None, None
-        from engine.flow_composite import WARPED
-
         names = [n for n in sorted(m.attributes) if cfg.hold_warped or n not in WARPED]
         if not names:
             return None, None
@@ -123,35 +123,34 @@ class FitRun:
         moves = self.z + torch.from_numpy(steps).to(self.z.device)
         with torch.no_grad():
             y = None if self.y is None else self.y.expand(moves.shape[0], -1)
-            change = m.decode_tensor(moves, y).float() - m.decode_tensor(self.z, self.y).float()
+            change = m.decode_tensor(moves, y).float() - self.x0
         return moves, change
 
     def loss(self) -> tuple[torch.Tensor, float]:
         cfg = self.cfg
-        # one decode for the pivot, one attribute move of it (when held) and the locality batch
-        zs, ys = [self.z], [self.y]
-        k = None
-        if self.moves is not None:  # one direction and sign per step keeps the unfitted model's change
+        # one decode call a step: the pivot, one held attribute move (one direction and sign), the
+        # locality batch and one held label flip, each term drawn at random where it is held
+        batch = [(self.z, self.y)]
+        k = idx = j = None
+        if self.moves is not None:
             k = int(torch.randint(0, self.moves.shape[0], (1,), generator=self.gen))
-            zs.append(self.moves[k : k + 1])
-            ys.append(self.y)
-        idx = None
+            batch.append((self.moves[k : k + 1], self.y))
         if self.pool_z is not None:
             idx = torch.randint(0, self.pool_z.shape[0], (int(cfg.locality_batch),), generator=self.gen).to(self.pool_z.device)
-            zs.append(self.pool_z[idx])
-            ys.append(None if self.pool_y is None else self.pool_y[idx])
-        out = self.fitted.decode_tensor(torch.cat(zs), None if self.y is None else torch.cat(ys)).float()
-        rec = out[:1]
+            batch.append((self.pool_z[idx], None if self.pool_y is None else self.pool_y[idx]))
+        if self.flips is not None:
+            j = int(torch.randint(0, self.flips.shape[0], (1,), generator=self.gen))
+            batch.append((self.z, self.flips[j : j + 1]))
+        out = self.fitted.decode_tensor(torch.cat([z for z, _ in batch]), None if self.y is None else torch.cat([y for _, y in batch]))
+        rec, *parts = torch.split(out.float(), [len(z) for z, _ in batch])
         mse = F.mse_loss(rec, self.x)
         loss = mse + cfg.l1_weight * (rec - self.x).abs().mean() if cfg.l1_weight > 0 else mse
         if k is not None:
-            loss = loss + cfg.attribute_change_weight * F.mse_loss(out[1:2] - rec, self.move_change[k : k + 1])
+            loss = loss + cfg.attribute_change_weight * F.mse_loss(parts.pop(0) - rec, self.move_change[k : k + 1])
         if idx is not None:
-            loss = loss + cfg.locality_weight * F.mse_loss(out[-idx.shape[0] :], self.pool_x[idx])
-        if self.flips is not None:  # one flipped label per step keeps the unfitted model's change
-            k = int(torch.randint(0, self.flips.shape[0], (1,), generator=self.gen))
-            out = self.fitted.decode_tensor(self.z, self.flips[k : k + 1]).float()
-            loss = loss + cfg.label_change_weight * F.mse_loss(out - rec, self.flip_change[k : k + 1])
+            loss = loss + cfg.locality_weight * F.mse_loss(parts.pop(0), self.pool_x[idx])
+        if j is not None:
+            loss = loss + cfg.label_change_weight * F.mse_loss(parts.pop(0) - rec, self.flip_change[j : j + 1])
         return loss, float(mse.detach())
 
     # ------------------------------------------------------------------ step by step
