@@ -77,6 +77,8 @@ class HandlerBase:
         from engine.data.align import crop_for_model
 
         image = np.asarray(image)
+        if image.shape[:2] == (int(size), int(size)):  # a crop already: used as it is, nothing to remember
+            return crop_for_model(image, size, detector=self.detector(detector), name=name)
         key = (hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=16).digest(), image.shape, str(image.dtype),
                int(size), detector)  # fmt: skip
         crops = self.engine.crops
