@@ -396,13 +396,11 @@ def check_mask(mask: np.ndarray | None) -> np.ndarray | None:
 
 
 def warp_delta(delta: np.ndarray, grid) -> np.ndarray:
-    """The crop-space change sampled at the output pixels (``grid``; bicubic, 0 outside the crop)."""
-    import torch
-    import torch.nn.functional as F
+    """The crop-space change sampled at the output pixels (``grid``; bicubic, 0 outside the crop):
+    :func:`engine.flow_composite.sample`, which the warped composite uses for the same step."""
+    from engine.flow_composite import sample
 
-    src = torch.from_numpy(np.ascontiguousarray(delta.transpose(2, 0, 1)))[None]
-    out = F.grid_sample(src, grid, mode="bicubic", padding_mode="zeros", align_corners=False)
-    return out[0].permute(1, 2, 0).numpy()
+    return sample(delta, grid)
 
 
 def mask_patch(mask: np.ndarray, photo_size: tuple[int, int], box, out_w: int, out_h: int, sx: float, sy: float) -> np.ndarray:
