@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.data.images import gaussian_blur
+
 #: The attributes whose edits are warped. Only an edit whose latent step lies in their span is: the
 #: share of a change's energy a flow explains does not tell motion from new structure (0.22–0.39 for
 #: Eyeglasses, 0.14–0.51 for the geometric edits on the real portraits), and warping Eyeglasses
@@ -59,20 +61,6 @@ def _t(a: np.ndarray):
 
     a = np.asarray(a, np.float32)
     return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1) if a.ndim == 3 else a[None]))[None]
-
-
-def _blur(x, sigma: float):
-    import torch
-    import torch.nn.functional as F
-
-    if sigma <= 0:
-        return x
-    r = max(1, int(round(3 * sigma)))
-    k = torch.exp(-0.5 * (torch.arange(-r, r + 1, dtype=torch.float32) / sigma) ** 2)
-    k = (k / k.sum()).to(x.dtype)
-    c = x.shape[1]
-    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="replicate"), k.view(1, 1, 1, -1).repeat(c, 1, 1, 1), groups=c)
-    return F.conv2d(F.pad(x, (0, 0, r, r), mode="replicate"), k.view(1, 1, -1, 1).repeat(c, 1, 1, 1), groups=c)
 
 
 def _identity_grid(s: int):
@@ -115,7 +103,7 @@ def crop_flow(src: np.ndarray, dst: np.ndarray, mask: np.ndarray | None = None, 
     opt = torch.optim.Adam([p], lr=LR)
     with torch.enable_grad():
         for sigma, steps in stages or STAGES:
-            ab, bb = _blur(a, sigma), _blur(b, sigma)
+            ab, bb = gaussian_blur(a, sigma, truncate=3.0), gaussian_blur(b, sigma, truncate=3.0)
             for _ in range(steps):
                 f = _dense(p, s)
                 w = F.grid_sample(ab, base + f.permute(0, 2, 3, 1) * (2.0 / s), mode="bilinear", padding_mode="border", align_corners=False)

@@ -213,3 +213,19 @@ def to_model_input(image: np.ndarray, size: int) -> np.ndarray:
     if image.dtype != np.uint8:
         raise ValueError(f"expected uint8 pixels, got {image.dtype}")
     return resize(np.ascontiguousarray(center_square(image)), size)
+
+
+def gaussian_blur(x, sigma: float, truncate: float = 2.5):
+    """A separable Gaussian blur of an N×C×H×W float tensor (edges repeated), the kernel cut at
+    ``truncate``·σ (at least 1 px); σ ≤ 0.05 px returns ``x``. Torch is imported only here."""
+    import torch
+    import torch.nn.functional as F
+
+    if sigma <= 0.05:
+        return x
+    r = max(1, int(math.ceil(truncate * sigma)))
+    k = torch.exp(-(torch.arange(-r, r + 1, dtype=x.dtype) ** 2) / (2 * sigma * sigma))
+    k = (k / k.sum()).to(x.device)
+    c = x.shape[1]
+    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="replicate"), k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    return F.conv2d(F.pad(x, (0, 0, r, r), mode="replicate"), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)

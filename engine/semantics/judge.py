@@ -22,6 +22,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from engine.data.images import gaussian_blur
+
 FORMAT = "latent-studio/judge"
 META_KEY = "latent_studio_judge"
 
@@ -90,20 +92,6 @@ class Judge:
     def judge(self, images) -> np.ndarray:
         """N×A booleans: judged positive."""
         return self.logits(images) > 0
-
-
-def gaussian_blur(x, sigma: float):
-    import torch
-    import torch.nn.functional as F
-
-    if sigma <= 0.05:
-        return x
-    r = max(1, int(math.ceil(2.5 * sigma)))
-    k = torch.exp(-(torch.arange(-r, r + 1, dtype=x.dtype) ** 2) / (2 * sigma * sigma))
-    k = (k / k.sum()).to(x.device)
-    c = x.shape[1]
-    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="replicate"), k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-    return F.conv2d(F.pad(x, (0, 0, r, r), mode="replicate"), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
 
 
 def _augment(x, gen):
