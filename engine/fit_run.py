@@ -111,12 +111,11 @@ class FitRun:
         along each direction (as :func:`engine.fit_gains.attribute_step` and the sliders move it),
         and the unfitted model's change for each (held during the fit, as the label flips are)."""
         from engine.fit_gains import attribute_step
-        from engine.flow_composite import WARPED
 
         m, cfg = self.model, self.cfg
         if cfg.attribute_change_weight <= 0 or not m.attributes:
             return None, None
-        names = [n for n in sorted(m.attributes) if cfg.hold_warped or n not in WARPED]
+        names = [n for n in sorted(m.attributes) if n not in cfg.unheld]
         if not names:
             return None, None
         steps = np.stack([attribute_step(m, n, a) for n in names for a in (3.0, -3.0)]).astype(np.float32)

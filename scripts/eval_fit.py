@@ -183,7 +183,7 @@ def main(argv=None) -> int:
     ap.add_argument("--locality", type=float, default=None)
     ap.add_argument("--attribute-pool", action="store_true")
     ap.add_argument("--attribute-change", type=float, default=None, help="weight of holding the pivot's old ±3σ attribute changes")
-    ap.add_argument("--hold-warped", type=int, default=1, help="1: the hold covers the warped (geometric) directions too; 0: not")
+    ap.add_argument("--unheld", default=None, help="directions the hold leaves out, comma-separated (default: FitConfig's; '' none)")
     ap.add_argument("--no-calibrate", action="store_true", help="no per-photo σ calibration")
     ap.add_argument("--freeze-labels", action="store_true", help="cGAN: keep the label embedding as trained")
     ap.add_argument("--label-change", type=float, default=1.0, help="conditional models: weight of holding the pivot's old label changes")
@@ -215,8 +215,8 @@ def main(argv=None) -> int:
         calibrate=not a.no_calibrate,
         tune_labels=not a.freeze_labels,
         label_change_weight=a.label_change,
-        hold_warped=bool(a.hold_warped),
         **kw,
+        **({} if a.unheld is None else {"unheld": tuple(filter(None, a.unheld.split(",")))}),
     )
     photos = ({} if a.no_real else real_portraits()) | sample_photos(model, a.samples)
     report = {"model": a.model, "method": method, "config": cfg.__dict__, "load": open("/proc/loadavg").read().split()[:3], "photos": {}}

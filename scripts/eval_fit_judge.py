@@ -278,7 +278,7 @@ def config_fields(text: str) -> dict:
     for item in filter(None, text.split(",")):
         k, v = item.split("=", 1)
         kind = type(getattr(base, k))
-        out[k] = bool(int(v)) if kind is bool else kind(v)
+        out[k] = bool(int(v)) if kind is bool else tuple(filter(None, v.split("+"))) if kind is tuple else kind(v)
     return out
 
 

@@ -301,7 +301,7 @@ def test_the_hold_leaves_out_the_warped_directions_unless_asked(model, photo):
     from engine.fit_run import FitRun
     from engine.flow_composite import WARPED
 
-    assert "Smiling" in WARPED and "Eyeglasses" not in WARPED
+    assert "Smiling" in WARPED and FitConfig().unheld == WARPED
     pe = open_photo(model, photo, detector="centre")
 
     def held(**cfg):
@@ -312,5 +312,8 @@ def test_the_hold_leaves_out_the_warped_directions_unless_asked(model, photo):
 
     glasses = np.stack([pe.z + attribute_step(model, "Eyeglasses", a) for a in (3.0, -3.0)])
     np.testing.assert_allclose(held(), glasses, atol=1e-5)  # Eyeglasses only, both signs
-    assert len(held(hold_warped=True)) == 4  # both directions, both signs
+    assert len(held(unheld=())) == 4  # both directions, both signs
+    assert len(held(unheld=("Smiling", "Eyeglasses"))) == 0
     assert len(held(attribute_change_weight=0.0)) == 0
+    with pytest.raises(ValueError, match="unheld must be a tuple"):
+        FitConfig(unheld="Smiling")
