@@ -38,32 +38,6 @@ METHODS = ("decode", "decode-warp", "plain", "flow", "warp")
 GEO = ("Smiling", "MouthOpen", "EyesOpen", "HeadYaw", "HeadRoll")
 
 
-def photos(which: list[str]) -> dict[str, np.ndarray]:
-    """Real portraits that ship with the project or installed packages (licences in docs/photo.md)."""
-    from PIL import Image
-
-    out = {}
-    for name in which:
-        if name == "portrait":
-            out[name] = np.asarray(Image.open("resources/images/portrait.jpg").convert("RGB"))
-        elif name == "astronaut":
-            from skimage.data import astronaut
-
-            out[name] = astronaut()
-        elif name == "astronaut-x2":  # the same face at twice the pixels (Lanczos): does the warp hold at another scale
-            from skimage.data import astronaut
-
-            im = Image.fromarray(astronaut())
-            out[name] = np.asarray(im.resize((im.width * 2, im.height * 2), Image.Resampling.LANCZOS))
-        elif name == "grace_hopper":
-            import matplotlib.cbook as cbook
-
-            out[name] = np.asarray(Image.open(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)).convert("RGB"))
-        else:
-            raise SystemExit(f"unknown photo {name!r}")
-    return out
-
-
 def hf_energy(image: np.ndarray, weight: np.ndarray) -> float:
     """Σ weight · (luma − Gaussian-blurred luma)²: the detail a blur removes."""
     from PIL import Image, ImageFilter
@@ -103,6 +77,7 @@ def main(argv=None) -> int:
     from engine.data.warp import warp_crop
     from engine.fit import FitConfig, fit_photo
     from eval_fit_judge import config_fields
+    from portraits import portraits
     from engine.photo import face_mask, open_photo
     from engine.protocol import AttributeStep, EditStack
     from engine.protocol.files import atomic_write
@@ -127,7 +102,7 @@ def main(argv=None) -> int:
     ident = DlibIdentity(upscale=2)
     model = engine.load_model(a.model, device="cpu")
     rows, pics = [], {}
-    for pname, photo in photos(a.photos.split(",")).items():
+    for pname, photo in portraits(a.photos.split(",")).items():
         t0 = time.time()
         pe, res = fit_photo(open_photo(model, photo), FitConfig(**config_fields(a.config)))
         original, sx, sy, grid = pe.output_geometry(True, 0)

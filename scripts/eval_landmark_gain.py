@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import pickle
 import sys
 import time
 from pathlib import Path
@@ -49,22 +48,6 @@ def targets(path: str, variant: str) -> tuple[dict[str, float], dict[str, float]
     return rows, d["data_sd"]
 
 
-def fitted_photo(model, name: str, photo: np.ndarray, cache: Path, config: dict):
-    from engine.fit import FitConfig, fit_photo
-    from engine.photo import open_photo
-
-    tag = "".join(f"-{k}={v}" for k, v in sorted(config.items()))
-    f = cache / f"{name}-{model.name}{tag}.pkl"
-    if f.exists():
-        return pickle.loads(f.read_bytes())
-    t0 = time.time()
-    pe, res = fit_photo(open_photo(model, photo), FitConfig(**config))
-    print(f"{name}: fit {time.time() - t0:.1f} s, psnr {res.psnr_before:.1f} -> {res.psnr_after:.1f} dB, gains {res.gains}", flush=True)
-    cache.mkdir(parents=True, exist_ok=True)
-    f.write_bytes(pickle.dumps(pe))
-    return pe
-
-
 def moves(m, ref, sd) -> dict[str, float] | None:
     if m is None or ref is None:
         return None
@@ -77,7 +60,12 @@ def main(argv=None) -> int:
     import engine
     from dataclasses import replace
 
-    from eval_geometric_edits import hf_energy, photos
+    from eval_fit_judge import fitted_photo
+    from eval_geometric_edits import hf_energy
+    from portraits import portraits
+
+    from engine.fit import FitConfig
+    from engine.photo import open_photo
 
     from engine import flow_composite as fc
     from engine.data.landmarks import measure_image
@@ -111,8 +99,9 @@ def main(argv=None) -> int:
     out = {"model": a.model, "fit": f"FitConfig({', '.join(a.fit)})", "amount_sigma": AMOUNT, "targets": {"file": a.targets, "variant": a.variant,
            "own_move_sd_pm2": target}, "data_sd": sd, "lmax": a.lmax, "cap": a.cap, "photos": {}}  # fmt: skip
     pics = {}
-    for pname, photo in photos(a.photos.split(",")).items():
-        pe = fitted_photo(model, pname, photo, Path(a.cache), config)
+    for pname, photo in portraits(a.photos.split(",")).items():
+        tag = "".join(f"-{k}={v}" for k, v in sorted(config.items()))  # the fit is kept as tensors + JSON, never pickled
+        pe = fitted_photo(open_photo(model, photo), FitConfig(**config), Path(a.cache), f"{pname}-{model.name}{tag}")[0]
         z = pe.z
         lab = pe.labels or None
         # today's pixel gains, recomputed (a fit made with engine.fit_landmarks hooked in stores the combined ones)

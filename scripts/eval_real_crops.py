@@ -34,25 +34,13 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from portraits import portraits  # noqa: E402 - beside this script
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Per-image PSNR (dB) of uint8 N×H×W×C arrays."""
     mse = ((a.astype(np.float64) - b.astype(np.float64)) ** 2).reshape(len(a), -1).mean(1)
     return 10 * np.log10(255.0**2 / np.maximum(mse, 1e-10))
-
-
-def real_photos() -> dict[str, np.ndarray]:
-    from skimage.data import astronaut
-
-    photos = {"astronaut": astronaut()}
-    try:
-        import matplotlib.cbook as cbook
-
-        photos["grace_hopper"] = np.asarray(Image.open(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)).convert("RGB"))
-    except Exception as exc:  # matplotlib missing: astronaut alone, said aloud
-        print(f"grace_hopper skipped: {exc}", file=sys.stderr)
-    return photos
 
 
 def lfw_faces(size: int) -> np.ndarray:
@@ -164,7 +152,7 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(a.threads)
     t0 = time.perf_counter()
-    photos = real_photos()
+    photos = portraits(("astronaut", "grace_hopper"), optional=True)
     report = {"models": {}, "load_before": open("/proc/loadavg").read().split()[:3]}
     all_pics = []
     for name in a.model:
