@@ -54,10 +54,12 @@ class FitConfig:
     # hold the unfitted change of the pivot moved ±3σ along each attribute direction (one per step, decoded with the
     # locality batch): edits on the fitted decoder change the face as on the unfitted one (docs/photo.md, issue 18)
     attribute_change_weight: float = 3.0
-    # directions left out of that hold: the warped ones (engine.flow_composite.WARPED), whose flow must be a motion of
-    # this face, which the unfitted change (another, blurry face's) is not — every direction held, Smiling moved the
-    # right way on 11 of 16 real-portrait edits instead of 15; Smiling alone or HeadYaw alone unheld: 14 (docs/photo.md)
-    unheld: tuple[str, ...] = WARPED
+    # directions held loosely, at loose_weight instead: the warped ones (engine.flow_composite.WARPED), whose flow must
+    # be a motion of this face, which the unfitted change (another, blurry face's) is not. Held at the full weight,
+    # Smiling moved the right way on 11 of 16 real-portrait edits; not held (0), HeadYaw's fitted change drifted from
+    # the unfitted one (cosine 0.67); at 1 every edit survives the fit and the landmarks move as unheld (docs/photo.md)
+    loose: tuple[str, ...] = WARPED
+    loose_weight: float = 1.0
     calibrate: bool = True  # per-photo σ calibration of the attribute directions (edit_gains)
     # torch threads for the fit; 0: as many cores as are idle when it starts (engine.devices.idle_threads:
     # 2 idle cores fit in 4.2-4.9 s where 1 takes 6.5 s, but with other work on the cores two threads
@@ -72,8 +74,10 @@ class FitConfig:
             raise ValueError(f"lr must be a positive number, got {self.lr}")
         if not 0 <= int(self.threads) <= 256:
             raise ValueError(f"threads must be within 0..256 (0: the idle cores), got {self.threads}")
-        if not (isinstance(self.unheld, tuple) and all(isinstance(n, str) for n in self.unheld)):
-            raise ValueError(f"unheld must be a tuple of attribute names, got {self.unheld!r}")
+        if not (isinstance(self.loose, tuple) and all(isinstance(n, str) for n in self.loose)):
+            raise ValueError(f"loose must be a tuple of attribute names, got {self.loose!r}")
+        if not (self.loose_weight >= 0 and math.isfinite(self.loose_weight)):
+            raise ValueError(f"loose_weight must be a number ≥ 0, got {self.loose_weight}")
         if self.pivot not in ("encoded", "typical"):
             raise ValueError(f"pivot must be 'encoded' or 'typical', got {self.pivot!r}")
 

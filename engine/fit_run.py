@@ -45,7 +45,7 @@ class FitRun:
         with torch.no_grad():  # the unfitted reconstruction: what the held changes are measured from
             self.x0 = model.decode_tensor(self.z, self.y).float()
         self.flips, self.flip_change = self._label_flips()
-        self.moves, self.move_change = self._attribute_moves()
+        self.moves, self.move_change, self.move_weight = self._attribute_moves()
         self.start = [p.detach().clone() for p in self.params]
         self.best, self.best_psnr, self.first, self.low = self.start, -1.0, None, 0
         self.history: list[float] = []  # PSNR at each check
@@ -114,16 +114,17 @@ class FitRun:
 
         m, cfg = self.model, self.cfg
         if cfg.attribute_change_weight <= 0 or not m.attributes:
-            return None, None
-        names = [n for n in sorted(m.attributes) if n not in cfg.unheld]
+            return None, None, None
+        names = [n for n in sorted(m.attributes) if n not in cfg.loose or cfg.loose_weight > 0]
         if not names:
-            return None, None
+            return None, None, None
+        weight = [cfg.loose_weight if n in cfg.loose else cfg.attribute_change_weight for n in names for _ in (0, 1)]
         steps = np.stack([attribute_step(m, n, a) for n in names for a in (3.0, -3.0)]).astype(np.float32)
         moves = self.z + torch.from_numpy(steps).to(self.z.device)
         with torch.no_grad():
             y = None if self.y is None else self.y.expand(moves.shape[0], -1)
             change = m.decode_tensor(moves, y).float() - self.x0
-        return moves, change
+        return moves, change, weight
 
     def loss(self) -> tuple[torch.Tensor, float]:
         cfg = self.cfg
@@ -145,7 +146,7 @@ class FitRun:
         mse = F.mse_loss(rec, self.x)
         loss = mse + cfg.l1_weight * (rec - self.x).abs().mean() if cfg.l1_weight > 0 else mse
         if k is not None:
-            loss = loss + cfg.attribute_change_weight * F.mse_loss(parts.pop(0) - rec, self.move_change[k : k + 1])
+            loss = loss + self.move_weight[k] * F.mse_loss(parts.pop(0) - rec, self.move_change[k : k + 1])
         if idx is not None:
             loss = loss + cfg.locality_weight * F.mse_loss(parts.pop(0), self.pool_x[idx])
         if j is not None:

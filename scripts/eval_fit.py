@@ -37,20 +37,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-
-def real_portraits() -> dict[str, np.ndarray]:
-    from skimage.data import astronaut
-
-    photos = {"astronaut": astronaut()}
-    try:
-        import matplotlib.cbook as cbook
-
-        path = cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
-        photos["grace_hopper"] = np.asarray(Image.open(path).convert("RGB"))
-    except Exception:  # matplotlib not installed: astronaut alone
-        pass
-    return photos
+from portraits import portraits  # noqa: E402 - beside this script
 
 
 def sample_photos(model, n: int, seed: int = 123) -> dict[str, np.ndarray]:
@@ -183,7 +170,8 @@ def main(argv=None) -> int:
     ap.add_argument("--locality", type=float, default=None)
     ap.add_argument("--attribute-pool", action="store_true")
     ap.add_argument("--attribute-change", type=float, default=None, help="weight of holding the pivot's old ±3σ attribute changes")
-    ap.add_argument("--unheld", default=None, help="directions the hold leaves out, comma-separated (default: FitConfig's; '' none)")
+    ap.add_argument("--loose", default=None, help="directions held at --loose-weight, comma-separated (default: FitConfig's; '' none)")
+    ap.add_argument("--loose-weight", type=float, default=None, help="the hold's weight on the --loose directions (default: FitConfig's; 0: not held)")
     ap.add_argument("--no-calibrate", action="store_true", help="no per-photo σ calibration")
     ap.add_argument("--freeze-labels", action="store_true", help="cGAN: keep the label embedding as trained")
     ap.add_argument("--label-change", type=float, default=1.0, help="conditional models: weight of holding the pivot's old label changes")
@@ -216,9 +204,10 @@ def main(argv=None) -> int:
         tune_labels=not a.freeze_labels,
         label_change_weight=a.label_change,
         **kw,
-        **({} if a.unheld is None else {"unheld": tuple(filter(None, a.unheld.split(",")))}),
+        **({} if a.loose is None else {"loose": tuple(filter(None, a.loose.split(",")))}),
+        **({} if a.loose_weight is None else {"loose_weight": a.loose_weight}),
     )
-    photos = ({} if a.no_real else real_portraits()) | sample_photos(model, a.samples)
+    photos = ({} if a.no_real else portraits(("astronaut", "grace_hopper"), optional=True)) | sample_photos(model, a.samples)
     report = {"model": a.model, "method": method, "config": cfg.__dict__, "load": open("/proc/loadavg").read().split()[:3], "photos": {}}
     for name, photo in photos.items():
         pe = open_photo(model, photo, detector="auto" if not name.startswith("sample") else "centre")

@@ -94,7 +94,7 @@ def main(argv=None) -> int:
     ap.add_argument("--markdown", default=None)
     ap.add_argument("--pictures", default=None, help="folder for before/after PNGs at 100 %% (face region)")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--config", default="", help="FitConfig fields for the fit, KEY=VALUE comma-separated (unheld=Smiling+HeadYaw)")
+    ap.add_argument("--config", default="", help="FitConfig fields for the fit, KEY=VALUE comma-separated (loose=Smiling+HeadYaw,loose_weight=0)")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     sd = {k: v["sd"] for k, v in json.loads(Path(a.summary).read_text())["measures"]["stats"].items()}

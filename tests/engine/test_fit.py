@@ -294,26 +294,29 @@ def test_the_attribute_change_hold_keeps_the_unfitted_change_at_the_pivot(model,
     assert held.psnr_after > held.psnr_before + 1.0 and held.psnr_after > free.psnr_after - 2.0, (free.psnr_after, held.psnr_after)
 
 
-def test_the_hold_leaves_out_the_warped_directions_unless_asked(model, photo):
-    """The warped (geometric) directions are not held by default: their composite moves the photo by
-    the flow between the fitted decodes, which must be this face's own motion."""
+def test_the_hold_is_loose_on_the_warped_directions(model, photo):
+    """The warped (geometric) directions are held loosely: their composite moves the photo by the
+    flow between the fitted decodes, which must be this face's own motion."""
     from engine.fit import copy_model
     from engine.fit_run import FitRun
     from engine.flow_composite import WARPED
 
-    assert "Smiling" in WARPED and FitConfig().unheld == WARPED
+    assert "Smiling" in WARPED and FitConfig().loose == WARPED
     pe = open_photo(model, photo, detector="centre")
 
     def held(**cfg):
         run = FitRun(model, copy_model(model), pe.crop, pe.z, {}, FitConfig(**QUICK, **cfg))
-        return [] if run.moves is None else run.moves.cpu().numpy()
+        return ([], []) if run.moves is None else (run.moves.cpu().numpy(), run.move_weight)
 
     from engine.fit import attribute_step
 
     glasses = np.stack([pe.z + attribute_step(model, "Eyeglasses", a) for a in (3.0, -3.0)])
-    np.testing.assert_allclose(held(), glasses, atol=1e-5)  # Eyeglasses only, both signs
-    assert len(held(unheld=())) == 4  # both directions, both signs
-    assert len(held(unheld=("Smiling", "Eyeglasses"))) == 0
-    assert len(held(attribute_change_weight=0.0)) == 0
-    with pytest.raises(ValueError, match="unheld must be a tuple"):
-        FitConfig(unheld="Smiling")
+    moves, weight = held(loose_weight=0.0)
+    np.testing.assert_allclose(moves, glasses, atol=1e-5)  # not held at all: Eyeglasses only, both signs
+    moves, weight = held()
+    assert len(moves) == 4 and sorted(weight) == [1.0, 1.0, 3.0, 3.0]  # both directions, Smiling at the loose weight
+    assert held(loose=())[1] == [3.0] * 4
+    assert len(held(loose=("Smiling", "Eyeglasses"), loose_weight=0.0)[0]) == 0
+    assert len(held(attribute_change_weight=0.0)[0]) == 0
+    with pytest.raises(ValueError, match="loose must be a tuple"):
+        FitConfig(loose="Smiling")
