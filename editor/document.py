@@ -43,6 +43,9 @@ class Renderer(Protocol):
     def show_original(self) -> None:
         """The zero edit: show the original pixels (nothing is asked of the engine)."""
 
+    def decode_request(self, z: np.ndarray, labels: dict[str, float] | None) -> Decode:
+        """The request that decodes latents (N×D) as this document's crop is drawn: the traversal strips'."""
+
 
 class LatentRenderer:
     """Decode the edited latent (samples; photos the engine only encoded)."""
@@ -58,6 +61,9 @@ class LatentRenderer:
 
     def show_original(self) -> None:
         pass  # the EditController shows the reconstruction itself
+
+    def decode_request(self, z: np.ndarray, labels: dict[str, float] | None) -> Decode:
+        return Decode(z=np.asarray(z, np.float32), labels=labels)
 
     def _on_decoded(self, decoded: Decoded) -> None:
         self._show(Frame.from_array(decoded.images[0], tag=decoded.request_id))

@@ -26,7 +26,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from superqt.utils import qdebounced
 
-from engine.protocol import AddVector, AttributeDirections, AttributeDirectionSet, Decode, EditStack, ErrorResponse, ModelInfo
+from engine.protocol import AddVector, AttributeDirections, AttributeDirectionSet, EditStack, ErrorResponse, ModelInfo
 from editor.client import EngineClient, Ticket
 from editor.controllers.edit import SHIFT_LABEL, EditController
 from editor.controllers.model import ModelController
@@ -95,7 +95,7 @@ class AttributeController(QObject):
         values = np.linspace(-SIGMA_RANGE, SIGMA_RANGE, TRAVERSAL_STEPS, dtype=np.float32)
         step = np.asarray(self.directions.steps[name], np.float32)
         z = self._edit.edited_latent()[None] + (values - np.float32(self.strengths.get(name, 0.0)))[:, None] * step
-        self._client.call(Decode(z=z.astype(np.float32), labels=doc.labels), TRAVERSAL_LANE,
+        self._client.call(self._edit.strip_request(z.astype(np.float32)), TRAVERSAL_LANE,
                           done=lambda decoded: self.traversalReady.emit(name, decoded.images, values) if name == self.traversal_name else None,
                           failed=lambda error: self.failed.emit(f"Decoding the {name} strip failed: {error.message}"))  # fmt: skip
 

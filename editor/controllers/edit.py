@@ -407,9 +407,15 @@ class EditController(QObject):
         values = np.linspace(-SIGMA_RANGE, SIGMA_RANGE, self.traversal_steps, dtype=np.float32)
         z = doc.traversal(dim, values, info.stats.std, info.attributes).astype(np.float32)
         self._traversal = self._client.call(
-            Decode(z=z, labels=doc.labels), TRAVERSAL_LANE,
+            self.strip_request(z), TRAVERSAL_LANE,
             done=lambda decoded: self.traversalReady.emit(dim, decoded.images, values) if dim == self.traversal_dim else None,
             failed=lambda error: self.failed.emit(f"Decoding the traversal failed: {error.message}"))
+
+    def strip_request(self, z: np.ndarray) -> Decode:
+        """Decode ``z`` (N×D) for a traversal strip as the open document's crop is drawn."""
+        doc = self.edit
+        renderer = (doc.renderer if doc is not None else None) or self._latent_renderer
+        return renderer.decode_request(z, doc.labels if doc is not None else None)
 
     def _cancel_traversal(self) -> None:
         if self._traversal is not None:

@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, Signal
 
 from engine.protocol import (
     ChooseFace,
+    Decode,
     EditStack,
     ErrorResponse,
     ExportPhoto,
@@ -140,6 +141,10 @@ class PhotoController(QObject):
                              max_side=self.preview_max_side, labels=document.labels)
         return self._client.call(request, EDIT_LANE, done=self._on_rendered, intermediate=True,
                                  failed=lambda error: self.failed.emit(f"Rendering the edit failed: {error.message}"))
+
+    def decode_request(self, z: np.ndarray, labels: dict[str, float] | None) -> Decode:
+        """Strips decode with the photo's own model: once fitted, they show this face."""
+        return Decode(z=np.asarray(z, np.float32), labels=labels, photo=True)
 
     def show_original(self) -> None:
         if self.last is not None or self.current is not None:

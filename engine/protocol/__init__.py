@@ -43,11 +43,14 @@ class Encode(Request):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Decode(Request):
-    """Decode latents (``N×D`` or ``D``). ``preview`` marks a cheap, mid-drag request."""
+    """Decode latents (``N×D`` or ``D``). ``preview`` marks a cheap, mid-drag request. ``photo``:
+    decode with the open photo's model — its per-photo fitted decoder once fitted, so that a
+    traversal strip shows this face, not the model's idea of it (an error when no photo is open)."""
 
     z: np.ndarray
     preview: bool = False
     labels: dict[str, float] | None = None
+    photo: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -20,7 +20,7 @@ from engine import protocol as p
 from engine.api import Model, bundled_files, load_model
 from engine.data.align import FaceFinder
 from engine.service.conditional import ConditionalHandlers, conditional_info
-from engine.service.handlers import Handler, HandlerBase, NoModelLoaded, elapsed_ms
+from engine.service.handlers import EngineHost, Handler, HandlerBase, NoModelLoaded, elapsed_ms
 
 INTERACTIVE_THREADS = 1
 
@@ -46,7 +46,7 @@ class Engine:
         self._handlers: dict[type, Handler] = {}
         from engine.service.fit import FitHandlers  # the per-photo fit, in slices between renders
 
-        for group in (ModelHandlers(self), self.photos, SemanticsHandlers(self), ConditionalHandlers(self), FitHandlers(self, self.photos)):
+        for group in (ModelHandlers(self, self.photos), self.photos, SemanticsHandlers(self), ConditionalHandlers(self), FitHandlers(self, self.photos)):
             self._handlers.update(group.handlers())
 
     def model_files(self) -> list[Path]:
@@ -70,6 +70,10 @@ class Engine:
 
 class ModelHandlers(HandlerBase):
     """The model itself: load it, describe it, encode, decode and sample."""
+
+    def __init__(self, engine: EngineHost, photos) -> None:
+        super().__init__(engine)
+        self.photos = photos  # engine.service.photo.PhotoHandlers: the open photo, whose model Decode(photo=True) uses
 
     def handlers(self) -> dict[type, Handler]:
         return {
@@ -127,7 +131,7 @@ class ModelHandlers(HandlerBase):
         )
 
     def _decode(self, req: p.Decode, t0: float) -> p.Decoded:
-        m = self.require_model()
+        m = self.photos.require_photo().model if req.photo else self.require_model()
         with self.budget():
             images = m.decode(req.z, labels=req.labels)
         return p.Decoded(request_id=req.request_id, images=images, preview=req.preview, elapsed_ms=elapsed_ms(t0))

@@ -169,3 +169,21 @@ def test_an_engine_restart_gets_the_fit_back(qtbot, auto_settings, tiny, portrai
             assert type(answer).__name__ != "ErrorResponse", answer
         rendered = engine.handle(RenderEdit(edits=window.edit.stack, full_resolution=True, whole_photo=True))
         np.testing.assert_array_equal(rendered.image, want)
+
+
+def test_traversal_strips_show_the_fitted_face(qtbot, auto_settings, tiny, portrait):
+    """Once fitted, a slider's strip decodes with the photo's fitted decoder: its 0σ frame is the
+    fitted reconstruction of this face, not the model's blurry idea of it."""
+    with real_engine_window(qtbot, auto_settings, tiny) as window:
+        open_photo_file(qtbot, window, portrait, timeout=TIMEOUT_MS)
+        unfitted = np.array(window.edit.encoded.reconstruction).astype(int)
+        wait_fitted(qtbot, window)
+        fitted = np.array(window.edit.encoded.reconstruction).astype(int)
+        dim = int(window.latents.active_dims[0])
+        with qtbot.waitSignal(window.edit.traversalReady, timeout=TIMEOUT_MS) as blocker:
+            window.latents.traversalRequested.emit(dim)
+        _, images, values = blocker.args
+        mid = int(np.argmin(np.abs(values)))
+        assert values[mid] == 0.0
+        assert np.abs(images[mid].astype(int) - fitted).max() <= 1
+        assert np.abs(images[mid].astype(int) - unfitted).mean() > 1.0

@@ -166,3 +166,23 @@ def test_a_cgan_refines_its_pivot_in_slices_then_fits(photo, tmp_path):
     stopped = ok(eng.handle(p.FitPhoto(stop=True)))
     assert stopped.done and stopped.stopped and not stopped.fitted and stopped.step == 0
     assert not ok(eng.handle(p.RenderEdit(edits=p.EditStack(), full_resolution=True))).changed
+
+
+def test_decode_with_the_photos_model_uses_the_fitted_decoder(tiny_ckpt, photo):
+    """Decode(photo=True) — the editor's traversal strips on a photo — decodes with the open
+    photo's model: the fitted decoder once fitted; Decode alone keeps the loaded model."""
+    eng = Engine()
+    ok(eng.handle(p.LoadModel(source=str(tiny_ckpt), device=device_under_test())))
+    z = np.zeros((2, eng.model.latent_dim), np.float32)
+    error = eng.handle(p.Decode(z=z, photo=True))
+    assert isinstance(error, p.ErrorResponse) and error.message == "no photo is open"
+    opened = ok(eng.handle(p.OpenPhoto(image=photo, detector="centre")))
+    zs = np.stack([opened.z, opened.z + 1.0]).astype(np.float32)
+    plain = ok(eng.handle(p.Decode(z=zs))).images
+    np.testing.assert_array_equal(ok(eng.handle(p.Decode(z=zs, photo=True))).images, plain)  # not fitted: the same model
+    last = run_fit(eng, steps=40)[-1]
+    assert last.fitted
+    fitted = ok(eng.handle(p.Decode(z=zs, photo=True))).images
+    np.testing.assert_array_equal(fitted[0], last.opened.reconstruction)
+    assert np.abs(fitted.astype(int) - plain.astype(int)).mean() > 1.0
+    np.testing.assert_array_equal(ok(eng.handle(p.Decode(z=zs))).images, plain)
