@@ -3,6 +3,7 @@ for them, and the landmark judge of ``eval-edits``.
 
 * ``data label-landmarks DIR`` — adds ``face_measures.csv`` to a face set (``engine.data.face_measures``);
 * ``measure-directions CHECKPOINT --data faces:DIR`` — directions for the measures (``engine.semantics.measure_directions``);
+* ``keep-identity CHECKPOINT`` — those directions without what changes the person (``engine.semantics.keep_identity``);
 * ``eval-edits --landmarks`` — the landmark judge (``engine.semantics.landmark_eval``) instead of the pixel judge.
 
 ``data`` and ``eval-edits`` are re-registered here around their first registration (in
@@ -18,7 +19,7 @@ import engine.cli.semantics  # noqa: F401  (registers eval-edits first; wrapped 
 from engine.cli import COMMANDS, args, command, model_args
 from engine.cli import say as _say
 from engine.cli import set_threads as _threads
-from engine.cli.options import MAX_IMAGES, MAX_SEED, int_in, names_in
+from engine.cli.options import MAX_IMAGES, MAX_SEED, float_in, int_in, names_in
 
 MEASURE_HELP = "Smiling, MouthOpen, EyesOpen, HeadYaw, HeadRoll, LightDirection"
 LABEL_HELP = MEASURE_HELP + ", Age (the builder's age estimate, faces_meta.csv)"
@@ -92,6 +93,31 @@ def _measure_directions(a):
     _threads(a)
     return compute_measure_directions(str(resolve_source(a.checkpoint)), a.data, a.method, a.out, names, a.limit or None, a.device,
                                       not a.quiet, not a.no_cache, a.samples, a.seed)
+
+
+# --------------------------------------------------------------------------- keep-identity
+
+
+def _ki_args(p):
+    model_args(p, True)
+    p.add_argument("--names", help=f"comma-separated directions (default: every one of {LABEL_HELP} the checkpoint has)")
+    p.add_argument("--samples", type=int_in(50, MAX_IMAGES), default=2000, help="the model's own samples whose dlib descriptors are regressed on z")
+    p.add_argument("--closeness", type=float_in(0.0, 1e6, above=True), default=3.0,
+                   help="how close a direction stays to the stored one (larger: closer; in units of the descriptor map's mean eigenvalue)")
+    p.add_argument("--seed", type=int_in(0, MAX_SEED), default=0, help="the samples' seed")
+    p.add_argument("--out", help="write a new checkpoint here instead of updating CHECKPOINT in place")
+
+
+@command("keep-identity", "take out of the landmark and Age directions what changes who the face is (dlib descriptors of the model's samples, regressed on z)")
+@args(_ki_args)
+def _keep_identity(a):
+    from engine.api import resolve_source
+    from engine.data.age import LABELS
+    from engine.semantics.keep_identity import store_identity_kept
+
+    _threads(a)
+    return store_identity_kept(str(resolve_source(a.checkpoint)), names_in(a.names, LABELS, "--names"), a.samples, a.closeness, a.seed,
+                               a.out, a.device)
 
 
 # --------------------------------------------------------------------------- eval-edits --landmarks

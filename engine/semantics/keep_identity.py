@@ -1,0 +1,160 @@
+"""Identity-keeping attribute directions: take out of a direction what changes who the face is.
+
+A face-recognition descriptor (dlib's 128-d one, :mod:`engine.semantics.identity`) of the model's
+own samples is regressed on their latents (ridge): desc ≈ Wᵀz + b, so a latent step δ moves the
+descriptor by about Wᵀδ, and ‖Wᵀδ‖² = δᵀMδ with M = W Wᵀ. For a direction d whose own read-out is
+r (the attribute's stored linear read-out; d itself without one) the identity-keeping direction is
+
+    d' = argmin_δ  δᵀMδ + μ‖δ − d‖²   subject to  rᵀδ = rᵀd        μ = closeness × tr(M) / D
+
+— it moves its own attribute's read-out as d does and leaves out what moves the descriptor, as far
+as ``closeness`` lets it stray from d (measured on the face cGAN: docs/semantics.md, "Keeping the
+person"). The editor's lock (:mod:`engine.semantics.orthogonal`) still applies on top of it.
+
+Fitted on generated samples, judged (``eval-edits --landmarks``) on the test faces' encodings: the
+same instrument as the identity judge, as the landmark directions are fitted on the landmarks
+their judge reads — said wherever the numbers are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+RIDGE = 10.0  # the descriptor regression's ridge (latents are ~unit scale; 2,000 samples, 64–100 dims)
+CLOSENESS = 3.0
+
+#: images (N×S×S×3 uint8) → (descriptors K×128 of the faces found, indices of those images)
+Describe = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class DescriptorMap:
+    """desc ≈ Wᵀz + b over ``n`` samples; ``r2`` on those samples."""
+
+    w: np.ndarray  # D×K
+    n: int
+    r2: float
+
+    @property
+    def gram(self) -> np.ndarray:
+        return self.w @ self.w.T
+
+    def change(self, step: np.ndarray) -> float:
+        """‖Wᵀ step‖: how far a latent step moves the descriptor (dlib's same person: < 0.6)."""
+        return float(np.linalg.norm(self.w.T @ np.asarray(step, np.float64)))
+
+
+def dlib_describe(upscale: int = 4) -> Describe:
+    """dlib's descriptor of each image's largest HOG-detected face (upscaled like the judge's)."""
+    from engine.semantics.identity import DlibIdentity
+
+    ident = DlibIdentity(upscale=upscale)
+
+    def describe(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        out, kept = [], []
+        for i, im in enumerate(images):
+            big = ident._big(im)
+            faces = ident.detector(big, 0)
+            if len(faces):
+                out.append(ident.descriptor(big, max(faces, key=lambda r: r.area())))
+                kept.append(i)
+        return np.asarray(out, np.float64).reshape(len(out), -1), np.asarray(kept, int)
+
+    return describe
+
+
+def sample_latents(model, n: int, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """``n`` prior draws N(mean, std²) of the model's latent statistics (a GAN's: N(0, I)) and, for a
+    conditional model, labels drawn from its label prior (0/1)."""
+    rng = np.random.default_rng(seed)
+    st = model.latent_stats
+    z = (st.mean + st.std * rng.standard_normal((int(n), model.latent_dim))).astype(np.float32)
+    if not model.labels:
+        return z, None
+    prior = np.asarray(model.label_space.prior, np.float64)
+    return z, (rng.random((int(n), len(prior))) < prior).astype(np.float32)
+
+
+def descriptor_map(model, n: int = 2000, seed: int = 0, describe: Describe | None = None, batch: int = 100) -> DescriptorMap:
+    """Regress the descriptor of ``n`` decoded samples on their latents (:class:`DescriptorMap`)."""
+    describe = describe or dlib_describe()
+    z, y = sample_latents(model, n, seed)
+    zs, ds = [], []
+    for i in range(0, len(z), batch):
+        zb = z[i : i + batch]
+        images = np.empty((len(zb), model.image_size, model.image_size, 3), np.uint8)
+        settings = [None] if y is None else np.unique(y[i : i + batch], axis=0)
+        for s in settings:  # a conditional model: one decode per label setting in the batch
+            rows = np.arange(len(zb)) if s is None else np.flatnonzero((y[i : i + batch] == s).all(1))
+            images[rows] = model.decode(zb[rows], labels=None if s is None else dict(zip(model.labels, s.tolist())))
+        d, kept = describe(images)
+        zs.append(zb[kept])
+        ds.append(d)
+    zz, dd = np.concatenate(zs).astype(np.float64), np.concatenate(ds)
+    if len(zz) < max(50, zz.shape[1] // 2):
+        raise ValueError(f"only {len(zz)} of {n} samples had a face the descriptor could read; identity needs more (raise --samples)")
+    zc, dc = zz - zz.mean(0), dd - dd.mean(0)
+    w = np.linalg.solve(zc.T @ zc + RIDGE * np.eye(zz.shape[1]), zc.T @ dc)
+    r2 = 1.0 - float(((dc - zc @ w) ** 2).sum() / max((dc**2).sum(), 1e-12))
+    return DescriptorMap(w=w, n=len(zz), r2=r2)
+
+
+def keep_identity(direction: np.ndarray, readout: np.ndarray, gram: np.ndarray, closeness: float = CLOSENESS) -> np.ndarray:
+    """The identity-keeping version of ``direction`` (module doc), scaled to its length."""
+    d = np.asarray(direction, np.float64).reshape(-1)
+    r = np.asarray(readout, np.float64).reshape(-1)
+    if not closeness > 0:
+        raise ValueError(f"closeness must be > 0, got {closeness}")
+    mu = closeness * float(np.trace(gram)) / len(d)
+    a = gram + mu * np.eye(len(d))
+    ad, ar = np.linalg.solve(a, mu * d), np.linalg.solve(a, r)
+    kept = ad + (r @ d - r @ ad) / (r @ ar) * ar
+    return (kept * np.linalg.norm(d) / np.linalg.norm(kept)).astype(np.float32)
+
+
+def store_identity_kept(checkpoint, names=None, samples: int = 2000, closeness: float = CLOSENESS, seed: int = 0, out=None,
+                        device: str = "cpu", describe: Describe | None = None) -> dict:  # fmt: skip
+    """Replace the stored directions ``names`` (default: every landmark measure and Age the
+    checkpoint has) by their identity-keeping versions; write ``out`` (or in place). Refuses a
+    direction already kept (measure-directions again first): it would be taken out twice."""
+    from pathlib import Path
+
+    import engine
+    from engine import checkpoint as ckpt_io
+    from engine.data.age import LABELS
+
+    ckpt = ckpt_io.load(checkpoint)
+    names = list(names) if names else [n for n in LABELS if n in ckpt.attributes]
+    missing = [n for n in names if n not in ckpt.attributes]
+    if missing or not names:
+        raise ValueError(f"{checkpoint}: no stored direction {missing[0] if missing else 'for the landmark measures or Age'} (measure-directions first)")
+    info = ckpt.info.setdefault("attributes", {})
+    done = [n for n in names if "identity_kept" in info.get(n, {})]
+    if done:
+        raise ValueError(f"{checkpoint}: {done[0]} is identity-kept already; run measure-directions again before keeping it again")
+    model = engine.load_model(str(checkpoint), device=device)
+    dmap = descriptor_map(model, samples, seed, describe)
+    gram, std = dmap.gram, np.asarray(model.latent_stats.std, np.float64)
+    report = {}
+    for name in names:
+        d = np.asarray(ckpt.attributes[name], np.float64)
+        cls = ckpt.extra.get(f"classifier.{name}")
+        readout = d if cls is None else np.asarray(cls, np.float64)[: len(d)]
+        kept = keep_identity(d, readout, gram, closeness)
+
+        def two_sigma(v):  # the descriptor change of a ±2σ edit along v (as eval-edits makes it)
+            u = np.asarray(v, np.float64) / np.linalg.norm(v)
+            return dmap.change(4.0 * u * float(np.sqrt(np.sum(u**2 * std**2))))
+
+        facts = {"closeness": closeness, "samples": dmap.n, "descriptor_r2": round(dmap.r2, 4), "seed": seed,
+                 "cosine_to_before": round(float(kept @ d / np.linalg.norm(kept) / np.linalg.norm(d)), 4),
+                 "descriptor_change_before": round(two_sigma(d), 4), "descriptor_change_after": round(two_sigma(kept), 4)}  # fmt: skip
+        ckpt.attributes[name] = kept
+        info[name] = {**info.get(name, {}), "identity_kept": facts}
+        report[name] = facts
+    target = Path(out or checkpoint)
+    ckpt_io.save(ckpt, target)
+    return {"checkpoint": str(target), "samples": dmap.n, "requested": samples, "descriptor_r2": round(dmap.r2, 4), "attributes": report}
