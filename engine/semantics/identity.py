@@ -47,12 +47,13 @@ class DlibIdentity:
 
         key = hashlib.sha1(np.ascontiguousarray(image).tobytes()).digest()
         if key not in self._before:
-            big = self._big(image)
+            big = self.upscaled(image)
             box = self.box(big)
             self._before[key] = (box, self.descriptor(big, box))
         return self._before[key]
 
-    def _big(self, image: np.ndarray) -> np.ndarray:
+    def upscaled(self, image: np.ndarray) -> np.ndarray:
+        """``image`` enlarged ``upscale``× (bicubic), as the descriptor reads small model outputs."""
         from PIL import Image
 
         im = Image.fromarray(np.asarray(image, np.uint8))
@@ -73,7 +74,7 @@ class DlibIdentity:
         out = np.empty(len(before), np.float32)
         for i, (a, b) in enumerate(zip(before, after)):
             box, da = self._prepared(a)
-            out[i] = float(np.linalg.norm(da - self.descriptor(self._big(b), box)))
+            out[i] = float(np.linalg.norm(da - self.descriptor(self.upscaled(b), box)))
         return out
 
 

@@ -56,7 +56,7 @@ def dlib_describe(upscale: int = 4) -> Describe:
     def describe(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         out, kept = [], []
         for i, im in enumerate(images):
-            big = ident._big(im)
+            big = ident.upscaled(im)
             faces = ident.detector(big, 0)
             if len(faces):
                 out.append(ident.descriptor(big, max(faces, key=lambda r: r.area())))
