@@ -125,7 +125,7 @@ def main(argv=None) -> int:
             f"psnr {res.psnr_before:.1f} -> {res.psnr_after:.1f} dB; eyeglasses logit {eg0}",
             flush=True,
         )
-        for attr in EDITS:
+        for attr in [e for e in EDITS if e in model.attributes]:  # a cGAN: Eyeglasses is a label, not a direction
             for amount in AMOUNTS:
                 z = pe.edited_latent(None, EditStack(ops=(AttributeStep(name=attr, amount=amount),)))
                 imgs, face, mot = variants(pe, z, original, grid, mask)
