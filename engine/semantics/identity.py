@@ -59,10 +59,15 @@ class DlibIdentity:
         im = Image.fromarray(np.asarray(image, np.uint8))
         return np.asarray(im.resize((im.width * self.upscale, im.height * self.upscale), Image.Resampling.BICUBIC))
 
-    def box(self, big: np.ndarray):
+    def face_box(self, big: np.ndarray):
+        """The largest face dlib's HOG detector finds in ``big``, or None."""
         faces = self.detector(big, 0)
-        if len(faces):
-            return max(faces, key=lambda r: r.area())
+        return max(faces, key=lambda r: r.area()) if len(faces) else None
+
+    def box(self, big: np.ndarray):
+        found = self.face_box(big)
+        if found is not None:
+            return found
         h, w = big.shape[:2]
         return self.dlib.rectangle(int(0.1 * w), int(0.1 * h), int(0.9 * w), int(0.9 * h))
 

@@ -57,9 +57,9 @@ def dlib_describe(upscale: int = 4) -> Describe:
         out, kept = [], []
         for i, im in enumerate(images):
             big = ident.upscaled(im)
-            faces = ident.detector(big, 0)
-            if len(faces):
-                out.append(ident.descriptor(big, max(faces, key=lambda r: r.area())))
+            box = ident.face_box(big)
+            if box is not None:  # a miss is left out, not read in a guessed box
+                out.append(ident.descriptor(big, box))
                 kept.append(i)
         return np.asarray(out, np.float64).reshape(len(out), -1), np.asarray(kept, int)
 
@@ -69,9 +69,10 @@ def dlib_describe(upscale: int = 4) -> Describe:
 def sample_latents(model, n: int, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
     """``n`` prior draws N(mean, std²) of the model's latent statistics (a GAN's: N(0, I)) and, for a
     conditional model, labels drawn from its label prior (0/1)."""
+    from engine.semantics.measure_directions import prior_draws
+
     rng = np.random.default_rng(seed)
-    st = model.latent_stats
-    z = (st.mean + st.std * rng.standard_normal((int(n), model.latent_dim))).astype(np.float32)
+    z = prior_draws(model, n, rng)
     if not model.labels:
         return z, None
     prior = np.asarray(model.label_space.prior, np.float64)
@@ -80,18 +81,14 @@ def sample_latents(model, n: int, seed: int) -> tuple[np.ndarray, np.ndarray | N
 
 def descriptor_map(model, n: int = 2000, seed: int = 0, describe: Describe | None = None, batch: int = 100) -> DescriptorMap:
     """Regress the descriptor of ``n`` decoded samples on their latents (:class:`DescriptorMap`)."""
+    from engine.semantics.landmark_eval import decode_rows
+
     describe = describe or dlib_describe()
     z, y = sample_latents(model, n, seed)
     zs, ds = [], []
     for i in range(0, len(z), batch):
-        zb = z[i : i + batch]
-        images = np.empty((len(zb), model.image_size, model.image_size, 3), np.uint8)
-        settings = [None] if y is None else np.unique(y[i : i + batch], axis=0)
-        for s in settings:  # a conditional model: one decode per label setting in the batch
-            rows = np.arange(len(zb)) if s is None else np.flatnonzero((y[i : i + batch] == s).all(1))
-            images[rows] = model.decode(zb[rows], labels=None if s is None else dict(zip(model.labels, s.tolist())))
-        d, kept = describe(images)
-        zs.append(zb[kept])
+        d, kept = describe(decode_rows(model, z[i : i + batch], None if y is None else y[i : i + batch]))
+        zs.append(z[i : i + batch][kept])
         ds.append(d)
     zz, dd = np.concatenate(zs).astype(np.float64), np.concatenate(ds)
     if len(zz) < max(50, zz.shape[1] // 2):

@@ -34,7 +34,7 @@ from engine.data.landmarks import GEOMETRIC
 from engine.semantics.orthogonal import edit_vector, sigma_along
 
 
-def _decode(model, z: np.ndarray, labels: np.ndarray | None = None, batch_size: int = 256) -> np.ndarray:
+def decode_rows(model, z: np.ndarray, labels: np.ndarray | None = None, batch_size: int = 256) -> np.ndarray:
     """Decode ``z``; with ``labels`` (N×L label vectors of a conditional model) each row with its own."""
     if labels is None:
         return np.concatenate([model.decode(z[i : i + batch_size]) for i in range(0, len(z), batch_size)])
@@ -112,14 +112,14 @@ def evaluate_landmark_edits(
             if a not in LABELS:
                 continue
             step = edit_vector(d, std, strength)
-            row = _row(a, variant, _decode(model, mu + step[None], labels), _decode(model, mu - step[None], labels), sd, identity, id_n)
+            row = _row(a, variant, decode_rows(model, mu + step[None], labels), decode_rows(model, mu - step[None], labels), sd, identity, id_n)
             row["sigma"] = sigma_along(d, std)
             rows.append(row)
             log(f"{variant:>14} {a:>14}: right way {row['right_way']}, own {row['own_move_sd']} s.d., worst other {row['worst_other_sd']} s.d.")
     rng = np.random.default_rng(seed)
     for c in range(controls):
         step = edit_vector(rng.standard_normal(mu.shape[1]).astype(np.float32), std, strength)
-        plus, minus = _decode(model, mu + step[None], labels), _decode(model, mu - step[None], labels)
+        plus, minus = decode_rows(model, mu + step[None], labels), decode_rows(model, mu - step[None], labels)
         rows.append(_row("(random)", f"control {c + 1}", plus, minus, sd, identity, id_n))
         log(f"{rows[-1]['variant']:>14}: moves {rows[-1]['other_moves_sd']}")
     return {"strength_sigma": strength, "faces": int(len(mu)), "identity_faces": id_n, "data_sd": sd,

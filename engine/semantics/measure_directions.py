@@ -105,6 +105,12 @@ def score(fits: dict[str, DirectionFit], mu: np.ndarray, values: np.ndarray, nam
     return out
 
 
+def prior_draws(model, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` latents from N(mean, std²) of the model's latent statistics (a GAN's: N(0, I)), float32."""
+    st = model.latent_stats
+    return (st.mean + st.std * rng.standard_normal((int(n), model.latent_dim))).astype(np.float32)
+
+
 def sampled_labelled(model, n: int, data: str, seed: int = 0, progress: bool = True, cache: bool = True):
     """(z N×D, measures N×len(LABELS), label vectors N×L or None) of ``n`` draws from the prior
     N(mean, std²) of the model's latent statistics (a GAN's: N(0, I)), each decoded with the labels
@@ -112,11 +118,10 @@ def sampled_labelled(model, n: int, data: str, seed: int = 0, progress: bool = T
     dlib (and the age network) on the generated pixels."""
     from engine.data.age import measure_labels
     from engine.semantics.encoded import encode_dataset
-    from engine.semantics.landmark_eval import _decode
+    from engine.semantics.landmark_eval import decode_rows
 
     rng = np.random.default_rng(seed)
-    st = model.latent_stats
-    z = (st.mean + st.std * rng.standard_normal((int(n), model.latent_dim))).astype(np.float32)
+    z = prior_draws(model, n, rng)
     y = None
     if model.labels:
         enc = encode_dataset(model, data, "train", None, progress, cache)
@@ -124,7 +129,7 @@ def sampled_labelled(model, n: int, data: str, seed: int = 0, progress: bool = T
             raise ValueError(f"{data}: the training split has no labels {', '.join(model.labels)} to decode the samples with")
         table = (enc.labels[:, [enc.names.index(name) for name in model.labels]] > 0).astype(np.float32)
         y = table[rng.integers(0, len(table), int(n))]
-    images = np.concatenate([_decode(model, z[i : i + 256], None if y is None else y[i : i + 256]) for i in range(0, len(z), 256)])
+    images = np.concatenate([decode_rows(model, z[i : i + 256], None if y is None else y[i : i + 256]) for i in range(0, len(z), 256)])
     return z, measure_labels(images, progress=progress, desc="measuring samples"), y
 
 
