@@ -122,6 +122,7 @@ def store_identity_kept(checkpoint, names=None, samples: int = 2000, closeness: 
     import engine
     from engine import checkpoint as ckpt_io
     from engine.data.age import LABELS
+    from engine.protocol.edits import attribute_step_vector
 
     ckpt = ckpt_io.load(checkpoint)
     names = list(names) if names else [n for n in LABELS if n in ckpt.attributes]
@@ -134,18 +135,17 @@ def store_identity_kept(checkpoint, names=None, samples: int = 2000, closeness: 
         raise ValueError(f"{checkpoint}: {done[0]} is identity-kept already; run measure-directions again before keeping it again")
     model = engine.load_model(str(checkpoint), device=device)
     dmap = descriptor_map(model, samples, seed, describe)
-    gram, std = dmap.gram, np.asarray(model.latent_stats.std, np.float64)
+    gram, std = dmap.gram, model.latent_stats.std
+
+    def two_sigma(v):  # the descriptor change of a −2σ → +2σ edit along v, σ as the sliders step it
+        return dmap.change(4.0 * attribute_step_vector(v, std))
+
     report = {}
     for name in names:
         d = np.asarray(ckpt.attributes[name], np.float64)
         cls = ckpt.extra.get(f"classifier.{name}")
         readout = d if cls is None else np.asarray(cls, np.float64)[: len(d)]
         kept = keep_identity(d, readout, gram, closeness)
-
-        def two_sigma(v):  # the descriptor change of a ±2σ edit along v (as eval-edits makes it)
-            u = np.asarray(v, np.float64) / np.linalg.norm(v)
-            return dmap.change(4.0 * u * float(np.sqrt(np.sum(u**2 * std**2))))
-
         facts = {"closeness": closeness, "samples": dmap.n, "descriptor_r2": round(dmap.r2, 4), "seed": seed,
                  "cosine_to_before": round(float(kept @ d / np.linalg.norm(kept) / np.linalg.norm(d)), 4),
                  "descriptor_change_before": round(two_sigma(d), 4), "descriptor_change_after": round(two_sigma(kept), 4)}  # fmt: skip
