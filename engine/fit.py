@@ -61,6 +61,10 @@ class FitConfig:
     loose: tuple[str, ...] = WARPED
     loose_weight: float = 1.0
     calibrate: bool = True  # per-photo σ calibration of the attribute directions (edit_gains)
+    # directions calibrated on dlib's landmarks too (engine.fit_landmarks), e.g. ("HeadYaw", "HeadRoll"): on four real
+    # portraits their moves reach the built-in faces' (HeadYaw 0.54 -> 1.21 s.d. between -2 and +2 sigma), but at +3 sigma
+    # the eyes ghost and darken, so none by default (docs/semantics.md "Calibrating the geometric edits")
+    landmark_gain: tuple[str, ...] = ()
     # torch threads for the fit; 0: as many cores as are idle when it starts (engine.devices.idle_threads:
     # 2 idle cores fit in 4.2-4.9 s where 1 takes 6.5 s, but with other work on the cores two threads
     # took 155-183 s for what one did in 7.2 s: OpenMP waiting on busy cores)
@@ -76,6 +80,8 @@ class FitConfig:
             raise ValueError(f"threads must be within 0..256 (0: the idle cores), got {self.threads}")
         if not (isinstance(self.loose, tuple) and all(isinstance(n, str) for n in self.loose)):
             raise ValueError(f"loose must be a tuple of attribute names, got {self.loose!r}")
+        if not (isinstance(self.landmark_gain, tuple) and all(isinstance(n, str) for n in self.landmark_gain)):
+            raise ValueError(f"landmark_gain must be a tuple of attribute names, got {self.landmark_gain!r}")
         if not (self.loose_weight >= 0 and math.isfinite(self.loose_weight)):
             raise ValueError(f"loose_weight must be a number ≥ 0, got {self.loose_weight}")
         if self.pivot not in ("encoded", "typical"):
@@ -311,6 +317,15 @@ class FitJob:
 
         return face_mask(self.model.image_size)
 
+    def _gains(self, fitted, z: np.ndarray, labels: dict[str, float]) -> dict[str, float]:
+        """Each edit's per-photo σ calibration: its pixel change, and for ``landmark_gain`` its landmarks."""
+        gains = edit_gains(self.model, fitted, z, labels, mask=self._gain_mask())
+        if not self.config.landmark_gain:
+            return gains
+        from engine.fit_landmarks import landmark_gains
+
+        return landmark_gains(fitted, z, labels, gains, names=self.config.landmark_gain)
+
     def _finish(self, message: str, stopped: bool = False) -> None:
         run, out = self._run, self.result
         self.done = True
@@ -320,6 +335,6 @@ class FitJob:
             after = run.fitted.decode(z[None], labels=labels or None)[0]
             gained = psnr(after, self._target)
             if gained > out.psnr_before:  # else nothing gained (a stop at once): keep the unfitted model
-                gains = edit_gains(self.model, run.fitted, z, labels, mask=self._gain_mask()) if self.config.calibrate else {}
+                gains = self._gains(run.fitted, z, labels) if self.config.calibrate else {}
                 self.result = out = replace(out, model=run.fitted, after=after, psnr_after=gained, fitted=True, gains=gains)
         out.seconds = time.perf_counter() - self.t0

@@ -14,12 +14,12 @@ decode moves the wrong way (or not at all), or a decode dlib misses, keeps its p
 11 decodes and 11 dlib readings (0.14–0.28 s on one busy core, plus ~1 s to load dlib's predictor
 once per process).
 
-**Not hooked into the fit** (measured on three real portraits, docs/semantics.md "On real
-portraits", ``scripts/eval_landmark_gain.py``): on today's fit it doubles the HeadYaw, HeadRoll,
-MouthOpen and EyesOpen landmark moves (HeadYaw 0.58 → 1.14 s.d. between −2σ and +2σ) without folds
-and keeps the person, but Smiling does not move more (0.18 → 0.23: the warp carries only part of
-the decode's move) and the mouth smears. To try it: ``FitResult.gains = landmark_gains(result.model,
-result.z, result.labels, result.gains)`` before :meth:`engine.photo.PhotoEdit.with_fit`.
+**Off by default** (``FitConfig.landmark_gain = ()``; measured on real portraits, docs/semantics.md
+"Calibrating the geometric edits", ``scripts/eval_landmark_gain.py`` and
+``scripts/eval_geometric_edits.py --config landmark_gain=HeadYaw+HeadRoll``): it doubles the HeadYaw
+and HeadRoll landmark moves (HeadYaw 0.54 → 1.21 s.d. between −2σ and +2σ, the built-in faces' 1.20)
+and keeps the person, but at +3σ the eyes ghost or darken; Smiling does not move more (the warp
+carries only part of the decode's move) and the mouth smears.
 """
 
 from __future__ import annotations
@@ -43,17 +43,17 @@ MIN_MOVE = 0.02  # s.d.: a smaller (or wrong-way) move says nothing about how fa
 Measure = Callable[[np.ndarray], "dict[str, float] | None"]
 
 
-def landmark_gains(fitted, z: np.ndarray, labels: dict[str, float] | None, gains: dict[str, float], *,
+def landmark_gains(fitted, z: np.ndarray, labels: dict[str, float] | None, gains: dict[str, float], *, names=GEOMETRIC,
                    measure: Measure | None = None, amount: float = AMOUNT, cap: float = CAP, lmax: float = LMAX) -> dict[str, float]:
     """``gains`` (:func:`engine.fit_gains.edit_gains`) with each geometric attribute's ``NAME+`` /
     ``NAME-`` raised so that a ±``amount``σ step of the fitted model ``fitted`` at the pivot ``z``
     moves its own landmark measure by half the in-distribution move between −2σ and +2σ. ``measure``
     (tests): image → {measure: value} or None, dlib's :func:`engine.data.landmarks.measure_image`
-    by default. Only the attributes the model has and the keys already in ``gains`` are touched."""
+    by default. Only ``names`` that the model has and the keys already in ``gains`` are touched."""
     from engine.fit_gains import attribute_step
 
     attrs = getattr(fitted, "attributes", None) or {}
-    keys = [(n, s) for n in GEOMETRIC if n in attrs and n in TARGET_SD for s in (1, -1) if f"{n}{'+' if s > 0 else '-'}" in gains]
+    keys = [(n, s) for n in GEOMETRIC if n in names and n in attrs and n in TARGET_SD for s in (1, -1) if f"{n}{'+' if s > 0 else '-'}" in gains]
     if not keys:
         return dict(gains)
     if measure is None:

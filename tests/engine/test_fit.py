@@ -320,3 +320,25 @@ def test_the_hold_is_loose_on_the_warped_directions(model, photo):
     assert len(held(attribute_change_weight=0.0)[0]) == 0
     with pytest.raises(ValueError, match="loose must be a tuple"):
         FitConfig(loose="Smiling")
+
+
+def test_the_landmark_gain_calibrates_the_named_directions(model, photo, monkeypatch):
+    """FitConfig.landmark_gain hands the pixel gains of the named directions to
+    engine.fit_landmarks (dlib on the fitted decodes), and whatever it returns is the fit's gains."""
+    import engine.fit_landmarks as fl
+
+    calls = []
+
+    def raised(fitted, z, labels, gains, *, names):
+        calls.append(names)
+        return {k: (2.5 if k.startswith("Smiling") else g) for k, g in gains.items()}
+
+    monkeypatch.setattr(fl, "landmark_gains", raised)
+    assert FitConfig().landmark_gain == ()  # off by default: ghosts at +3σ (docs/semantics.md)
+    pe = open_photo(model, photo, detector="centre")
+    _, r = fit_photo(pe, FitConfig(**QUICK, landmark_gain=("Smiling",)))
+    assert calls == [("Smiling",)] and r.gains["Smiling+"] == r.gains["Smiling-"] == 2.5 and r.gains["Eyeglasses+"] != 2.5
+    _, r = fit_photo(pe, FitConfig(**QUICK))
+    assert len(calls) == 1 and r.gains["Smiling+"] != 2.5
+    with pytest.raises(ValueError, match="landmark_gain must be a tuple"):
+        FitConfig(landmark_gain="HeadYaw")

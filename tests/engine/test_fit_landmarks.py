@@ -1,6 +1,6 @@
 """The landmark gain of a fitted photo's geometric edits (engine.fit_landmarks): its arithmetic and
 clipping with a stubbed measure, the pixel gain kept where dlib misses or the decode moves the wrong
-way (the module is not hooked into the fit: docs/semantics.md, "On real portraits")."""
+way (the fit calls it for FitConfig.landmark_gain, off by default: docs/semantics.md, "Calibrating the geometric edits")."""
 
 from __future__ import annotations
 
