@@ -134,16 +134,16 @@ def _ee_args(p):
     p.add_argument("--names", help=f"with --landmarks: judge only these comma-separated labels (default: all of {LABEL_HELP}); "
                                    "the ⊥others locks still hold every other one")
     p.add_argument("--stored", action="store_true",
-                   help="with --landmarks: judge the directions and read-outs stored in the checkpoint (measure-directions, e.g. --samples) "
-                        "instead of fitting them again on the training split's μ")
+                   help="judge the directions and read-outs stored in the checkpoint (measure-directions, e.g. --samples) "
+                        "instead of fitting them again on the training split's μ; without --landmarks: the pixel judge's attributes, "
+                        "raw and locked as the editor locks them (every other stored attribute's read-out held)")
 
 
 @command("eval-edits", _ee_help + "; --landmarks: dlib's landmarks judge the geometric attributes")
 @args(_ee_args)
 def _eval_edits(a):
-    given = [flag for flag, on in (("--names", a.names), ("--stored", a.stored)) if on]
-    if given and not a.landmarks:
-        raise ValueError(f"{' and '.join(given)} {'go' if len(given) > 1 else 'goes'} with --landmarks")
+    if a.names and not a.landmarks:
+        raise ValueError("--names goes with --landmarks")
     return eval_landmarks(a) if a.landmarks else _ee_run(a)
 
 

@@ -437,13 +437,11 @@ def _eval_edits(a):
 
     import engine
     from engine.data.datasets import load_dataset
-    from engine.semantics.classifier_directions import fit_directions
-    from engine.semantics.edit_eval import direction_variants, evaluate_edits, judge_readouts, markdown_table
+    from engine.semantics.classifier_directions import METHODS, fit_directions
+    from engine.semantics.edit_eval import direction_variants, evaluate_edits, judge_readouts, markdown_table, stored_variants
     from engine.semantics.encoded import encode_tensor_images, encode_dataset
     from engine.semantics.identity import identity_metric
     from engine.semantics.judge import evaluate_judge, load_judge
-
-    from engine.semantics.classifier_directions import METHODS
 
     methods = names_in(a.methods, METHODS, "--methods")  # before minutes of encoding, not after
     if not methods:
@@ -463,14 +461,17 @@ def _eval_edits(a):
     if a.limit:
         held = held.subset(np.arange(min(a.limit, len(held))))
     mu = encode_tensor_images(m, held.images, progress=not a.quiet)
-    all_fits = {meth: fit_directions(meth, train.mu, train.labels, train.names) for meth in set(methods) | {"classifier"}}
-    fits = {meth: {n: f.direction for n, f in all_fits[meth].items() if n in judge.names} for meth in methods}
-    classifiers = {n: f.classifier for n, f in all_fits["classifier"].items()}  # locks: keep the others' read-outs fixed
-    readouts = None
-    if a.judge_locks:
-        say("the judge's read-outs of the train split's reconstructions (for ⊥others+judge)")
-        readouts = judge_readouts(m, judge, train.mu)
-    variants = direction_variants(fits, classifiers, readouts=readouts)
+    if getattr(a, "stored", False):  # the checkpoint's directions, locked as the editor locks them
+        variants = stored_variants(m, judge.names)
+    else:
+        all_fits = {meth: fit_directions(meth, train.mu, train.labels, train.names) for meth in set(methods) | {"classifier"}}
+        fits = {meth: {n: f.direction for n, f in all_fits[meth].items() if n in judge.names} for meth in methods}
+        classifiers = {n: f.classifier for n, f in all_fits["classifier"].items()}  # locks: keep the others' read-outs fixed
+        readouts = None
+        if a.judge_locks:
+            say("the judge's read-outs of the train split's reconstructions (for ⊥others+judge)")
+            readouts = judge_readouts(m, judge, train.mu)
+        variants = direction_variants(fits, classifiers, readouts=readouts)
     identity = None if a.identity == "none" else identity_metric(a.identity)
     result = evaluate_edits(m, judge, mu, variants, a.strength, identity, a.identity_n, log=say, controls=max(0, a.controls))
     labels = np.asarray(held.labels)[:, [held.label_names.index(n) for n in judge.names]]

@@ -92,6 +92,9 @@ def test_cli_train_judge_and_eval_edits(tiny_ckpt, big_celeba, tmp_path, capsys,
     assert {(x["attribute"], x["variant"]) for x in r["rows"]} >= {("Eyeglasses", "classifier raw"), ("Male", "mean ⊥others"), ("Male", "mean ⊥others+judge")}
     assert set(r["judge"]) >= {"held_out_real", "test_real", "test_reconstructions"}
     assert md.read_text().startswith("| attribute | direction | success")
+    assert main([*argv[:-4], "--stored", "--controls", "0", "--json", "--quiet"]) == 0  # the checkpoint's own directions, the editor's lock
+    r = json.loads(capsys.readouterr().out)
+    assert {x["variant"] for x in r["rows"]} == {"stored raw", "stored ⊥all"} and {x["attribute"] for x in r["rows"]} <= {"Eyeglasses", "Male"}
 
 
 def test_dlib_identity_distance_is_zero_for_the_same_face_and_larger_for_another():
@@ -108,6 +111,26 @@ def test_dlib_identity_distance_is_zero_for_the_same_face_and_larger_for_another
     b = np.stack([p["astronaut"], p["lfw0"]])
     d = ident.distances(a, b)
     assert d[0] == pytest.approx(0.0, abs=1e-5) and d[1] > 0.3
+
+
+def test_stored_variants_lock_every_other_stored_attribute():
+    """The editor's lock: every other stored attribute's read-out (its classifier normal where the
+    checkpoint has one, else its direction) is held, not only the judge's attributes'."""
+    from types import SimpleNamespace
+
+    from engine.semantics.edit_eval import stored_variants
+
+    rng = np.random.default_rng(0)
+    dirs = {n: rng.standard_normal(6).astype(np.float32) for n in ("Eyeglasses", "Male", "Smiling")}
+    w_smiling = np.append(rng.standard_normal(6), 0.3).astype(np.float32)
+    model = SimpleNamespace(name="m", attributes=dirs, ckpt=SimpleNamespace(extra={"classifier.Smiling": w_smiling}, attributes=dirs, info={}))
+    v = stored_variants(model, ["Eyeglasses", "Male", "Young"])
+    assert set(v) == {"stored raw", "stored ⊥all"} and set(v["stored raw"]) == {"Eyeglasses", "Male"}
+    np.testing.assert_array_equal(v["stored raw"]["Male"], dirs["Male"])
+    locked = v["stored ⊥all"]["Eyeglasses"]
+    assert abs(locked @ w_smiling[:-1]) < 1e-4 and abs(locked @ dirs["Male"]) < 1e-4 and abs(locked @ dirs["Eyeglasses"]) > 0.1
+    with pytest.raises(ValueError, match="no stored direction for Young"):
+        stored_variants(model, ["Young"])
 
 
 def test_random_controls_give_the_noise_floor():
