@@ -17,9 +17,12 @@ $ls train --model cvae --data "faces:$work/faces" --size 64 --latent-dim 64 --ba
     --batch-size 64 --epochs 20 --time-budget-min 20 --threads 1 --out "$model"
 
 # 3. Directions for the landmark attributes (Smiling, MouthOpen, EyesOpen, HeadYaw, HeadRoll, LightDirection) and Age:
-#    ridge regressions on μ (the encoder given its own label estimate), the read-outs the locks use, held-out r / AUC.
-$ls measure-directions "$model" --data "faces:$work/faces" --threads 1
+#    ridge regressions on the model's own samples (12,000 prior draws decoded with random training faces' labels,
+#    measured by dlib and the age network on the generated pixels), the read-outs the locks use; then EyesOpen
+#    identity-keeping (what moves dlib's face descriptor taken out).
+$ls measure-directions "$model" --data "faces:$work/faces" --samples 12000 --seed 0 --threads 1
+$ls keep-identity "$model" --names EyesOpen --samples 2000 --seed 0 --threads 1
 
-# 4. The landmark judge of the model card (each face decoded with its estimated labels; ~25 minutes on one busy core).
-$ls eval-edits --landmarks --model "$model" --data "faces:$work/faces" --split test --limit 500 --methods regression \
-    --identity dlib --identity-n 30 --controls 1 --threads 1 --markdown "$work/faces-cvae64-landmarks.md"
+# 4. The landmark judge of the model card (each face decoded with its estimated labels; ~11 minutes on one busy core).
+$ls eval-edits --landmarks --stored --model "$model" --data "faces:$work/faces" --split test --limit 500 \
+    --identity dlib --identity-n 30 --controls 0 --threads 1 --markdown "$work/faces-cvae64-landmarks.md"
