@@ -80,6 +80,8 @@ def _md_args(p):
                    help="fit on N of the model's own samples instead (prior draws z, a conditional model's decoded with random training "
                         "faces' labels, measured on the generated pixels): no encoder needed, e.g. a GAN's; 0: the training faces' μ")
     p.add_argument("--seed", type=int_in(0, MAX_SEED), default=0, help="with --samples: the draws' seed")
+    p.add_argument("--readouts-only", action="store_true",
+                   help="keep the stored directions; replace only the read-outs the locks hold (e.g. with --samples: what the decoder draws)")
 
 
 @command("measure-directions", "attribute directions for the continuous landmark measures and Age (ridge regression on μ), with held-out r / R² / AUC")
@@ -92,7 +94,7 @@ def _measure_directions(a):
     names = names_in(a.names, LABELS, "--names")
     _threads(a)
     return compute_measure_directions(str(resolve_source(a.checkpoint)), a.data, a.method, a.out, names, a.limit or None, a.device,
-                                      not a.quiet, not a.no_cache, a.samples, a.seed)
+                                      not a.quiet, not a.no_cache, a.samples, a.seed, a.readouts_only)
 
 
 # --------------------------------------------------------------------------- keep-identity

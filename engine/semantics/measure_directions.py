@@ -198,10 +198,13 @@ def labelled_split(model, spec: str, split: str, limit: int | None, progress: bo
 def compute_measure_directions(
     checkpoint: str | os.PathLike, data: str, method: str = "regression", out: str | os.PathLike | None = None, names=None,
     limit: int | None = None, device: str = "cpu", progress: bool = True, cache: bool = True, samples: int = 0, seed: int = 0,
+    readouts_only: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
     """Fit directions for the landmark measures of ``data`` (train split; scored on test) and
     store ``method``'s in the checkpoint (``out`` or in place), beside its other attributes.
-    ``samples=N``: fit them on N of the model's own samples instead (:func:`sampled_labelled`)."""
+    ``samples=N``: fit them on N of the model's own samples instead (:func:`sampled_labelled`).
+    ``readouts_only``: keep the stored directions and replace only the read-outs the locks hold
+    (with ``samples``: what the decoder draws, while a direction fitted on μ may keep the person better)."""
     import engine
     from engine import checkpoint as ckpt_io
     from engine.semantics.classifier_directions import store_fits
@@ -224,13 +227,15 @@ def compute_measure_directions(
     if not chosen:
         raise ValueError(f"{data}: no measure has {MIN_LABELLED}+ labelled training faces")
     ckpt = ckpt_io.load(checkpoint)
-    for kind, group in (("landmark measures", [n for n in chosen if n != "Age"]), ("age estimates (faces_meta.csv)", [n for n in chosen if n == "Age"])):
-        if group:
-            n_lab = int(np.isfinite(y_tr[:, LABELS.index(group[0])]).sum())
-            store_fits(ckpt, {n: chosen[n] for n in group}, data=source.format(kind=kind, n=n_lab))
     n_lab = int(np.isfinite(y_tr[:, cols[0]]).sum())
-    for name in chosen:
-        ckpt.info["attributes"][name].update({k: scores[method][name][k] for k in ("r", "r2", "auc", "median", "sd", "n_test")})
+    if readouts_only:
+        _store_readouts(ckpt, chosen, source.format(kind="measures", n=n_lab))
+    else:
+        for kind, group in (("landmark measures", [n for n in chosen if n != "Age"]), ("age estimates (faces_meta.csv)", [n for n in chosen if n == "Age"])):
+            if group:
+                store_fits(ckpt, {n: chosen[n] for n in group}, data=source.format(kind=kind, n=int(np.isfinite(y_tr[:, LABELS.index(group[0])]).sum())))
+        for name in chosen:
+            ckpt.info["attributes"][name].update({k: scores[method][name][k] for k in ("r", "r2", "auc", "median", "sd", "n_test")})
     target = Path(out or checkpoint)
     ckpt_io.save(ckpt, target)
     extra = {} if settings is None else {"per_label_setting": per_setting_cosines(mu_tr, y_tr[:, cols], settings, names, seed=seed)}
@@ -241,3 +246,14 @@ def compute_measure_directions(
         "cosine_mean_vs_regression": {n: round(float(unit_vector(both["mean"][n].direction) @ unit_vector(both["regression"][n].direction)), 4)
                                       for n in chosen if n in both["mean"]},
     }  # fmt: skip
+
+
+def _store_readouts(ckpt, fits, source: str) -> None:
+    """Replace the read-outs (``extra["classifier.<name>"]``) of directions the checkpoint has, and say so in its info."""
+    missing = [n for n in fits if n not in ckpt.attributes]
+    if missing:
+        raise ValueError(f"--readouts-only: the checkpoint has no {missing[0]} direction to keep (run measure-directions without it first)")
+    for name, fit in fits.items():
+        ckpt.extra[f"classifier.{name}"] = fit.classifier
+        info = ckpt.info.setdefault("attributes", {})
+        info[name] = {**info.get(name, {}), "readout": source}

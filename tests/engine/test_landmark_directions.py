@@ -227,3 +227,30 @@ def test_directions_from_the_models_own_samples_and_the_judge_of_the_stored_ones
     ckpt_io.save(ckpt, bare)
     assert main(["eval-edits", "--landmarks", "--stored", "--model", str(bare), "--data", f"faces:{measured_celeba}", "--quiet"]) == 2
     assert "measure-directions" in capsys.readouterr().err
+
+
+def test_readouts_only_keeps_the_directions_and_replaces_what_the_locks_hold(tiny_ckpt, measured_celeba, tmp_path, capsys, monkeypatch):
+    """--readouts-only: the stored direction (and what was recorded of it) stays bit for bit; the
+    read-out the locks hold is the new fit's; a direction the checkpoint lacks is refused."""
+    import engine
+    import engine.data.age as age
+    from engine import checkpoint as ckpt_io
+
+    monkeypatch.setenv("LATENT_STUDIO_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(age, "measure_labels", fake_measures)
+    before = ckpt_io.load(tiny_ckpt)
+    out = tmp_path / "r.safetensors"
+    argv = ["measure-directions", str(tiny_ckpt), "--data", f"faces:{measured_celeba}", "--names", "Smiling", "--samples", "300",
+            "--readouts-only", "--out", str(out), "--json", "--quiet", "--threads", "1"]  # fmt: skip
+    assert main(argv) == 0
+    capsys.readouterr()
+    after = engine.load_model(str(out)).ckpt
+    np.testing.assert_array_equal(after.attributes["Smiling"], before.attributes["Smiling"])
+    assert not np.allclose(after.extra["classifier.Smiling"], before.extra.get("classifier.Smiling", np.zeros(1)))
+    info = after.info["attributes"]["Smiling"]
+    assert "300 prior draws" in info["readout"] and info.get("data") == before.info.get("attributes", {}).get("Smiling", {}).get("data")
+    bare = tmp_path / "bare.safetensors"
+    before.attributes.pop("Smiling")
+    ckpt_io.save(before, bare)
+    assert main([argv[0], str(bare), *argv[2:]]) == 2
+    assert "no Smiling direction to keep" in capsys.readouterr().err
