@@ -26,6 +26,14 @@ $ls pca "$model" --data "faces:$work/faces"
 #     Age (the builder's age estimate in faces_meta.csv), all in one run.
 [ -f "$work/faces/face_measures.csv" ] || OMP_NUM_THREADS=1 $ls data label-landmarks "$work/faces"
 $ls measure-directions "$model" --data "faces:$work/faces" --threads 1
+# 3c. Keeping the person and what the locks hold (docs/semantics.md "Keeping the person", "Lock read-outs from samples"):
+#     EyesOpen and Age without what moves dlib's face descriptor; then the six measures' read-outs refitted on 12,000 of the
+#     model's own samples (directions kept), Age's direction and read-out from the same samples, Smiling and Age identity-kept.
+$ls keep-identity "$model" --names EyesOpen,Age --samples 2000 --seed 0 --threads 1
+$ls measure-directions "$model" --data "faces:$work/faces" --samples 12000 --seed 0 --threads 1 \
+    --names Smiling,MouthOpen,EyesOpen,HeadYaw,HeadRoll,LightDirection --readouts-only
+$ls measure-directions "$model" --data "faces:$work/faces" --samples 12000 --seed 0 --threads 1 --names Age
+$ls keep-identity "$model" --names Smiling,Age --samples 2000 --seed 0 --threads 1
 
 # 4. Held-out metrics and the pictures of the model card.
 $ls eval "$model" --data "faces:$work/faces" --json
