@@ -251,10 +251,9 @@ def _readouts(model) -> dict | None:
     ckpt = getattr(model, "ckpt", None)
     if ckpt is None or not getattr(model, "attributes", None):
         return None
-    from engine.semantics.classifier_directions import classifiers_of
-    from engine.semantics.orthogonal import lock_vectors
+    from engine.semantics.orthogonal import stored_lock_vectors
 
-    return lock_vectors(dict(model.attributes), {n: w for n, w in classifiers_of(ckpt).items() if n in model.attributes})
+    return stored_lock_vectors(model)
 
 
 def photo_change(pe, z_edited: np.ndarray, labels, face: np.ndarray, delta: np.ndarray, original: np.ndarray, grid,

@@ -56,6 +56,11 @@ def load_model_from_args(a):
     return engine.load_model(getattr(a, "checkpoint", None) or a.model, device=a.device)
 
 
+def checkpoint_out_arg(p: argparse.ArgumentParser) -> None:
+    """``--out`` of a command that rewrites a checkpoint (directions, read-outs, calibrations)."""
+    p.add_argument("--out", help="write a new checkpoint here instead of updating CHECKPOINT in place")
+
+
 def model_args(p: argparse.ArgumentParser, positional: bool) -> None:
     """The model to load (a positional CHECKPOINT or ``--model``), ``--device`` and ``--threads``."""
     if positional:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 
 import engine.cli.semantics  # noqa: F401  (registers eval-edits first; wrapped below)
-from engine.cli import COMMANDS, args, command, model_args
+from engine.cli import COMMANDS, args, checkpoint_out_arg, command, model_args
 from engine.cli import say as _say
 from engine.cli import set_threads as _threads
 from engine.cli.options import MAX_IMAGES, MAX_SEED, float_in, int_in, names_in
@@ -75,7 +75,7 @@ def _md_args(p):
     p.add_argument("--names", help=f"comma-separated labels (default: all of {LABEL_HELP})")
     p.add_argument("--limit", type=int_in(0, MAX_IMAGES), default=0, help="use only the first N training faces (0: all)")
     p.add_argument("--no-cache", action="store_true", help="do not reuse or store the data set's encodings")
-    p.add_argument("--out", help="write a new checkpoint here instead of updating CHECKPOINT in place")
+    checkpoint_out_arg(p)
     p.add_argument("--samples", type=int_in(0, MAX_IMAGES), default=0,
                    help="fit on N of the model's own samples instead (prior draws z, a conditional model's decoded with random training "
                         "faces' labels, measured on the generated pixels): no encoder needed, e.g. a GAN's; 0: the training faces' μ")
@@ -107,7 +107,7 @@ def _ki_args(p):
     p.add_argument("--closeness", type=float_in(0.0, 1e6, above=True), default=3.0,
                    help="how close a direction stays to the stored one (larger: closer; in units of the descriptor map's mean eigenvalue)")
     p.add_argument("--seed", type=int_in(0, MAX_SEED), default=0, help="the samples' seed")
-    p.add_argument("--out", help="write a new checkpoint here instead of updating CHECKPOINT in place")
+    checkpoint_out_arg(p)
 
 
 @command("keep-identity", "take out of the landmark and Age directions what changes who the face is (dlib descriptors of the model's samples, regressed on z)")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from engine.cli import args, command, load_model_from_args, model_args
+from engine.cli import args, checkpoint_out_arg, command, load_model_from_args, model_args
 from engine.cli.options import MAX_IMAGES, MAX_SEED, MAX_THREADS, float_in, int_in, number_or_percent
 from engine.cli import say as _say
 from engine.cli import set_threads as _threads
@@ -29,7 +29,7 @@ def _calibrate_args(p):
     p.add_argument("--split", default="val", choices=("train", "val", "test"))
     p.add_argument("--k", type=int_in(1, 4096), default=16, help="importance samples (VAEs)")
     p.add_argument("--limit", type=int_in(1, MAX_IMAGES), default=2000, help="at most this many images")
-    p.add_argument("--out", help="write a new checkpoint here instead of updating CHECKPOINT in place")
+    checkpoint_out_arg(p)
     p.add_argument("--on", default="data", choices=("data", "samples"),
                    help="cGAN realism gauge: percentiles over held-out images (data) or over the generator's own samples "
                         "(samples: what the editor shows is always G's output, which D scores below real faces)")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from engine.cli import args, command, model_args
+from engine.cli import args, checkpoint_out_arg, command, model_args
 from engine.cli.options import MAX_IMAGES, MAX_SEED, MAX_THREADS, float_in, int_in, names_in
 from engine.cli import say as _say
 from engine.cli import set_threads as _threads
@@ -48,7 +48,7 @@ def _directions_args(p):
     p.add_argument("--train-split", default="train", choices=("train", "val", "test"))
     p.add_argument("--test-split", default="test", choices=("train", "val", "test"), help="held-out split for accuracy / AUC")
     p.add_argument("--limit", type=int_in(0, MAX_IMAGES), default=0, help="use only the first N training images (0: all)")
-    p.add_argument("--out", help="write a new checkpoint here instead of updating CHECKPOINT in place")
+    checkpoint_out_arg(p)
 
 
 @command("directions", "(re)compute attribute directions (classifier normal or mean difference) into a checkpoint, with held-out accuracy / AUC")
@@ -81,7 +81,7 @@ def _dimport_args(p):
     p.add_argument("checkpoint", help="checkpoint path")
     p.add_argument("file", help="directions file (.safetensors) from directions-export or user-attr export")
     p.add_argument("--rename", action="append", default=[], metavar="OLD=NEW", help="store a direction under another name")
-    p.add_argument("--out", help="write a new checkpoint here instead of updating CHECKPOINT in place")
+    checkpoint_out_arg(p)
 
 
 @command("directions-import", "add the directions of a directions file to a checkpoint")
@@ -149,7 +149,7 @@ def _pca_args(p):
     p.add_argument("--split", default="train", choices=("train", "val", "test"))
     p.add_argument("--k", type=int_in(0, 1024), default=0, help="number of axes to keep (0, the default: all D)")
     p.add_argument("--limit", type=int_in(0, MAX_IMAGES), default=0, help="use only the first N images (0: all)")
-    p.add_argument("--out", help="write a new checkpoint here instead of updating CHECKPOINT in place")
+    checkpoint_out_arg(p)
 
 
 @command("pca", "PCA axes of the aggregate posterior (μ over a data set) with explained variance, stored in the checkpoint")

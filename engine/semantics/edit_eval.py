@@ -20,7 +20,15 @@ from typing import Any, Callable
 
 import numpy as np
 
-from engine.semantics.orthogonal import conditional_direction, conditional_directions, edit_vector, lock_vectors, project_out, sigma_along
+from engine.semantics.orthogonal import (
+    conditional_direction,
+    conditional_directions,
+    edit_vector,
+    lock_vectors,
+    project_out,
+    sigma_along,
+    stored_lock_vectors,
+)
 
 
 def decode_all(model, z: np.ndarray, batch_size: int = 256) -> np.ndarray:
@@ -55,13 +63,11 @@ def stored_variants(model, names) -> dict[str, dict[str, np.ndarray]]:
     """The checkpoint's own directions of ``names``, raw and locked as the editor locks them: every
     other stored attribute's read-out (its classifier normal, else its direction) held fixed —
     the landmark attributes' too, which the ⊥others of fitted directions cannot know about."""
-    from engine.semantics.classifier_directions import classifiers_of
-
     dirs = {n: np.asarray(v, np.float32) for n, v in model.attributes.items()}
     mine = [n for n in names if n in dirs]
     if not mine:
         raise ValueError(f"{model.name}: no stored direction for {', '.join(names)}")
-    locks = lock_vectors(dirs, {n: w for n, w in classifiers_of(model.ckpt).items() if n in dirs})
+    locks = stored_lock_vectors(model)
     return {"stored raw": {n: dirs[n] for n in mine}, "stored ⊥all": {n: conditional_direction(dirs, n, dirs, locks) for n in mine}}
 
 

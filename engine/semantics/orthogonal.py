@@ -48,6 +48,15 @@ def lock_vectors(directions: dict[str, np.ndarray], classifiers: dict[str, np.nd
     return out
 
 
+def stored_lock_vectors(model) -> dict[str, np.ndarray]:
+    """What the editor's locks keep fixed for each of ``model``'s stored attributes: the classifier
+    normal its checkpoint stores, else the direction (:func:`lock_vectors`)."""
+    from engine.semantics.classifier_directions import classifiers_of
+
+    directions = dict(model.attributes)
+    return lock_vectors(directions, {n: w for n, w in classifiers_of(model.ckpt).items() if n in directions})
+
+
 def conditional_direction(directions: dict[str, np.ndarray], target: str, locked: Iterable[str], locks: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """The direction of ``target`` with the ``locked`` attributes projected out; ``locks`` gives
     the vector to keep fixed per attribute (see :func:`lock_vectors`; default: the directions)."""
