@@ -19,10 +19,11 @@ import engine.cli.semantics  # noqa: F401  (registers eval-edits first; wrapped 
 from engine.cli import COMMANDS, args, checkpoint_out_arg, command, model_args
 from engine.cli import say as _say
 from engine.cli import set_threads as _threads
-from engine.cli.options import MAX_IMAGES, MAX_SEED, float_in, int_in, names_in
+from engine.cli.options import MAX_IMAGES, MAX_SEED, int_in, names_in, number_or_amounts
 
 MEASURE_HELP = "Smiling, MouthOpen, EyesOpen, HeadYaw, HeadRoll, LightDirection"
 LABEL_HELP = MEASURE_HELP + ", Age (the builder's age estimate, faces_meta.csv)"
+LABEL_NAMES = (*MEASURE_HELP.split(", "), "Age")  # engine.data.age.LABELS, without importing it here
 
 # --------------------------------------------------------------------------- data label-landmarks
 
@@ -104,8 +105,13 @@ def _ki_args(p):
     model_args(p, True)
     p.add_argument("--names", help=f"comma-separated directions (default: every one of {LABEL_HELP} the checkpoint has)")
     p.add_argument("--samples", type=int_in(50, MAX_IMAGES), default=2000, help="the model's own samples whose dlib descriptors are regressed on z")
-    p.add_argument("--closeness", type=float_in(0.0, 1e6, above=True), default=3.0,
-                   help="how close a direction stays to the stored one (larger: closer; in units of the descriptor map's mean eigenvalue)")
+    p.add_argument("--closeness", type=number_or_amounts(0.0, 1e6, LABEL_NAMES, above=True), default=3.0,
+                   help="how close a direction stays to the stored one (larger: closer; in units of the metric's mean eigenvalue); "
+                        "one number, or NAME=NUMBER,... for each direction its own (then --names defaults to those names)")
+    p.add_argument("--metric", choices=("linear", "local"), default="linear",
+                   help="what changes the person: linear — the descriptor regressed on z (--samples); local — the descriptor's "
+                        "Jacobian in z read on --faces samples by finite differences, E[JᵀJ] (slower; catches what moves each face its own way, a head turn)")
+    p.add_argument("--faces", type=int_in(2, 10_000), default=60, help="with --metric local: the samples whose Jacobians are averaged (2·latent-dim decodes each)")
     p.add_argument("--seed", type=int_in(0, MAX_SEED), default=0, help="the samples' seed")
     checkpoint_out_arg(p)
 
@@ -119,7 +125,7 @@ def _keep_identity(a):
 
     _threads(a)
     return store_identity_kept(str(resolve_source(a.checkpoint)), names_in(a.names, LABELS, "--names"), a.samples, a.closeness, a.seed,
-                               a.out, a.device)
+                               a.out, a.device, metric=a.metric, faces=a.faces)
 
 
 # --------------------------------------------------------------------------- eval-edits --landmarks

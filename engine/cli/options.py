@@ -87,6 +87,29 @@ def names_in(text: str | None, known, what: str) -> list[str] | None:
     return names
 
 
+def number_or_amounts(lo: float, hi: float, known, above: bool = False):
+    """argparse type: one number for every name, or ``"NAME=AMOUNT,..."`` (a dict), each name in
+    ``known`` and each amount a finite number within lo..hi (``above``: lo excluded)."""
+
+    def parse(text: str) -> float | dict[str, float]:
+        text = str(text).strip()
+        try:
+            if "=" not in text:
+                return number(text, lo, hi, above)
+            out = {}
+            for item in filter(None, (t.strip() for t in text.split(","))):
+                name, _, amount = item.partition("=")
+                names_in(name.strip(), known, "a name")
+                out[name.strip()] = number(amount, lo, hi, above, what=name.strip())
+            return out
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"{exc} (one number, or NAME=NUMBER,...)") from None
+
+    parse.__name__ = "number_or_amounts"
+    parse.bounds = (lo, hi, False)
+    return parse
+
+
 def is_checked(action: argparse.Action) -> bool:
     """Whether an option's values are range-checked here (or bounded by ``choices``)."""
     return hasattr(action.type, "bounds") or action.choices is not None

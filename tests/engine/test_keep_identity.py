@@ -9,7 +9,7 @@ import pytest
 
 from engine import checkpoint as ckpt_io
 from engine.cli import main
-from engine.semantics.keep_identity import descriptor_map, keep_identity, store_identity_kept
+from engine.semantics.keep_identity import descriptor_jacobians, descriptor_map, keep_identity, store_identity_kept
 
 
 def test_the_kept_direction_moves_its_readout_alike_and_the_descriptor_less():
@@ -55,8 +55,46 @@ def test_keep_identity_rewrites_only_the_named_directions(tiny_ckpt, tmp_path):
         store_identity_kept(str(tiny_ckpt), ["HeadYaw"], samples=120, describe=_describe)
 
 
+def _describe_at(center, images):
+    """The stand-in descriptor read 'in the centre image's box' (every centre has a face)."""
+    return _describe(images)[0].astype(np.float64)
+
+
+def test_the_local_metric_is_the_mean_jacobian_gram_and_keeps_identity(tiny_ckpt, tmp_path):
+    import engine
+
+    model = engine.load_model(str(tiny_ckpt), device="cpu")
+    local = descriptor_jacobians(model, faces=3, seed=1, describe_at=_describe_at)
+    dim = model.latent_dim
+    assert local.n == 3 and local.gram.shape == (dim, dim)
+    np.testing.assert_allclose(local.gram, local.gram.T, atol=1e-9)
+    assert np.linalg.eigvalsh(local.gram).min() > -1e-9 and np.trace(local.gram) > 0  # a sum of JᵀJ: positive semidefinite
+    out = tmp_path / "local.safetensors"
+    report = store_identity_kept(
+        str(tiny_ckpt), seed=1, out=str(out), metric="local", faces=3, describe_at=_describe_at, closeness={"Smiling": 0.5}
+    )  # one per name; the names default to these
+    facts = report["attributes"]["Smiling"]
+    assert set(report["attributes"]) == {"Smiling"} and facts["closeness"] == 0.5
+    assert facts["metric"] == "local" and facts["faces"] == 3
+    assert facts["descriptor_change_after"] < facts["descriptor_change_before"]
+    with pytest.raises(ValueError, match="only 0 of 6 samples had a face"):
+        descriptor_jacobians(model, faces=3, describe_at=lambda c, ims: None)
+    with pytest.raises(ValueError, match="no closeness given for Smiling"):
+        store_identity_kept(str(tiny_ckpt), ["Smiling"], closeness={"HeadRoll": 1.0}, metric="local", faces=3, describe_at=_describe_at)
+    with pytest.raises(ValueError, match="unknown metric 'cosine'"):
+        store_identity_kept(str(tiny_ckpt), ["Smiling"], metric="cosine", describe_at=_describe_at)
+
+
 def test_keep_identity_refuses_bad_arguments_in_one_line(tiny_ckpt, capsys):
-    for argv, message in ((["--closeness", "0"], "--closeness"), (["--samples", "10"], "--samples"), (["--names", "Grin"], "Grin")):
+    for argv, message in (
+        (["--closeness", "0"], "--closeness"),
+        (["--samples", "10"], "--samples"),
+        (["--names", "Grin"], "Grin"),
+        (["--metric", "cosine"], "--metric"),
+        (["--metric", "local", "--faces", "1"], "--faces"),
+        (["--closeness", "Smiling=0"], "Smiling must be"),
+        (["--closeness", "Grin=1"], "Grin"),
+    ):
         assert main(["keep-identity", str(tiny_ckpt), *argv]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("error:") and message in err[0]
