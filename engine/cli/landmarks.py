@@ -113,6 +113,7 @@ def _ki_args(p):
                         "Jacobian in z read on --faces samples by finite differences, E[JᵀJ] (slower; catches what moves each face its own way, a head turn)")
     p.add_argument("--faces", type=int_in(2, 10_000), default=60, help="with --metric local: the samples whose Jacobians are averaged (2·latent-dim decodes each)")
     p.add_argument("--seed", type=int_in(0, MAX_SEED), default=0, help="the samples' seed")
+    p.add_argument("--no-cache", action="store_true", help="with --metric local: measure the Jacobians afresh (they are cached by weights, faces and seed)")
     checkpoint_out_arg(p)
 
 
@@ -125,7 +126,7 @@ def _keep_identity(a):
 
     _threads(a)
     return store_identity_kept(str(resolve_source(a.checkpoint)), names_in(a.names, LABELS, "--names"), a.samples, a.closeness, a.seed,
-                               a.out, a.device, metric=a.metric, faces=a.faces)
+                               a.out, a.device, metric=a.metric, faces=a.faces, cache=not a.no_cache)
 
 
 # --------------------------------------------------------------------------- eval-edits --landmarks

@@ -144,13 +144,40 @@ def descriptor_map(model, n: int = 2000, seed: int = 0, describe: Describe | Non
 
 
 def descriptor_jacobians(
-    model, faces: int = 60, eps: float = EPS, seed: int = 0, describe_at: DescribeAt | None = None
+    model, faces: int = 60, eps: float = EPS, seed: int = 0, describe_at: DescribeAt | None = None, cache: bool = True
 ) -> DescriptorJacobians:
     """E[JᵀJ] over ``faces`` of the model's samples that have a face (module doc, ``local``): 2·D
-    decodes and descriptor reads per face."""
+    decodes and descriptor reads per face — minutes, so dlib's is kept in the user cache folder
+    (``.npz``, keyed by the weights' fingerprint, faces, eps and seed; ``cache=False`` skips it):
+    trying several closenesses costs it once."""
+    path = _jacobians_cache(model, faces, eps, seed) if cache and describe_at is None else None
+    if path is not None and path.exists():
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                return DescriptorJacobians(gram=f["gram"], n=int(f["n"]), eps=float(f["eps"]))
+        except (OSError, ValueError, KeyError):
+            pass  # a broken cache entry: compute again
+    found = _descriptor_jacobians(model, faces, eps, seed, describe_at or dlib_describe_at())
+    if path is not None:
+        from engine.protocol.files import atomic_write
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, lambda fh: np.savez(fh, gram=found.gram, n=np.array(found.n), eps=np.array(found.eps)))
+    return found
+
+
+def _jacobians_cache(model, faces: int, eps: float, seed: int):
+    import hashlib
+
+    from engine.semantics.encoded import cache_dir
+
+    key = hashlib.sha1(f"{model.fingerprint}|dlib-jacobians|{faces}|{eps!r}|{seed}".encode()).hexdigest()[:20]
+    return cache_dir() / "identity" / f"{key}.npz"
+
+
+def _descriptor_jacobians(model, faces: int, eps: float, seed: int, describe_at: DescribeAt) -> DescriptorJacobians:
     from engine.semantics.landmark_eval import decode_rows
 
-    describe_at = describe_at or dlib_describe_at()
     z, y = sample_latents(model, 2 * faces, seed)  # spares for the samples with no face found
     dim = z.shape[1]
     probes = np.concatenate([eps * np.eye(dim), -eps * np.eye(dim)])
@@ -187,7 +214,7 @@ def keep_identity(direction: np.ndarray, readout: np.ndarray, gram: np.ndarray, 
 
 def store_identity_kept(checkpoint, names=None, samples: int = 2000, closeness: float | dict[str, float] = CLOSENESS, seed: int = 0, out=None,
                         device: str = "cpu", describe: Describe | None = None, metric: str = "linear", faces: int = 60,
-                        describe_at: DescribeAt | None = None) -> dict:  # fmt: skip
+                        describe_at: DescribeAt | None = None, cache: bool = True) -> dict:  # fmt: skip
     """Replace the stored directions ``names`` (default: every landmark measure and Age the
     checkpoint has) by their identity-keeping versions under ``metric`` (module doc: ``samples``
     for ``linear``, ``faces`` for ``local``); write ``out`` (or in place). ``closeness`` is one
@@ -221,7 +248,7 @@ def store_identity_kept(checkpoint, names=None, samples: int = 2000, closeness: 
         dmap = descriptor_map(model, samples, seed, describe)
         how = {"metric": "linear", "samples": dmap.n, "descriptor_r2": round(dmap.r2, 4)}
     else:
-        dmap = descriptor_jacobians(model, faces, EPS, seed, describe_at)
+        dmap = descriptor_jacobians(model, faces, EPS, seed, describe_at, cache)
         how = {"metric": "local", "faces": dmap.n, "eps": dmap.eps}
     gram, std = dmap.gram, model.latent_stats.std
 

@@ -85,6 +85,28 @@ def test_the_local_metric_is_the_mean_jacobian_gram_and_keeps_identity(tiny_ckpt
         store_identity_kept(str(tiny_ckpt), ["Smiling"], metric="cosine", describe_at=_describe_at)
 
 
+def test_the_local_metric_is_measured_once_per_model_and_kept_in_the_cache(tiny_ckpt, monkeypatch):
+    import engine
+    from engine.semantics import keep_identity as ki
+
+    calls = []
+
+    def counting(center, images):
+        calls.append(len(images))
+        return _describe_at(center, images)
+
+    monkeypatch.setattr(ki, "dlib_describe_at", lambda: counting)  # the cache is for dlib's metric only
+    model = engine.load_model(str(tiny_ckpt), device="cpu")
+    first = descriptor_jacobians(model, faces=2, seed=3)
+    assert len(calls) == 2
+    again = descriptor_jacobians(model, faces=2, seed=3)
+    assert len(calls) == 2 and again.n == 2  # read back, not measured again
+    np.testing.assert_array_equal(first.gram, again.gram)
+    descriptor_jacobians(model, faces=2, seed=4)  # another seed is another entry
+    descriptor_jacobians(model, faces=2, seed=3, cache=False)
+    assert len(calls) == 6
+
+
 def test_keep_identity_refuses_bad_arguments_in_one_line(tiny_ckpt, capsys):
     for argv, message in (
         (["--closeness", "0"], "--closeness"),
