@@ -17,16 +17,6 @@ import argparse
 import numpy as np
 
 
-def locked(model) -> dict[str, np.ndarray]:
-    from engine.data.age import LABELS
-    from engine.semantics.classifier_directions import classifiers_of
-    from engine.semantics.edit_eval import direction_variants
-
-    stored = {n: np.asarray(model.attributes[n], np.float32) for n in LABELS if n in model.attributes}
-    readouts = {n: v for n, v in classifiers_of(model.ckpt).items() if n in stored}
-    return direction_variants({"stored": stored}, readouts)["stored ⊥others"]
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("a")
@@ -41,7 +31,7 @@ def main() -> None:
 
     import engine
     from engine.outputs import save_image
-    from engine.semantics.landmark_eval import decode_rows, estimated_labels
+    from engine.semantics.landmark_eval import decode_rows, estimated_labels, stored_landmark_variants
     from engine.semantics.measure_directions import labelled_split
     from engine.semantics.orthogonal import edit_vector
 
@@ -53,7 +43,7 @@ def main() -> None:
         for i in range(len(mu)):
             tiles = []
             for m in models:
-                step = edit_vector(locked(m)[name], m.latent_stats.std, a.strength)
+                step = edit_vector(stored_landmark_variants(m)["stored ⊥others"][name], m.latent_stats.std, a.strength)
                 z = np.stack([mu[i] - step, mu[i], mu[i] + step]).astype(np.float32)
                 tiles.append(np.concatenate(list(decode_rows(m, z, None if labels is None else np.repeat(labels[i : i + 1], 3, 0))), 1))
             gap = np.full((tiles[0].shape[0], a.gap, 3), 255, np.uint8)

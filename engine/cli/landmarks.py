@@ -163,7 +163,7 @@ def eval_landmarks(a):
     from engine.data.age import LABELS
     from engine.semantics.edit_eval import direction_variants
     from engine.semantics.identity import identity_metric
-    from engine.semantics.landmark_eval import estimated_labels, evaluate_landmark_edits, markdown_table
+    from engine.semantics.landmark_eval import estimated_labels, evaluate_landmark_edits, markdown_table, stored_landmark_variants
     from engine.semantics.measure_directions import METHODS, fit_measure_directions, labelled_split
 
     methods = names_in(a.methods.replace("classifier", "regression"), METHODS, "--methods") or ["regression"]
@@ -173,13 +173,7 @@ def eval_landmarks(a):
     mu_tr, y_tr = labelled_split(m, a.data, "train", None, not a.quiet, not a.no_cache)
     mu, y_held = labelled_split(m, a.data, a.split, a.limit or None, not a.quiet, not a.no_cache)
     if a.stored:
-        from engine.semantics.classifier_directions import classifiers_of
-
-        stored = {n: np.asarray(m.attributes[n], np.float32) for n in LABELS if n in m.attributes}
-        if not stored:
-            raise ValueError(f"{a.model}: no stored direction for {LABEL_HELP} (run measure-directions first)")
-        readouts = {n: v for n, v in classifiers_of(m.ckpt).items() if n in stored}
-        variants = direction_variants({"stored": stored}, readouts)
+        variants = stored_landmark_variants(m)
     else:
         fits = {meth: fit_measure_directions(meth, mu_tr, y_tr) for meth in dict.fromkeys(methods)}
         readouts = {n: f.classifier for n, f in fit_measure_directions("regression", mu_tr, y_tr).items()}

@@ -97,6 +97,19 @@ def _row(attribute: str, variant: str, plus: np.ndarray, minus: np.ndarray, sd: 
     return row
 
 
+def stored_landmark_variants(model) -> dict[str, dict[str, np.ndarray]]:
+    """The checkpoint's own landmark and Age directions, "stored raw" and "stored ⊥others" (each
+    with the other stored labels' read-outs locked, as ``eval-edits --landmarks --stored`` judges them)."""
+    from engine.semantics.classifier_directions import classifiers_of
+    from engine.semantics.edit_eval import direction_variants
+
+    stored = {n: np.asarray(model.attributes[n], np.float32) for n in LABELS if n in model.attributes}
+    if not stored:
+        raise ValueError(f"{model.name}: no stored direction for {', '.join(LABELS)} (run measure-directions first)")
+    readouts = {n: v for n, v in classifiers_of(model.ckpt).items() if n in stored}
+    return direction_variants({"stored": stored}, readouts)
+
+
 def evaluate_landmark_edits(
     model, mu: np.ndarray, variants: dict[str, dict[str, np.ndarray]], sd: dict[str, float], strength: float = 2.0,
     identity=None, identity_n: int = 200, controls: int = 1, seed: int = 0, log: Callable[[str], None] = lambda s: None,
