@@ -13,6 +13,7 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -46,6 +47,22 @@ def cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("latent-studio"))
 
 
+def cached_arrays(path: Path | None, keys: tuple[str, ...], compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The arrays ``keys`` of the ``.npz`` at ``path`` (no pickle), or ``compute()``'s, then stored
+    there atomically; a damaged or incomplete entry is computed again; ``path`` None: no cache."""
+    if path is not None and path.exists():
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                return {k: f[k] for k in keys}
+        except (OSError, ValueError, KeyError):
+            pass  # a broken cache entry: recompute
+    arrays = compute()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, lambda fh: np.savez(fh, **arrays))
+    return arrays
+
+
 def encode_tensor_images(model, images, batch_size: int = 256, progress: bool = False) -> np.ndarray:
     """μ of uint8 N×C×S×S images already at the model's size (an ImageSet's tensor)."""
     import torch
@@ -74,23 +91,18 @@ def _key(model, spec: str, split: str, limit: int | None) -> str:
 def encode_dataset(model, spec: str, split: str = "train", limit: int | None = None, progress: bool = True, cache: bool = True) -> EncodedSet:
     """μ (and labels) of one split of a data spec (``faces:DIR``, ``celeba:DIR``, ``folder:DIR``)."""
     path = cache_dir() / "encoded" / f"{_key(model, spec, split, limit)}.npz" if cache else None
-    if path is not None and path.exists():
-        try:
-            with np.load(path, allow_pickle=False) as f:
-                labels = f["labels"] if f["labels"].size else None
-                return EncodedSet(f["mu"], labels, [str(s) for s in f["names"]], str(f["description"]))
-        except (OSError, ValueError, KeyError):
-            pass  # a broken cache entry: recompute
-    from engine.data.datasets import load_dataset
 
-    data = load_dataset(spec, model.image_size, model.channels, split, progress=progress)
-    if limit:
-        data = data.subset(np.arange(min(int(limit), len(data))))
-    mu = encode_tensor_images(model, data.images, progress=progress)
-    labels = None if data.labels is None or data.label_names == ["class"] else np.asarray(data.labels, np.int8)
-    enc = EncodedSet(mu, labels, list(data.label_names) if labels is not None else [], f"{data.description}, {split} split")
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        labels = enc.labels if enc.labels is not None else np.zeros(0, np.int8)
-        atomic_write(path, lambda fh: np.savez(fh, mu=enc.mu, labels=labels, names=np.array(enc.names, dtype=str), description=np.array(enc.description)))
-    return enc
+    def encode() -> dict[str, np.ndarray]:
+        from engine.data.datasets import load_dataset
+
+        data = load_dataset(spec, model.image_size, model.channels, split, progress=progress)
+        if limit:
+            data = data.subset(np.arange(min(int(limit), len(data))))
+        labelled = data.labels is not None and data.label_names != ["class"]
+        return {"mu": encode_tensor_images(model, data.images, progress=progress),
+                "labels": np.asarray(data.labels, np.int8) if labelled else np.zeros(0, np.int8),
+                "names": np.array(list(data.label_names) if labelled else [], dtype=str),
+                "description": np.array(f"{data.description}, {split} split")}  # fmt: skip
+
+    f = cached_arrays(path, ("mu", "labels", "names", "description"), encode)
+    return EncodedSet(f["mu"], f["labels"] if f["labels"].size else None, [str(n) for n in f["names"]], str(f["description"]))

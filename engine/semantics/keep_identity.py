@@ -150,20 +150,14 @@ def descriptor_jacobians(
     decodes and descriptor reads per face — minutes, so dlib's is kept in the user cache folder
     (``.npz``, keyed by the weights' fingerprint, faces, eps and seed; ``cache=False`` skips it):
     trying several closenesses costs it once."""
-    path = _jacobians_cache(model, faces, eps, seed) if cache and describe_at is None else None
-    if path is not None and path.exists():
-        try:
-            with np.load(path, allow_pickle=False) as f:
-                return DescriptorJacobians(gram=f["gram"], n=int(f["n"]), eps=float(f["eps"]))
-        except (OSError, ValueError, KeyError):
-            pass  # a broken cache entry: compute again
-    found = _descriptor_jacobians(model, faces, eps, seed, describe_at or dlib_describe_at())
-    if path is not None:
-        from engine.protocol.files import atomic_write
+    from engine.semantics.encoded import cached_arrays
 
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, lambda fh: np.savez(fh, gram=found.gram, n=np.array(found.n), eps=np.array(found.eps)))
-    return found
+    path = _jacobians_cache(model, faces, eps, seed) if cache and describe_at is None else None
+
+    def measure() -> dict[str, np.ndarray]:
+        return {"gram": _jacobian_gram(model, faces, eps, seed, describe_at or dlib_describe_at())}
+
+    return DescriptorJacobians(gram=cached_arrays(path, ("gram",), measure)["gram"], n=faces, eps=eps)
 
 
 def _jacobians_cache(model, faces: int, eps: float, seed: int):
@@ -175,7 +169,8 @@ def _jacobians_cache(model, faces: int, eps: float, seed: int):
     return cache_dir() / "identity" / f"{key}.npz"
 
 
-def _descriptor_jacobians(model, faces: int, eps: float, seed: int, describe_at: DescribeAt) -> DescriptorJacobians:
+def _jacobian_gram(model, faces: int, eps: float, seed: int, describe_at: DescribeAt) -> np.ndarray:
+    """E[JᵀJ] over the first ``faces`` samples with a face (or ValueError)."""
     from engine.semantics.landmark_eval import decode_rows
 
     z, y = sample_latents(model, 2 * faces, seed)  # spares for the samples with no face found
@@ -196,7 +191,7 @@ def _descriptor_jacobians(model, faces: int, eps: float, seed: int, describe_at:
         used += 1
     if used < faces:
         raise ValueError(f"only {used} of {len(z)} samples had a face the descriptor could read; the local metric wanted {faces}")
-    return DescriptorJacobians(gram=gram / used, n=used, eps=eps)
+    return gram / used
 
 
 def keep_identity(direction: np.ndarray, readout: np.ndarray, gram: np.ndarray, closeness: float = CLOSENESS) -> np.ndarray:
