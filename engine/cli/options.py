@@ -98,9 +98,11 @@ def number_or_amounts(lo: float, hi: float, known, above: bool = False):
                 return number(text, lo, hi, above)
             out = {}
             for item in filter(None, (t.strip() for t in text.split(","))):
-                name, _, amount = item.partition("=")
-                names_in(name.strip(), known, "a name")
-                out[name.strip()] = number(amount, lo, hi, above, what=name.strip())
+                name, _, amount = (t.strip() for t in item.partition("="))
+                if not name:
+                    raise ValueError(f"{item!r} has no name")
+                names_in(name, known, "a name")
+                out[name] = number(amount, lo, hi, above, what=name)
             return out
         except ValueError as exc:
             raise argparse.ArgumentTypeError(f"{exc} (one number, or NAME=NUMBER,...)") from None
