@@ -37,6 +37,17 @@ def score_text(info: AttributeInfo) -> str:
     return " · ".join(parts)
 
 
+def lock_text(info: AttributeInfo) -> str:
+    """``<b>57% left</b>, Smiling's lock most``: how much of the direction the locks leave, and which
+    lock takes the most (the one to release for a longer edit; two short lines beside the name at
+    720 px); ``… after locks`` when one lock takes it all; "" when the locks cost nothing."""
+    if info.kept >= 0.995:
+        return ""
+    if len(info.lock_costs) > 1:
+        return f"<b>{100 * info.kept:.0f}% left</b>, {info.lock_costs[0][0]}'s lock most"
+    return f"<b>{100 * info.kept:.0f}% left</b> after locks"
+
+
 class AttributeRow(QWidget):
     moved = Signal(str, float)
     pressed = Signal()
@@ -104,7 +115,7 @@ class AttributeRow(QWidget):
     def set_info(self, info: AttributeInfo, cosines: str = "") -> None:
         self.info = info
         mine = " <i>(yours)</i>" if info.source == "user" and not info.name.endswith("(yours)") else ""
-        parts = [t for t in (score_text(info), f"<b>{100 * info.kept:.0f}% left</b> after locks" if info.kept < 0.995 else "") if t]
+        parts = [t for t in (score_text(info), lock_text(info)) if t]
         self.label.setText(f"<b>{info.name}</b>{mine}")
         self.score.setText(f"<span style='color:gray'>{' · '.join(parts)}</span>" if parts else "")
         tip = [f"{info.name}: {info.description}"] if info.description else []
@@ -119,6 +130,9 @@ class AttributeRow(QWidget):
             tip.append("⚠ made with another model of the same latent size")
         if info.kept < 0.995:
             tip.append(f"conditioned on the locked attributes: {100 * info.kept:.0f}% of the direction is left")
+            if info.lock_costs:
+                alone = ", ".join(f"{n} {100 * k:.0f}%" for n, k in info.lock_costs)
+                tip.append(f"each lock alone leaves: {alone} — release the first for a longer edit")
         if cosines:
             tip.append(cosines)
         for w in (self.label, self.score, self.slider):

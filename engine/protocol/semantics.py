@@ -165,7 +165,9 @@ class AttributeInfo:
     "user" (the user's own). Scores are None when unknown: ``accuracy``/``auc`` are held-out
     scores of a model attribute's classifier; ``loo_accuracy`` the leave-one-out accuracy of a
     user attribute's tagged examples. ``kept``: the share of the direction's length left after
-    the locked attributes were projected out (1 = unaffected, 0 = nothing left to move).
+    the locked attributes were projected out (1 = unaffected, 0 = nothing left to move);
+    ``lock_costs``: (locked attribute, the share that lock alone leaves), the most costly first,
+    for the locks that take ≥ 0.5 % — which lock to release for a longer edit.
     ``same_model``: a user attribute made with this very model (None: unknown). ``group``: where
     the editor lists it ("Expression", "Pose", "Light", "Identity"; "" = the engine does not know
     it, e.g. a user attribute or another data set's label); ``description``: what its slider's +
@@ -181,6 +183,7 @@ class AttributeInfo:
     n_with: int = 0
     n_without: int = 0
     kept: float = 1.0
+    lock_costs: tuple[tuple[str, float], ...] = ()
     same_model: bool | None = None
     group: str = ""
     description: str = ""

@@ -70,6 +70,19 @@ def conditional_direction(directions: dict[str, np.ndarray], target: str, locked
     return project_out(directions[target], [locks[n] for n in locked])
 
 
+def lock_costs(directions: dict[str, np.ndarray], target: str, locked: Iterable[str], locks: dict[str, np.ndarray] | None = None,
+               floor: float = 0.995) -> tuple[tuple[str, float], ...]:  # fmt: skip
+    """What each lock alone costs ``target``: (locked name, the share of the direction's length left
+    with only that lock) for the locks that leave less than ``floor``, the most costly first. Which
+    lock to release for a longer edit (a lock of a correlated attribute takes most of a direction;
+    the joint share left is not the product of these)."""
+    locks = directions if locks is None else locks
+    d = np.asarray(directions[target], np.float64)
+    norm = max(float(np.linalg.norm(d)), 1e-12)
+    costs = [(n, float(np.linalg.norm(project_out(d, [locks[n]])) / norm)) for n in dict.fromkeys(locked) if n != target and n in locks]
+    return tuple(sorted(((n, k) for n, k in costs if k < floor), key=lambda c: c[1]))
+
+
 def conditional_directions(directions: dict[str, np.ndarray], locked: Iterable[str] | None = None, locks: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """Every direction made orthogonal to the ``locked`` ones (default: to all the others)."""
     locks = directions if locks is None else locks

@@ -133,7 +133,7 @@ class SemanticsHandlers(HandlerBase):
     def _directions(self, req: p.AttributeDirections, t0: float) -> p.AttributeDirectionSet:
         from engine.semantics.attribute_table import describe, panel_order
         from engine.semantics.classifier_directions import classifiers_of
-        from engine.semantics.orthogonal import conditional_directions, cosine_matrix, edit_vector, lock_vectors
+        from engine.semantics.orthogonal import conditional_directions, cosine_matrix, edit_vector, lock_costs, lock_vectors
 
         model = self.require_model()
         raw: dict[str, np.ndarray] = {}
@@ -160,14 +160,16 @@ class SemanticsHandlers(HandlerBase):
         # a lock keeps the attribute's classifier read-out fixed where one is stored, else its direction
         ckpt = getattr(model, "ckpt", None)
         classifiers = {n: w for n, w in classifiers_of(ckpt).items() if n in raw and infos[n]["source"] == "model"} if ckpt is not None else {}
-        conditioned = conditional_directions(raw, list(locked), lock_vectors(raw, classifiers)) if raw else {}
+        locks = lock_vectors(raw, classifiers)
+        conditioned = conditional_directions(raw, list(locked), locks) if raw else {}
         std = np.asarray(model.latent_stats.std, np.float64)
         steps, attributes = {}, []
         for name in raw:
             d, d0 = conditioned[name], raw[name]
             kept = float(np.linalg.norm(d) / max(float(np.linalg.norm(d0)), 1e-12))
             steps[name] = edit_vector(d, std, 1.0) if kept > 1e-6 else np.zeros_like(d)
-            attributes.append(p.AttributeInfo(name=name, kept=kept, **infos[name]))
+            costs = lock_costs(raw, name, locked, locks) if kept < 0.995 else ()
+            attributes.append(p.AttributeInfo(name=name, kept=kept, lock_costs=costs, **infos[name]))
         names, cos = cosine_matrix(raw)
         return p.AttributeDirectionSet(
             request_id=req.request_id, names=tuple(names), attributes=tuple(attributes), steps=steps, directions=conditioned,

@@ -153,3 +153,18 @@ def test_a_grouped_rows_traversal_strip_decodes_the_edit_along_it_and_a_click_ap
     qtbot.waitUntil(lambda: strips[-1][0] == "Smiling" and np.abs(strips[-1][1].astype(int) - expected).max() <= 1, timeout=TIMEOUT_MS)
     panel.rows["Smiling"].strip_button.click()  # closed: no more decodes for it
     assert panel.traversal == "" and attrs.traversal_name is None
+
+
+def test_a_row_names_the_lock_that_takes_most_of_its_direction(qtbot):
+    costs = (("Smiling", 0.65), ("EyesOpen", 0.69), ("HeadYaw", 0.98))
+    infos = [AttributeInfo(name="Age", source="model", group="Identity", kept=0.57, lock_costs=costs),
+             AttributeInfo(name="Male", source="model", group="Identity", kept=0.9, lock_costs=(("Age", 0.9),)),
+             AttributeInfo(name="Young", source="model", group="Identity")]  # fmt: skip
+    panel = AttributePanel()
+    qtbot.addWidget(panel)
+    panel.build(_directions(infos))
+    age = panel.rows["Age"]
+    assert "57% left</b>, Smiling's lock most" in age.score.text()
+    assert "each lock alone leaves: Smiling 65%, EyesOpen 69%, HeadYaw 98%" in age.slider.toolTip()
+    assert panel.rows["Male"].score.text().endswith("after locks</span>")  # one lock: it is the one, not named twice
+    assert "left" not in panel.rows["Young"].score.text() and "lock alone" not in panel.rows["Young"].slider.toolTip()

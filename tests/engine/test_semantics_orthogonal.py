@@ -12,6 +12,7 @@ from engine.semantics.orthogonal import (
     cosine_matrix,
     edit_vector,
     entanglement_report,
+    lock_costs,
     logit_shifts,
     project_out,
     sigma_along,
@@ -44,6 +45,16 @@ def test_project_out_handles_dependent_and_empty_locks():
     np.testing.assert_allclose(project_out(a, [e0, 2 * e0, np.zeros(3)]), [0, 1, 0], atol=1e-6)
     np.testing.assert_allclose(project_out(a, []), a)
     np.testing.assert_allclose(project_out(np.array([0.0, 0, 1]), [e0]), [0, 0, 1])  # already orthogonal: unchanged
+
+
+def test_lock_costs_name_the_lock_that_takes_most_of_a_direction():
+    dirs = {"A": np.array([3.0, 1.0, 0.0]), "B": np.array([0.0, 1.0, 0.0]), "C": np.array([1.0, 0.0, 0.0]), "D": np.array([0.0, 0.0, 1.0])}
+    locks = dict(dirs, C=np.array([2.0, 0.0, 0.0]))  # a lock vector is kept fixed whatever its length
+    costs = lock_costs(dirs, "A", ["D", "B", "A", "C", "B"], locks)
+    # C alone leaves |(0, 1)| / |(3, 1)|, B alone |(3, 0)| / |(3, 1)|; D is orthogonal to A (costs nothing), A is the target
+    assert [n for n, _ in costs] == ["C", "B"]
+    np.testing.assert_allclose([k for _, k in costs], [1 / np.sqrt(10), 3 / np.sqrt(10)])
+    assert lock_costs(dirs, "A", []) == () and lock_costs(dirs, "D", ["A", "B", "C"]) == ()
 
 
 def test_conditional_directions_default_locks_all_others():

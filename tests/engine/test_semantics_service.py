@@ -42,6 +42,9 @@ def test_directions_locks_and_scores(engine):
     assert abs(float(locked.steps["Eyeglasses"] @ model.attributes["Smiling"])) < 1e-5
     info = {a.name: a for a in locked.attributes}
     assert info["Eyeglasses"].kept < 1.0 and info["Smiling"].kept == pytest.approx(1.0)
+    # the one lock is the one that costs Eyeglasses its length; nothing is locked against Smiling
+    assert [n for n, _ in info["Eyeglasses"].lock_costs] == ["Smiling"] and info["Smiling"].lock_costs == ()
+    assert info["Eyeglasses"].lock_costs[0][1] == pytest.approx(info["Eyeglasses"].kept, abs=1e-6)
     bad = engine.handle(p.AttributeDirections(locked=("Nope",)))
     assert isinstance(bad, p.ErrorResponse) and "Nope" in bad.message
 
