@@ -96,11 +96,10 @@ def number_or_amounts(lo: float, hi: float, known, above: bool = False):
         try:
             if "=" not in text:
                 return number(text, lo, hi, above)
+            from engine.protocol import name_value_pairs
+
             out = {}
-            for item in filter(None, (t.strip() for t in text.split(","))):
-                name, _, amount = (t.strip() for t in item.partition("="))
-                if not name:
-                    raise ValueError(f"{item!r} has no name")
+            for name, amount in name_value_pairs(text, "an item", "NAME=1"):
                 names_in(name, known, "a name")
                 out[name] = number(amount, lo, hi, above, what=name)
             return out

@@ -53,13 +53,12 @@ def _edit_args(p):
 
 def parse_steps(specs: list[str], kind: str) -> list[tuple[str, float]]:
     """``["Eyeglasses=+2", ...]`` → ``[("Eyeglasses", 2.0), ...]``; ValueError with the bad spec."""
+    from engine.protocol import name_value_pairs
+
     out = []
     for spec in specs:
-        name, sep, value = spec.partition("=")
         try:
-            if not sep or not name.strip():
-                raise ValueError
-            out.append((name.strip(), number(value, -1000, 1000)))
+            out += [(name, number(value, -1000, 1000)) for name, value in name_value_pairs([spec], f"--{kind}", "")]
         except ValueError:
             raise ValueError(f"--{kind} {spec!r}: expected NAME=AMOUNT, e.g. {'Eyeglasses=+2' if kind == 'attr' else '3=-1.5'}") from None
     return out

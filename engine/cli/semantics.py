@@ -89,12 +89,12 @@ def _dimport_args(p):
 def _directions_import(a):
     from engine.semantics.classifier_directions import import_directions
 
-    rename = {}
-    for item in a.rename:
-        old, eq, new = item.partition("=")
-        if not eq or not old or not new:
-            raise ValueError(f"--rename expects OLD=NEW, got {item!r}")
-        rename[old] = new
+    from engine.protocol import name_value_pairs
+
+    rename = dict(name_value_pairs(a.rename, "--rename", "Glasses=Eyeglasses"))
+    empty = [old for old, new in rename.items() if not new]
+    if empty:
+        raise ValueError(f"--rename: {empty[0]}= has no new name, e.g. Glasses=Eyeglasses")
     return import_directions(_checkpoint_path(a.checkpoint), a.file, a.out, rename)
 
 

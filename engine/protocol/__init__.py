@@ -156,7 +156,7 @@ class ErrorResponse(Response):
 # The other domains' messages, each in its own module, re-exported: import them from ``engine.protocol``.
 from engine.protocol.edits import (  # noqa: E402 - re-exported
     EDIT_OPS, MAX_RECIPE_OPS, MAX_RECIPE_VECTOR, MIN_STD, RECIPE_FORMAT, RECIPE_VERSION, AddVector, AttributeStep, Blend,
-    DimensionStep, EditOp, EditStack, attribute_step_vector, parse_labels, read_recipe, recipe_json,
+    DimensionStep, EditOp, EditStack, attribute_step_vector, name_value_pairs, parse_labels, read_recipe, recipe_json,
 )
 from engine.protocol.photo import (  # noqa: E402 - re-exported
     ChooseFace, ExportLayers, ExportPhoto, Exported, LoadSession, OpenPhoto, PhotoFace, PhotoOpened, Rendered, RenderEdit,

@@ -4,7 +4,7 @@ and the JSON recipes that ``latent-studio edit --recipe`` applies (every field v
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -230,17 +230,32 @@ def _vector(values, d: int, what: str) -> np.ndarray:
     return v
 
 
+def name_value_pairs(items: str | Iterable[str], what: str, example: str, bare: str | None = None) -> list[tuple[str, str]]:
+    """The one reader of ``NAME=VALUE`` lists on command lines: ``"A=1, B=2"`` (or the items of a
+    repeated option) → ``[("A", "1"), ("B", "2")]``, both sides stripped, empty items skipped. An
+    item without ``=`` gets ``bare`` as its value where given; otherwise it, like an item with no
+    name, is a ValueError ``<what>: 'item' is not NAME=VALUE, e.g. <example>``. Each caller checks
+    the values by its own rules."""
+    parts = [t.strip() for t in (items.split(",") if isinstance(items, str) else items)]
+    out = []
+    for item in filter(None, parts):
+        name, eq, value = (t.strip() for t in item.partition("="))
+        if not name or (not eq and bare is None):
+            raise ValueError(f"{what}: {item!r} is not NAME=VALUE, e.g. {example}")
+        out.append((name, value if eq else str(bare)))
+    return out
+
+
 def parse_labels(text: str | None) -> dict[str, float] | None:
     """``"Eyeglasses=1,Male=0.5"`` (command lines: ``--labels``) → dict; ``=`` may be omitted: 1.0."""
     if not text:
         return None
     out = {}
-    for item in filter(None, (t.strip() for t in text.split(","))):
-        name, eq, val = item.partition("=")
+    for name, value in name_value_pairs(text, "--labels", "Eyeglasses=1,Male=0", bare="1"):
         try:
-            out[name.strip()] = float(val) if eq else 1.0
+            out[name] = float(value)
         except ValueError:
-            raise ValueError(f"--labels: {item!r} is not NAME=VALUE") from None
+            raise ValueError(f"--labels: {name}={value!r} is not NAME=NUMBER") from None
     return out
 
 

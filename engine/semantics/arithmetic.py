@@ -43,18 +43,17 @@ class Term:
 
 def parse_condition(text: str) -> dict[str, int]:
     """``Male=1,Eyeglasses=-1`` → {"Male": 1, "Eyeglasses": -1} (0 means −1)."""
+    from engine.protocol.edits import name_value_pairs
+
     out = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        name, eq, value = part.partition("=")
-        if not eq or not name.strip():
-            raise ValueError(f"bad condition {part!r}; write NAME=1 or NAME=-1")
+    for name, value in name_value_pairs(text, "a condition", "Male=1,Eyeglasses=-1"):
         try:
             v = int(float(value))
         except ValueError:
-            raise ValueError(f"bad value in {part!r}; use 1, 0 or -1") from None
+            v = None
         if v not in (-1, 0, 1):
-            raise ValueError(f"bad value in {part!r}; use 1, 0 or -1")
-        out[name.strip()] = 1 if v > 0 else -1
+            raise ValueError(f"bad value in {name}={value}; use 1, 0 or -1")
+        out[name] = 1 if v > 0 else -1
     if not out:
         raise ValueError("an attr: term needs at least one NAME=VALUE")
     return out

@@ -79,15 +79,20 @@ _BOOLS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false":
 def parse_model_options(text: str, config_cls) -> dict:
     """``"loss=wgan-gp,n_critic=5"`` → typed values for fields of ``config_cls``."""
     fields = {f.name: f for f in dataclasses.fields(config_cls)}
+    from engine.protocol.edits import name_value_pairs
+
+    try:
+        pairs = name_value_pairs(text, "--model-options", "loss=wgan-gp,n_critic=5")
+    except ValueError as exc:
+        raise TrainingError(str(exc)) from None
     out = {}
-    for item in filter(None, (t.strip() for t in text.split(","))):
-        key, eq, raw = item.partition("=")
-        key = key.strip().replace("-", "_")
-        if not eq or key not in fields:
-            raise TrainingError(f"--model-options: {item!r} is not key=value for a field of {config_cls.__name__} ({', '.join(fields)})")
+    for name, raw in pairs:
+        key = name.replace("-", "_")
+        if key not in fields:
+            raise TrainingError(f"--model-options: {name!r} is not a field of {config_cls.__name__} ({', '.join(fields)})")
         kind = type(fields[key].default)
         try:
-            out[key] = _BOOLS[raw.strip().lower()] if kind is bool else kind(raw.strip())  # ranges: the config checks them
+            out[key] = _BOOLS[raw.lower()] if kind is bool else kind(raw)  # ranges: the config checks them
         except (KeyError, ValueError):
             raise TrainingError(f"--model-options: {key} needs a {kind.__name__}, got {raw!r}") from None
     return out

@@ -141,7 +141,8 @@ def test_train_config_has_the_same_ranges_for_the_api(fields, message):
 
 
 @pytest.mark.parametrize("options, message", [("spectral_norm=maybe", "spectral_norm needs a bool"), ("n_critic=0", "n_critic must be within 1..100"),
-                                              ("ema_decay=nan", "ema_decay must be a finite number"), ("n_critic=2.5", "n_critic needs a int")])  # fmt: skip
+                                              ("ema_decay=nan", "ema_decay must be a finite number"), ("n_critic=2.5", "n_critic needs a int"),
+                                              ("n_critic", "--model-options: 'n_critic' is not NAME=VALUE"), ("critic=2", "'critic' is not a field of CGANConfig")])  # fmt: skip
 def test_model_options_are_typed_and_ranged(options, message):
     from engine.models import registry
     from engine.models.cgan import CGANConfig
@@ -149,6 +150,31 @@ def test_model_options_are_typed_and_ranged(options, message):
 
     with pytest.raises((TrainingError, ValueError), match=message):
         registry.config_from_dict("cgan", parse_model_options(options, CGANConfig))
+
+
+def test_one_reader_of_name_value_lists():
+    from engine.protocol import name_value_pairs, parse_labels
+
+    assert name_value_pairs(" A=1, ,B = -2 ,", "x", "A=1") == [("A", "1"), ("B", "-2")]
+    assert name_value_pairs(["A=1", "C=x=y"], "x", "A=1") == [("A", "1"), ("C", "x=y")]  # a repeated option's items
+    assert name_value_pairs("A,B=0", "x", "A=1", bare="1") == [("A", "1"), ("B", "0")]
+    for bad in ("A", "=1", "A=1,=2"):
+        with pytest.raises(ValueError, match=r"^--opt: '.*' is not NAME=VALUE, e\.g\. A=1$"):
+            name_value_pairs(bad, "--opt", "A=1")
+    assert parse_labels("Eyeglasses, Male=0.5") == {"Eyeglasses": 1.0, "Male": 0.5} and parse_labels("") is None
+    with pytest.raises(ValueError, match="--labels: Male='x' is not NAME=NUMBER"):
+        parse_labels("Male=x")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["edit", "x.png", "--out", "o", "--attr", "=2"], "--attr '=2': expected NAME=AMOUNT"),
+    (["directions-import", "m.safetensors", "d.safetensors", "--rename", "Glasses"], "--rename: 'Glasses' is not NAME=VALUE"),
+    (["directions-import", "m.safetensors", "d.safetensors", "--rename", "Glasses="], "--rename: Glasses= has no new name"),
+])  # fmt: skip
+def test_name_value_options_are_refused_in_one_line(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
 
 
 def test_unknown_methods_are_refused_before_any_work(capsys):

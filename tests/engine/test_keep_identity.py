@@ -116,7 +116,7 @@ def test_keep_identity_refuses_bad_arguments_in_one_line(tiny_ckpt, capsys):
         (["--metric", "local", "--faces", "1"], "--faces"),
         (["--closeness", "Smiling=0"], "Smiling must be"),
         (["--closeness", "Grin=1"], "Grin"),
-        (["--closeness", "=1"], "has no name"),
+        (["--closeness", "=1"], "'=1' is not NAME=VALUE"),
     ):
         assert main(["keep-identity", str(tiny_ckpt), *argv]) == 2
         err = capsys.readouterr().err.strip().splitlines()

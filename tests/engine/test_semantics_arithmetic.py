@@ -57,7 +57,7 @@ def test_term_specs(tmp_path, tiny_ckpt, celeba_dir):
         resolve_term(f"z:{tmp_path / 'bad.npy'}", m)
     with pytest.raises(ValueError, match="bad value"):
         parse_condition("Male=2")
-    with pytest.raises(ValueError, match="NAME=1"):
+    with pytest.raises(ValueError, match="'Male' is not NAME=VALUE, e.g. Male=1"):
         parse_condition("Male")
 
 
