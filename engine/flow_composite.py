@@ -17,6 +17,11 @@ its energy as of a smile's (``explained_share``, kept as a diagnostic), so only 
 warped and every other edit composites exactly as before. A zero edit never gets here (the caller
 returns the photo), and pixels the faded flow does not move are copied, not resampled.
 
+Where dlib's landmarks reach (jaw, brows, nose, mouth), F is their displacement between the two
+decodes instead (``engine.landmark_flow``): the optical flow above carried little of a smile, the
+landmarks carry it (docs/photo.md, "The landmark flow"); the optical flow decides elsewhere and
+whenever dlib is not sure of the face.
+
 Functions of numpy arrays (the last few flows cached); torch only for the small optimisation and the
 resampling; ``photo_change`` is PhotoEdit.warped_change's hook.
 """
@@ -166,17 +171,27 @@ def geometric_weight(step: np.ndarray, attributes: dict | None, std: np.ndarray,
     return t * t * (3.0 - 2.0 * t)
 
 
-def motion(reconstruction: np.ndarray, face: np.ndarray, mask: np.ndarray, quick: bool = False) -> Motion:
+def motion(reconstruction: np.ndarray, face: np.ndarray, mask: np.ndarray, quick: bool = False, landmarks: bool = True) -> Motion:
     """The motion part of the change from ``reconstruction`` to ``face`` (S×S×3 decodes) inside
     ``mask``; the last few are cached (the full-resolution render and the exports of an edit share
-    one). ``quick``: the coarse flow of :data:`QUICK_STAGES`, for previews while a slider moves."""
+    one). ``quick``: the coarse flow of :data:`QUICK_STAGES`, for previews while a slider moves.
+    ``landmarks``: where dlib's landmarks reach, their displacement decides the motion
+    (``engine.landmark_flow``), the optical flow elsewhere; without a face on the decode, the
+    optical flow alone."""
     import hashlib
 
-    key = bytes([quick]) + b"".join(hashlib.sha1(np.ascontiguousarray(a).tobytes()).digest() for a in (reconstruction, face, mask))
+    key = bytes([quick, landmarks]) + b"".join(hashlib.sha1(np.ascontiguousarray(a).tobytes()).digest() for a in (reconstruction, face, mask))
     with _LOCK:
         if key in _CACHE:
             return _CACHE[key]
     flow = crop_flow(reconstruction, face, mask, QUICK_STAGES if quick else STAGES)
+    if landmarks:
+        from engine.landmark_flow import landmark_flow
+
+        found = landmark_flow(reconstruction, face)
+        if found is not None:
+            lm, cover = found[0], found[1][:, :, None]
+            flow = np.clip(cover * lm + (1.0 - cover) * flow, -MAX_FLOW, MAX_FLOW).astype(np.float32)
     share = explained_share(reconstruction, face, flow, mask)
     mot = Motion(flow=flow, share=share)
     with _LOCK:

@@ -35,6 +35,7 @@ import numpy as np
 EDITS = ("Smiling", "MouthOpen", "HeadYaw", "EyesOpen", "HeadRoll", "Eyeglasses")
 AMOUNTS = (2.0, -2.0, 3.0, -3.0)
 METHODS = ("decode", "decode-warp", "plain", "flow", "warp")
+LANDMARKS = True  # the flow: landmarks where they reach (the product's), --optical-flow-only: the optical flow alone
 GEO = ("Smiling", "MouthOpen", "EyesOpen", "HeadYaw", "HeadRoll")
 
 
@@ -55,7 +56,7 @@ def variants(pe, z, original: np.ndarray, grid, mask: np.ndarray):
     recon = pe.reconstruction
     o = original.astype(np.float32)
     plain = o + fc.sample(delta, grid)
-    mot = fc.motion(recon, face, mask)
+    mot = fc.motion(recon, face, mask, landmarks=LANDMARKS)
     full = fc.Motion(mot.flow, mot.share, 1.0)  # the mechanism measured in full, whatever the gate says
     flow, _ = fc.flow_change(o, grid, recon, face, delta, mask, colour=_colour(pe), mot=full)
     warp = fc.warp_patch(o, fc.output_displacement(mot.flow * mask[:, :, None], grid))
@@ -94,9 +95,12 @@ def main(argv=None) -> int:
     ap.add_argument("--markdown", default=None)
     ap.add_argument("--pictures", default=None, help="folder for before/after PNGs at 100 %% (face region)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--optical-flow-only", action="store_true", help="the flow without the landmarks (the product before 2026-12-07 evening)")
     ap.add_argument("--config", default="", help="FitConfig fields for the fit, KEY=VALUE comma-separated (loose=Smiling+HeadYaw,loose_weight=0)")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
+    global LANDMARKS
+    LANDMARKS = not a.optical_flow_only
     sd = {k: v["sd"] for k, v in json.loads(Path(a.summary).read_text())["measures"]["stats"].items()}
     judge = load_judge(a.judge) if Path(a.judge).exists() else None
     ident = DlibIdentity(upscale=2)

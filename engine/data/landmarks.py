@@ -71,6 +71,11 @@ def _models():
     return _DLIB["detector"], _DLIB["predictor"]
 
 
+def detector():
+    """dlib's HOG face detector, loaded once (``detector().run(image, 0, threshold)`` gives scores too)."""
+    return _models()[0]
+
+
 def upscale_factor(side: int) -> int:
     return int(min(MAX_UPSCALE, max(1, math.ceil(MIN_SIDE / max(int(side), 1)))))
 
