@@ -28,12 +28,12 @@ resampling; ``photo_change`` is PhotoEdit.warped_change's hook.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import numpy as np
 
 from engine.data.images import gaussian_blur
+from engine.small_cache import SmallCache, array_key
 
 #: The attributes whose edits are warped. Only an edit whose latent step lies in their span is: the
 #: share of a change's energy a flow explains does not tell motion from new structure (0.22–0.39 for
@@ -178,12 +178,11 @@ def motion(reconstruction: np.ndarray, face: np.ndarray, mask: np.ndarray, quick
     ``landmarks``: where dlib's landmarks reach, their displacement decides the motion
     (``engine.landmark_flow``), the optical flow elsewhere; without a face on the decode, the
     optical flow alone."""
-    import hashlib
+    return _CACHE.get_or_compute(array_key(reconstruction, face, mask, tag=bytes([quick, landmarks])),
+                                 lambda: _motion(reconstruction, face, mask, quick, landmarks))
 
-    key = bytes([quick, landmarks]) + b"".join(hashlib.sha1(np.ascontiguousarray(a).tobytes()).digest() for a in (reconstruction, face, mask))
-    with _LOCK:
-        if key in _CACHE:
-            return _CACHE[key]
+
+def _motion(reconstruction: np.ndarray, face: np.ndarray, mask: np.ndarray, quick: bool, landmarks: bool) -> Motion:
     flow = crop_flow(reconstruction, face, mask, QUICK_STAGES if quick else STAGES)
     if landmarks:
         from engine.landmark_flow import landmark_flow
@@ -192,17 +191,10 @@ def motion(reconstruction: np.ndarray, face: np.ndarray, mask: np.ndarray, quick
         if found is not None:
             lm, cover = found[0], found[1][:, :, None]
             flow = np.clip(cover * lm + (1.0 - cover) * flow, -MAX_FLOW, MAX_FLOW).astype(np.float32)
-    share = explained_share(reconstruction, face, flow, mask)
-    mot = Motion(flow=flow, share=share)
-    with _LOCK:
-        if len(_CACHE) >= 8:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = mot
-    return mot
+    return Motion(flow=flow, share=explained_share(reconstruction, face, flow, mask))
 
 
-_CACHE: dict[bytes, Motion] = {}
-_LOCK = threading.Lock()
+_CACHE: SmallCache[Motion] = SmallCache(8)
 
 
 def sample(image: np.ndarray, grid, mode: str = "bicubic") -> np.ndarray:

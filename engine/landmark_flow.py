@@ -20,10 +20,9 @@ its detector score under MIN_SCORE).
 
 from __future__ import annotations
 
-import hashlib
-import threading
-
 import numpy as np
+
+from engine.small_cache import SmallCache, array_key
 
 SIGMA = 2.0  # crop px: one landmark's reach (a 64-px crop: the mouth is ~12 px wide, an eye ~7); 3 and 4.5 carried less of a smile (docs/photo.md)
 COVER = 1.0  # Σ k at which the landmarks alone decide a pixel's motion (one landmark at its own place: 1)
@@ -52,24 +51,18 @@ def _reference(reconstruction: np.ndarray):
     from engine.data.landmarks import detector, points_in, upscale_factor
 
     img = _u8(reconstruction)
-    key = hashlib.sha1(img.tobytes()).digest()
-    with _LOCK:
-        if key in _REFS:
-            return _REFS[key]
-    k = upscale_factor(min(img.shape[:2]))
-    big = _upscaled(img, k)
-    boxes, _, _ = detector().run(big, 0, MIN_SCORE)
-    best = max(range(len(boxes)), key=lambda i: boxes[i].area(), default=None)
-    ref = None if best is None else (k, boxes[best], points_in(big, k, boxes[best]))
-    with _LOCK:
-        if len(_REFS) >= 4:
-            _REFS.pop(next(iter(_REFS)))
-        _REFS[key] = ref
-    return ref
+
+    def find():
+        k = upscale_factor(min(img.shape[:2]))
+        big = _upscaled(img, k)
+        boxes, _, _ = detector().run(big, 0, MIN_SCORE)
+        best = max(range(len(boxes)), key=lambda i: boxes[i].area(), default=None)
+        return None if best is None else (k, boxes[best], points_in(big, k, boxes[best]))
+
+    return _REFS.get_or_compute(array_key(img), find)
 
 
-_REFS: dict[bytes, tuple | None] = {}
-_LOCK = threading.Lock()
+_REFS: SmallCache[tuple | None] = SmallCache(4)
 
 
 def landmark_points(reconstruction: np.ndarray, edited: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:

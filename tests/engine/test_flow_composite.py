@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from engine import flow_composite as fc
+from engine.small_cache import SmallCache
 from engine.data.warp import sampling_grid
 
 
@@ -240,7 +241,7 @@ def test_a_preview_estimates_the_flow_coarsely_and_the_full_render_finely(moving
     used = []
     flow = fc.crop_flow
     monkeypatch.setattr(fc, "crop_flow", lambda src, dst, mask=None, stages=None: used.append(stages) or flow(src, dst, mask, stages))
-    monkeypatch.setattr(fc, "_CACHE", {})
+    monkeypatch.setattr(fc, "_CACHE", SmallCache(8))
     smile = np.eye(8, dtype=np.float32)[0] * 0.6
     preview = pe.render(smile, max_side=96)  # what a slider drag asks for
     assert preview.changed and used == [fc.QUICK_STAGES]
