@@ -11,8 +11,10 @@ their displacements into a smooth field over the crop::
     F(u) = Σ_i k(u, p_i(edited)) d_i / Σ_i k(u, p_i(edited))         k: Gaussian of σ = SIGMA crop px
     c(u) = min(1, Σ_i k(u, p_i(edited)) / COVER)                    how far the landmarks speak for u
 
-in the flow convention of ``flow_composite``: dst(u) ≈ src(u + F(u)). ``flow_composite.motion`` uses F
-where the landmarks reach (c) and the optical flow elsewhere (forehead, hair, background). The same
+in the flow convention of ``flow_composite``: dst(u) ≈ src(u + F(u)). The lips' moves are taken
+without the change of the mouth's opening (``closed_mouth``): a gap is drawn, not moved.
+``flow_composite.motion`` uses F where the landmarks reach (c) and the optical flow elsewhere
+(forehead, hair, background). The same
 box is used for both decodes, as the landmark judge does, so that the points move with the face and
 not with the detector. None when dlib finds no face on the reconstruction (or one it is not sure of:
 its detector score under MIN_SCORE).
@@ -31,6 +33,8 @@ MIN_MOVE = 0.05  # crop px: a mean landmark move below this is landmarker noise,
 # moves by less than dlib's quarter-pixel step (it reads a 4x upscale), so their moves are mostly
 # noise; with them EyesOpen went the right way on 10 of 12 real-portrait edits, without on 12.
 USED = np.r_[0:36, 48:68]
+UPPER_INNER, LOWER_INNER = [61, 62, 63], [67, 66, 65]  # the inner lips' edges, paired column by column
+UPPER_LIP, LOWER_LIP = np.r_[49:54, 61:64], np.r_[55:60, 65:68]  # outer and inner edges, without the corners
 MIN_SCORE = 0.3  # dlib's detector score on the reconstruction below which its landmarks are not trusted
 # (the fitted decodes of real portraits: 0.85-1.23; a drawing of three blobs it calls a face: 0.02)
 
@@ -77,6 +81,19 @@ def landmark_points(reconstruction: np.ndarray, edited: np.ndarray) -> tuple[np.
     return before, points_in(_upscaled(_u8(edited), k), k, box)
 
 
+def closed_mouth(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """``after`` with the change of the mouth's opening taken out: each lip moved by half of it
+    towards the other, so the mouth's middle line moves as read and the gap not at all. The gap
+    between the lips is new structure (teeth, a dark mouth), not motion: warped, a 64-px decode's
+    grin stretched the photo's lips into a swollen blur; the residual adds the gap's shading instead."""
+    move = after - before
+    opening = move[LOWER_INNER, 1].mean() - move[UPPER_INNER, 1].mean()
+    out = after.copy()
+    out[UPPER_LIP, 1] += opening / 2
+    out[LOWER_LIP, 1] -= opening / 2
+    return out
+
+
 def landmark_flow(reconstruction: np.ndarray, edited: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """(F: S×S×2 float32 crop px with edited(u) ≈ reconstruction(u + F(u)) near the landmarks,
     c: S×S float32 in 0..1, where the landmarks decide) — module doc; None without a face, or when
@@ -84,7 +101,8 @@ def landmark_flow(reconstruction: np.ndarray, edited: np.ndarray) -> tuple[np.nd
     pts = landmark_points(reconstruction, edited)
     if pts is None:
         return None
-    before, after = pts[0][USED], pts[1][USED]
+    before, after = pts[0], closed_mouth(*pts)
+    before, after = before[USED], after[USED]
     d = before - after
     if float(np.linalg.norm(d, axis=1).mean()) < MIN_MOVE:
         return None

@@ -52,3 +52,22 @@ def test_motion_uses_the_landmarks_where_they_reach_and_the_optical_flow_elsewhe
     assert far.sum() > 100 and np.allclose(with_landmarks.flow[far], optical.flow[far], atol=1e-4)
     assert not np.array_equal(with_landmarks.flow, optical.flow)
     assert np.allclose(np.median(with_landmarks.flow[cover > 0.9], 0), -SHIFT, atol=0.35)
+
+
+def test_the_warp_never_opens_or_closes_the_mouth():
+    """A decode's grin reads as the lips parting; warped, that stretched a closed mouth's lips into a
+    swollen blur. closed_mouth keeps the gap and moves the mouth's middle line as read."""
+    rng = np.random.default_rng(0)
+    before = rng.uniform(10, 54, (68, 2))
+    after = before + np.array([0.5, 0.0])  # the whole face moves right ...
+    after[lf.UPPER_LIP, 1] -= 1.0  # ... the upper lip goes up by 1, the lower lip down by 2: a mouth opening by 3
+    after[lf.LOWER_LIP, 1] += 2.0
+    after[[48, 54, 60, 64], 1] -= 1.5  # the corners rise
+    out = lf.closed_mouth(before, after)
+    gap = lambda p: p[lf.LOWER_INNER, 1].mean() - p[lf.UPPER_INNER, 1].mean()  # noqa: E731
+    assert gap(out) == pytest.approx(gap(before))
+    assert np.allclose(out[lf.UPPER_LIP, 1] - before[lf.UPPER_LIP, 1], 0.5)  # the middle line: (−1 + 2) / 2
+    assert np.allclose(out[lf.LOWER_LIP, 1] - before[lf.LOWER_LIP, 1], 0.5)
+    rest = np.setdiff1d(np.arange(68), np.r_[lf.UPPER_LIP, lf.LOWER_LIP])
+    assert np.array_equal(out[rest], after[rest]) and np.array_equal(out[:, 0], after[:, 0])  # corners, jaw, x: as read
+    assert np.array_equal(lf.closed_mouth(before, before + 0.7), before + 0.7)  # a face moved as a whole: unchanged
