@@ -33,7 +33,7 @@ import torch
 
 from engine.fit_gains import attribute_step, calibrated, edit_gains, label_gain  # noqa: F401 - public here too
 from engine.fit_run import DECODER_PREFIXES, LABEL_PREFIXES, FitRun  # noqa: F401 - public here too
-from engine.flow_composite import WARPED
+from engine.flow_composite import OPENS, WARPED
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,8 @@ class FitConfig:
     # be a motion of this face, which the unfitted change (another, blurry face's) is not. Held at the full weight,
     # Smiling moved the right way on 11 of 16 real-portrait edits; not held (0), HeadYaw's fitted change drifted from
     # the unfitted one (cosine 0.67); at 1 every edit survives the fit and the landmarks move as unheld (docs/photo.md)
-    loose: tuple[str, ...] = WARPED
+    # MouthOpen, warped (as a jaw drop) since 2026-12-07 late, stays held in full as before: loosening it was not measured
+    loose: tuple[str, ...] = tuple(n for n in WARPED if n not in OPENS)
     loose_weight: float = 1.0
     calibrate: bool = True  # per-photo σ calibration of the attribute directions (edit_gains)
     # directions calibrated on dlib's landmarks too (engine.fit_landmarks), e.g. ("HeadYaw", "HeadRoll"): on four real

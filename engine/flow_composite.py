@@ -6,8 +6,8 @@ motion part of the change is found as an optical flow between the two decodes an
 photo's pixels; only what the motion does not explain is added, as before::
 
     F(u)   = argmin  Σ m·|D(z')(u) − D(z)(u + F(u))|² + λ·|∇F|²      crop px, a smooth control grid
-    w      = smoothstep of the latent step's share on the warped attributes (1 for a Smiling/EyesOpen/
-             HeadYaw/HeadRoll edit, locked or not; 0 for MouthOpen, Eyeglasses, Male, ...)
+    w      = smoothstep of the latent step's share on the warped attributes (1 for a Smiling/MouthOpen/
+             EyesOpen/HeadYaw/HeadRoll edit, locked or not; 0 for Eyeglasses, Male, ...)
     out(p) = photo(p + w·J⁻¹·m·F(A p)) + warp⁻¹(m·(D(z') − D(z)∘(u + w·F)))
 
 (A p: the output pixel's crop position; J = d crop / d output pixel, from the sampling grid; m:
@@ -20,7 +20,9 @@ returns the photo), and pixels the faded flow does not move are copied, not resa
 Where dlib's landmarks reach (jaw, brows, nose, mouth), F is their displacement between the two
 decodes instead (``engine.landmark_flow``): the optical flow above carried little of a smile, the
 landmarks carry it (docs/photo.md, "The landmark flow"); the optical flow decides elsewhere and
-whenever dlib is not sure of the face.
+whenever dlib is not sure of the face. The lips move there without the change of the mouth's
+opening; for a MouthOpen edit (``OPENS``, its own weight) the opening is a jaw drop composed on top,
+and the band it opens shows the edited decode itself (docs/photo.md, "The mouth's opening").
 
 Functions of numpy arrays (the last few flows cached); torch only for the small optimisation and the
 resampling; ``photo_change`` is PhotoEdit.warped_change's hook.
@@ -38,10 +40,11 @@ from engine.small_cache import SmallCache, array_key
 #: The attributes whose edits are warped. Only an edit whose latent step lies in their span is: the
 #: share of a change's energy a flow explains does not tell motion from new structure (0.22–0.39 for
 #: Eyeglasses, 0.14–0.51 for the geometric edits on the real portraits), and warping Eyeglasses
-#: weakens its frames. MouthOpen is left out by measurement: its change is mostly the dark gap of an
-#: open mouth (new structure), and warped it moved its own landmark measure less than the plain
-#: composite in 3 of 4 edits, in two runs (docs/photo.md, "Geometric edits: warping the photo").
-WARPED = ("Smiling", "EyesOpen", "HeadYaw", "HeadRoll")
+#: weakens its frames. MouthOpen was left out while its opening could only be a stretch of the lips
+#: (the plain composite drew a dark smudge over the lower lip and chin instead); it is warped since
+#: its opening is a jaw drop with the gap drawn (docs/photo.md, "The mouth's opening").
+WARPED = ("Smiling", "MouthOpen", "EyesOpen", "HeadYaw", "HeadRoll")
+OPENS = ("MouthOpen",)  # edits whose mouth opening is warped as a jaw drop and drawn; the others' is left to the residual
 SPAN_LO, SPAN_HI = 0.5, 0.9  # the step's share in that span: no warp below LO, in full from HI
 CONTROL = 16  # control points per side of the flow (a 64-px crop: one per 4 px — features, not texture)
 SMOOTH = 1e-2  # λ per squared crop px between neighbouring control points (data term ~1e-3): 1e-4..1e-3 fold lips and noses
@@ -54,11 +57,15 @@ MAX_FLOW = 6.0  # crop px: a larger motion is not an edit this model makes; clip
 @dataclass(frozen=True)
 class Motion:
     """A change's motion part: the flow (S×S×2, crop px, dst(u) ≈ src(u + F)), the share of the
-    change's energy it explains, and the weight w it is used with."""
+    change's energy it explains, and the weight w it is used with; the mouth's opening as a jaw drop
+    and the band it opens (``landmark_flow.mouth_opening``; None without one) and its weight."""
 
     flow: np.ndarray
     share: float
     weight: float = 1.0
+    opening: np.ndarray | None = None
+    gap: np.ndarray | None = None
+    opening_weight: float = 0.0
 
 
 def _t(a: np.ndarray):
@@ -139,8 +146,10 @@ def explained_share(src: np.ndarray, dst: np.ndarray, flow: np.ndarray, mask: np
     return float(1.0 - (((b - resample(a, flow)) ** 2) * m).sum() / total)
 
 
-def geometric_weight(step: np.ndarray, attributes: dict | None, std: np.ndarray, readouts: dict | None = None) -> float:
-    """How far a latent step is a warped (geometric) edit, smoothstepped from SPAN_LO (0) to SPAN_HI (1).
+def geometric_weight(step: np.ndarray, attributes: dict | None, std: np.ndarray, readouts: dict | None = None,
+                     names: tuple[str, ...] = WARPED) -> float:  # fmt: skip
+    """How far a latent step is a warped (geometric) edit, smoothstepped from SPAN_LO (0) to SPAN_HI (1);
+    with ``names=OPENS``, how far it is an edit whose mouth opening is drawn as a jaw drop.
     The share is the larger of (a) the step's energy share in the span of the WARPED attributes' steps
     (a slider edit as the model stores it) and (b) the WARPED attributes' share of Σ r_a², r_a the change
     of attribute a's read-out (``readouts``: the vectors the editor's locks keep fixed, classifier
@@ -153,10 +162,10 @@ def geometric_weight(step: np.ndarray, attributes: dict | None, std: np.ndarray,
     step = np.asarray(step, np.float64).reshape(-1)
     total = float(step @ step)
     attributes = attributes or {}
-    if total <= 0 or not any(n in attributes for n in WARPED):
+    if total <= 0 or not any(n in attributes for n in names):
         return 0.0
     steps = {n: attribute_step_vector(d, std) for n, d in attributes.items()}
-    q, _ = np.linalg.qr(np.stack([steps[n] for n in WARPED if n in steps], 1))
+    q, _ = np.linalg.qr(np.stack([steps[n] for n in names if n in steps], 1))
     share = float(np.sum((q.T @ step) ** 2) / total)
     if readouts:
         r2 = {}
@@ -166,7 +175,7 @@ def geometric_weight(step: np.ndarray, attributes: dict | None, std: np.ndarray,
             r2[n] = (float(c @ step) / unit) ** 2 if abs(unit) > 1e-12 else 0.0
         moved = sum(r2.values())
         if moved > 0:
-            share = max(share, sum(v for n, v in r2.items() if n in WARPED) / moved)
+            share = max(share, sum(v for n, v in r2.items() if n in names) / moved)
     t = float(np.clip((share - SPAN_LO) / (SPAN_HI - SPAN_LO), 0.0, 1.0))
     return t * t * (3.0 - 2.0 * t)
 
@@ -185,12 +194,15 @@ def motion(reconstruction: np.ndarray, face: np.ndarray, mask: np.ndarray, quick
 def _motion(reconstruction: np.ndarray, face: np.ndarray, mask: np.ndarray, quick: bool, landmarks: bool) -> Motion:
     flow = crop_flow(reconstruction, face, mask, QUICK_STAGES if quick else STAGES)
     if landmarks:
-        from engine.landmark_flow import landmark_flow
+        from engine.landmark_flow import landmark_flow, mouth_opening
 
         found = landmark_flow(reconstruction, face)
         if found is not None:
             lm, cover = found[0], found[1][:, :, None]
             flow = np.clip(cover * lm + (1.0 - cover) * flow, -MAX_FLOW, MAX_FLOW).astype(np.float32)
+        opened = mouth_opening(reconstruction, face)
+        if opened is not None:
+            return Motion(flow, explained_share(reconstruction, face, flow, mask), 1.0, *opened)
     return Motion(flow=flow, share=explained_share(reconstruction, face, flow, mask))
 
 
@@ -246,11 +258,19 @@ def flow_change(original: np.ndarray, grid, reconstruction: np.ndarray, face: np
     if mot.weight <= 0:
         return sample(delta, grid), mot
     f = mot.flow * (mot.weight * mask)[:, :, None]
+    drawn = None
+    if mot.opening is not None and mot.gap is not None and mot.opening_weight > 0:
+        jaw = mot.opening * (mot.opening_weight * mask)[:, :, None]
+        f = jaw + resample(f, jaw)  # the jaw drop in the frame of the closed-mouth motion
+        drawn = np.clip(sample((mot.gap * mot.opening_weight * mask)[:, :, None], grid, mode="bilinear"), 0.0, 1.0)
     recon = np.asarray(reconstruction, np.float32)
     explained = colour((resample(recon, f) - recon) * mask[:, :, None])
     change = sample(delta - explained, grid)
     original = np.asarray(original, np.float32)
-    return change + (warp_patch(original, output_displacement(f, grid)) - original), mot
+    change = change + (warp_patch(original, output_displacement(f, grid)) - original)
+    if drawn is not None:  # the opened band shows what the photo does not have: the edited decode itself
+        change = (1.0 - drawn) * change + drawn * (sample(np.asarray(face, np.float32), grid) - original)
+    return change, mot
 
 
 def _readouts(model) -> dict | None:
@@ -271,14 +291,15 @@ def photo_change(pe, z_edited: np.ndarray, labels, face: np.ndarray, delta: np.n
     stats = getattr(model, "latent_stats", None)
     if not pe.same_labels(labels) or stats is None:
         return None
-    w = geometric_weight(np.asarray(z_edited, np.float64).reshape(-1) - pe.z, getattr(model, "attributes", None), stats.std,
-                         _readouts(model))  # fmt: skip
+    step, attributes, readouts = np.asarray(z_edited, np.float64).reshape(-1) - pe.z, getattr(model, "attributes", None), _readouts(model)
+    w = geometric_weight(step, attributes, stats.std, readouts)
     if w <= 0:
         return None
     from engine.fit_composite import colour_change
 
     mask = pe.crop_mask(delta.shape[0])
     mot = motion(pe.reconstruction, face, mask, quick)
+    opens = geometric_weight(step, attributes, stats.std, readouts, OPENS) if mot.opening is not None else 0.0
     change, _ = flow_change(original, grid, pe.reconstruction, face, delta, mask, lambda d: colour_change(d, pe.colour),
-                            Motion(mot.flow, mot.share, w))  # fmt: skip
+                            Motion(mot.flow, mot.share, w, mot.opening, mot.gap, opens))  # fmt: skip
     return change

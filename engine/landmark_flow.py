@@ -35,6 +35,8 @@ MIN_MOVE = 0.05  # crop px: a mean landmark move below this is landmarker noise,
 USED = np.r_[0:36, 48:68]
 UPPER_INNER, LOWER_INNER = [61, 62, 63], [67, 66, 65]  # the inner lips' edges, paired column by column
 UPPER_LIP, LOWER_LIP = np.r_[49:54, 61:64], np.r_[55:60, 65:68]  # outer and inner edges, without the corners
+MIN_OPENING = 0.25  # crop px: dlib's step (it reads a 4x upscale); less is no opening
+FADE = 4.0  # crop px below the chin over which a jaw drop fades out (the neck stretches, the collar does not)
 MIN_SCORE = 0.3  # dlib's detector score on the reconstruction below which its landmarks are not trusted
 # (the fitted decodes of real portraits: 0.85-1.23; a drawing of three blobs it calls a face: 0.02)
 
@@ -92,6 +94,41 @@ def closed_mouth(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     out[UPPER_LIP, 1] += opening / 2
     out[LOWER_LIP, 1] -= opening / 2
     return out
+
+
+def mouth_opening(reconstruction: np.ndarray, edited: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(O: S×S×2 float32 crop px, gap: S×S float32 in 0..1) — the change of the mouth's opening that
+    ``closed_mouth`` takes out of the landmark field, as a jaw drop: in the frame of the closed-mouth
+    warp, everything below the lips' line (the lower lip, the chin; fading out over FADE px below the
+    chin) moves down by the opening o(x) (largest mid-mouth, 0 at the corners), and the band it opens
+    samples the line itself; ``gap`` marks that band (where the photo has nothing to show: the
+    composite draws the decode there). A mouth that closes (o < 0) moves the lower part up. None
+    without a face or when the opening changes by less than MIN_OPENING."""
+    pts = landmark_points(reconstruction, edited)
+    if pts is None:
+        return None
+    before, after = pts
+    o = (after[LOWER_INNER, 1] - after[UPPER_INNER, 1]) - (before[LOWER_INNER, 1] - before[UPPER_INNER, 1])
+    if float(np.abs(o).max()) < MIN_OPENING:
+        return None
+    closed = closed_mouth(before, after)
+    lower, upper = closed[LOWER_INNER], closed[UPPER_INNER]
+    xs = np.r_[closed[48, 0], closed[60, 0], (lower[:, 0] + upper[:, 0]) / 2, closed[64, 0], closed[54, 0]]
+    line = np.r_[closed[48, 1], closed[60, 1], (lower[:, 1] + upper[:, 1]) / 2, closed[64, 1], closed[54, 1]]
+    opening = np.r_[0.0, 0.0, o, 0.0, 0.0]
+    order = np.argsort(xs)
+    s = reconstruction.shape[0]
+    ys, xg = np.mgrid[0:s, 0:s].astype(np.float64)
+    ox = np.interp(xg, xs[order], opening[order], left=0.0, right=0.0)
+    below = ys - np.interp(xg, xs[order], line[order])  # crop px under the lips' line
+    # how far a pixel moves with the lower part: opening up along the band, then in full down to the chin
+    along = np.where(ox > 0, np.clip(below / np.where(ox > 0, ox, 1.0), 0.0, 1.0), np.clip(below + 0.5, 0.0, 1.0))
+    chin = max(closed[8, 1], closed[57, 1] + 1.0)
+    fade = np.clip(1.0 - (ys - chin) / FADE, 0.0, 1.0)
+    field = np.zeros((s, s, 2), np.float32)
+    field[..., 1] = -ox * along * fade
+    gap = np.clip(0.5 + np.minimum(below, ox - below), 0.0, 1.0) * (ox > 0)
+    return field, gap.astype(np.float32)
 
 
 def landmark_flow(reconstruction: np.ndarray, edited: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:

@@ -193,8 +193,11 @@ def test_a_geometric_edit_warps_the_photo_and_others_add_the_change(moving):
     glasses = np.eye(8, dtype=np.float32)[1]
     assert fc.geometric_weight(glasses, pe.model.attributes, pe.model.latent_stats.std) == 0.0
     assert np.array_equal(pe.composite(glasses), _plain(pe, glasses))
-    mouth = np.eye(8, dtype=np.float32)[2]  # MouthOpen: left out by measurement
-    assert np.array_equal(pe.composite(mouth), _plain(pe, mouth))
+    mouth = np.eye(8, dtype=np.float32)[2]  # MouthOpen: warped since its opening is drawn as a jaw drop (landmark_flow)
+    assert fc.geometric_weight(mouth, pe.model.attributes, pe.model.latent_stats.std) == 1.0
+    assert fc.geometric_weight(mouth, pe.model.attributes, pe.model.latent_stats.std, names=fc.OPENS) == 1.0
+    assert fc.geometric_weight(smile, pe.model.attributes, pe.model.latent_stats.std, names=fc.OPENS) == 0.0  # a smile's opening is not drawn
+    assert not np.array_equal(pe.composite(mouth), _plain(pe, mouth))
     both = smile + glasses * 0.5  # mostly new structure: not warped
     assert fc.geometric_weight(both, pe.model.attributes, pe.model.latent_stats.std) == 0.0
 

@@ -71,3 +71,27 @@ def test_the_warp_never_opens_or_closes_the_mouth():
     rest = np.setdiff1d(np.arange(68), np.r_[lf.UPPER_LIP, lf.LOWER_LIP])
     assert np.array_equal(out[rest], after[rest]) and np.array_equal(out[:, 0], after[:, 0])  # corners, jaw, x: as read
     assert np.array_equal(lf.closed_mouth(before, before + 0.7), before + 0.7)  # a face moved as a whole: unchanged
+
+
+def test_a_mouth_that_opens_is_a_jaw_drop_with_a_drawn_gap(face):
+    """The astronaut with everything below her lips' line moved down by DROP crop px (an opening mouth):
+    mouth_opening moves that part down, leaves the upper lip, and marks the band it opens."""
+    crop, _ = face
+    before = lf.landmark_points(crop, crop)[0]
+    xs = np.r_[before[60, 0], (before[lf.UPPER_INNER, 0] + before[lf.LOWER_INNER, 0]) / 2, before[64, 0]]
+    line = np.r_[before[60, 1], (before[lf.UPPER_INNER, 1] + before[lf.LOWER_INNER, 1]) / 2, before[64, 1]]
+    ys, xg = np.mgrid[0:64, 0:64].astype(np.float64)
+    lower = (ys > np.interp(xg, xs, line)) & (xg > before[48, 0] - 1) & (xg < before[54, 0] + 1) & (ys < before[8, 1] + 2)
+    drop = np.zeros((64, 64, 2), np.float32)
+    drop[..., 1] = -DROP * lower  # opened(u) = crop(u − DROP) below the line
+    opened = fc.resample(crop, drop)
+    field, gap = lf.mouth_opening(crop, opened)
+    mid = int(round(before[66, 0]))
+    lip = int(round(before[57, 1]))  # the lower lip's outer edge
+    assert field[lip + int(DROP) + 1, mid, 1] == pytest.approx(-DROP, abs=0.8)  # moved down with the jaw
+    assert np.all(field[: int(before[51, 1]), :, :] == 0)  # nothing above the upper lip moves
+    assert gap.max() == 1.0 and gap[:, mid].sum() == pytest.approx(DROP, abs=1.0)  # the band is as tall as the drop
+    assert lf.mouth_opening(crop, crop) is None  # no opening, no jaw drop
+
+
+DROP = 2.0
