@@ -194,13 +194,14 @@ def motion(reconstruction: np.ndarray, face: np.ndarray, mask: np.ndarray, quick
 def _motion(reconstruction: np.ndarray, face: np.ndarray, mask: np.ndarray, quick: bool, landmarks: bool) -> Motion:
     flow = crop_flow(reconstruction, face, mask, QUICK_STAGES if quick else STAGES)
     if landmarks:
-        from engine.landmark_flow import landmark_flow, mouth_opening
+        from engine.landmark_flow import landmark_flow, landmark_points, mouth_opening
 
-        found = landmark_flow(reconstruction, face)
+        points = landmark_points(reconstruction, face)  # read once for both
+        found = landmark_flow(reconstruction, face, points) if points is not None else None
         if found is not None:
             lm, cover = found[0], found[1][:, :, None]
             flow = np.clip(cover * lm + (1.0 - cover) * flow, -MAX_FLOW, MAX_FLOW).astype(np.float32)
-        opened = mouth_opening(reconstruction, face)
+        opened = mouth_opening(reconstruction, face, points) if points is not None else None
         if opened is not None:
             return Motion(flow, explained_share(reconstruction, face, flow, mask), 1.0, *opened)
     return Motion(flow=flow, share=explained_share(reconstruction, face, flow, mask))
@@ -267,9 +268,12 @@ def flow_change(original: np.ndarray, grid, reconstruction: np.ndarray, face: np
     explained = colour((resample(recon, f) - recon) * mask[:, :, None])
     change = sample(delta - explained, grid)
     original = np.asarray(original, np.float32)
-    change = change + (warp_patch(original, output_displacement(f, grid)) - original)
-    if drawn is not None:  # the opened band shows what the photo does not have: the edited decode itself
-        change = (1.0 - drawn) * change + drawn * (sample(np.asarray(face, np.float32), grid) - original)
+    warped = warp_patch(original, output_displacement(f, grid))
+    change = change + (warped - original)
+    if drawn is not None:  # the opened band shows what the photo does not have: the edited decode, in the
+        # colour mode of every change (luma: its brightness on the photo's own hue; its colours were blue casts)
+        painted = warped + colour(sample(np.asarray(face, np.float32), grid) - warped)
+        change = (1.0 - drawn) * change + drawn * (painted - original)
     return change, mot
 
 

@@ -96,15 +96,16 @@ def closed_mouth(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     return out
 
 
-def mouth_opening(reconstruction: np.ndarray, edited: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+def mouth_opening(reconstruction: np.ndarray, edited: np.ndarray, points: tuple | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """(O: S×S×2 float32 crop px, gap: S×S float32 in 0..1) — the change of the mouth's opening that
     ``closed_mouth`` takes out of the landmark field, as a jaw drop: in the frame of the closed-mouth
     warp, everything below the lips' line (the lower lip, the chin; fading out over FADE px below the
     chin) moves down by the opening o(x) (largest mid-mouth, 0 at the corners), and the band it opens
     samples the line itself; ``gap`` marks that band (where the photo has nothing to show: the
     composite draws the decode there). A mouth that closes (o < 0) moves the lower part up. None
-    without a face or when the opening changes by less than MIN_OPENING."""
-    pts = landmark_points(reconstruction, edited)
+    without a face or when the opening changes by less than MIN_OPENING. ``points``: landmark_points'
+    answer when the caller has it already."""
+    pts = points or landmark_points(reconstruction, edited)
     if pts is None:
         return None
     before, after = pts
@@ -131,11 +132,12 @@ def mouth_opening(reconstruction: np.ndarray, edited: np.ndarray) -> tuple[np.nd
     return field, gap.astype(np.float32)
 
 
-def landmark_flow(reconstruction: np.ndarray, edited: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+def landmark_flow(reconstruction: np.ndarray, edited: np.ndarray, points: tuple | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """(F: S×S×2 float32 crop px with edited(u) ≈ reconstruction(u + F(u)) near the landmarks,
     c: S×S float32 in 0..1, where the landmarks decide) — module doc; None without a face, or when
-    the landmarks do not move (a zero field would only hide the optical flow)."""
-    pts = landmark_points(reconstruction, edited)
+    the landmarks do not move (a zero field would only hide the optical flow). ``points``: as for
+    mouth_opening."""
+    pts = points or landmark_points(reconstruction, edited)
     if pts is None:
         return None
     before, after = pts[0], closed_mouth(*pts)

@@ -118,6 +118,33 @@ def test_flow_change_moves_the_photo_and_adds_no_ghost():
     assert np.abs(inner - shifted).mean() < 0.25 * np.abs(original[40:88, 40:88] - shifted).mean()
 
 
+def test_an_opened_band_shows_the_decode_in_the_colour_mode_of_every_change():
+    """MouthOpen's jaw drop: where the band opens, the photo has nothing to show, so the decode's
+    brightness is painted on the photo's own hue (luma mode); outside the band the warp as always."""
+    from engine.fit_composite import LUMA, colour_change
+
+    s, w = 64, 128
+    grid = sampling_grid(np.array([[0.5, 0.0, 0.0], [0.0, 0.5, 0.0]]), w, w, s, s)
+    recon = np.full((s, s, 3), 120.0, np.float32)
+    face = recon.copy()
+    face[30:34, 20:44] = (20.0, 20.0, 90.0)  # the decode's dark, bluish mouth
+    opening = np.zeros((s, s, 2), np.float32)
+    opening[30:, 20:44, 1] = -4.0
+    gap = np.zeros((s, s), np.float32)
+    gap[30:34, 20:44] = 1.0
+    mask = np.ones((s, s), np.float32)
+    original = np.zeros((w, w, 3), np.float32) + (200.0, 120.0, 100.0)  # a warm photo
+    luma = lambda d: colour_change(d, "luma")  # noqa: E731
+    mot = fc.Motion(np.zeros((s, s, 2), np.float32), 0.5, 1.0, opening, gap, 1.0)
+    out = original + fc.flow_change(original, grid, recon, face, face - recon, mask, luma, mot)[0]
+    band = out[63:65, 50:78]  # the middle of the band (crop rows 30–33), away from its soft edges
+    assert np.allclose(band @ LUMA, float(np.array([20.0, 20.0, 90.0]) @ LUMA), atol=1.0)  # the decode's brightness
+    assert np.allclose(band[..., 0] - band[..., 1], 80.0, atol=1.0)  # the photo's hue, not the decode's blue
+    closed = fc.Motion(mot.flow, 0.5, 1.0, opening, gap, 0.0)  # opening weight 0: no band drawn
+    plain = original + fc.flow_change(original, grid, recon, face, face - recon, mask, luma, closed)[0]
+    assert np.abs(plain[63:65, 50:78] - band).max() > 10.0
+
+
 # --------------------------------------------------------------------------- PhotoEdit's composite
 
 
