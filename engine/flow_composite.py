@@ -30,7 +30,7 @@ resampling; ``photo_change`` is PhotoEdit.warped_change's hook.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -57,14 +57,16 @@ MAX_FLOW = 6.0  # crop px: a larger motion is not an edit this model makes; clip
 @dataclass(frozen=True)
 class Motion:
     """A change's motion part: the flow (S×S×2, crop px, dst(u) ≈ src(u + F)), the share of the
-    change's energy it explains, and the weight w it is used with; the mouth's opening as a jaw drop
-    and the band it opens (``landmark_flow.mouth_opening``; None without one) and its weight."""
+    change's energy it explains, and the weight w it is used with; the mouth's opening as a jaw drop,
+    the band it opens and the band around the closed lips (``landmark_flow.mouth_opening``; None
+    without one) and the opening's weight."""
 
     flow: np.ndarray
     share: float
     weight: float = 1.0
     opening: np.ndarray | None = None
     gap: np.ndarray | None = None
+    around: np.ndarray | None = None
     opening_weight: float = 0.0
 
 
@@ -203,7 +205,7 @@ def _motion(reconstruction: np.ndarray, face: np.ndarray, mask: np.ndarray, quic
             flow = np.clip(cover * lm + (1.0 - cover) * flow, -MAX_FLOW, MAX_FLOW).astype(np.float32)
         opened = mouth_opening(reconstruction, face, points) if points is not None else None
         if opened is not None:
-            return Motion(flow, explained_share(reconstruction, face, flow, mask), 1.0, *opened)
+            return Motion(flow, explained_share(reconstruction, face, flow, mask), 1.0, *opened)  # opening, gap, around
     return Motion(flow=flow, share=explained_share(reconstruction, face, flow, mask))
 
 
@@ -266,7 +268,10 @@ def flow_change(original: np.ndarray, grid, reconstruction: np.ndarray, face: np
         drawn = np.clip(sample((mot.gap * mot.opening_weight * mask)[:, :, None], grid, mode="bilinear"), 0.0, 1.0)
     recon = np.asarray(reconstruction, np.float32)
     explained = colour((resample(recon, f) - recon) * mask[:, :, None])
-    change = sample(delta - explained, grid)
+    residual = delta - explained
+    if mot.around is not None and mot.opening_weight < 1:  # a mouth not opened: the decode's gap is not added either
+        residual = residual * (1.0 - mot.weight * (1.0 - mot.opening_weight) * mot.around)[:, :, None]
+    change = sample(residual, grid)
     original = np.asarray(original, np.float32)
     warped = warp_patch(original, output_displacement(f, grid))
     change = change + (warped - original)
@@ -305,5 +310,5 @@ def photo_change(pe, z_edited: np.ndarray, labels, face: np.ndarray, delta: np.n
     mot = motion(pe.reconstruction, face, mask, quick)
     opens = geometric_weight(step, attributes, stats.std, readouts, OPENS) if mot.opening is not None else 0.0
     change, _ = flow_change(original, grid, pe.reconstruction, face, delta, mask, lambda d: colour_change(d, pe.colour),
-                            Motion(mot.flow, mot.share, w, mot.opening, mot.gap, opens))  # fmt: skip
+                            replace(mot, weight=w, opening_weight=opens))  # fmt: skip
     return change

@@ -96,13 +96,15 @@ def closed_mouth(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     return out
 
 
-def mouth_opening(reconstruction: np.ndarray, edited: np.ndarray, points: tuple | None = None) -> tuple[np.ndarray, np.ndarray] | None:
-    """(O: S×S×2 float32 crop px, gap: S×S float32 in 0..1) — the change of the mouth's opening that
+def mouth_opening(reconstruction: np.ndarray, edited: np.ndarray, points: tuple | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(O: S×S×2 float32 crop px, gap, around: S×S float32 in 0..1) — the change of the mouth's opening that
     ``closed_mouth`` takes out of the landmark field, as a jaw drop: in the frame of the closed-mouth
     warp, everything below the lips' line (the lower lip, the chin; fading out over FADE px below the
     chin) moves down by the opening o(x) (largest mid-mouth, 0 at the corners), and the band it opens
     samples the line itself; ``gap`` marks that band (where the photo has nothing to show: the
-    composite draws the decode there). A mouth that closes (o < 0) moves the lower part up. None
+    composite draws the decode there). ``around``: the same band centred on the lips' line — where
+    the decode's opening lies when the mouth is *not* opened (every other edit), whose shading the
+    composite then leaves out. A mouth that closes (o < 0) moves the lower part up. None
     without a face or when the opening changes by less than MIN_OPENING. ``points``: landmark_points'
     answer when the caller has it already."""
     pts = points or landmark_points(reconstruction, edited)
@@ -129,7 +131,8 @@ def mouth_opening(reconstruction: np.ndarray, edited: np.ndarray, points: tuple 
     field = np.zeros((s, s, 2), np.float32)
     field[..., 1] = -ox * along * fade
     gap = np.clip(0.5 + np.minimum(below, ox - below), 0.0, 1.0) * (ox > 0)
-    return field, gap.astype(np.float32)
+    around = np.clip(0.5 + np.minimum(below + ox / 2, ox / 2 - below), 0.0, 1.0) * (ox > 0)
+    return field, gap.astype(np.float32), around.astype(np.float32)
 
 
 def landmark_flow(reconstruction: np.ndarray, edited: np.ndarray, points: tuple | None = None) -> tuple[np.ndarray, np.ndarray] | None:

@@ -28,6 +28,7 @@ import argparse
 import io
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +59,7 @@ def variants(pe, z, original: np.ndarray, grid, mask: np.ndarray, opens: float =
     o = original.astype(np.float32)
     plain = o + fc.sample(delta, grid)
     mot = fc.motion(recon, face, mask, landmarks=LANDMARKS)
-    full = fc.Motion(mot.flow, mot.share, 1.0, mot.opening, mot.gap, opens)  # the mechanism measured in full, whatever the gate says
+    full = replace(mot, weight=1.0, opening_weight=opens)  # the mechanism measured in full, whatever the gate says
     flow, _ = fc.flow_change(o, grid, recon, face, delta, mask, colour=_colour(pe), mot=full)
     warp = fc.warp_patch(o, fc.output_displacement(mot.flow * mask[:, :, None], grid))
     u8 = lambda a: np.clip(np.rint(a), 0, 255).astype(np.uint8)  # noqa: E731

@@ -135,14 +135,19 @@ def test_an_opened_band_shows_the_decode_in_the_colour_mode_of_every_change():
     mask = np.ones((s, s), np.float32)
     original = np.zeros((w, w, 3), np.float32) + (200.0, 120.0, 100.0)  # a warm photo
     luma = lambda d: colour_change(d, "luma")  # noqa: E731
-    mot = fc.Motion(np.zeros((s, s, 2), np.float32), 0.5, 1.0, opening, gap, 1.0)
+    mot = fc.Motion(np.zeros((s, s, 2), np.float32), 0.5, 1.0, opening, gap, None, 1.0)
     out = original + fc.flow_change(original, grid, recon, face, face - recon, mask, luma, mot)[0]
     band = out[63:65, 50:78]  # the middle of the band (crop rows 30–33), away from its soft edges
     assert np.allclose(band @ LUMA, float(np.array([20.0, 20.0, 90.0]) @ LUMA), atol=1.0)  # the decode's brightness
     assert np.allclose(band[..., 0] - band[..., 1], 80.0, atol=1.0)  # the photo's hue, not the decode's blue
-    closed = fc.Motion(mot.flow, 0.5, 1.0, opening, gap, 0.0)  # opening weight 0: no band drawn
+    closed = fc.Motion(mot.flow, 0.5, 1.0, opening, gap, None, 0.0)  # opening weight 0: no band drawn
     plain = original + fc.flow_change(original, grid, recon, face, face - recon, mask, luma, closed)[0]
     assert np.abs(plain[63:65, 50:78] - band).max() > 10.0
+    assert np.abs(plain[63:65, 50:78] - original[63:65, 50:78]).max() > 10.0  # without ``around``, the gap's shading is added
+    hidden = fc.Motion(mot.flow, 0.5, 1.0, opening, gap, gap, 0.0)  # a smile's grin: the mouth not opened, its gap not added
+    kept = original + fc.flow_change(original, grid, recon, face, face - recon, mask, luma, hidden)[0]
+    assert np.abs(kept[63:65, 50:78] - original[63:65, 50:78]).max() < 1.0
+    assert np.array_equal(kept[:50], plain[:50])  # elsewhere the change is added as before
 
 
 # --------------------------------------------------------------------------- PhotoEdit's composite

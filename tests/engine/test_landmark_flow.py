@@ -85,12 +85,16 @@ def test_a_mouth_that_opens_is_a_jaw_drop_with_a_drawn_gap(face):
     drop = np.zeros((64, 64, 2), np.float32)
     drop[..., 1] = -DROP * lower  # opened(u) = crop(u − DROP) below the line
     opened = fc.resample(crop, drop)
-    field, gap = lf.mouth_opening(crop, opened)
+    field, gap, around = lf.mouth_opening(crop, opened)
     mid = int(round(before[66, 0]))
     lip = int(round(before[57, 1]))  # the lower lip's outer edge
     assert field[lip + int(DROP) + 1, mid, 1] == pytest.approx(-DROP, abs=0.8)  # moved down with the jaw
     assert np.all(field[: int(before[51, 1]), :, :] == 0)  # nothing above the upper lip moves
     assert gap.max() == 1.0 and gap[:, mid].sum() == pytest.approx(DROP, abs=1.0)  # the band is as tall as the drop
+    ys = np.arange(64)
+    centre = lambda band: (band[:, mid] * ys).sum() / band[:, mid].sum()  # noqa: E731
+    assert around[:, mid].sum() == pytest.approx(gap[:, mid].sum(), abs=0.2)  # the same band, half a drop higher:
+    assert centre(gap) - centre(around) == pytest.approx(DROP / 2, abs=0.3)  # centred on the closed lips' line
     assert lf.mouth_opening(crop, crop) is None  # no opening, no jaw drop
 
 
