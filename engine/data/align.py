@@ -161,8 +161,8 @@ _DLIB_LOCK = threading.Lock()
 
 
 def _dlib_models():
-    """(detector, 5-point predictor, rectangle type), loaded once per process (~0.8 s: dlib
-    builds its HOG detector slowly; it releases the GIL meanwhile, see :func:`start_warm_up`)."""
+    """(detector, 5-point predictor, rectangle type), loaded once per process (~0.5-0.8 s: dlib
+    builds its HOG detector slowly, holding the GIL — see :func:`start_warm_up`)."""
     with _DLIB_LOCK:
         if not _DLIB:
             import dlib
@@ -176,9 +176,12 @@ def _dlib_models():
 
 def start_warm_up() -> threading.Thread | None:
     """Load dlib's models on a daemon thread, so the first photo opened does not wait ~0.8 s
-    for them. dlib releases the GIL while it loads (checked: the main thread keeps running), so
-    this never stalls a GUI. Does nothing without the ``faces`` extra, once loaded, or when the
-    environment variable ``LATENT_STUDIO_PHOTO_WARMUP=0``."""
+    for them. Measured again 2026-12-07 (dlib 20.0 here): dlib does *not* release the GIL while it
+    builds the detector — a 5 ms heartbeat on another thread stops for the whole ~0.5 s — so an
+    in-process GUI stalls once, at engine start, instead of at the first photo. (The 68-point
+    predictor of the landmark flow, engine.data.landmarks, holds it ~0.8 s at the first geometric
+    edit.) Does nothing without the ``faces`` extra, once loaded, or when the environment variable
+    ``LATENT_STUDIO_PHOTO_WARMUP=0``."""
     if _DLIB or os.environ.get("LATENT_STUDIO_PHOTO_WARMUP", "1") == "0":
         return None
 

@@ -26,7 +26,7 @@ class PhotoHandlers(HandlerBase):
     def __init__(self, engine: EngineHost) -> None:
         super().__init__(engine)
         self.current: PhotoEdit | None = None
-        start_warm_up()  # dlib's models load on a background thread (it releases the GIL)
+        start_warm_up()  # dlib's models load on a background thread (holding the GIL ~0.5 s: align.start_warm_up)
 
     def handlers(self) -> dict[type, Handler]:
         return {
