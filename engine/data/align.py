@@ -174,21 +174,29 @@ def _dlib_models():
     return _DLIB["detector"], _DLIB["predictor"], _DLIB["rect"]
 
 
-def start_warm_up() -> threading.Thread | None:
+def face_detector():
+    """dlib's HOG face detector, one per process (the landmark judge and flow share it)."""
+    return _dlib_models()[0]
+
+
+def start_warm_up(*more: Callable[[], object]) -> threading.Thread | None:
     """Load dlib's models on a daemon thread, so the first photo opened does not wait ~0.8 s
     for them. Measured again 2026-12-07 (dlib 20.0 here): dlib does *not* release the GIL while it
     builds the detector — a 5 ms heartbeat on another thread stops for the whole ~0.5 s — so an
     in-process GUI stalls once, at engine start, instead of at the first photo. (The 68-point
     predictor of the landmark flow, engine.data.landmarks, holds it ~0.8 s at the first geometric
-    edit.) Does nothing without the ``faces`` extra, once loaded, or when the environment variable
-    ``LATENT_STUDIO_PHOTO_WARMUP=0``."""
-    if _DLIB or os.environ.get("LATENT_STUDIO_PHOTO_WARMUP", "1") == "0":
+    edit, unless it is passed here as one of ``more``: loaders run after these on the same thread, so
+    every dlib load happens at engine start.) Does nothing without the ``faces`` extra, once loaded,
+    or when the environment variable ``LATENT_STUDIO_PHOTO_WARMUP=0``."""
+    if (_DLIB and not more) or os.environ.get("LATENT_STUDIO_PHOTO_WARMUP", "1") == "0":
         return None
 
     def run():
         try:
             if dlib_available():
                 _dlib_models()
+                for load in more:
+                    load()
         except Exception:  # a broken dlib install shows up, with its message, on the first detect
             pass
 

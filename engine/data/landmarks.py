@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from typing import Callable
 
 import numpy as np
@@ -53,6 +54,7 @@ MIN_SIDE = 256  # upscale small images to at least this side before detection (t
 MAX_UPSCALE = 4
 
 _DLIB: dict = {}
+_DLIB_LOCK = threading.Lock()
 
 
 def predictor_path() -> str:
@@ -63,12 +65,22 @@ def predictor_path() -> str:
 
 
 def _models():
-    """(HOG detector, 68-point predictor), loaded once per process."""
-    if not _DLIB:
-        import dlib
+    """(HOG detector, 68-point predictor), loaded once per process; the detector is face
+    alignment's (building one holds the GIL ~0.5 s, loading the predictor ~0.8 s: engine.service.photo
+    loads both on align's warm-up thread at engine start)."""
+    with _DLIB_LOCK:  # the warm-up thread and a render may ask at once: load once
+        if not _DLIB:
+            import dlib
 
-        _DLIB.update(detector=dlib.get_frontal_face_detector(), predictor=dlib.shape_predictor(predictor_path()))
+            from engine.data.align import face_detector
+
+            _DLIB.update(detector=face_detector(), predictor=dlib.shape_predictor(predictor_path()))
     return _DLIB["detector"], _DLIB["predictor"]
+
+
+def load_models() -> None:
+    """Load the detector and the 68-point predictor now (a warm-up's loader)."""
+    _models()
 
 
 def detector():

@@ -89,3 +89,21 @@ def test_large_photo_alignment_matches_small(astronaut):
     assert large.alignment.angle_deg == pytest.approx(small.alignment.angle_deg, abs=1.5)
     assert np.allclose(large.alignment.matrix[:, 2], 4 * small.alignment.matrix[:, 2], atol=4 * 2.0)  # within 2 px of the small photo
     assert np.abs(large.crop.astype(int) - small.crop.astype(int)).mean() < 8
+
+
+@pytest.mark.skipif(not align.dlib_available(), reason="needs dlib")
+def test_the_warm_up_loads_every_dlib_model_once_at_engine_start(monkeypatch):
+    """dlib holds the GIL while it loads (~0.5 s the detector, ~0.8 s the 68-point predictor): the
+    engine loads them all on one thread when it starts, not in the first geometric edit's drag, and
+    the landmark judge/flow share alignment's detector instead of building a second one."""
+    from engine.data import landmarks
+
+    monkeypatch.delenv("LATENT_STUDIO_PHOTO_WARMUP", raising=False)
+    ran = []
+    thread = align.start_warm_up(landmarks.load_models, lambda: ran.append(True))
+    assert thread is not None
+    thread.join(timeout=60)
+    assert ran == [True] and landmarks._DLIB  # the loaders ran after alignment's models
+    assert landmarks._models()[0] is align.face_detector()  # one HOG detector per process
+    monkeypatch.setenv("LATENT_STUDIO_PHOTO_WARMUP", "0")
+    assert align.start_warm_up(landmarks.load_models) is None
