@@ -45,25 +45,16 @@ def _u8(image: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(np.asarray(image, np.float32)), 0, 255).astype(np.uint8)
 
 
-def _upscaled(img: np.ndarray, k: int) -> np.ndarray:
-    from PIL import Image
-
-    return img if k == 1 else np.asarray(Image.fromarray(img).resize((img.shape[1] * k, img.shape[0] * k), Image.Resampling.BICUBIC))
-
-
 def _reference(reconstruction: np.ndarray):
     """(upscale factor, box, points) of the reconstruction, cached: every edit of a photo shares
     them; None when dlib finds no face on it with a score of at least MIN_SCORE."""
-    from engine.data.landmarks import detector, points_in, upscale_factor
+    from engine.data.landmarks import detect, points_in
 
     img = _u8(reconstruction)
 
     def find():
-        k = upscale_factor(min(img.shape[:2]))
-        big = _upscaled(img, k)
-        boxes, _, _ = detector().run(big, 0, MIN_SCORE)
-        best = max(range(len(boxes)), key=lambda i: boxes[i].area(), default=None)
-        return None if best is None else (k, boxes[best], points_in(big, k, boxes[best]))
+        found = detect(img, MIN_SCORE)
+        return None if found is None else (found[1], found[2], points_in(*found))
 
     return _REFS.get_or_compute(array_key(img), find)
 
@@ -74,13 +65,13 @@ _REFS: SmallCache[tuple | None] = SmallCache(4)
 def landmark_points(reconstruction: np.ndarray, edited: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """(68×2 points on the reconstruction, the same on the edited decode), crop px, read in the
     reconstruction's face box; None when dlib finds no face on the reconstruction (see MIN_SCORE)."""
-    from engine.data.landmarks import points_in
+    from engine.data.landmarks import points_in, upscaled
 
     ref = _reference(reconstruction)
     if ref is None:
         return None
     k, box, before = ref
-    return before, points_in(_upscaled(_u8(edited), k), k, box)
+    return before, points_in(upscaled(_u8(edited), k), k, box)
 
 
 def closed_mouth(before: np.ndarray, after: np.ndarray) -> np.ndarray:

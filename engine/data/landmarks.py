@@ -92,18 +92,23 @@ def upscale_factor(side: int) -> int:
     return int(min(MAX_UPSCALE, max(1, math.ceil(MIN_SIDE / max(int(side), 1)))))
 
 
-def detect(image: np.ndarray):
-    """(the bicubic upscale dlib looks at, its factor k, the largest HOG box on it) for ``image``
-    (H×W×3 uint8); None when the detector finds no face. The age labeller reads the same box."""
+def upscaled(image: np.ndarray, k: int) -> np.ndarray:
+    """``image`` (H×W×3 uint8) enlarged k times (bicubic), as dlib reads it."""
     from PIL import Image
 
-    detector, _ = _models()
+    if k == 1:
+        return np.ascontiguousarray(image)
+    return np.asarray(Image.fromarray(image).resize((image.shape[1] * k, image.shape[0] * k), Image.Resampling.BICUBIC))
+
+
+def detect(image: np.ndarray, min_score: float = 0.0):
+    """(the bicubic upscale dlib looks at, its factor k, the largest HOG box on it) for ``image``
+    (H×W×3 uint8); None when the detector finds no face scoring at least ``min_score`` (dlib's
+    own threshold at 0). The age labeller reads the same box."""
     k = upscale_factor(min(image.shape[:2]))
-    big = np.ascontiguousarray(image)
-    if k > 1:
-        big = np.asarray(Image.fromarray(image).resize((image.shape[1] * k, image.shape[0] * k), Image.Resampling.BICUBIC))
-    dets = detector(big, 0)
-    return None if len(dets) == 0 else (big, k, max(dets, key=lambda r: r.area()))
+    big = upscaled(image, k)
+    boxes, _, _ = detector().run(big, 0, min_score)
+    return None if len(boxes) == 0 else (big, k, max(boxes, key=lambda r: r.area()))
 
 
 def points_in(big: np.ndarray, k: int, box) -> np.ndarray:
