@@ -22,7 +22,8 @@ decodes instead (``engine.landmark_flow``): the optical flow above carried littl
 landmarks carry it (docs/photo.md, "The landmark flow"); the optical flow decides elsewhere and
 whenever dlib is not sure of the face. The lips move there without the change of the mouth's
 opening; for a MouthOpen edit (``OPENS``, its own weight) the opening is a jaw drop composed on top,
-and the band it opens shows the edited decode itself (docs/photo.md, "The mouth's opening").
+and the band it opens is painted as a mouth's inside: a deep red, shaded from the photo's lips'
+brightness (docs/photo.md, "The mouth's opening").
 
 Functions of numpy arrays (the last few flows cached); torch only for the small optimisation and the
 resampling; ``photo_change`` is PhotoEdit.warped_change's hook.
@@ -45,6 +46,12 @@ from engine.small_cache import SmallCache, array_key
 #: its opening is a jaw drop with the gap drawn (docs/photo.md, "The mouth's opening").
 WARPED = ("Smiling", "MouthOpen", "EyesOpen", "HeadYaw", "HeadRoll")
 OPENS = ("MouthOpen",)  # edits whose mouth opening is warped as a jaw drop and drawn; the others' is left to the residual
+#: Edits that are the warp alone, the change the flow does not explain left out: a head turn is motion,
+#: and what the 64-px decode changes beyond it is the turned face's ghost (the decode itself draws a
+#: transparent double of the cheek at HeadYaw +3σ), which the residual pasted beside the warped jaw and
+#: hair on every real portrait; the warp alone moves the yaw measure nearly as far (docs/photo.md).
+#: Not HeadRoll: its residual carries the eyes' tilt (the landmark field leaves the eyes out).
+WARP_ONLY = ("HeadYaw",)
 SPAN_LO, SPAN_HI = 0.5, 0.9  # the step's share in that span: no warp below LO, in full from HI
 CONTROL = 16  # control points per side of the flow (a 64-px crop: one per 4 px — features, not texture)
 SMOOTH = 1e-2  # λ per squared crop px between neighbouring control points (data term ~1e-3): 1e-4..1e-3 fold lips and noses
@@ -58,8 +65,8 @@ MAX_FLOW = 6.0  # crop px: a larger motion is not an edit this model makes; clip
 class Motion:
     """A change's motion part: the flow (S×S×2, crop px, dst(u) ≈ src(u + F)), the share of the
     change's energy it explains, and the weight w it is used with; the mouth's opening as a jaw drop,
-    the band it opens and the band around the closed lips (``landmark_flow.mouth_opening``; None
-    without one) and the opening's weight."""
+    the band it opens, the band around the closed lips and the lips (``landmark_flow.mouth_opening``;
+    None without one) and the opening's weight; how far the edit is the warp alone (``WARP_ONLY``)."""
 
     flow: np.ndarray
     share: float
@@ -68,6 +75,8 @@ class Motion:
     gap: np.ndarray | None = None
     around: np.ndarray | None = None
     opening_weight: float = 0.0
+    lips: np.ndarray | None = None
+    warp_only: float = 0.0
 
 
 def _t(a: np.ndarray):
@@ -151,35 +160,48 @@ def explained_share(src: np.ndarray, dst: np.ndarray, flow: np.ndarray, mask: np
 def geometric_weight(step: np.ndarray, attributes: dict | None, std: np.ndarray, readouts: dict | None = None,
                      names: tuple[str, ...] = WARPED) -> float:  # fmt: skip
     """How far a latent step is a warped (geometric) edit, smoothstepped from SPAN_LO (0) to SPAN_HI (1);
-    with ``names=OPENS``, how far it is an edit whose mouth opening is drawn as a jaw drop.
-    The share is the larger of (a) the step's energy share in the span of the WARPED attributes' steps
-    (a slider edit as the model stores it) and (b) the WARPED attributes' share of Σ r_a², r_a the change
-    of attribute a's read-out (``readouts``: the vectors the editor's locks keep fixed, classifier
-    normals where stored) in units of its own 1σ step. (b) is what a *locked* edit keeps: the editor
-    projects the locked attributes' read-outs out of a step, which takes it out of the span of (a)
-    (a locked Smiling step of the default model has 0.37–0.48 of its energy there, and 0.89–1.0 of its
-    read-out change on the warped attributes). 0 without the WARPED directions."""
+    with ``names=OPENS``, how far it is an edit whose mouth opening is drawn as a jaw drop (and so on:
+    ``geometric_weights`` for one group)."""
+    return geometric_weights(step, attributes, std, readouts, (names,))[0]
+
+
+def geometric_weights(step: np.ndarray, attributes: dict | None, std: np.ndarray, readouts: dict | None,
+                      groups: tuple[tuple[str, ...], ...]) -> tuple[float, ...]:  # fmt: skip
+    """For each group of attribute names (WARPED, OPENS, WARP_ONLY), how far ``step`` is an edit of
+    that group, smoothstepped from SPAN_LO (0) to SPAN_HI (1). The share is the larger of (a) the
+    step's energy share in the span of the group's attribute steps (a slider edit as the model stores
+    it) and (b) the group's share of Σ r_a², r_a the change of attribute a's read-out (``readouts``:
+    the vectors the editor's locks keep fixed, classifier normals where stored) in units of its own 1σ
+    step. (b) is what a *locked* edit keeps: the editor projects the locked attributes' read-outs out
+    of a step, which takes it out of the span of (a) (a locked Smiling step of the default model has
+    0.37–0.48 of its energy there, and 0.89–1.0 of its read-out change on the warped attributes).
+    0 for a group none of whose directions the model has."""
     from engine.protocol.edits import attribute_step_vector
 
     step = np.asarray(step, np.float64).reshape(-1)
     total = float(step @ step)
     attributes = attributes or {}
-    if total <= 0 or not any(n in attributes for n in names):
-        return 0.0
+    if total <= 0:
+        return tuple(0.0 for _ in groups)
     steps = {n: attribute_step_vector(d, std) for n, d in attributes.items()}
-    q, _ = np.linalg.qr(np.stack([steps[n] for n in names if n in steps], 1))
-    share = float(np.sum((q.T @ step) ** 2) / total)
-    if readouts:
-        r2 = {}
-        for n, s in steps.items():
-            c = np.asarray(readouts.get(n, attributes[n]), np.float64).reshape(-1)[: step.size]
-            unit = float(c @ s)
-            r2[n] = (float(c @ step) / unit) ** 2 if abs(unit) > 1e-12 else 0.0
-        moved = sum(r2.values())
+    r2: dict[str, float] = {}
+    for n, s in steps.items() if readouts else ():
+        c = np.asarray(readouts.get(n, attributes[n]), np.float64).reshape(-1)[: step.size]
+        unit = float(c @ s)
+        r2[n] = (float(c @ step) / unit) ** 2 if abs(unit) > 1e-12 else 0.0
+    moved = sum(r2.values())
+    weights = []
+    for names in groups:
+        if not any(n in steps for n in names):
+            weights.append(0.0)
+            continue
+        q, _ = np.linalg.qr(np.stack([steps[n] for n in names if n in steps], 1))
+        share = float(np.sum((q.T @ step) ** 2) / total)
         if moved > 0:
             share = max(share, sum(v for n, v in r2.items() if n in names) / moved)
-    t = float(np.clip((share - SPAN_LO) / (SPAN_HI - SPAN_LO), 0.0, 1.0))
-    return t * t * (3.0 - 2.0 * t)
+        t = float(np.clip((share - SPAN_LO) / (SPAN_HI - SPAN_LO), 0.0, 1.0))
+        weights.append(t * t * (3.0 - 2.0 * t))
+    return tuple(weights)
 
 
 def motion(reconstruction: np.ndarray, face: np.ndarray, mask: np.ndarray, quick: bool = False, landmarks: bool = True) -> Motion:
@@ -205,7 +227,8 @@ def _motion(reconstruction: np.ndarray, face: np.ndarray, mask: np.ndarray, quic
             flow = np.clip(cover * lm + (1.0 - cover) * flow, -MAX_FLOW, MAX_FLOW).astype(np.float32)
         opened = mouth_opening(reconstruction, face, points) if points is not None else None
         if opened is not None:
-            return Motion(flow, explained_share(reconstruction, face, flow, mask), 1.0, *opened)  # opening, gap, around
+            opening, gap, around, lips = opened
+            return Motion(flow, explained_share(reconstruction, face, flow, mask), 1.0, opening, gap, around, lips=lips)
     return Motion(flow=flow, share=explained_share(reconstruction, face, flow, mask))
 
 
@@ -271,15 +294,45 @@ def flow_change(original: np.ndarray, grid, reconstruction: np.ndarray, face: np
     residual = delta - explained
     if mot.around is not None and mot.opening_weight < 1:  # a mouth not opened: the decode's gap is not added either
         residual = residual * (1.0 - mot.weight * (1.0 - mot.opening_weight) * mot.around)[:, :, None]
+    residual = residual * (1.0 - mot.weight * mot.warp_only)  # a head turn: the warp alone
     change = sample(residual, grid)
     original = np.asarray(original, np.float32)
     warped = warp_patch(original, output_displacement(f, grid))
     change = change + (warped - original)
-    if drawn is not None:  # the opened band shows what the photo does not have: the edited decode, in the
-        # colour mode of every change (luma: its brightness on the photo's own hue; its colours were blue casts)
-        painted = warped + colour(sample(np.asarray(face, np.float32), grid) - warped)
+    if drawn is not None:  # the opened band shows what the photo does not have: a mouth's interior
+        painted = mouth_interior(original, grid, mot.gap, mot.lips)
+        if painted is None:  # no lips to take a colour from: the decode in the colour mode of every change
+            painted = warped + colour(sample(np.asarray(face, np.float32), grid) - warped)
         change = (1.0 - drawn) * change + drawn * (painted - original)
     return change, mot
+
+
+#: An open mouth's inside, painted where the jaw drop opens a band: a deep red (luma 1) at SHADE times
+#: the photo's lips' brightness, from the band's edges (EDGE) to its middle (MIDDLE). The decode's own
+#: opening is no model of it: on the portrait its mean brightness is 0.89 of its lips' (a pale tongue at
+#: 64 px), drawn as a grey (luma mode on white teeth) or blue (the cGAN's colours) soft blob.
+INTERIOR_HUE = np.array([1.55, 0.75, 0.75], np.float32) / float(np.array([1.55, 0.75, 0.75]) @ [0.299, 0.587, 0.114])
+SHADE = (0.40, 0.12)  # (EDGE, MIDDLE): the band's middle, a crop px or more from its edges, is darkest
+
+
+def mouth_interior(original: np.ndarray, grid, gap: np.ndarray, lips: np.ndarray | None) -> np.ndarray | None:
+    """H×W×3: a mouth's inside over the opened band ``gap`` (S×S), its brightness the photo's lips'
+    (``lips``: their S×S mask; the photo's pixels under it) times SHADE, darker towards the band's
+    middle. None when ``lips`` covers no output pixel (the caller then draws the decode)."""
+    import torch
+
+    from engine.fit_composite import LUMA
+
+    if lips is None:
+        return None
+    w = np.clip(sample(lips[:, :, None], grid, mode="bilinear")[:, :, 0], 0.0, 1.0)
+    if w.sum() < 1.0:
+        return None
+    lip_y = float(((np.asarray(original, np.float32) @ LUMA) * w).sum() / w.sum())
+    depth = gaussian_blur(torch.from_numpy(np.ascontiguousarray(gap, np.float32))[None, None], 1.0, truncate=3.0)[0, 0].numpy()
+    depth = np.clip(sample((depth / max(float(depth.max()), 1e-6))[:, :, None], grid, mode="bilinear")[:, :, 0], 0.0, 1.0)
+    shade = SHADE[0] + (SHADE[1] - SHADE[0]) * depth
+    return lip_y * shade[:, :, None] * INTERIOR_HUE
 
 
 def _readouts(model) -> dict | None:
@@ -301,14 +354,14 @@ def photo_change(pe, z_edited: np.ndarray, labels, face: np.ndarray, delta: np.n
     if not pe.same_labels(labels) or stats is None:
         return None
     step, attributes, readouts = np.asarray(z_edited, np.float64).reshape(-1) - pe.z, getattr(model, "attributes", None), _readouts(model)
-    w = geometric_weight(step, attributes, stats.std, readouts)
+    w, opens, warp_only = geometric_weights(step, attributes, stats.std, readouts, (WARPED, OPENS, WARP_ONLY))
     if w <= 0:
         return None
     from engine.fit_composite import colour_change
 
     mask = pe.crop_mask(delta.shape[0])
     mot = motion(pe.reconstruction, face, mask, quick)
-    opens = geometric_weight(step, attributes, stats.std, readouts, OPENS) if mot.opening is not None else 0.0
     change, _ = flow_change(original, grid, pe.reconstruction, face, delta, mask, lambda d: colour_change(d, pe.colour),
-                            replace(mot, weight=w, opening_weight=opens))  # fmt: skip
+                            replace(mot, weight=w, opening_weight=opens if mot.opening is not None else 0.0,
+                                    warp_only=warp_only))  # fmt: skip
     return change

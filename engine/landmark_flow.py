@@ -33,6 +33,15 @@ MIN_MOVE = 0.05  # crop px: a mean landmark move below this is landmarker noise,
 # moves by less than dlib's quarter-pixel step (it reads a 4x upscale), so their moves are mostly
 # noise; with them EyesOpen went the right way on 10 of 12 real-portrait edits, without on 12.
 USED = np.r_[0:36, 48:68]
+# dlib's jaw contour, in order: a field of separate Gaussians around its 17 points (3-5 crop px apart)
+# left gaps where the optical flow decided, and a head turn's jaw came out beaded and wavy. Points
+# between neighbours (moves interpolated) fill those gaps — only the gaps: where the landmarks already
+# speak (Σ k ≥ COVER) they add nothing, since as equal voters the in-between points pulled Grace
+# Hopper's smiling mouth corners towards the jaw's smaller move (Smiling +3σ +1.73 -> +0.53 s.d.).
+# Only the jaw: the brows' in-between points reached over the lids, where the optical flow carries
+# EyesOpen (right way 16 -> 12 of 16 with the brows and nose too, seed-2 fits).
+CHAINS = (np.r_[0:17],)
+BETWEEN = 2  # points added between neighbours on a contour
 UPPER_INNER, LOWER_INNER = [61, 62, 63], [67, 66, 65]  # the inner lips' edges, paired column by column
 UPPER_LIP, LOWER_LIP = np.r_[49:54, 61:64], np.r_[55:60, 65:68]  # outer and inner edges, without the corners
 MIN_OPENING = 0.25  # crop px: dlib's step (it reads a 4x upscale); less is no opening
@@ -87,15 +96,22 @@ def closed_mouth(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     return out
 
 
-def mouth_opening(reconstruction: np.ndarray, edited: np.ndarray, points: tuple | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """(O: S×S×2 float32 crop px, gap, around: S×S float32 in 0..1) — the change of the mouth's opening that
+def between(points: np.ndarray) -> np.ndarray:
+    """BETWEEN evenly spaced points between each two neighbours of CHAINS (k·links×2)."""
+    t = (np.arange(1, BETWEEN + 1) / (BETWEEN + 1))[:, None, None]
+    return np.concatenate([((1.0 - t) * points[c[:-1]] + t * points[c[1:]]).reshape(-1, 2) for c in CHAINS])
+
+
+def mouth_opening(reconstruction: np.ndarray, edited: np.ndarray, points: tuple | None = None) -> tuple[np.ndarray, ...] | None:
+    """(O: S×S×2 float32 crop px, gap, around, lips: S×S float32 in 0..1) — the change of the mouth's opening that
     ``closed_mouth`` takes out of the landmark field, as a jaw drop: in the frame of the closed-mouth
     warp, everything below the lips' line (the lower lip, the chin; fading out over FADE px below the
     chin) moves down by the opening o(x) (largest mid-mouth, 0 at the corners), and the band it opens
     samples the line itself; ``gap`` marks that band (where the photo has nothing to show: the
-    composite draws the decode there). ``around``: the same band centred on the lips' line — where
-    the decode's opening lies when the mouth is *not* opened (every other edit), whose shading the
-    composite then leaves out. A mouth that closes (o < 0) moves the lower part up. None
+    composite paints a mouth's interior there). ``around``: the same band centred on the lips' line —
+    where the decode's opening lies when the mouth is *not* opened (every other edit), whose shading
+    the composite then leaves out. ``lips``: the reconstruction's (so the photo's) lips, whose colour
+    that interior is painted in. A mouth that closes (o < 0) moves the lower part up. None
     without a face or when the opening changes by less than MIN_OPENING. ``points``: landmark_points'
     answer when the caller has it already."""
     pts = points or landmark_points(reconstruction, edited)
@@ -123,7 +139,19 @@ def mouth_opening(reconstruction: np.ndarray, edited: np.ndarray, points: tuple 
     field[..., 1] = -ox * along * fade
     gap = np.clip(0.5 + np.minimum(below, ox - below), 0.0, 1.0) * (ox > 0)
     around = np.clip(0.5 + np.minimum(below + ox / 2, ox / 2 - below), 0.0, 1.0) * (ox > 0)
-    return field, gap.astype(np.float32), around.astype(np.float32)
+    return field, gap.astype(np.float32), around.astype(np.float32), lips_mask(before, s)
+
+
+def lips_mask(points: np.ndarray, size: int, supersample: int = 4) -> np.ndarray:
+    """size×size float32 in 0..1: the lips (between dlib's outer and inner lip contours), antialiased."""
+    from PIL import Image, ImageDraw
+
+    big = Image.new("L", (size * supersample, size * supersample), 0)
+    draw = ImageDraw.Draw(big)
+    scaled = lambda idx: [tuple(p) for p in (points[idx] * supersample).tolist()]  # noqa: E731
+    draw.polygon(scaled(np.r_[48:60]), fill=255)
+    draw.polygon(scaled(np.r_[60:68]), fill=0)
+    return np.asarray(big.resize((size, size), Image.BOX), np.float32) / 255.0
 
 
 def landmark_flow(reconstruction: np.ndarray, edited: np.ndarray, points: tuple | None = None) -> tuple[np.ndarray, np.ndarray] | None:
@@ -135,16 +163,20 @@ def landmark_flow(reconstruction: np.ndarray, edited: np.ndarray, points: tuple 
     if pts is None:
         return None
     before, after = pts[0], closed_mouth(*pts)
-    before, after = before[USED], after[USED]
-    d = before - after
+    d = before[USED] - after[USED]
     if float(np.linalg.norm(d, axis=1).mean()) < MIN_MOVE:
         return None
     s = reconstruction.shape[0]
     ys, xs = np.mgrid[0:s, 0:s].astype(np.float64)
-    r2 = (xs[..., None] - after[:, 0]) ** 2 + (ys[..., None] - after[:, 1]) ** 2  # S×S×kept
-    k = np.exp(-r2 / (2.0 * SIGMA**2))
-    total = k.sum(-1)
-    flow = (k @ d) / np.maximum(total, 1e-12)[..., None]
+
+    def kernel(points):  # S×S×n: each point's Gaussian
+        return np.exp(-((xs[..., None] - points[:, 0]) ** 2 + (ys[..., None] - points[:, 1]) ** 2) / (2.0 * SIGMA**2))
+
+    k, kb = kernel(after[USED]), kernel(between(after))
+    fill = np.clip(1.0 - k.sum(-1) / COVER, 0.0, 1.0)[..., None]  # the in-between points speak only in the gaps
+    kb = kb * fill
+    total = k.sum(-1) + kb.sum(-1)
+    flow = (k @ d + kb @ (between(before) - between(after))) / np.maximum(total, 1e-12)[..., None]
     cover = np.minimum(total / COVER, 1.0)
     return flow.astype(np.float32), cover.astype(np.float32)
 

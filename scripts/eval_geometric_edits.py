@@ -49,9 +49,10 @@ def hf_energy(image: np.ndarray, weight: np.ndarray) -> float:
     return float((weight * (y - blurred) ** 2).sum())
 
 
-def variants(pe, z, original: np.ndarray, grid, mask: np.ndarray, opens: float = 0.0):
+def variants(pe, z, original: np.ndarray, grid, mask: np.ndarray, opens: float = 0.0, warp_only: float = 0.0):
     """{method: uint8 image} for one edited latent, and the motion found; ``opens``: the weight of the
-    mouth's opening drawn as a jaw drop (1 for a MouthOpen edit, as the product gives it)."""
+    mouth's opening drawn as a jaw drop (1 for a MouthOpen edit, as the product gives it);
+    ``warp_only``: how far the residual is left out (1 for HeadYaw)."""
     from engine import flow_composite as fc
 
     delta, face, _ = pe._layers(z)
@@ -59,7 +60,7 @@ def variants(pe, z, original: np.ndarray, grid, mask: np.ndarray, opens: float =
     o = original.astype(np.float32)
     plain = o + fc.sample(delta, grid)
     mot = fc.motion(recon, face, mask, landmarks=LANDMARKS)
-    full = replace(mot, weight=1.0, opening_weight=opens)  # the mechanism measured in full, whatever the gate says
+    full = replace(mot, weight=1.0, opening_weight=opens, warp_only=warp_only)  # the mechanism measured in full, whatever the gate says
     flow, _ = fc.flow_change(o, grid, recon, face, delta, mask, colour=_colour(pe), mot=full)
     warp = fc.warp_patch(o, fc.output_displacement(mot.flow * mask[:, :, None], grid))
     u8 = lambda a: np.clip(np.rint(a), 0, 255).astype(np.uint8)  # noqa: E731
@@ -134,7 +135,7 @@ def main(argv=None) -> int:
         for attr in [e for e in EDITS if e in model.attributes]:  # a cGAN: Eyeglasses is a label, not a direction
             for amount in AMOUNTS:
                 z = pe.edited_latent(None, EditStack(ops=(AttributeStep(name=attr, amount=amount),)))
-                imgs, face, mot = variants(pe, z, original, grid, mask, 1.0 if attr in fc.OPENS else 0.0)
+                imgs, face, mot = variants(pe, z, original, grid, mask, float(attr in fc.OPENS), float(attr in fc.WARP_ONLY))
                 imgs["decode"] = face
                 product = pe.render(z, full_resolution=True).image.astype(int)  # what PhotoEdit composites now
                 product_is = "flow" if attr in fc.WARPED else "plain"

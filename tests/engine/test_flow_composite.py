@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -118,9 +120,34 @@ def test_flow_change_moves_the_photo_and_adds_no_ghost():
     assert np.abs(inner - shifted).mean() < 0.25 * np.abs(original[40:88, 40:88] - shifted).mean()
 
 
-def test_an_opened_band_shows_the_decode_in_the_colour_mode_of_every_change():
-    """MouthOpen's jaw drop: where the band opens, the photo has nothing to show, so the decode's
-    brightness is painted on the photo's own hue (luma mode); outside the band the warp as always."""
+def test_a_head_turn_is_the_warp_alone():
+    """HeadYaw (WARP_ONLY): the photo warped, and nothing of the change the flow does not explain (at
+    64 px a turned face's ghost); a Smiling edit still adds it."""
+    s, w = 64, 128
+    grid = sampling_grid(np.array([[0.5, 0.0, 0.0], [0.0, 0.5, 0.0]]), w, w, s, s)
+    recon, face = blobs(), blobs(shift=(1.0, 0.0))
+    mask = np.ones((s, s), np.float32)
+    delta = face - recon + 15.0  # a motion and a shading no flow explains
+    original = np.random.default_rng(3).uniform(60, 200, (w, w, 3)).astype(np.float32)
+    mot = fc.motion(recon, face, mask, landmarks=False)
+    turned, _ = fc.flow_change(original, grid, recon, face, delta, mask, mot=replace(mot, warp_only=1.0))
+    warped = fc.warp_patch(original, fc.output_displacement(mot.flow * mask[:, :, None], grid))
+    assert np.allclose(turned, warped - original, atol=1e-4)
+    smiled, _ = fc.flow_change(original, grid, recon, face, delta, mask, mot=mot)
+    assert (smiled - turned).mean() == pytest.approx(15.0, abs=1.5)
+    e = np.eye(3, dtype=np.float32)
+    attributes, std = {"HeadYaw": e[0], "Smiling": e[1], "Eyeglasses": e[2]}, np.ones(3, np.float32)
+    groups = (fc.WARPED, fc.OPENS, fc.WARP_ONLY)
+    assert fc.geometric_weights(e[0], attributes, std, None, groups) == (1.0, 0.0, 1.0)
+    assert fc.geometric_weights(e[1], attributes, std, None, groups) == (1.0, 0.0, 0.0)
+    assert fc.geometric_weights(e[0] + e[1], attributes, std, None, groups) == (1.0, 0.0, 0.0)  # half a turn: the change kept
+
+
+def test_an_opened_band_is_painted_as_a_mouths_inside():
+    """MouthOpen's jaw drop: where the band opens, the photo has nothing to show and the decode's
+    opening is no model of a mouth (a soft grey or blue blob), so a mouth's inside is painted: a deep
+    red at a share of the photo's lips' brightness, darkest mid-band; outside the band the warp as always.
+    Without lips to read, the decode in the colour mode of every change."""
     from engine.fit_composite import LUMA, colour_change
 
     s, w = 64, 128
@@ -132,14 +159,24 @@ def test_an_opened_band_shows_the_decode_in_the_colour_mode_of_every_change():
     opening[30:, 20:44, 1] = -4.0
     gap = np.zeros((s, s), np.float32)
     gap[30:34, 20:44] = 1.0
+    lips = np.zeros((s, s), np.float32)
+    lips[27:30, 20:44] = 1.0  # crop rows 27–29: output rows 54–59
     mask = np.ones((s, s), np.float32)
     original = np.zeros((w, w, 3), np.float32) + (200.0, 120.0, 100.0)  # a warm photo
+    original[54:60] = (180.0, 90.0, 90.0)  # its lips
     luma = lambda d: colour_change(d, "luma")  # noqa: E731
-    mot = fc.Motion(np.zeros((s, s, 2), np.float32), 0.5, 1.0, opening, gap, None, 1.0)
+    mot = fc.Motion(np.zeros((s, s, 2), np.float32), 0.5, 1.0, opening, gap, None, 1.0, lips=lips)
     out = original + fc.flow_change(original, grid, recon, face, face - recon, mask, luma, mot)[0]
+    lip_y = float(np.array([180.0, 90.0, 90.0]) @ LUMA)
     band = out[63:65, 50:78]  # the middle of the band (crop rows 30–33), away from its soft edges
-    assert np.allclose(band @ LUMA, float(np.array([20.0, 20.0, 90.0]) @ LUMA), atol=1.0)  # the decode's brightness
-    assert np.allclose(band[..., 0] - band[..., 1], 80.0, atol=1.0)  # the photo's hue, not the decode's blue
+    assert np.all(band @ LUMA < 0.25 * lip_y)  # dark: a mouth's inside, where the decode's was at 0.2 of the photo
+    assert np.all(band @ LUMA > 0.05 * lip_y)
+    assert np.all((band[..., 0] > 1.8 * band[..., 1]) & (band[..., 1] == band[..., 2]))  # deep red, not the decode's blue
+    edge = out[61, 50:78] @ LUMA  # the band's upper edge is lighter than its middle
+    assert np.all(edge > band[0] @ LUMA)
+    no_lips = replace(mot, lips=np.zeros((s, s), np.float32))  # nothing to read: the decode, luma on the photo's hue
+    drawn = original + fc.flow_change(original, grid, recon, face, face - recon, mask, luma, no_lips)[0]
+    assert np.allclose(drawn[63:65, 50:78] @ LUMA, float(np.array([20.0, 20.0, 90.0]) @ LUMA), atol=1.0)
     closed = fc.Motion(mot.flow, 0.5, 1.0, opening, gap, None, 0.0)  # opening weight 0: no band drawn
     plain = original + fc.flow_change(original, grid, recon, face, face - recon, mask, luma, closed)[0]
     assert np.abs(plain[63:65, 50:78] - band).max() > 10.0

@@ -85,7 +85,7 @@ def test_a_mouth_that_opens_is_a_jaw_drop_with_a_drawn_gap(face):
     drop = np.zeros((64, 64, 2), np.float32)
     drop[..., 1] = -DROP * lower  # opened(u) = crop(u − DROP) below the line
     opened = fc.resample(crop, drop)
-    field, gap, around = lf.mouth_opening(crop, opened)
+    field, gap, around, lips = lf.mouth_opening(crop, opened)
     mid = int(round(before[66, 0]))
     lip = int(round(before[57, 1]))  # the lower lip's outer edge
     assert field[lip + int(DROP) + 1, mid, 1] == pytest.approx(-DROP, abs=0.8)  # moved down with the jaw
@@ -96,6 +96,33 @@ def test_a_mouth_that_opens_is_a_jaw_drop_with_a_drawn_gap(face):
     assert around[:, mid].sum() == pytest.approx(gap[:, mid].sum(), abs=0.2)  # the same band, half a drop higher:
     assert centre(gap) - centre(around) == pytest.approx(DROP / 2, abs=0.3)  # centred on the closed lips' line
     assert lf.mouth_opening(crop, crop) is None  # no opening, no jaw drop
+    lower_lip = np.round((before[57] + before[66]) / 2).astype(int)  # between the lower lip's outer and inner edges
+    assert lips[lower_lip[1], lower_lip[0]] > 0.5 and lips.max() <= 1.0  # the photo's lips, whose colour the band's paint takes
+    assert 5 < lips.sum() < 100
+
+
+def test_a_contour_moves_as_one_band_not_as_beads(monkeypatch):
+    """A jaw moved as a whole is moved everywhere along it, between the landmarks too: the jaw's 17
+    points lie 3–5 crop px apart, and separate Gaussians left gaps where the optical flow decided (a
+    head turn's jaw came out wavy). The points between fill only the gaps: a landmark near the jaw
+    (a mouth corner rising) moves as it did without them."""
+    t = np.linspace(0.0, np.pi, 17)
+    before = np.zeros((68, 2))
+    before[:17] = np.c_[32 - 22 * np.cos(t), 28 + 24 * np.sin(t)]  # a jaw, ~4.3 crop px between points
+    before[17:] = np.c_[np.linspace(18, 46, 51), np.full(51, 30.0)]  # the rest, far from the jaw's sides
+    after = before.copy()
+    after[:17, 0] += 1.5
+    flow, cover = lf.landmark_flow(np.zeros((64, 64, 3), np.float32), None, (before, after))
+    mids = np.round((before[:8] + before[1:9]) / 2).astype(int)  # halfway between neighbours, on the left side
+    assert np.all(cover[mids[:, 1], mids[:, 0]] > 0.99)
+    assert np.allclose(flow[mids[:, 1], mids[:, 0], 0], -1.5, atol=0.05)
+    before[48] = before[4] + (3.0, -1.0)  # a mouth corner beside the jaw, rising by 2 px
+    after[48] = before[48] + (0.0, -2.0)
+    corner = tuple(np.round(after[48][::-1]).astype(int))
+    with_between = lf.landmark_flow(np.zeros((64, 64, 3), np.float32), None, (before, after))[0][corner]
+    monkeypatch.setattr(lf, "BETWEEN", 0)
+    without = lf.landmark_flow(np.zeros((64, 64, 3), np.float32), None, (before, after))[0][corner]
+    assert np.allclose(with_between, without, atol=0.02)
 
 
 DROP = 2.0
