@@ -36,6 +36,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from engine.data.images import gaussian_blur
+from engine.fit_composite import LUMA
 from engine.small_cache import SmallCache, array_key
 
 #: The attributes whose edits are warped. Only an edit whose latent step lies in their span is: the
@@ -311,7 +312,7 @@ def flow_change(original: np.ndarray, grid, reconstruction: np.ndarray, face: np
 #: the photo's lips' brightness, from the band's edges (EDGE) to its middle (MIDDLE). The decode's own
 #: opening is no model of it: on the portrait its mean brightness is 0.89 of its lips' (a pale tongue at
 #: 64 px), drawn as a grey (luma mode on white teeth) or blue (the cGAN's colours) soft blob.
-INTERIOR_HUE = np.array([1.55, 0.75, 0.75], np.float32) / float(np.array([1.55, 0.75, 0.75]) @ [0.299, 0.587, 0.114])
+INTERIOR_HUE = np.array([1.55, 0.75, 0.75], np.float32) / float(np.array([1.55, 0.75, 0.75], np.float32) @ LUMA)
 SHADE = (0.40, 0.12)  # (EDGE, MIDDLE): the band's middle, a crop px or more from its edges, is darkest
 
 
@@ -319,17 +320,13 @@ def mouth_interior(original: np.ndarray, grid, gap: np.ndarray, lips: np.ndarray
     """H×W×3: a mouth's inside over the opened band ``gap`` (S×S), its brightness the photo's lips'
     (``lips``: their S×S mask; the photo's pixels under it) times SHADE, darker towards the band's
     middle. None when ``lips`` covers no output pixel (the caller then draws the decode)."""
-    import torch
-
-    from engine.fit_composite import LUMA
-
     if lips is None:
         return None
     w = np.clip(sample(lips[:, :, None], grid, mode="bilinear")[:, :, 0], 0.0, 1.0)
     if w.sum() < 1.0:
         return None
     lip_y = float(((np.asarray(original, np.float32) @ LUMA) * w).sum() / w.sum())
-    depth = gaussian_blur(torch.from_numpy(np.ascontiguousarray(gap, np.float32))[None, None], 1.0, truncate=3.0)[0, 0].numpy()
+    depth = gaussian_blur(_t(gap), 1.0, truncate=3.0)[0, 0].numpy()
     depth = np.clip(sample((depth / max(float(depth.max()), 1e-6))[:, :, None], grid, mode="bilinear")[:, :, 0], 0.0, 1.0)
     shade = SHADE[0] + (SHADE[1] - SHADE[0]) * depth
     return lip_y * shade[:, :, None] * INTERIOR_HUE

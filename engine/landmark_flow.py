@@ -172,11 +172,12 @@ def landmark_flow(reconstruction: np.ndarray, edited: np.ndarray, points: tuple 
     def kernel(points):  # S×S×n: each point's Gaussian
         return np.exp(-((xs[..., None] - points[:, 0]) ** 2 + (ys[..., None] - points[:, 1]) ** 2) / (2.0 * SIGMA**2))
 
-    k, kb = kernel(after[USED]), kernel(between(after))
+    gaps_after = between(after)
+    k, kb = kernel(after[USED]), kernel(gaps_after)
     fill = np.clip(1.0 - k.sum(-1) / COVER, 0.0, 1.0)[..., None]  # the in-between points speak only in the gaps
     kb = kb * fill
     total = k.sum(-1) + kb.sum(-1)
-    flow = (k @ d + kb @ (between(before) - between(after))) / np.maximum(total, 1e-12)[..., None]
+    flow = (k @ d + kb @ (between(before) - gaps_after)) / np.maximum(total, 1e-12)[..., None]
     cover = np.minimum(total / COVER, 1.0)
     return flow.astype(np.float32), cover.astype(np.float32)
 
