@@ -247,15 +247,17 @@ def sample(image: np.ndarray, grid, mode: str = "bicubic") -> np.ndarray:
 def output_displacement(flow: np.ndarray, grid) -> np.ndarray:
     """The crop-space flow (S×S×2, crop px; already faded by the mask) as a displacement of the
     output pixels (H×W×2, output px): d = J⁻¹·F(A p), J the (affine) grid's crop px per output px."""
-    g = grid[0].numpy().astype(np.float64) if hasattr(grid, "numpy") else np.asarray(grid, np.float64)[0]
+    g = grid[0]  # only three corners are read: a 12 MP grid converted whole cost ~1 s
+    corner = lambda y, x: np.asarray(g[y, x], np.float64)  # noqa: E731
     s = flow.shape[0]
     h, w = g.shape[:2]
     # the grid is affine in the output pixel: its step along x and y, in crop px, is J's columns
-    jx = (g[0, -1] - g[0, 0]) / max(w - 1, 1) if w > 1 else np.array([2.0 / s, 0.0])
-    jy = (g[-1, 0] - g[0, 0]) / max(h - 1, 1) if h > 1 else np.array([0.0, 2.0 / s])
-    jac = np.stack([jx, jy], 1) * (s / 2.0)
+    jx = (corner(0, -1) - corner(0, 0)) / max(w - 1, 1) if w > 1 else np.array([2.0 / s, 0.0])
+    jy = (corner(-1, 0) - corner(0, 0)) / max(h - 1, 1) if h > 1 else np.array([0.0, 2.0 / s])
+    inv = np.linalg.inv(np.stack([jx, jy], 1) * (s / 2.0)).astype(np.float32)
     f = sample(flow, grid, mode="bilinear")
-    return (f @ np.linalg.inv(jac).T).astype(np.float32)
+    # d = J⁻¹·F per pixel, written out: numpy's stacked 2×2 matmul over H×W took ~2.6 s at 12 MP
+    return np.stack([f[..., 0] * inv[0, 0] + f[..., 1] * inv[0, 1], f[..., 0] * inv[1, 0] + f[..., 1] * inv[1, 1]], -1)
 
 
 def warp_patch(original: np.ndarray, disp: np.ndarray) -> np.ndarray:
@@ -265,14 +267,14 @@ def warp_patch(original: np.ndarray, disp: np.ndarray) -> np.ndarray:
     import torch.nn.functional as F
 
     h, w = original.shape[:2]
-    moved = np.abs(disp).max(-1) > 1e-4
+    moved = np.maximum(np.abs(disp[..., 0]), np.abs(disp[..., 1])) > 1e-4  # (a max over the last axis of 2: ~0.7 s at 12 MP)
     if not moved.any():
         return original.copy()
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    gx = (xs + disp[..., 0] + 0.5) * (2.0 / w) - 1.0
-    gy = (ys + disp[..., 1] + 0.5) * (2.0 / h) - 1.0
-    g = torch.from_numpy(np.stack([gx, gy], -1))[None]
-    out = F.grid_sample(_t(original), g, mode="bicubic", padding_mode="reflection", align_corners=False)[0].permute(1, 2, 0).numpy()
+    g = np.empty((1, h, w, 2), np.float32)  # written in place: a full-resolution patch is 10+ MP, and each temporary ~100 MB
+    g[0, :, :, 0] = (np.arange(w, dtype=np.float32)[None, :] + disp[..., 0] + 0.5) * (2.0 / w) - 1.0
+    g[0, :, :, 1] = (np.arange(h, dtype=np.float32)[:, None] + disp[..., 1] + 0.5) * (2.0 / h) - 1.0
+    out = F.grid_sample(_t(original), torch.from_numpy(g), mode="bicubic", padding_mode="reflection", align_corners=False)
+    out = out[0].permute(1, 2, 0).numpy()
     return np.where(moved[:, :, None], out, original)
 
 
