@@ -9,7 +9,9 @@ One worker ``QThread`` owns the engine (built *inside* that thread, so importing
 blocks the window) and serves a :class:`~editor.mailbox.Mailbox`: within a lane only the
 newest pending request is computed (latest wins: a replaced request is *superseded* and its
 callbacks never fire), while queued requests (lane None: LoadModel, OpenPhoto, exports) are
-never dropped. If the worker thread dies it is restarted, and what the new, empty engine needs
+never dropped. A request cancelled or superseded while the engine computes it is *abandoned*:
+the engine stops at its next check point (engine.protocol.still_wanted; a full-resolution render
+between bands) instead of finishing an answer nobody takes. If the worker thread dies it is restarted, and what the new, empty engine needs
 (the model, the open photo) is asked of the functions registered with :meth:`on_restart` and
 sent before anything else.
 
@@ -18,6 +20,7 @@ Widgets are never touched from the worker: it only emits signals (queued connect
 
 from __future__ import annotations
 
+import functools
 import time
 import traceback
 from collections import Counter
@@ -25,7 +28,7 @@ from typing import Any, Callable, Iterable
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal
 
-from engine.protocol import Decode, ErrorResponse, Request, Response, Sample
+from engine.protocol import Abandoned, Decode, ErrorResponse, Request, Response, Sample, answer_wanted
 from editor.engine_factory import create_engine
 from editor.mailbox import Entry, Mailbox
 
@@ -104,7 +107,8 @@ class _Worker(QThread):
                 if entry is None:
                     return
                 t0 = time.perf_counter()
-                response = self._handle(entry.request)
+                with answer_wanted(functools.partial(self._mailbox.wanted, entry)):
+                    response = self._handle(entry.request)
                 self.answered.emit(entry, response, (time.perf_counter() - t0) * 1e3)
                 entry = None
         except BaseException as exc:  # noqa: BLE001 - the thread is going down: report, let the client restart it
@@ -150,7 +154,7 @@ class EngineClient(QObject):
         self._replays: list[Replay] = []
         self._restarts_left = max_restarts
         self._shutting_down = False
-        self.counts: Counter[str] = Counter()  # submitted, replaced, stale, delivered, errors, restarts, crashes
+        self.counts: Counter[str] = Counter()  # submitted, replaced, stale, abandoned, delivered, errors, restarts, crashes
         self._worker = self._start_worker()
         app = QCoreApplication.instance()
         if app is not None:
@@ -303,5 +307,7 @@ class EngineClient(QObject):
         ticket = self._tickets.get(entry.request.request_id)
         if ticket is None or not ticket.pending:
             self.counts["stale"] += 1  # cancelled or superseded while it was computed
+            if isinstance(response, ErrorResponse) and response.kind == Abandoned.__name__:
+                self.counts["abandoned"] += 1  # ... and the engine stopped computing it
             return
         self._finish(ticket, response)

@@ -4,7 +4,8 @@ Pure Python (no Qt) so it can be reasoned about and tested on its own. Requests 
 ``lane=None`` are queued and never dropped (LoadModel, Encode); a request put on a named lane
 replaces the one still pending on that lane (a newer Decode supersedes an older one).
 Items are taken in submission order; a replacement moves to the back, after anything
-submitted before it.
+submitted before it. The request taken last is *in flight* until the next ``take``: removing it
+then marks it unwanted, so the engine can abandon it (``wanted``; engine.protocol.still_wanted).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ class Mailbox:
         self._cond = threading.Condition()
         self._items: list[Entry] = []
         self._closed = False
+        self._in_flight: Entry | None = None  # taken last, being computed
+        self._unwanted = False  # the in-flight request was removed: nobody waits for its answer
 
     def put(self, request: Request, lane: str | None = None, *, front: bool = False) -> Entry | None:
         """Add a request; returns the entry it replaced (same lane, still pending), if any."""
@@ -51,7 +54,13 @@ class Mailbox:
                 return None
             if self._closed:
                 return None
-            return self._items.pop(0)
+            self._in_flight, self._unwanted = self._items.pop(0), False
+            return self._in_flight
+
+    def wanted(self, entry: Entry) -> bool:
+        """Whether ``entry``'s answer is still wanted (False once removed or closed while in flight)."""
+        with self._cond:
+            return not (entry is self._in_flight and (self._unwanted or self._closed))
 
     def cancel(self, lane: str) -> list[Entry]:
         """Drop whatever is pending on ``lane``."""
@@ -61,12 +70,15 @@ class Mailbox:
             return dropped
 
     def remove(self, request: Request) -> bool:
-        """Drop ``request`` if it is still pending; True if it was."""
+        """Drop ``request`` if it is still pending; True if it was. If it is in flight instead,
+        its answer is no longer wanted."""
         with self._cond:
             for i, entry in enumerate(self._items):
                 if entry.request is request:
                     del self._items[i]
                     return True
+            if self._in_flight is not None and self._in_flight.request is request:
+                self._unwanted = True
             return False
 
     def drain(self) -> list[Entry]:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.photo import PhotoEdit, PhotoError, check_mask, mask_patch
+from engine.photo import PhotoEdit, PhotoError, bands, check_mask, mask_patch
 from engine.photo_export import check_output, source_icc_profile
 from engine.protocol.files import atomic_write
 
@@ -34,13 +34,18 @@ def composite_float(pe: PhotoEdit, z_edited: np.ndarray, mask: np.ndarray | None
     out = pe.photo.astype(np.float32)
     x0, y0, x1, y1 = pe.region
     _, sx, sy, grid = pe.output_geometry(True, 0)
-    change, _ = pe.warped_change(z_edited, out[y0:y1, x0:x1], grid, labels)  # the one change every composite adds
-    if change is None:
+    patch = out[y0:y1, x0:x1]
+    rows, _ = pe.warped_change(z_edited, patch, grid, labels)  # the one change every composite adds
+    if rows is None:
         return out
     painted = check_mask(mask)
     if painted is not None:
-        change *= mask_patch(painted, pe.size, pe.region, x1 - x0, y1 - y0, sx, sy)[:, :, None]
-    out[y0:y1, x0:x1] += change
+        painted = mask_patch(painted, pe.size, pe.region, x1 - x0, y1 - y0, sx, sy)
+    for band in bands(*patch.shape[:2]):
+        change = rows(band)
+        if painted is not None:
+            change *= painted[band, :, None]
+        patch[band] += change
     return np.clip(out, 0.0, 255.0, out=out)
 
 

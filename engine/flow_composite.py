@@ -32,11 +32,13 @@ resampling; ``photo_change`` is PhotoEdit.warped_change's hook.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any, Callable
 
 import numpy as np
 
 from engine.data.images import gaussian_blur
 from engine.fit_composite import LUMA
+from engine.protocol import still_wanted
 from engine.small_cache import SmallCache, array_key
 
 #: The attributes whose edits are warped. Only an edit whose latent step lies in their span is: the
@@ -127,6 +129,7 @@ def crop_flow(src: np.ndarray, dst: np.ndarray, mask: np.ndarray | None = None, 
     opt = torch.optim.Adam([p], lr=LR)
     with torch.enable_grad():
         for sigma, steps in stages or STAGES:
+            still_wanted()  # a render nobody waits for stops here too (the optimisation is ~0.1-0.6 s)
             ab, bb = gaussian_blur(a, sigma, truncate=3.0), gaussian_blur(b, sigma, truncate=3.0)
             for _ in range(steps):
                 f = _dense(p, s)
@@ -244,70 +247,122 @@ def sample(image: np.ndarray, grid, mode: str = "bicubic") -> np.ndarray:
     return out[0].permute(1, 2, 0).numpy()
 
 
-def output_displacement(flow: np.ndarray, grid) -> np.ndarray:
-    """The crop-space flow (S×S×2, crop px; already faded by the mask) as a displacement of the
-    output pixels (H×W×2, output px): d = J⁻¹·F(A p), J the (affine) grid's crop px per output px."""
+def output_jacobian_inverse(grid, s: int) -> np.ndarray:
+    """J⁻¹ (2×2 float32): output px per crop px of the (affine) sampling ``grid`` into an S×S crop."""
     g = grid[0]  # only three corners are read: a 12 MP grid converted whole cost ~1 s
     corner = lambda y, x: np.asarray(g[y, x], np.float64)  # noqa: E731
-    s = flow.shape[0]
     h, w = g.shape[:2]
     # the grid is affine in the output pixel: its step along x and y, in crop px, is J's columns
     jx = (corner(0, -1) - corner(0, 0)) / max(w - 1, 1) if w > 1 else np.array([2.0 / s, 0.0])
     jy = (corner(-1, 0) - corner(0, 0)) / max(h - 1, 1) if h > 1 else np.array([0.0, 2.0 / s])
-    inv = np.linalg.inv(np.stack([jx, jy], 1) * (s / 2.0)).astype(np.float32)
+    return np.linalg.inv(np.stack([jx, jy], 1) * (s / 2.0)).astype(np.float32)
+
+
+def output_displacement(flow: np.ndarray, grid, inv: np.ndarray | None = None) -> np.ndarray:
+    """The crop-space flow (S×S×2, crop px; already faded by the mask) as a displacement of the
+    output pixels (H×W×2, output px): d = J⁻¹·F(A p), J the (affine) grid's crop px per output px
+    (``inv``: J⁻¹ of the whole output, when ``grid`` is one band of it)."""
+    inv = output_jacobian_inverse(grid, flow.shape[0]) if inv is None else inv
     f = sample(flow, grid, mode="bilinear")
     # d = J⁻¹·F per pixel, written out: numpy's stacked 2×2 matmul over H×W took ~2.6 s at 12 MP
     return np.stack([f[..., 0] * inv[0, 0] + f[..., 1] * inv[0, 1], f[..., 0] * inv[1, 0] + f[..., 1] * inv[1, 1]], -1)
 
 
-def warp_patch(original: np.ndarray, disp: np.ndarray) -> np.ndarray:
-    """``original`` (H×W×C float32) sampled at p + disp(p) (bicubic, edges reflected); pixels that
-    do not move are copied exactly."""
+class PhotoRows:
+    """A patch (H×W×C) as the 1×C×H×W float32 tensor the warp samples, its rows converted as the
+    bands being warped first reach them: a 10+ MP patch converted whole is ~0.4-1 s (and 120 MB)
+    before the first band, which a render that may be abandoned should not spend up front."""
+
+    def __init__(self, original: np.ndarray) -> None:
+        import torch
+
+        h, w, c = original.shape
+        self.original = original
+        self.tensor = torch.empty((1, c, h, w), dtype=torch.float32)
+        self._done = np.zeros(h, bool)
+
+    def cover(self, top: int, bottom: int):
+        """The tensor, with at least rows top:bottom converted (the others are never read)."""
+        top, bottom = max(0, top), min(len(self._done), bottom)
+        todo = np.flatnonzero(~self._done[top:bottom]) + top
+        if todo.size:
+            a, b = int(todo[0]), int(todo[-1]) + 1
+            self.tensor[0, :, a:b].numpy()[...] = np.moveaxis(self.original[a:b], -1, 0)  # cast while copied
+            self._done[a:b] = True
+        return self.tensor
+
+
+def warp_patch(original: np.ndarray, disp: np.ndarray, top: int = 0, source: PhotoRows | None = None) -> np.ndarray:
+    """Rows ``top``… of ``original`` (H×W×C) sampled at p + disp(p) (bicubic, edges reflected;
+    ``disp`` covers those rows), float32; pixels that do not move are copied exactly. ``source``:
+    ``original``'s :class:`PhotoRows`, shared by the bands of one render."""
     import torch
     import torch.nn.functional as F
 
     h, w = original.shape[:2]
+    bh = disp.shape[0]
+    band = np.asarray(original[top : top + bh], np.float32)
     moved = np.maximum(np.abs(disp[..., 0]), np.abs(disp[..., 1])) > 1e-4  # (a max over the last axis of 2: ~0.7 s at 12 MP)
     if not moved.any():
-        return original.copy()
-    g = np.empty((1, h, w, 2), np.float32)  # written in place: a full-resolution patch is 10+ MP, and each temporary ~100 MB
+        return band.copy()
+    g = np.empty((1, bh, w, 2), np.float32)  # written in place: a full-resolution patch is 10+ MP, and each temporary ~100 MB
     g[0, :, :, 0] = (np.arange(w, dtype=np.float32)[None, :] + disp[..., 0] + 0.5) * (2.0 / w) - 1.0
-    g[0, :, :, 1] = (np.arange(h, dtype=np.float32)[:, None] + disp[..., 1] + 0.5) * (2.0 / h) - 1.0
-    out = F.grid_sample(_t(original), torch.from_numpy(g), mode="bicubic", padding_mode="reflection", align_corners=False)
+    g[0, :, :, 1] = (np.arange(top, top + bh, dtype=np.float32)[:, None] + disp[..., 1] + 0.5) * (2.0 / h) - 1.0
+    reach = int(np.ceil(np.abs(disp[..., 1]).max())) + 3  # the rows a bicubic tap can read (reflected at the edges)
+    x = (source or PhotoRows(original)).cover(top - reach, top + bh + reach)
+    out = F.grid_sample(x, torch.from_numpy(g), mode="bicubic", padding_mode="reflection", align_corners=False)
     out = out[0].permute(1, 2, 0).numpy()
-    return np.where(moved[:, :, None], out, original)
+    return np.where(moved[:, :, None], out, band)
 
 
-def flow_change(original: np.ndarray, grid, reconstruction: np.ndarray, face: np.ndarray, delta: np.ndarray, mask: np.ndarray,
-                colour=lambda d: d, mot: Motion | None = None) -> tuple[np.ndarray, Motion]:  # fmt: skip
-    """(the change over the output pixels, H×W×3 float32; the motion used): the photo warped by the
-    weighted flow minus the photo, plus the part of ``delta`` (the masked, coloured crop change
-    D(z') − D(z)) the flow does not explain. With weight 0 this is ``delta`` sampled at ``grid``."""
+Rows = Callable[[slice], np.ndarray]
+
+
+def flow_layer(original: np.ndarray, grid, reconstruction: np.ndarray, face: np.ndarray, delta: np.ndarray, mask: np.ndarray,
+               colour=lambda d: d, mot: Motion | None = None) -> tuple[Rows, Motion]:  # fmt: skip
+    """(``rows(band)``: the change over those output rows, band×W×3 float32; the motion used): the
+    photo warped by the weighted flow minus the photo, plus the part of ``delta`` (the masked,
+    coloured crop change D(z') − D(z)) the flow does not explain. With weight 0 this is ``delta``
+    sampled at ``grid``. The crop-space work is done here, once; ``rows`` does the output's."""
     mot = mot or motion(reconstruction, face, mask)
     if mot.weight <= 0:
-        return sample(delta, grid), mot
+        return (lambda band: sample(delta, grid[:, band])), mot
     f = mot.flow * (mot.weight * mask)[:, :, None]
-    drawn = None
+    gap = None
     if mot.opening is not None and mot.gap is not None and mot.opening_weight > 0:
         jaw = mot.opening * (mot.opening_weight * mask)[:, :, None]
         f = jaw + resample(f, jaw)  # the jaw drop in the frame of the closed-mouth motion
-        drawn = np.clip(sample((mot.gap * mot.opening_weight * mask)[:, :, None], grid, mode="bilinear"), 0.0, 1.0)
+        gap = (mot.gap * mot.opening_weight * mask)[:, :, None]
     recon = np.asarray(reconstruction, np.float32)
     explained = colour((resample(recon, f) - recon) * mask[:, :, None])
     residual = delta - explained
     if mot.around is not None and mot.opening_weight < 1:  # a mouth not opened: the decode's gap is not added either
         residual = residual * (1.0 - mot.weight * (1.0 - mot.opening_weight) * mot.around)[:, :, None]
     residual = residual * (1.0 - mot.weight * mot.warp_only)  # a head turn: the warp alone
-    change = sample(residual, grid)
-    original = np.asarray(original, np.float32)
-    warped = warp_patch(original, output_displacement(f, grid))
-    change = change + (warped - original)
-    if drawn is not None:  # the opened band shows what the photo does not have: a mouth's interior
-        painted = mouth_interior(original, grid, mot.gap, mot.lips)
-        if painted is None:  # no lips to take a colour from: the decode in the colour mode of every change
-            painted = warped + colour(sample(np.asarray(face, np.float32), grid) - warped)
-        change = (1.0 - drawn) * change + drawn * (painted - original)
-    return change, mot
+    still_wanted()  # the motion may have taken a while
+    inv, source = output_jacobian_inverse(grid, f.shape[0]), PhotoRows(original)
+    interior = None if gap is None else mouth_interior(original, grid, mot.gap, mot.lips)
+
+    def rows(band: slice) -> np.ndarray:
+        g, here = grid[:, band], np.asarray(original[band], np.float32)
+        warped = warp_patch(original, output_displacement(f, g, inv), band.start or 0, source)
+        change = sample(residual, g) + (warped - here)
+        if gap is None:
+            return change
+        drawn = np.clip(sample(gap, g, mode="bilinear"), 0.0, 1.0)
+        # the opened band shows what the photo does not have: a mouth's interior (without lips to take
+        # a colour from, the decode in the colour mode of every change)
+        painted = interior(g) if interior is not None else warped + colour(sample(np.asarray(face, np.float32), g) - warped)
+        return (1.0 - drawn) * change + drawn * (painted - here)
+
+    return rows, mot
+
+
+def flow_change(original: np.ndarray, grid, reconstruction: np.ndarray, face: np.ndarray, delta: np.ndarray, mask: np.ndarray,
+                colour=lambda d: d, mot: Motion | None = None) -> tuple[np.ndarray, Motion]:  # fmt: skip
+    """:func:`flow_layer`'s change over all the output's rows at once (H×W×3 float32), and the motion."""
+    rows, mot = flow_layer(original, grid, reconstruction, face, delta, mask, colour, mot)
+    return rows(slice(0, grid.shape[1])), mot
 
 
 #: An open mouth's inside, painted where the jaw drop opens a band: a deep red (luma 1) at SHADE times
@@ -318,9 +373,10 @@ INTERIOR_HUE = np.array([1.55, 0.75, 0.75], np.float32) / float(np.array([1.55, 
 SHADE = (0.40, 0.12)  # (EDGE, MIDDLE): the band's middle, a crop px or more from its edges, is darkest
 
 
-def mouth_interior(original: np.ndarray, grid, gap: np.ndarray, lips: np.ndarray | None) -> np.ndarray | None:
-    """H×W×3: a mouth's inside over the opened band ``gap`` (S×S), its brightness the photo's lips'
-    (``lips``: their S×S mask; the photo's pixels under it) times SHADE, darker towards the band's
+def mouth_interior(original: np.ndarray, grid, gap: np.ndarray, lips: np.ndarray | None) -> Callable[[Any], np.ndarray] | None:
+    """``paint(g)``: a mouth's inside over the output pixels at ``g`` (rows of ``grid``; band×W×3)
+    within the opened band ``gap`` (S×S), its brightness the photo's lips' (``lips``: their S×S
+    mask; the photo's pixels under it, all of ``original``) times SHADE, darker towards the band's
     middle. None when ``lips`` covers no output pixel (the caller then draws the decode)."""
     if lips is None:
         return None
@@ -329,9 +385,13 @@ def mouth_interior(original: np.ndarray, grid, gap: np.ndarray, lips: np.ndarray
         return None
     lip_y = float(((np.asarray(original, np.float32) @ LUMA) * w).sum() / w.sum())
     depth = gaussian_blur(_t(gap), 1.0, truncate=3.0)[0, 0].numpy()
-    depth = np.clip(sample((depth / max(float(depth.max()), 1e-6))[:, :, None], grid, mode="bilinear")[:, :, 0], 0.0, 1.0)
-    shade = SHADE[0] + (SHADE[1] - SHADE[0]) * depth
-    return lip_y * shade[:, :, None] * INTERIOR_HUE
+    depth = (depth / max(float(depth.max()), 1e-6))[:, :, None]
+
+    def paint(g) -> np.ndarray:
+        shade = SHADE[0] + (SHADE[1] - SHADE[0]) * np.clip(sample(depth, g, mode="bilinear")[:, :, 0], 0.0, 1.0)
+        return lip_y * shade[:, :, None] * INTERIOR_HUE
+
+    return paint
 
 
 def _readouts(model) -> dict | None:
@@ -345,9 +405,9 @@ def _readouts(model) -> dict | None:
 
 
 def photo_change(pe, z_edited: np.ndarray, labels, face: np.ndarray, delta: np.ndarray, original: np.ndarray, grid,
-                 quick: bool = False) -> np.ndarray | None:
-    """PhotoEdit.warped_change's geometric path: the change over the output pixels when the edit is
-    (partly) geometric, else None (the caller adds the plain change). A label edit is never warped."""
+                 quick: bool = False) -> Rows | None:
+    """PhotoEdit.warped_change's geometric path: the change over the output pixels, band by band
+    (:func:`flow_layer`), when the edit is (partly) geometric, else None (the caller adds the plain change). A label edit is never warped."""
     model = pe.model
     stats = getattr(model, "latent_stats", None)
     if not pe.same_labels(labels) or stats is None:
@@ -360,7 +420,7 @@ def photo_change(pe, z_edited: np.ndarray, labels, face: np.ndarray, delta: np.n
 
     mask = pe.crop_mask(delta.shape[0])
     mot = motion(pe.reconstruction, face, mask, quick)
-    change, _ = flow_change(original, grid, pe.reconstruction, face, delta, mask, lambda d: colour_change(d, pe.colour),
-                            replace(mot, weight=w, opening_weight=opens if mot.opening is not None else 0.0,
-                                    warp_only=warp_only))  # fmt: skip
-    return change
+    rows, _ = flow_layer(original, grid, pe.reconstruction, face, delta, mask, lambda d: colour_change(d, pe.colour),
+                         replace(mot, weight=w, opening_weight=opens if mot.opening is not None else 0.0,
+                                 warp_only=warp_only))  # fmt: skip
+    return rows

@@ -28,7 +28,7 @@ from engine.data.align import NoFaceError  # noqa: F401  (open_photo raises it; 
 from engine.data.align import Alignment, AlignmentError, Face, FaceFinder, align_face, face_from_box, find_faces
 from engine.data.warp import sampling_grid, warp_crop
 from engine.data.images import FORMATS, load_image
-from engine.protocol import EditStack
+from engine.protocol import EditStack, still_wanted
 from engine.protocol.files import open_regular
 
 #: The feathered face mask, in crop coordinates (fractions of the crop side): an ellipse centred
@@ -40,6 +40,9 @@ FACE_MASK_RADII = (0.40, 0.46)
 FACE_MASK_FEATHER = 0.3
 
 PREVIEW_MAX_SIDE = 1024
+#: A composite is drawn in bands of rows of about this many pixels (a preview in one): a 12 MP face
+#: region is 2-6 s of work at full resolution, which a newer request need not wait for (:func:`bands`).
+BAND_PIXELS = 1 << 20
 #: How a fitted photo's change is composited (engine.fit_composite; docs/photo.md, "Compositing a
 #: fitted photo"): its colour mode, the mask it is confined to, where the fitted decode replaces pixels.
 FITTED_COLOUR = "luma"
@@ -221,10 +224,12 @@ class PhotoEdit:
         return d * m[:, :, None], face, (None if alpha is None else alpha * m)
 
     def warped_change(self, z_edited: np.ndarray, original: np.ndarray, grid, labels: dict[str, float] | None = None, quick=False):
-        """The change over output pixels (H×W×3 float32; None for a zero edit): the crop-space change
-        sampled at ``grid`` (bicubic) and, where ``solid`` replaces pixels, the step from ``original``
-        (the output's own pixels) to the warped decode. Every composite (8-bit, 16-bit) adds this.
-        ``quick``: a geometric edit's flow is estimated coarsely (a preview while a slider moves)."""
+        """(the change over output pixels, one band of rows at a time: ``rows(band)`` → its
+        band×W×3 float32; None for a zero edit, the decode). The crop-space change sampled at
+        ``grid`` (bicubic) and, where ``solid`` replaces pixels, the step from ``original`` (the
+        output's own pixels) to the warped decode. Every composite (8-bit, 16-bit) adds this,
+        band by band (:func:`bands`). ``quick``: a geometric edit's flow is estimated coarsely
+        (a preview while a slider moves)."""
         delta, face, alpha = self._layers(z_edited, labels)
         if delta is None:
             return None, face
@@ -232,10 +237,15 @@ class PhotoEdit:
             from engine.flow_composite import photo_change
 
             moved = photo_change(self, z_edited, labels, face, delta, original, grid, quick)
-            return (warp_delta(delta, grid) if moved is None else moved), face
-        w = warp_delta(np.concatenate([delta, alpha[:, :, None], self.reconstruction.astype(np.float32)], axis=2), grid)
-        a = np.clip(w[:, :, 3:4], 0.0, 1.0)  # bicubic overshoots; 0 outside the crop, where w's decode is 0
-        return w[:, :, :3] + a * (w[:, :, 4:] - original.astype(np.float32)), face
+            return (moved or (lambda band: warp_delta(delta, grid[:, band]))), face
+        layers = np.concatenate([delta, alpha[:, :, None], self.reconstruction.astype(np.float32)], axis=2)
+
+        def rows(band: slice) -> np.ndarray:
+            w = warp_delta(layers, grid[:, band])
+            a = np.clip(w[:, :, 3:4], 0.0, 1.0)  # bicubic overshoots; 0 outside the crop, where w's decode is 0
+            return w[:, :, :3] + a * (w[:, :, 4:] - original[band].astype(np.float32))
+
+        return rows, face
 
     def render(self, z_edited: np.ndarray, mask: np.ndarray | None = None, full_resolution: bool = False,
                whole_photo: bool = False, max_side: int = PREVIEW_MAX_SIDE, labels: dict[str, float] | None = None) -> RenderResult:
@@ -244,23 +254,27 @@ class PhotoEdit:
         mask = check_mask(mask)
         x0, y0, x1, y1 = self.region
         original, sx, sy, grid = self.output_geometry(full_resolution, max_side)
-        change, face = self.warped_change(z_edited, original, grid, labels, quick=not full_resolution)
-        if change is None:
+        still_wanted()  # (a photo's first full-resolution grid: ~0.7 s at 12 MP)
+        rows, face = self.warped_change(z_edited, original, grid, labels, quick=not full_resolution)
+        if rows is None:
             patch = original.copy()
         else:
             oh, ow = original.shape[:2]
-            if mask is not None:
-                change *= mask_patch(mask, self.size, (x0, y0, x1, y1), ow, oh, sx, sy)[:, :, None]
-            patch = original.astype(np.float32)
-            patch += change
-            patch = np.rint(patch, out=patch).clip(0, 255).astype(np.uint8)
+            painted = None if mask is None else mask_patch(mask, self.size, (x0, y0, x1, y1), ow, oh, sx, sy)
+            patch = np.empty_like(original)
+            for band in bands(oh, ow):
+                change = rows(band)
+                if painted is not None:
+                    change *= painted[band, :, None]
+                change += original[band]
+                patch[band] = np.rint(change, out=change).clip(0, 255).astype(np.uint8)
         if full_resolution and whole_photo:
             image = self.photo.copy()
             image[y0:y1, x0:x1] = patch
             box, scale = (0, 0, *self.size), 1.0
         else:
             image, box, scale = patch, (x0, y0, x1, y1), float(min(sx, sy))
-        return RenderResult(image=image, box=box, scale=scale, face=face, z=np.asarray(z_edited, np.float32), changed=change is not None)
+        return RenderResult(image=image, box=box, scale=scale, face=face, z=np.asarray(z_edited, np.float32), changed=rows is not None)
 
     def composite(self, z_edited: np.ndarray, mask: np.ndarray | None = None, labels: dict[str, float] | None = None) -> np.ndarray:
         """The whole edited photo at full resolution (H×W×3 uint8)."""
@@ -393,6 +407,15 @@ def check_mask(mask: np.ndarray | None) -> np.ndarray | None:
 
 
 # --------------------------------------------------------------------------- warps back
+
+
+def bands(height: int, width: int):
+    """The output's rows in bands of about BAND_PIXELS pixels (slices), the work abandoned between
+    them once nobody waits for the answer (:func:`engine.protocol.still_wanted`)."""
+    step = max(1, BAND_PIXELS // max(int(width), 1))
+    for top in range(0, int(height), step):
+        still_wanted()
+        yield slice(top, min(int(height), top + step))
 
 
 def warp_delta(delta: np.ndarray, grid) -> np.ndarray:

@@ -139,7 +139,9 @@ class PhotoController(QObject):
         preview = bool(preview or self._mask.painting)
         request = RenderEdit(edits=document.stack, mask=self._mask.snapshot(), preview=preview, full_resolution=not preview,
                              max_side=self.preview_max_side, labels=document.labels)
-        return self._client.call(request, EDIT_LANE, done=self._on_rendered, intermediate=True,
+        # a preview in flight is still shown when a newer one comes (the frames of a drag); a full-resolution
+        # render (seconds on a 12 MP photo) is abandoned by any newer request: it would show a state already left
+        return self._client.call(request, EDIT_LANE, done=self._on_rendered, intermediate=preview,
                                  failed=lambda error: self.failed.emit(f"Rendering the edit failed: {error.message}"))
 
     def decode_request(self, z: np.ndarray, labels: dict[str, float] | None) -> Decode:

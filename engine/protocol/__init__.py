@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.protocol.abandon import Abandoned, answer_wanted, still_wanted  # noqa: F401 - re-exported
 from engine.protocol.messages import Request, Response, next_request_id
 
 # --------------------------------------------------------------------------- requests

@@ -4,11 +4,12 @@ lanes, cancelled and superseded tickets, errors as data, restarts and their repl
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
 
-from engine.protocol import Decode, Decoded, Encode, ErrorResponse, LoadModel, ModelInfo
+from engine.protocol import AttributeStep, Decode, Decoded, EditStack, Encode, ErrorResponse, LoadModel, ModelInfo, OpenPhoto, RenderEdit
 from editor.client import EngineClient
 from tests.editor.conftest import TIMEOUT_MS
 from tests.editor.fake_engine import FakeEngine
@@ -211,3 +212,45 @@ def test_after_shutdown_nothing_is_answered(qtbot):
     late = decode(client, done=answers.append, failed=answers.append)
     qtbot.wait(50)
     assert answers == [] and late.state == "cancelled" and in_flight.pending
+
+
+def test_a_render_nobody_waits_for_is_abandoned_and_the_next_request_does_not_wait(qtbot, monkeypatch):
+    """A full-resolution render (seconds on a 12 MP photo) whose ticket is cancelled stops at its next
+    band (engine.protocol.still_wanted): the photo opened next is answered at once, not after it."""
+    from engine import photo as ph
+
+    started, real_bands = threading.Event(), ph.bands
+
+    def slow_bands(height, width):  # each band takes 50 ms: the whole render would take 6 s
+        for band in real_bands(height, width):
+            started.set()
+            time.sleep(0.05)
+            yield band
+
+    monkeypatch.setattr(ph, "bands", slow_bands)
+    monkeypatch.setattr(ph, "BAND_PIXELS", 480 * 4)
+    fake = FakeEngine()
+    client = EngineClient(lambda: fake)
+    try:
+        load(qtbot, client)
+        photo = np.random.default_rng(0).integers(0, 255, (480, 640, 3), dtype=np.uint8)
+        opened = []
+        client.call(OpenPhoto(image=photo), done=opened.append)
+        qtbot.waitUntil(lambda: bool(opened), timeout=TIMEOUT_MS)
+        rendered = []
+        edit = EditStack(ops=(AttributeStep(name="Smiling", amount=2.0),))
+        ticket = client.call(RenderEdit(edits=edit, full_resolution=True), "edit", done=rendered.append)
+        assert started.wait(TIMEOUT_MS / 1000)
+        t0 = time.perf_counter()
+        client.cancel("edit")
+        client.call(OpenPhoto(image=photo[::-1].copy()), done=opened.append)
+        qtbot.waitUntil(lambda: len(opened) == 2, timeout=TIMEOUT_MS)
+        assert time.perf_counter() - t0 < 2.0  # the rest of the render (~6 s) was not waited for
+        assert client.counts["abandoned"] == 1 and rendered == [] and ticket.state == "cancelled"
+        done = []  # the engine is fine: the next render is drawn whole
+        monkeypatch.setattr(ph, "bands", real_bands)
+        client.call(RenderEdit(edits=edit, full_resolution=True), "edit", done=done.append)
+        qtbot.waitUntil(lambda: bool(done), timeout=TIMEOUT_MS)
+        assert done[0].full_resolution and done[0].changed
+    finally:
+        client.shutdown()

@@ -39,3 +39,19 @@ def test_remove_drops_one_pending_request():
     box.put(b, "other")
     assert box.remove(a) and not box.remove(a)
     assert box.take(0).request is b
+
+
+
+def test_a_request_removed_while_in_flight_is_no_longer_wanted():
+    """The worker's engine may abandon it (engine.protocol.still_wanted); the next one taken is wanted."""
+    box = Mailbox()
+    a, b = Decode(z=np.zeros(2)), Decode(z=np.ones(2))
+    box.put(a, "edit")
+    box.put(b, "other")
+    taken = box.take(0)
+    assert taken.request is a and box.wanted(taken)
+    assert not box.remove(a) and not box.wanted(taken)
+    second = box.take(0)
+    assert box.wanted(second)
+    box.close()  # quitting: the request in flight is not waited for either
+    assert not box.wanted(second)

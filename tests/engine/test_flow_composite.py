@@ -187,6 +187,30 @@ def test_an_opened_band_is_painted_as_a_mouths_inside():
     assert np.array_equal(kept[:50], plain[:50])  # elsewhere the change is added as before
 
 
+
+def test_the_change_drawn_band_by_band_is_the_change_drawn_at_once():
+    """flow_layer's rows (what a full-resolution render draws between its abandon points) over any
+    split of the output's rows give the whole change bit for bit: the warp reads the photo beyond
+    its band, the painted mouth takes the lips' brightness from the whole photo."""
+    s, w = 64, 128
+    grid = sampling_grid(np.array([[0.5, 0.0, 0.0], [0.0, 0.5, 0.0]]), w, w, s, s)
+    recon, face = blobs(), blobs(shift=(1.0, 2.0))
+    mask = np.ones((s, s), np.float32)
+    opening = np.zeros((s, s, 2), np.float32)
+    opening[30:, 20:44, 1] = -4.0
+    gap = np.zeros((s, s), np.float32)
+    gap[30:34, 20:44] = 1.0
+    lips = np.zeros((s, s), np.float32)
+    lips[27:30, 20:44] = 1.0
+    original = np.random.default_rng(4).uniform(60, 200, (w, w, 3)).astype(np.float32)
+    mot = replace(fc.motion(recon, face, mask, landmarks=False), opening=opening, gap=gap, opening_weight=0.8, lips=lips)
+    whole, _ = fc.flow_change(original, grid, recon, face, face - recon, mask, mot=mot)
+    rows, _ = fc.flow_layer(original, grid, recon, face, face - recon, mask, mot=mot)
+    for cuts in ((0, 1, 60, 61, 128), (0, 37, 90, 128)):
+        banded = np.concatenate([rows(slice(a, b)) for a, b in zip(cuts, cuts[1:])])
+        assert np.array_equal(banded, whole)
+    assert np.abs(whole).max() > 10.0  # it did move and paint
+
 # --------------------------------------------------------------------------- PhotoEdit's composite
 
 

@@ -83,6 +83,30 @@ def test_painted_mask_limits_the_edit(opened, astronaut):
         opened.composite(z, np.zeros((2, 2, 3), np.float32))
 
 
+
+def test_a_full_resolution_render_is_drawn_in_bands_and_abandoned_between_them(opened, monkeypatch):
+    """A render nobody waits for any more (the editor's ticket was superseded or cancelled) stops at
+    the next band instead of finishing seconds of work; in bands or at once, the same pixels."""
+    z = edit_latent(opened)
+    mask = np.zeros(opened.size[::-1], np.float32)
+    mask[: opened.size[1] // 2] = 1.0
+    at_once = opened.render(z, mask, full_resolution=True).image
+    monkeypatch.setattr(ph, "BAND_PIXELS", 2000)  # bands of a few rows
+    x0, y0, x1, y1 = opened.region
+    n = -(-(y1 - y0) // (2000 // (x1 - x0)))
+    assert n > 5 and np.array_equal(opened.render(z, mask, full_resolution=True).image, at_once)
+    asked: list[bool] = []
+
+    def wanted() -> bool:  # the answer is given up while the third band is drawn
+        asked.append(len(asked) < 3)
+        return asked[-1]
+
+    with p.answer_wanted(wanted), pytest.raises(p.Abandoned, match="nobody waits"):
+        opened.render(z, mask, full_resolution=True)
+    assert len(asked) == 4  # checked before each band: three drawn, the fourth not begun
+    with p.answer_wanted(lambda: True):
+        assert np.array_equal(opened.render(z, mask, full_resolution=True).image, at_once)
+
 def test_preview_is_the_face_region_scaled_and_zero_edit_is_its_original(opened):
     r = opened.render(edit_latent(opened), max_side=64)
     x0, y0, x1, y1 = opened.region
