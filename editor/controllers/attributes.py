@@ -30,6 +30,7 @@ from engine.protocol import AddVector, AttributeDirections, AttributeDirectionSe
 from editor.client import EngineClient, Ticket
 from editor.controllers.edit import SHIFT_LABEL, EditController
 from editor.controllers.model import ModelController
+from editor.controllers.stack_edits import slider_step
 
 DIRECTIONS_LANE = "attribute-directions"
 TRAVERSAL_LANE = "attribute-traversal"
@@ -108,7 +109,7 @@ class AttributeController(QObject):
         if name not in self.names:
             return
         self.strengths[name] = float(np.clip(sigma, -SIGMA_RANGE, SIGMA_RANGE))
-        self._apply(f"{name} {self.strengths[name]:+.1f}σ", name)
+        self._apply(slider_step(name, self.strengths[name], 1, " "), name)
 
     def reset(self, name: str | None = None) -> None:
         if name is None:

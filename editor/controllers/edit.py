@@ -42,7 +42,7 @@ from engine.protocol import (
 from editor.background import ImageFileReader
 from editor.client import EngineClient, Ticket
 from editor.controllers.model import ModelController
-from editor.controllers.stack_edits import with_dimension, with_dimensions
+from editor.controllers.stack_edits import slider_step, with_dimension, with_dimensions
 from editor.document import EDIT_LANE, Document, LatentRenderer, Renderer
 from editor.imaging import Frame
 
@@ -242,7 +242,7 @@ class EditController(QObject):
     def set_offset(self, dim: int, sigma: float) -> None:
         if self.edit is None:
             return
-        self._change(with_dimension(self.stack, dim, sigma), f"z{dim} → {sigma:+.2f}σ", echo=False, merge=self._merge(("dim", int(dim))))
+        self._change(with_dimension(self.stack, dim, sigma), slider_step(f"z{dim}", sigma), echo=False, merge=self._merge(("dim", int(dim))))
 
     def set_offsets(self, offsets: np.ndarray) -> None:
         if self.edit is None:
@@ -315,7 +315,7 @@ class EditController(QObject):
         """Set one offset from outside the sliders (e.g. the traversal strip)."""
         if self.edit is None:
             return
-        self._change(with_dimension(self.stack, dim, sigma), f"z{dim} → {sigma:+.2f}σ")
+        self._change(with_dimension(self.stack, dim, sigma), slider_step(f"z{dim}", sigma))
 
     def reset(self, dim: int | None = None) -> None:
         if self.edit is None:

@@ -23,7 +23,7 @@ from engine.protocol import EditStack, GetPCAAxes, ModelInfo, PCAAxes
 from editor.client import EngineClient, Ticket
 from editor.controllers.edit import EditController
 from editor.controllers.model import ModelController
-from editor.controllers.stack_edits import pca_label, vector_amounts, with_vector
+from editor.controllers.stack_edits import pca_label, slider_step, vector_amounts, with_vector
 
 PCA_LANE = "pca-axes"
 SIGMA_RANGE = 3.0
@@ -80,7 +80,7 @@ class PCAController(QObject):
             return
         value = float(np.clip(sigma, -SIGMA_RANGE, SIGMA_RANGE))
         after = with_vector(self._edit.stack, pca_label(k), self.step(k), value)
-        self._edit.change(after, f"{pca_label(k)} → {value:+.2f}σ", ("pca", int(k)))
+        self._edit.change(after, slider_step(pca_label(k), value), ("pca", int(k)))
 
     def set_amounts(self, amounts: dict[int, float], what: str) -> None:
         """Set several axes in one history step (reset, randomise)."""

@@ -112,6 +112,14 @@ def attribute_amounts(stack: EditStack) -> dict[str, float]:
     return out
 
 
+def slider_step(control: str, sigma: float, digits: int = 2, sep: str = " → ") -> str:
+    """A slider move's history name ("z3 → +0.50σ"; the attribute panel's: "Eyeglasses +2.0σ"); a
+    slider moved back to what reads as zero is "Reset Eyeglasses", as the reset buttons name it."""
+    if round(float(sigma), digits) == 0:
+        return f"Reset {control}"
+    return f"{control}{sep}{sigma:+.{digits}f}σ"
+
+
 def describe(op: EditOp) -> str:
     """A few words for a person (history panel)."""
     if isinstance(op, DimensionStep):

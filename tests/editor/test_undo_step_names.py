@@ -43,6 +43,13 @@ def test_an_attribute_drag_is_one_step_named_by_the_change(qtbot, window, photo)
     texts = [stack.text(i) for i in range(stack.count())]
     assert stack.count() == before + 1, texts
     assert texts[-1] == f"{name} {value:+.1f}σ"
+    window.edit.begin_drag()  # dragged back to zero: a reset, as the row's reset button names it
+    row.slider.setValue(0.0)
+    window.edit.end_drag()
+    qtbot.waitUntil(lambda: stack.count() == before + 2, timeout=TIMEOUT_MS)
+    assert stack.text(stack.count() - 1) == f"Reset {name}"
+    stack.undo()
+    assert row.value() == value
     stack.undo()
     assert row.value() == 0.0 and window.edit.stack.is_empty
     settle(qtbot, window)
