@@ -58,9 +58,10 @@ class Mailbox:
             return self._in_flight
 
     def wanted(self, entry: Entry) -> bool:
-        """Whether ``entry``'s answer is still wanted (False once removed or closed while in flight)."""
+        """Whether ``entry``'s answer is still wanted (False once removed while in flight). Closing
+        the mailbox does not unwant it: the app quitting still finishes an export in flight."""
         with self._cond:
-            return not (entry is self._in_flight and (self._unwanted or self._closed))
+            return not (entry is self._in_flight and self._unwanted)
 
     def cancel(self, lane: str) -> list[Entry]:
         """Drop whatever is pending on ``lane``."""

@@ -60,7 +60,7 @@ def main(argv=None) -> int:
     import engine
     from dataclasses import replace
 
-    from eval_fit_judge import fitted_photo
+    from eval_fit_judge import config_fields, fitted_photo
     from eval_geometric_edits import hf_energy
     from portraits import portraits
 
@@ -85,14 +85,14 @@ def main(argv=None) -> int:
     ap.add_argument("--cap", type=float, default=CAP, help="the largest combined gain, pixel gain × L (engine.fit_landmarks.CAP)")
     ap.add_argument("--cache", default="/tmp/latent-studio-fit-cache")
     ap.add_argument("--fit", action="append", default=[], metavar="KEY=VALUE",
-                    help="a FitConfig field other than its default (a number), e.g. attribute_change_weight=0")
+                    help="a FitConfig field other than its default, e.g. attribute_change_weight=0 (eval_fit_judge.config_fields)")
     ap.add_argument("--json", default=None)
     ap.add_argument("--pictures", default=None)
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     target, sd = targets(a.targets, a.variant)
-    config = {k: float(v) for k, v in (kv.split("=", 1) for kv in a.fit)}
+    config = config_fields(",".join(a.fit))
     ident = DlibIdentity(upscale=2)
     model = engine.load_model(a.model, device="cpu")
     names = [n for n in GEO if n in model.attributes]

@@ -232,16 +232,22 @@ def test_monkey_thousands_of_random_events(qtbot, window, fake, tmp_path, no_dia
             s.setSliderDown(not s.isSliderDown())
         return "slider"
 
+    what: list[str] = [""]  # what the last event was, beyond its kind (printed for the slowest events)
+
     def click_button():
         pool = [b for b in _buttons(window) if b.isEnabled() and b.isVisible()]
         if not pool:
             return "button-none"
-        pool[rng.integers(len(pool))].click()
+        button = pool[rng.integers(len(pool))]
+        what[0] = button.text() or button.toolTip() or button.objectName()
+        button.click()
         return "button"
 
     def trigger_action():
         pool = [a for a in actions if a.isEnabled()]
-        pool[rng.integers(len(pool))].trigger()
+        action = pool[rng.integers(len(pool))]
+        what[0] = action.text()
+        action.trigger()
         return "action"
 
     def switch_tab():
@@ -288,11 +294,15 @@ def test_monkey_thousands_of_random_events(qtbot, window, fake, tmp_path, no_dia
     weights /= weights.sum()
 
     timings: list[tuple[float, str, int]] = []  # (ms, kind, index) of each event and its processing
+    details: dict[int, str] = {}
     t0 = time.perf_counter()
     heartbeat.start()
     for i in range(N_EVENTS):
         start = time.perf_counter()
+        what[0] = ""
         name = kinds[rng.choice(len(kinds), p=weights)]()
+        if what[0]:
+            details[i] = what[0].replace("&", "")
         QApplication.processEvents()
         took = (time.perf_counter() - start) * 1e3
         counts[name] = counts.get(name, 0) + 1
@@ -325,7 +335,8 @@ def test_monkey_thousands_of_random_events(qtbot, window, fake, tmp_path, no_dia
         print(f"\nmonkey: {N_EVENTS} events ({dict(sorted(counts.items()))}) in {elapsed:.1f} s; "
               f"longest event-loop stall {heartbeat.max_gap_ms:.1f} ms over {heartbeat.ticks} heartbeats; "
               f"engine requests {len(fake.requests)}; slowest events: "
-              + ", ".join(f"{name} #{i} {ms:.0f} ms" for ms, name, i in sorted(timings, reverse=True)[:8]))
+              + ", ".join(f"{name} #{i}{f' ({details[i]})' if i in details else ''} {ms:.0f} ms"
+                          for ms, name, i in sorted(timings, reverse=True)[:8]))
     assert BIG in shown_sizes, "the 12 MP photo was never opened: the monkey did not test it"
     assert heartbeat.ticks > 10
     assert heartbeat.max_gap_ms < MAX_STALL_MS, f"event loop stalled {heartbeat.max_gap_ms:.0f} ms"
