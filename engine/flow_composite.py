@@ -23,7 +23,9 @@ landmarks carry it (docs/photo.md, "The landmark flow"); the optical flow decide
 whenever dlib is not sure of the face. The lips move there without the change of the mouth's
 opening; for a MouthOpen edit (``OPENS``, its own weight) the opening is a jaw drop composed on top,
 and the band it opens is painted as a mouth's inside: a deep red, shaded from the photo's lips'
-brightness (docs/photo.md, "The mouth's opening").
+brightness (docs/photo.md, "The mouth's opening"). A head turn (``WARP_ONLY``) moves by the landmarks'
+moves spread over hair and ears instead of the optical flow there (``Motion.head``; docs/photo.md,
+"A head turn in one piece").
 
 Functions of numpy arrays (the last few flows cached); torch only for the small optimisation and the
 resampling; ``photo_change`` is PhotoEdit.warped_change's hook.
@@ -53,7 +55,9 @@ OPENS = ("MouthOpen",)  # edits whose mouth opening is warped as a jaw drop and 
 #: and what the 64-px decode changes beyond it is the turned face's ghost (the decode itself draws a
 #: transparent double of the cheek at HeadYaw +3σ), which the residual pasted beside the warped jaw and
 #: hair on every real portrait; the warp alone moves the yaw measure nearly as far (docs/photo.md).
-#: Not HeadRoll: its residual carries the eyes' tilt (the landmark field leaves the eyes out).
+#: Not HeadRoll: its residual carries the eyes' tilt (the landmark field leaves the eyes out). These
+#: move by ``Motion.head`` as far as they are the warp alone: beyond the landmarks, the optical flow
+#: between two turned decodes swirled the hair and bent the ears (the cGAN's most).
 WARP_ONLY = ("HeadYaw",)
 SPAN_LO, SPAN_HI = 0.5, 0.9  # the step's share in that span: no warp below LO, in full from HI
 CONTROL = 16  # control points per side of the flow (a 64-px crop: one per 4 px — features, not texture)
@@ -69,7 +73,8 @@ class Motion:
     """A change's motion part: the flow (S×S×2, crop px, dst(u) ≈ src(u + F)), the share of the
     change's energy it explains, and the weight w it is used with; the mouth's opening as a jaw drop,
     the band it opens, the band around the closed lips and the lips (``landmark_flow.mouth_opening``;
-    None without one) and the opening's weight; how far the edit is the warp alone (``WARP_ONLY``)."""
+    None without one) and the opening's weight; how far the edit is the warp alone (``WARP_ONLY``),
+    which moves by ``head`` instead of ``flow`` as far (None: no landmarks, the flow)."""
 
     flow: np.ndarray
     share: float
@@ -80,6 +85,7 @@ class Motion:
     opening_weight: float = 0.0
     lips: np.ndarray | None = None
     warp_only: float = 0.0
+    head: np.ndarray | None = None  # a head turn's flow: the landmarks' moves spread over hair and ears (landmark_flow.head_field)
 
 
 def _t(a: np.ndarray):
@@ -222,17 +228,20 @@ def motion(reconstruction: np.ndarray, face: np.ndarray, mask: np.ndarray, quick
 def _motion(reconstruction: np.ndarray, face: np.ndarray, mask: np.ndarray, quick: bool, landmarks: bool) -> Motion:
     flow = crop_flow(reconstruction, face, mask, QUICK_STAGES if quick else STAGES)
     if landmarks:
-        from engine.landmark_flow import landmark_flow, landmark_points, mouth_opening
+        from engine.landmark_flow import head_field, landmark_flow, landmark_points, mouth_opening
 
-        points = landmark_points(reconstruction, face)  # read once for both
+        points = landmark_points(reconstruction, face)  # read once for all
         found = landmark_flow(reconstruction, face, points) if points is not None else None
+        head = None
         if found is not None:
             lm, cover = found[0], found[1][:, :, None]
             flow = np.clip(cover * lm + (1.0 - cover) * flow, -MAX_FLOW, MAX_FLOW).astype(np.float32)
+            head = np.clip(head_field(points, found), -MAX_FLOW, MAX_FLOW)
         opened = mouth_opening(reconstruction, face, points) if points is not None else None
         if opened is not None:
             opening, gap, around, lips = opened
-            return Motion(flow, explained_share(reconstruction, face, flow, mask), 1.0, opening, gap, around, lips=lips)
+            return Motion(flow, explained_share(reconstruction, face, flow, mask), 1.0, opening, gap, around, lips=lips, head=head)
+        return Motion(flow=flow, share=explained_share(reconstruction, face, flow, mask), head=head)
     return Motion(flow=flow, share=explained_share(reconstruction, face, flow, mask))
 
 
@@ -327,7 +336,8 @@ def flow_layer(original: np.ndarray, grid, reconstruction: np.ndarray, face: np.
     mot = mot or motion(reconstruction, face, mask)
     if mot.weight <= 0:
         return (lambda band: sample(delta, grid[:, band])), mot
-    f = mot.flow * (mot.weight * mask)[:, :, None]
+    moves = mot.flow if mot.head is None or mot.warp_only <= 0 else mot.flow + mot.warp_only * (mot.head - mot.flow)  # a head turn: in one piece
+    f = moves * (mot.weight * mask)[:, :, None]
     gap = None
     if mot.opening is not None and mot.gap is not None and mot.opening_weight > 0:
         jaw = mot.opening * (mot.opening_weight * mask)[:, :, None]

@@ -46,6 +46,12 @@ UPPER_INNER, LOWER_INNER = [61, 62, 63], [67, 66, 65]  # the inner lips' edges, 
 UPPER_LIP, LOWER_LIP = np.r_[49:54, 61:64], np.r_[55:60, 65:68]  # outer and inner edges, without the corners
 MIN_OPENING = 0.25  # crop px: dlib's step (it reads a 4x upscale); less is no opening
 FADE = 4.0  # crop px below the chin over which a jaw drop fades out (the neck stretches, the collar does not)
+#: A head turn's field beyond the landmarks (``head_field``): their moves spread with a Gaussian this
+#: wide (crop px), fading out where its summed weight falls under 1/HEAD_FADE of its peak (the hair
+#: moves with the head, the background stays). Where the optical flow decided there instead, the
+#: cGAN's turned decodes swirled the hair beside the turned cheek and bent the ears (docs/photo.md).
+HEAD_SIGMA = 8.0
+HEAD_FADE = 3.0
 MIN_SCORE = 0.3  # dlib's detector score on the reconstruction below which its landmarks are not trusted
 # (the fitted decodes of real portraits: 0.85-1.23; a drawing of three blobs it calls a face: 0.02)
 
@@ -181,3 +187,21 @@ def landmark_flow(reconstruction: np.ndarray, edited: np.ndarray, points: tuple 
     cover = np.minimum(total / COVER, 1.0)
     return flow.astype(np.float32), cover.astype(np.float32)
 
+
+def head_field(points: tuple, field: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """A head turn's motion over the whole crop (S×S×2 float32, crop px): ``landmark_flow``'s field
+    ``(F, c)`` where the landmarks decide, elsewhere their moves spread smoothly (HEAD_SIGMA) and fading
+    out away from the face (HEAD_FADE) — the hair and ears move with the head, in one piece.
+    ``points``: landmark_points' answer for the same decodes."""
+    lm, cover = field
+    before, after = points[0], closed_mouth(*points)
+    at = np.concatenate([after[USED], between(after)])
+    moves = np.concatenate([before[USED] - after[USED], between(before) - between(after)])
+    s = lm.shape[0]
+    ys, xs = np.mgrid[0:s, 0:s].astype(np.float64)
+    k = np.exp(-((xs[..., None] - at[:, 0]) ** 2 + (ys[..., None] - at[:, 1]) ** 2) / (2.0 * HEAD_SIGMA**2))
+    total = k.sum(-1)
+    spread = (k @ moves) / np.maximum(total, 1e-12)[..., None]
+    reach = np.clip(HEAD_FADE * total / max(float(total.max()), 1e-12), 0.0, 1.0)[..., None]
+    c = cover[..., None]
+    return (c * lm + (1.0 - c) * reach * spread).astype(np.float32)

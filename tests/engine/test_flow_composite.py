@@ -351,3 +351,20 @@ def test_a_preview_estimates_the_flow_coarsely_and_the_full_render_finely(moving
     quick, fine = fc.crop_flow(src, dst, stages=fc.QUICK_STAGES)[16:52, 14:50], fc.crop_flow(src, dst)[16:52, 14:50]
     cos = (quick * fine).sum() / (np.linalg.norm(quick) * np.linalg.norm(fine))
     assert cos > 0.95 and np.percentile(np.linalg.norm(quick - fine, axis=2), 95) < 0.4
+
+
+def test_a_head_turn_moves_by_its_own_field_as_far_as_it_is_the_warp_alone():
+    """Motion.head (the landmarks' moves spread over hair and ears) replaces the flow for HeadYaw
+    (warp_only 1), half of it for half a turn, and never for another edit (warp_only 0)."""
+    s, w = 64, 128
+    grid = sampling_grid(np.array([[0.5, 0.0, 0.0], [0.0, 0.5, 0.0]]), w, w, s, s)
+    recon, face = blobs(), blobs(shift=(1.0, 0.0))
+    mask = np.ones((s, s), np.float32)
+    original = np.random.default_rng(5).uniform(60, 200, (w, w, 3)).astype(np.float32)
+    mot = fc.motion(recon, face, mask, landmarks=False)
+    head = np.zeros((s, s, 2), np.float32) + (-2.0, 0.5)
+    change = lambda m: fc.flow_change(original, grid, recon, face, face - recon, mask, mot=m)[0]  # noqa: E731
+    assert np.array_equal(change(replace(mot, head=head, warp_only=1.0)), change(replace(mot, flow=head, warp_only=1.0)))
+    half = (mot.flow + head) / 2
+    assert np.allclose(change(replace(mot, head=head, warp_only=0.5)), change(replace(mot, flow=half, warp_only=0.5)), atol=1e-3)
+    assert np.array_equal(change(replace(mot, head=head)), change(mot))

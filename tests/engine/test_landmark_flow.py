@@ -126,3 +126,25 @@ def test_a_contour_moves_as_one_band_not_as_beads(monkeypatch):
 
 
 DROP = 2.0
+
+
+def test_a_head_turn_moves_hair_and_ears_with_the_landmarks_in_one_piece():
+    """Beyond the landmarks a head turn's field is their moves spread smoothly, fading out away from
+    the face: where the optical flow decided, the cGAN's turned decodes swirled the hair beside the
+    cheek. Where the landmarks decide it is their field exactly."""
+    t = np.linspace(0.0, np.pi, 17)
+    before = np.zeros((68, 2))
+    before[:17] = np.c_[32 - 16 * np.cos(t), 30 + 18 * np.sin(t)]  # a jaw
+    before[17:] = np.c_[np.linspace(20, 44, 51), np.linspace(24, 44, 51)]  # brows, nose, mouth inside it
+    after = before + (1.5, 0.0)  # the whole face moves right: F = −1.5 along x
+    points = (before, after)
+    found = lf.landmark_flow(np.zeros((64, 64, 3), np.float32), None, points)
+    head = lf.head_field(points, found)
+    lm, cover = found
+    near = cover > 0.999
+    assert near.sum() > 200 and np.allclose(head[near], lm[near], atol=1e-5)
+    for y, x in ((20, 32), (30, 12)):  # 4 px above the brows' row, 4 px beside the jaw: the landmarks' own reach ends
+        assert cover[y, x] < 0.1 and -1.5 <= head[y, x, 0] < -0.7 * 1.5 and abs(head[y, x, 1]) < 0.05
+    side = -head[30, :13, 0]  # from the crop's edge in to the jaw: fading in smoothly, no swirl
+    assert np.all(np.diff(side) > 0) and side[0] < 0.1
+    assert np.abs(head[:3, :3]).max() < 0.05  # a far corner: the background stays
