@@ -85,7 +85,7 @@ class Motion:
     opening_weight: float = 0.0
     lips: np.ndarray | None = None
     warp_only: float = 0.0
-    head: np.ndarray | None = None  # a head turn's flow: the landmarks' moves spread over hair and ears (landmark_flow.head_field)
+    head: np.ndarray | None = None  # a head turn's flow: the landmarks' moves spread over hair and ears (landmark_flow.head_field; motion(head=True))
 
 
 def _t(a: np.ndarray):
@@ -214,18 +214,20 @@ def geometric_weights(step: np.ndarray, attributes: dict | None, std: np.ndarray
     return tuple(weights)
 
 
-def motion(reconstruction: np.ndarray, face: np.ndarray, mask: np.ndarray, quick: bool = False, landmarks: bool = True) -> Motion:
+def motion(reconstruction: np.ndarray, face: np.ndarray, mask: np.ndarray, quick: bool = False, landmarks: bool = True,
+           head: bool = False) -> Motion:  # fmt: skip
     """The motion part of the change from ``reconstruction`` to ``face`` (S×S×3 decodes) inside
     ``mask``; the last few are cached (the full-resolution render and the exports of an edit share
     one). ``quick``: the coarse flow of :data:`QUICK_STAGES`, for previews while a slider moves.
     ``landmarks``: where dlib's landmarks reach, their displacement decides the motion
     (``engine.landmark_flow``), the optical flow elsewhere; without a face on the decode, the
-    optical flow alone."""
-    return _CACHE.get_or_compute(array_key(reconstruction, face, mask, tag=bytes([quick, landmarks])),
-                                 lambda: _motion(reconstruction, face, mask, quick, landmarks))
+    optical flow alone. ``head``: with a head turn's field too (``Motion.head``, ~7 ms: only for an
+    edit that is partly a head turn, not every geometric preview frame)."""
+    return _CACHE.get_or_compute(array_key(reconstruction, face, mask, tag=bytes([quick, landmarks, head])),
+                                 lambda: _motion(reconstruction, face, mask, quick, landmarks, head))
 
 
-def _motion(reconstruction: np.ndarray, face: np.ndarray, mask: np.ndarray, quick: bool, landmarks: bool) -> Motion:
+def _motion(reconstruction: np.ndarray, face: np.ndarray, mask: np.ndarray, quick: bool, landmarks: bool, with_head: bool) -> Motion:
     flow = crop_flow(reconstruction, face, mask, QUICK_STAGES if quick else STAGES)
     if landmarks:
         from engine.landmark_flow import head_field, landmark_flow, landmark_points, mouth_opening
@@ -236,7 +238,7 @@ def _motion(reconstruction: np.ndarray, face: np.ndarray, mask: np.ndarray, quic
         if found is not None:
             lm, cover = found[0], found[1][:, :, None]
             flow = np.clip(cover * lm + (1.0 - cover) * flow, -MAX_FLOW, MAX_FLOW).astype(np.float32)
-            head = np.clip(head_field(points, found), -MAX_FLOW, MAX_FLOW)
+            head = np.clip(head_field(points, found), -MAX_FLOW, MAX_FLOW) if with_head else None
         opened = mouth_opening(reconstruction, face, points) if points is not None else None
         if opened is not None:
             opening, gap, around, lips = opened
@@ -429,7 +431,7 @@ def photo_change(pe, z_edited: np.ndarray, labels, face: np.ndarray, delta: np.n
     from engine.fit_composite import colour_change
 
     mask = pe.crop_mask(delta.shape[0])
-    mot = motion(pe.reconstruction, face, mask, quick)
+    mot = motion(pe.reconstruction, face, mask, quick, head=warp_only > 0)
     rows, _ = flow_layer(original, grid, pe.reconstruction, face, delta, mask, lambda d: colour_change(d, pe.colour),
                          replace(mot, weight=w, opening_weight=opens if mot.opening is not None else 0.0,
                                  warp_only=warp_only))  # fmt: skip

@@ -160,6 +160,12 @@ def lips_mask(points: np.ndarray, size: int, supersample: int = 4) -> np.ndarray
     return np.asarray(big.resize((size, size), Image.BOX), np.float32) / 255.0
 
 
+def _gaussians(points: np.ndarray, size: int, sigma: float) -> np.ndarray:
+    """size×size×n: each point's Gaussian of ``sigma`` crop px, at the pixel centres' crop coordinates."""
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float64)
+    return np.exp(-((xs[..., None] - points[:, 0]) ** 2 + (ys[..., None] - points[:, 1]) ** 2) / (2.0 * sigma**2))
+
+
 def landmark_flow(reconstruction: np.ndarray, edited: np.ndarray, points: tuple | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """(F: S×S×2 float32 crop px with edited(u) ≈ reconstruction(u + F(u)) near the landmarks,
     c: S×S float32 in 0..1, where the landmarks decide) — module doc; None without a face, or when
@@ -173,13 +179,8 @@ def landmark_flow(reconstruction: np.ndarray, edited: np.ndarray, points: tuple 
     if float(np.linalg.norm(d, axis=1).mean()) < MIN_MOVE:
         return None
     s = reconstruction.shape[0]
-    ys, xs = np.mgrid[0:s, 0:s].astype(np.float64)
-
-    def kernel(points):  # S×S×n: each point's Gaussian
-        return np.exp(-((xs[..., None] - points[:, 0]) ** 2 + (ys[..., None] - points[:, 1]) ** 2) / (2.0 * SIGMA**2))
-
     gaps_after = between(after)
-    k, kb = kernel(after[USED]), kernel(gaps_after)
+    k, kb = _gaussians(after[USED], s, SIGMA), _gaussians(gaps_after, s, SIGMA)
     fill = np.clip(1.0 - k.sum(-1) / COVER, 0.0, 1.0)[..., None]  # the in-between points speak only in the gaps
     kb = kb * fill
     total = k.sum(-1) + kb.sum(-1)
@@ -197,9 +198,7 @@ def head_field(points: tuple, field: tuple[np.ndarray, np.ndarray]) -> np.ndarra
     before, after = points[0], closed_mouth(*points)
     at = np.concatenate([after[USED], between(after)])
     moves = np.concatenate([before[USED] - after[USED], between(before) - between(after)])
-    s = lm.shape[0]
-    ys, xs = np.mgrid[0:s, 0:s].astype(np.float64)
-    k = np.exp(-((xs[..., None] - at[:, 0]) ** 2 + (ys[..., None] - at[:, 1]) ** 2) / (2.0 * HEAD_SIGMA**2))
+    k = _gaussians(at, lm.shape[0], HEAD_SIGMA)
     total = k.sum(-1)
     spread = (k @ moves) / np.maximum(total, 1e-12)[..., None]
     reach = np.clip(HEAD_FADE * total / max(float(total.max()), 1e-12), 0.0, 1.0)[..., None]

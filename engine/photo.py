@@ -262,10 +262,7 @@ class PhotoEdit:
             oh, ow = original.shape[:2]
             painted = None if mask is None else mask_patch(mask, self.size, (x0, y0, x1, y1), ow, oh, sx, sy)
             patch = np.empty_like(original)
-            for band in bands(oh, ow):
-                change = rows(band)
-                if painted is not None:
-                    change *= painted[band, :, None]
+            for band, change in masked_bands(rows, oh, ow, painted):
                 change += original[band]
                 patch[band] = np.rint(change, out=change).clip(0, 255).astype(np.uint8)
         if full_resolution and whole_photo:
@@ -416,6 +413,16 @@ def bands(height: int, width: int):
     for top in range(0, int(height), step):
         still_wanted()
         yield slice(top, min(int(height), top + step))
+
+
+def masked_bands(rows, height: int, width: int, painted: np.ndarray | None):
+    """(band, change) over the output's :func:`bands`: ``rows(band)`` (PhotoEdit.warped_change) times
+    the painted mask's rows there (``painted``: mask_patch's, None: unmasked) — what every composite adds."""
+    for band in bands(height, width):
+        change = rows(band)
+        if painted is not None:
+            change *= painted[band, :, None]
+        yield band, change
 
 
 def warp_delta(delta: np.ndarray, grid) -> np.ndarray:

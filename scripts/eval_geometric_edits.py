@@ -59,7 +59,7 @@ def variants(pe, z, original: np.ndarray, grid, mask: np.ndarray, opens: float =
     recon = pe.reconstruction
     o = original.astype(np.float32)
     plain = o + fc.sample(delta, grid)
-    mot = fc.motion(recon, face, mask, landmarks=LANDMARKS)
+    mot = fc.motion(recon, face, mask, landmarks=LANDMARKS, head=warp_only > 0)
     full = replace(mot, weight=1.0, opening_weight=opens, warp_only=warp_only)  # the mechanism measured in full, whatever the gate says
     flow, _ = fc.flow_change(o, grid, recon, face, delta, mask, colour=_colour(pe), mot=full)
     warp = fc.warp_patch(o, fc.output_displacement(mot.flow * mask[:, :, None], grid))

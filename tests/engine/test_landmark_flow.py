@@ -52,6 +52,9 @@ def test_motion_uses_the_landmarks_where_they_reach_and_the_optical_flow_elsewhe
     assert far.sum() > 100 and np.allclose(with_landmarks.flow[far], optical.flow[far], atol=1e-4)
     assert not np.array_equal(with_landmarks.flow, optical.flow)
     assert np.allclose(np.median(with_landmarks.flow[cover > 0.9], 0), -SHIFT, atol=0.35)
+    assert with_landmarks.head is None  # a head turn's field only when asked (an edit that is one)
+    turned = fc.motion(crop, moved, mask, head=True)
+    assert np.array_equal(turned.flow, with_landmarks.flow) and turned.head is not None
 
 
 def test_the_warp_never_opens_or_closes_the_mouth():
