@@ -23,7 +23,8 @@ landmarks carry it (docs/photo.md, "The landmark flow"); the optical flow decide
 whenever dlib is not sure of the face. The lips move there without the change of the mouth's
 opening; for a MouthOpen edit (``OPENS``, its own weight) the opening is a jaw drop composed on top,
 and the band it opens is painted as a mouth's inside: a deep red, shaded from the photo's lips'
-brightness (docs/photo.md, "The mouth's opening"). A head turn (``WARP_ONLY``) moves by the landmarks'
+brightness, both cut at the photo's own pixels (``engine.open_mouth``; docs/photo.md, "The mouth's
+opening"). A head turn (``WARP_ONLY``) moves by the landmarks'
 moves spread over hair and ears instead of the optical flow there (``Motion.head``; docs/photo.md,
 "A head turn in one piece").
 
@@ -34,13 +35,14 @@ resampling; ``photo_change`` is PhotoEdit.warped_change's hook.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
 from engine.crop_warp import PhotoRows, as_tensor, identity_grid, output_displacement, output_jacobian_inverse, resample, sample, warp_patch
 from engine.data.images import gaussian_blur
-from engine.fit_composite import LUMA
+from engine.landmark_flow import jaw_drop
+from engine.open_mouth import OpenMouth
 from engine.protocol import still_wanted
 from engine.small_cache import SmallCache, array_key
 
@@ -66,22 +68,22 @@ SMOOTH = 1e-2  # λ per squared crop px between neighbouring control points (dat
 STAGES = ((2.0, 20), (1.0, 20), (0.5, 20))  # (Gaussian blur σ in crop px, Adam steps): coarse to fine
 QUICK_STAGES = ((1.0, 20),)  # a preview's flow: 2.5× cheaper; the default model's ±3σ geometric edits: within 0.2-0.5 crop px (p95)
 LR = 0.1  # crop px per Adam step (3×20 steps land within 0.4 crop px of 3×40 at 0.05, in 40 % of the time)
+OPENED_REACH = 2.0  # crop px: the band the residual leaves out around a drawn opening (a crop px beyond each edge)
 MAX_FLOW = 6.0  # crop px: a larger motion is not an edit this model makes; clipped
 
 
 @dataclass(frozen=True)
 class Motion:
     """A change's motion part: the flow (S×S×2, crop px, dst(u) ≈ src(u + F)), the share of the
-    change's energy it explains, and the weight w it is used with; the mouth's opening as a jaw drop,
-    the band it opens, the band around the closed lips and the lips (``landmark_flow.mouth_opening``;
-    None without one) and the opening's weight; how far the edit is the warp alone (``WARP_ONLY``),
+    change's energy it explains, and the weight w it is used with; the mouth's opening as a jaw drop
+    (the fields ``landmark_flow.jaw_drop`` reads), the band around the closed lips and the lips
+    (``landmark_flow.mouth_opening``; None without one) and the opening's weight; how far the edit is the warp alone (``WARP_ONLY``),
     which moves by ``head`` instead of ``flow`` as far (None: no landmarks, the flow)."""
 
     flow: np.ndarray
     share: float
     weight: float = 1.0
-    opening: np.ndarray | None = None
-    gap: np.ndarray | None = None
+    jaw: np.ndarray | None = None  # landmark_flow.mouth_opening's fields (S×S×3), read by landmark_flow.jaw_drop
     around: np.ndarray | None = None
     opening_weight: float = 0.0
     lips: np.ndarray | None = None
@@ -217,8 +219,8 @@ def _motion(reconstruction: np.ndarray, face: np.ndarray, mask: np.ndarray, quic
             head = np.clip(head_field(points, found), -MAX_FLOW, MAX_FLOW) if with_head else None
         opened = mouth_opening(reconstruction, face, points) if points is not None else None
         if opened is not None:
-            opening, gap, around, lips = opened
-            return Motion(flow, explained_share(reconstruction, face, flow, mask), 1.0, opening, gap, around, lips=lips, head=head)
+            jaw, around, lips = opened
+            return Motion(flow, explained_share(reconstruction, face, flow, mask), 1.0, jaw, around, lips=lips, head=head)
         return Motion(flow=flow, share=explained_share(reconstruction, face, flow, mask), head=head)
     return Motion(flow=flow, share=explained_share(reconstruction, face, flow, mask))
 
@@ -241,31 +243,37 @@ def flow_layer(original: np.ndarray, grid, reconstruction: np.ndarray, face: np.
         return (lambda band: sample(delta, grid[:, band])), mot
     moves = mot.flow if mot.head is None or mot.warp_only <= 0 else mot.flow + mot.warp_only * (mot.head - mot.flow)  # a head turn: in one piece
     f = moves * (mot.weight * mask)[:, :, None]
-    gap = None
-    if mot.opening is not None and mot.gap is not None and mot.opening_weight > 0:
-        jaw = mot.opening * (mot.opening_weight * mask)[:, :, None]
-        f = jaw + resample(f, jaw)  # the jaw drop in the frame of the closed-mouth motion
-        gap = (mot.gap * mot.opening_weight * mask)[:, :, None]
+    inv = output_jacobian_inverse(grid, f.shape[0])
+    opened, moved = None, f
+    if mot.jaw is not None and mot.opening_weight > 0:  # the mouth's opening: a jaw drop, cut at the photo's pixels
+        opened = OpenMouth(mot.jaw, mot.opening_weight * mask, f, grid, inv, original, mot.lips)
+        jaw = np.zeros_like(f)
+        jaw[..., 1] = jaw_drop(mot.jaw)[0] * mot.opening_weight * mask
+        moved = jaw + resample(f, jaw)  # on the crop's raster: what the motion explains of the change
     recon = np.asarray(reconstruction, np.float32)
-    explained = colour((resample(recon, f) - recon) * mask[:, :, None])
+    explained = colour((resample(recon, moved) - recon) * mask[:, :, None])
     residual = delta - explained
     if mot.around is not None and mot.opening_weight < 1:  # a mouth not opened: the decode's gap is not added either
         residual = residual * (1.0 - mot.weight * (1.0 - mot.opening_weight) * mot.around)[:, :, None]
     residual = residual * (1.0 - mot.weight * mot.warp_only)  # a head turn: the warp alone
+    if opened is not None:  # the opened band is painted: the decode's own gap, blurred a crop px past it, is left out
+        residual = residual * (1.0 - mot.opening_weight * mask * jaw_drop(mot.jaw, OPENED_REACH)[1])[:, :, None]
     still_wanted()  # the motion may have taken a while
-    inv, source = output_jacobian_inverse(grid, f.shape[0]), PhotoRows(original)
-    interior = None if gap is None else mouth_interior(original, grid, mot.gap, mot.lips)
+    source = PhotoRows(original)
 
     def rows(band: slice) -> np.ndarray:
         g, here = grid[:, band], np.asarray(original[band], np.float32)
-        warped = warp_patch(original, output_displacement(f, g, inv), band.start or 0, source)
+        if opened is None:
+            warped = warp_patch(original, output_displacement(f, g, inv), band.start or 0, source)
+            return sample(residual, g) + (warped - here)
+        disp, drawn, painted = opened.at(g)
+        warped = warp_patch(original, disp, band.start or 0, source)
         change = sample(residual, g) + (warped - here)
-        if gap is None:
-            return change
-        drawn = np.clip(sample(gap, g, mode="bilinear"), 0.0, 1.0)
         # the opened band shows what the photo does not have: a mouth's interior (without lips to take
         # a colour from, the decode in the colour mode of every change)
-        painted = interior(g) if interior is not None else warped + colour(sample(np.asarray(face, np.float32), g) - warped)
+        if painted is None:
+            painted = warped + colour(sample(np.asarray(face, np.float32), g) - warped)
+        drawn = drawn[:, :, None]
         return (1.0 - drawn) * change + drawn * (painted - here)
 
     return rows, mot
@@ -276,35 +284,6 @@ def flow_change(original: np.ndarray, grid, reconstruction: np.ndarray, face: np
     """:func:`flow_layer`'s change over all the output's rows at once (H×W×3 float32), and the motion."""
     rows, mot = flow_layer(original, grid, reconstruction, face, delta, mask, colour, mot)
     return rows(slice(0, grid.shape[1])), mot
-
-
-#: An open mouth's inside, painted where the jaw drop opens a band: a deep red (luma 1) at SHADE times
-#: the photo's lips' brightness, from the band's edges (EDGE) to its middle (MIDDLE). The decode's own
-#: opening is no model of it: on the portrait its mean brightness is 0.89 of its lips' (a pale tongue at
-#: 64 px), drawn as a grey (luma mode on white teeth) or blue (the cGAN's colours) soft blob.
-INTERIOR_HUE = np.array([1.55, 0.75, 0.75], np.float32) / float(np.array([1.55, 0.75, 0.75], np.float32) @ LUMA)
-SHADE = (0.40, 0.12)  # (EDGE, MIDDLE): the band's middle, a crop px or more from its edges, is darkest
-
-
-def mouth_interior(original: np.ndarray, grid, gap: np.ndarray, lips: np.ndarray | None) -> Callable[[Any], np.ndarray] | None:
-    """``paint(g)``: a mouth's inside over the output pixels at ``g`` (rows of ``grid``; band×W×3)
-    within the opened band ``gap`` (S×S), its brightness the photo's lips' (``lips``: their S×S
-    mask; the photo's pixels under it, all of ``original``) times SHADE, darker towards the band's
-    middle. None when ``lips`` covers no output pixel (the caller then draws the decode)."""
-    if lips is None:
-        return None
-    w = np.clip(sample(lips[:, :, None], grid, mode="bilinear")[:, :, 0], 0.0, 1.0)
-    if w.sum() < 1.0:
-        return None
-    lip_y = float(((np.asarray(original, np.float32) @ LUMA) * w).sum() / w.sum())
-    depth = gaussian_blur(as_tensor(gap), 1.0, truncate=3.0)[0, 0].numpy()
-    depth = (depth / max(float(depth.max()), 1e-6))[:, :, None]
-
-    def paint(g) -> np.ndarray:
-        shade = SHADE[0] + (SHADE[1] - SHADE[0]) * np.clip(sample(depth, g, mode="bilinear")[:, :, 0], 0.0, 1.0)
-        return lip_y * shade[:, :, None] * INTERIOR_HUE
-
-    return paint
 
 
 def _readouts(model) -> dict | None:
@@ -334,6 +313,6 @@ def photo_change(pe, z_edited: np.ndarray, labels, face: np.ndarray, delta: np.n
     mask = pe.crop_mask(delta.shape[0])
     mot = motion(pe.reconstruction, face, mask, quick, head=warp_only > 0)
     rows, _ = flow_layer(original, grid, pe.reconstruction, face, delta, mask, lambda d: colour_change(d, pe.colour),
-                         replace(mot, weight=w, opening_weight=opens if mot.opening is not None else 0.0,
+                         replace(mot, weight=w, opening_weight=opens if mot.jaw is not None else 0.0,
                                  warp_only=warp_only))  # fmt: skip
     return rows

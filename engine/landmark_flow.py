@@ -45,6 +45,7 @@ BETWEEN = 2  # points added between neighbours on a contour
 UPPER_INNER, LOWER_INNER = [61, 62, 63], [67, 66, 65]  # the inner lips' edges, paired column by column
 UPPER_LIP, LOWER_LIP = np.r_[49:54, 61:64], np.r_[55:60, 65:68]  # outer and inner edges, without the corners
 MIN_OPENING = 0.25  # crop px: dlib's step (it reads a 4x upscale); less is no opening
+ROUND = 0.75  # crop px: the lips' line and the opening along it, their kinks rounded over this (``_rounded``)
 FADE = 4.0  # crop px below the chin over which a jaw drop fades out (the neck stretches, the collar does not)
 #: A head turn's field beyond the landmarks (``head_field``): their moves spread with a Gaussian this
 #: wide (crop px), fading out where its summed weight falls under 1/HEAD_FADE of its peak (the hair
@@ -109,12 +110,14 @@ def between(points: np.ndarray) -> np.ndarray:
 
 
 def mouth_opening(reconstruction: np.ndarray, edited: np.ndarray, points: tuple | None = None) -> tuple[np.ndarray, ...] | None:
-    """(O: S×S×2 float32 crop px, gap, around, lips: S×S float32 in 0..1) — the change of the mouth's opening that
+    """(jaw: S×S×3 float32, around, lips: S×S float32 in 0..1) — the change of the mouth's opening that
     ``closed_mouth`` takes out of the landmark field, as a jaw drop: in the frame of the closed-mouth
     warp, everything below the lips' line (the lower lip, the chin; fading out over FADE px below the
     chin) moves down by the opening o(x) (largest mid-mouth, 0 at the corners), and the band it opens
-    samples the line itself; ``gap`` marks that band (where the photo has nothing to show: the
-    composite paints a mouth's interior there). ``around``: the same band centred on the lips' line —
+    samples the line itself; that band is where the photo has nothing to show (the composite paints
+    a mouth's interior there). ``jaw`` holds the smooth fields that say so (crop px below the line,
+    o, the fade), which :func:`jaw_drop` turns into the drop and the band wherever they are read:
+    on the crop's raster or at each pixel of the photo. ``around``: the same band centred on the lips' line —
     where the decode's opening lies when the mouth is *not* opened (every other edit), whose shading
     the composite then leaves out. ``lips``: the reconstruction's (so the photo's) lips, whose colour
     that interior is painted in. A mouth that closes (o < 0) moves the lower part up. None
@@ -135,17 +138,43 @@ def mouth_opening(reconstruction: np.ndarray, edited: np.ndarray, points: tuple 
     order = np.argsort(xs)
     s = reconstruction.shape[0]
     ys, xg = np.mgrid[0:s, 0:s].astype(np.float64)
-    ox = np.interp(xg, xs[order], opening[order], left=0.0, right=0.0)
-    below = ys - np.interp(xg, xs[order], line[order])  # crop px under the lips' line
-    # how far a pixel moves with the lower part: opening up along the band, then in full down to the chin
-    along = np.where(ox > 0, np.clip(below / np.where(ox > 0, ox, 1.0), 0.0, 1.0), np.clip(below + 0.5, 0.0, 1.0))
+    ox = np.interp(xg, *_rounded(xs[order], opening[order], s, 0.0))
+    below = ys - np.interp(xg, *_rounded(xs[order], line[order], s, None))  # crop px under the lips' line
     chin = max(closed[8, 1], closed[57, 1] + 1.0)
-    fade = np.clip(1.0 - (ys - chin) / FADE, 0.0, 1.0)
-    field = np.zeros((s, s, 2), np.float32)
-    field[..., 1] = -ox * along * fade
-    gap = np.clip(0.5 + np.minimum(below, ox - below), 0.0, 1.0) * (ox > 0)
-    around = np.clip(0.5 + np.minimum(below + ox / 2, ox / 2 - below), 0.0, 1.0) * (ox > 0)
-    return field, gap.astype(np.float32), around.astype(np.float32), lips_mask(before, s)
+    jaw = np.stack([below, ox, np.clip(1.0 - (ys - chin) / FADE, 0.0, 1.0)], -1).astype(np.float32)
+    around = jaw_drop(np.stack([below + ox / 2, ox, jaw[..., 2]], -1))[1]  # the band, centred on the line
+    return jaw, around, lips_mask(before, s)
+
+
+def jaw_drop(jaw: np.ndarray, k: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(dy: crop px, gap: 0..1, inside: crop px) where ``jaw``'s fields (…×3: crop px below the
+    closed lips' line, the opening there, the fade below the chin) were read — the crop's own
+    raster, or the output pixels (``engine.open_mouth``). ``dy``: the jaw drop's flow (y; the band
+    samples the line itself, below it the lower part moves down by the opening); ``gap``: the band
+    it opens, its edges antialiased over ``k`` crop px (one pixel of where the fields were read);
+    ``inside``: how far within the band (≤ 0 outside). A mouth that closes (opening < 0) moves the
+    lower part up, from one such pixel under the line."""
+    below, ox, fade = jaw[..., 0], jaw[..., 1], jaw[..., 2]
+    opens = ox > 0
+    along = np.where(opens, np.clip(below / np.where(opens, ox, 1.0), 0.0, 1.0), np.clip(below / k + 0.5, 0.0, 1.0))
+    inside = np.minimum(below, ox - below)
+    gap = np.clip((np.minimum(below + k / 2, ox) - np.maximum(below - k / 2, 0.0)) / k, 0.0, 1.0)  # the pixel's cover: thin ends fade
+    return (-ox * along * fade).astype(np.float32), gap.astype(np.float32), inside.astype(np.float32)
+
+
+def _rounded(xs: np.ndarray, ys: np.ndarray, size: int, outside: float | None, step: float = 0.125) -> tuple[np.ndarray, np.ndarray]:
+    """The polyline through (xs, ys) on a fine grid over 0..size with its kinks rounded (a Gaussian
+    of ROUND crop px), for np.interp: seven lip points joined by straight lines drew the opened band
+    as a polygon, its corners plain at a photo's resolution. ``outside``: the value beyond the ends
+    (None: the ends' own)."""
+    fine = np.arange(-4 * ROUND, size + 4 * ROUND + step, step)
+    left, right = (ys[0], ys[-1]) if outside is None else (outside, outside)
+    v = np.interp(fine, xs, ys, left=left, right=right)
+    r = np.arange(-4 * ROUND, 4 * ROUND + step / 2, step)
+    kernel = np.exp(-0.5 * (r / ROUND) ** 2)
+    pad = len(r) // 2
+    smooth = np.convolve(np.r_[np.full(pad, v[0]), v, np.full(pad, v[-1])], kernel / kernel.sum(), mode="valid")
+    return fine, smooth
 
 
 def lips_mask(points: np.ndarray, size: int, supersample: int = 4) -> np.ndarray:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from engine import flow_composite as fc
+from engine import landmark_flow as lf
 from engine.small_cache import SmallCache
 from engine.data.warp import sampling_grid
 
@@ -143,6 +144,16 @@ def test_a_head_turn_is_the_warp_alone():
     assert fc.geometric_weights(e[0] + e[1], attributes, std, None, groups) == (1.0, 0.0, 0.0)  # half a turn: the change kept
 
 
+def _jaw(s: int, line: float = 29.5, opening: float = 4.0, cols: slice = slice(20, 44)) -> tuple[np.ndarray, np.ndarray]:
+    """landmark_flow.mouth_opening's fields for a mouth opened by ``opening`` crop px under a flat
+    lips' line in columns ``cols`` (rows 30–33 opened, for the defaults), and that band on the crop's raster."""
+    jaw = np.zeros((s, s, 3), np.float32)
+    jaw[..., 0] = np.arange(s, dtype=np.float32)[:, None] - line
+    jaw[:, cols, 1] = opening
+    jaw[..., 2] = 1.0
+    return jaw, lf.jaw_drop(jaw)[1]
+
+
 def test_an_opened_band_is_painted_as_a_mouths_inside():
     """MouthOpen's jaw drop: where the band opens, the photo has nothing to show and the decode's
     opening is no model of a mouth (a soft grey or blue blob), so a mouth's inside is painted: a deep
@@ -155,33 +166,31 @@ def test_an_opened_band_is_painted_as_a_mouths_inside():
     recon = np.full((s, s, 3), 120.0, np.float32)
     face = recon.copy()
     face[30:34, 20:44] = (20.0, 20.0, 90.0)  # the decode's dark, bluish mouth
-    opening = np.zeros((s, s, 2), np.float32)
-    opening[30:, 20:44, 1] = -4.0
-    gap = np.zeros((s, s), np.float32)
-    gap[30:34, 20:44] = 1.0
+    jaw, gap = _jaw(s)
     lips = np.zeros((s, s), np.float32)
     lips[27:30, 20:44] = 1.0  # crop rows 27–29: output rows 54–59
     mask = np.ones((s, s), np.float32)
     original = np.zeros((w, w, 3), np.float32) + (200.0, 120.0, 100.0)  # a warm photo
     original[54:60] = (180.0, 90.0, 90.0)  # its lips
     luma = lambda d: colour_change(d, "luma")  # noqa: E731
-    mot = fc.Motion(np.zeros((s, s, 2), np.float32), 0.5, 1.0, opening, gap, None, 1.0, lips=lips)
+    mot = fc.Motion(np.zeros((s, s, 2), np.float32), 0.5, 1.0, jaw, None, 1.0, lips=lips)
     out = original + fc.flow_change(original, grid, recon, face, face - recon, mask, luma, mot)[0]
     lip_y = float(np.array([180.0, 90.0, 90.0]) @ LUMA)
     band = out[63:65, 50:78]  # the middle of the band (crop rows 30–33), away from its soft edges
     assert np.all(band @ LUMA < 0.25 * lip_y)  # dark: a mouth's inside, where the decode's was at 0.2 of the photo
     assert np.all(band @ LUMA > 0.05 * lip_y)
     assert np.all((band[..., 0] > 1.8 * band[..., 1]) & (band[..., 1] == band[..., 2]))  # deep red, not the decode's blue
-    edge = out[61, 50:78] @ LUMA  # the band's upper edge is lighter than its middle
-    assert np.all(edge > band[0] @ LUMA)
+    lower = out[67, 50:78] @ LUMA  # towards the band's lower edge it is lighter than in its middle,
+    assert np.all(lower > band[0] @ LUMA)
+    assert np.allclose(out[61, 50:78] @ LUMA, band[0] @ LUMA)  # under its upper edge (the teeth's shadow) as dark
     no_lips = replace(mot, lips=np.zeros((s, s), np.float32))  # nothing to read: the decode, luma on the photo's hue
     drawn = original + fc.flow_change(original, grid, recon, face, face - recon, mask, luma, no_lips)[0]
     assert np.allclose(drawn[63:65, 50:78] @ LUMA, float(np.array([20.0, 20.0, 90.0]) @ LUMA), atol=1.0)
-    closed = fc.Motion(mot.flow, 0.5, 1.0, opening, gap, None, 0.0)  # opening weight 0: no band drawn
+    closed = fc.Motion(mot.flow, 0.5, 1.0, jaw, None, 0.0)  # opening weight 0: no band drawn
     plain = original + fc.flow_change(original, grid, recon, face, face - recon, mask, luma, closed)[0]
     assert np.abs(plain[63:65, 50:78] - band).max() > 10.0
     assert np.abs(plain[63:65, 50:78] - original[63:65, 50:78]).max() > 10.0  # without ``around``, the gap's shading is added
-    hidden = fc.Motion(mot.flow, 0.5, 1.0, opening, gap, gap, 0.0)  # a smile's grin: the mouth not opened, its gap not added
+    hidden = fc.Motion(mot.flow, 0.5, 1.0, jaw, gap, 0.0)  # a smile's grin: the mouth not opened, its gap not added
     kept = original + fc.flow_change(original, grid, recon, face, face - recon, mask, luma, hidden)[0]
     assert np.abs(kept[63:65, 50:78] - original[63:65, 50:78]).max() < 1.0
     assert np.array_equal(kept[:50], plain[:50])  # elsewhere the change is added as before
@@ -196,14 +205,10 @@ def test_the_change_drawn_band_by_band_is_the_change_drawn_at_once():
     grid = sampling_grid(np.array([[0.5, 0.0, 0.0], [0.0, 0.5, 0.0]]), w, w, s, s)
     recon, face = blobs(), blobs(shift=(1.0, 2.0))
     mask = np.ones((s, s), np.float32)
-    opening = np.zeros((s, s, 2), np.float32)
-    opening[30:, 20:44, 1] = -4.0
-    gap = np.zeros((s, s), np.float32)
-    gap[30:34, 20:44] = 1.0
     lips = np.zeros((s, s), np.float32)
     lips[27:30, 20:44] = 1.0
     original = np.random.default_rng(4).uniform(60, 200, (w, w, 3)).astype(np.float32)
-    mot = replace(fc.motion(recon, face, mask, landmarks=False), opening=opening, gap=gap, opening_weight=0.8, lips=lips)
+    mot = replace(fc.motion(recon, face, mask, landmarks=False), jaw=_jaw(s)[0], opening_weight=0.8, lips=lips)
     whole, _ = fc.flow_change(original, grid, recon, face, face - recon, mask, mot=mot)
     rows, _ = fc.flow_layer(original, grid, recon, face, face - recon, mask, mot=mot)
     for cuts in ((0, 1, 60, 61, 128), (0, 37, 90, 128)):

@@ -1,0 +1,91 @@
+"""A mouth opened at the photo's resolution (docs/photo.md, "The mouth's opening").
+
+``landmark_flow.mouth_opening`` describes a MouthOpen edit's jaw drop by smooth crop fields (how
+far below the closed lips' line, the opening there, the fade under the chin); ``jaw_drop`` turns
+them into the drop and the band it opens. Cut on the crop's own 64-px raster, that band's edges
+and the lower lip's were a crop pixel wide — 4 photo px on a 256-px face, 20+ on a 12 MP
+photo's: the inside was a soft dark smear over the teeth, the lower lip greyed. Here the fields
+are read at each output pixel and cut there, the band's edges one output pixel wide, and the lower
+lip moves as a whole. The band is painted as a mouth's inside: a deep red, shaded from the photo's
+lips' brightness, darkest a crop pixel or more inside its edges.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.crop_warp import crop_scale, crop_to_output, sample
+from engine.fit_composite import LUMA
+from engine.landmark_flow import jaw_drop
+
+#: An open mouth's inside: a deep red (luma 1) at SHADE times the photo's lips' brightness, from the
+#: band's edges (EDGE) to its middle (MIDDLE). The decode's own opening is no model of it: on the
+#: portrait its mean brightness is 0.89 of its lips' (a pale tongue at 64 px), drawn as a grey (luma
+#: mode on white teeth) or blue (the cGAN's colours) soft blob.
+INTERIOR_HUE = np.array([1.55, 0.75, 0.75], np.float32) / float(np.array([1.55, 0.75, 0.75], np.float32) @ LUMA)
+SHADE = (0.40, 0.12)  # (EDGE, MIDDLE)
+DEPTH = 1.0  # crop px inside the band's edges at which it is darkest (less where the band is narrower)
+SOFT = 0.3  # crop px: the band's edges are antialiased over this or one output px, the wider (a photo's lips are not cut out)
+SUPERSAMPLE = 4  # photo samples per crop px (each way) when reading the lips' brightness
+
+
+class OpenMouth:
+    """The jaw drop of one render, read at the output pixels: ``at(g)`` for a band of them."""
+
+    def __init__(self, jaw: np.ndarray, weight: np.ndarray, flow: np.ndarray, grid, inv: np.ndarray, original: np.ndarray,
+                 lips: np.ndarray | None) -> None:  # fmt: skip
+        """``jaw``: mouth_opening's S×S×3 fields; ``weight``: S×S, how far the drop applies (the
+        opening's weight times the change's mask); ``flow``: the rest of the motion (S×S×2 crop px,
+        weighted), in whose frame the drop is; ``grid``/``inv``: the whole output's sampling grid
+        and J⁻¹; ``original``: the photo patch; ``lips``: its lips (S×S, 0..1) or None."""
+        self.s = jaw.shape[0]
+        self.fields = np.concatenate([jaw, np.asarray(weight, np.float32)[:, :, None]], -1)
+        self.flow, self.inv, self.k = flow, inv, crop_scale(inv)
+        self.depth = max(min(DEPTH, 0.5 * float(jaw[..., 1].max())), 1e-3)
+        y = lips_brightness(original, grid, inv, lips)
+        self.colour = None if y is None else y * INTERIOR_HUE
+
+    def at(self, g) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """For the output pixels at ``g`` (1×band×W×2 of the grid): (the displacement, output px,
+        band×W×2; the band it opens, 0..1; the mouth's inside painted there, band×W×3 — None without
+        lips to take a brightness from)."""
+        import torch
+
+        v = sample(self.fields, g, mode="bilinear")
+        dy, gap, inside = jaw_drop(v[..., :3], max(self.k, SOFT))
+        weight = np.clip(v[..., 3], 0.0, 1.0)
+        dy, gap = dy * weight, gap * weight
+        moved = g.clone()
+        moved[0, ..., 1] += torch.from_numpy(dy * (2.0 / self.s))
+        f = sample(self.flow, moved, mode="bilinear")  # the drop in the frame of the closed-mouth motion
+        f[..., 1] += dy
+        if self.colour is None:
+            return crop_to_output(f, self.inv), gap, None
+        # darkest from under the upper edge (the teeth's shadow), lighter only towards the lower one
+        shade = SHADE[0] + (SHADE[1] - SHADE[0]) * np.clip((v[..., 1] - v[..., 0]) / self.depth, 0.0, 1.0)
+        return crop_to_output(f, self.inv), gap, shade[:, :, None] * self.colour
+
+
+def lips_brightness(original: np.ndarray, grid, inv: np.ndarray, lips: np.ndarray | None) -> float | None:
+    """The photo's mean luma under the crop's ``lips`` (S×S weights), read at SUPERSAMPLE² points per
+    crop px mapped into the photo through the (affine) grid: a few hundred pixels, not the whole
+    output. None without lips (or with none inside the photo)."""
+    if lips is None or float(lips.sum()) < 1.0:
+        return None
+    s = lips.shape[0]
+    h, w = original.shape[:2]
+    rows, cols = np.nonzero(lips > 0)
+    sub = (np.arange(SUPERSAMPLE) + 0.5) / SUPERSAMPLE
+    cx = (cols[:, None, None] + sub[None, None, :]).reshape(len(cols), -1)  # crop px (pixel i spans [i, i+1))
+    cy = (rows[:, None, None] + sub[None, :, None]).reshape(len(rows), -1)
+    c00 = (np.asarray(grid[0, 0, 0], np.float64) + 1.0) * s / 2.0  # output pixel (0, 0)'s centre, crop px
+    inv = np.asarray(inv, np.float64)
+    x = inv[0, 0] * (cx - c00[0]) + inv[0, 1] * (cy - c00[1])  # output pixel index (centres at integers)
+    y = inv[1, 0] * (cx - c00[0]) + inv[1, 1] * (cy - c00[1])
+    inside = (x > -0.5) & (x < w - 0.5) & (y > -0.5) & (y < h - 0.5)
+    weight = np.broadcast_to(lips[rows, cols][:, None], x.shape) * inside
+    if float(weight.sum()) < 1.0:
+        return None
+    xi, yi = np.clip(np.rint(x), 0, w - 1).astype(int), np.clip(np.rint(y), 0, h - 1).astype(int)
+    luma = np.asarray(original[yi, xi], np.float32) @ LUMA
+    return float((luma * weight).sum() / weight.sum())

@@ -1,0 +1,64 @@
+"""A mouth opened at the photo's resolution: the band and the lower lip cut at output pixels, not crop pixels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine import flow_composite as fc
+from engine.crop_warp import output_jacobian_inverse
+from engine.data.warp import sampling_grid
+from engine.fit_composite import LUMA
+from engine.open_mouth import lips_brightness
+
+S, W, SCALE = 64, 512, 8  # a 64-px crop over a 512-px photo patch: 8 photo px per crop px
+
+
+def _jaw(line: float = 29.5, opening: float = 4.0) -> np.ndarray:
+    jaw = np.zeros((S, S, 3), np.float32)
+    jaw[..., 0] = np.arange(S, dtype=np.float32)[:, None] - line  # crop px under a flat lips' line
+    jaw[:, 12:52, 1] = opening
+    jaw[..., 2] = 1.0
+    return jaw
+
+
+def _transition_rows(column: np.ndarray, a: int, b: int) -> int:
+    """How many rows in a..b lie strictly between the two levels the column steps between there (10–90 %)."""
+    v = column[a:b]
+    lo, hi = float(v.min()), float(v.max())
+    return int(((v > lo + 0.1 * (hi - lo)) & (v < hi - 0.1 * (hi - lo))).sum())
+
+
+def test_the_opened_band_and_the_lower_lip_are_cut_at_the_photos_pixels():
+    """At 8 photo px per crop px the band's edges and the moved lower lip's edge stay a pixel or two
+    wide (on the crop's raster they were a crop px: 8 photo px of smear), and the lower lip moves
+    down by the whole opening (4 crop px = 32 photo px) in one piece."""
+    grid = sampling_grid(np.array([[1.0 / SCALE, 0.0, 0.0], [0.0, 1.0 / SCALE, 0.0]]), W, W, S, S)
+    original = np.full((W, W, 3), 200.0, np.float32)
+    original[216:240] = (180.0, 90.0, 90.0)  # the lips, crop rows 27–29
+    original[250:] = 80.0  # a sharp edge under the lips' line (crop 31.25): the lower lip's
+    lips = np.zeros((S, S), np.float32)
+    lips[27:30, 12:52] = 1.0
+    recon = np.full((S, S, 3), 120.0, np.float32)
+    mask = np.ones((S, S), np.float32)
+    mot = fc.Motion(np.zeros((S, S, 2), np.float32), 0.5, 1.0, _jaw(), None, 1.0, lips=lips)
+    out = original + fc.flow_change(original, grid, recon, recon, np.zeros_like(recon), mask, mot=mot)[0]
+    col = out[:, W // 2] @ LUMA
+    # the band: crop 30–34 (below the line 0..4) = photo rows ~240–272, dark
+    assert np.all(col[244:268] < 0.3 * float(np.array([180.0, 90.0, 90.0]) @ LUMA))
+    assert _transition_rows(col, 232, 250) <= 3  # its upper edge: ≤ 3 rows (SOFT = 0.3 crop px), not 8
+    assert int(((col[262:280] > 60) & (col[262:280] < 180)).sum()) <= 2  # its lower edge, into the lip's 200
+    assert col[276] == np.float32(200.0) and np.all(col[282:300] == np.float32(80.0))  # the lip's edge moved 32 rows,
+    assert _transition_rows(col, 276, 290) == 0  # whole: as sharp as it was
+    assert np.array_equal(out[:200], original[:200])  # above the lips nothing moves
+
+
+def test_the_lips_brightness_is_read_from_a_few_hundred_photo_pixels():
+    grid = sampling_grid(np.array([[1.0 / SCALE, 0.0, 0.0], [0.0, 1.0 / SCALE, 0.0]]), W, W, S, S)
+    original = np.random.default_rng(0).uniform(150, 250, (W, W, 3)).astype(np.float32)
+    original[216:240, 96:416] = (180.0, 90.0, 90.0)  # the lips: crop rows 27–29, columns 12–51
+    lips = np.zeros((S, S), np.float32)
+    lips[27:30, 12:52] = 1.0
+    y = lips_brightness(original, grid, output_jacobian_inverse(grid, S), lips)
+    assert y == pytest.approx(float(np.array([180.0, 90.0, 90.0]) @ LUMA), abs=1e-3)
+    assert lips_brightness(original, grid, output_jacobian_inverse(grid, S), np.zeros((S, S), np.float32)) is None
