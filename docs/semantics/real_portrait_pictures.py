@@ -3,8 +3,8 @@
 
     OMP_NUM_THREADS=1 python docs/semantics/real_portrait_pictures.py [OUT.png]
 
-Runs ``latent-studio edit PHOTO --fit --attr NAME=+3`` once per attribute (about 35 s each on one
-busy core), crops the face (dlib's box, ±0.85 of its size around its centre), writes the strip
+Runs ``latent-studio edit PHOTO --fit --fit-threads 1 --attr NAME=+3`` once per attribute (one thread:
+the same fit on any load; 6-35 s each), crops the face (dlib's box, ±0.85 of its size around its centre), writes the strip
 (256 colours) and prints each edit's landmark moves against the original, measured on the crops
 upscaled to 256 px, in s.d. of the face set's labels.
 """
@@ -35,7 +35,7 @@ def main(out: str = str(ROOT / "docs" / "semantics" / "real-portrait-before-afte
     images = [original]
     with tempfile.TemporaryDirectory() as tmp:
         for name in EDITS:
-            subprocess.run([str(cli), "edit", str(PHOTO), "--fit", "--attr", f"{name}=+3", "--out", f"{tmp}/{name}"], check=True,
+            subprocess.run([str(cli), "edit", str(PHOTO), "--fit", "--fit-threads", "1", "--attr", f"{name}=+3", "--out", f"{tmp}/{name}"], check=True,
                            stdout=subprocess.DEVNULL)  # fmt: skip
             images.append(Image.open(f"{tmp}/{name}/{PHOTO.name}").convert("RGB"))
     r = dlib.get_frontal_face_detector()(np.asarray(original), 1)[0]

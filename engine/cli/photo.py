@@ -49,6 +49,8 @@ def _edit_args(p):
     p.add_argument("--no-exif", action="store_true", help="do not copy EXIF metadata")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files (never the source photos)")
     p.add_argument("--fit", action="store_true", help="fit the model to each photo first (per-photo pivotal tuning, a few seconds each)")
+    p.add_argument("--fit-threads", type=int_in(0, MAX_THREADS), default=0,
+                   help="torch threads for --fit (0: the cores idle when it starts; a fit is the same for the same count, not across counts)")
 
 
 def parse_steps(specs: list[str], kind: str) -> list[tuple[str, float]]:
@@ -204,7 +206,7 @@ def _edit(a):
     result = edit_photos(
         m, photos, stack, out_dir, fmt=a.format, suffix=a.suffix, detector=a.detector, face=a.face, quality=a.quality,
         keep_exif=not a.no_exif, overwrite=a.overwrite, progress=not a.quiet, report=say, labels=labels,
-        fit=FitConfig() if a.fit else None,
+        fit=FitConfig(threads=a.fit_threads) if a.fit else None,
     )  # fmt: skip
     summary = {"edited": len(result["written"]), "failed": len(result["failures"]), "no_face": result["no_face"], "out": str(out_dir),
                "edit": stack.to_dict()["ops"], **({"labels": labels} if labels else {})}  # fmt: skip

@@ -187,6 +187,10 @@ def test_edit_with_fit(tiny_ckpt, photo, tmp_path, capsys):
     plain = np.asarray(Image.open(tmp_path / "plain" / "face.png"))
     fitted = np.asarray(Image.open(tmp_path / "fitted" / "face.png"))
     assert plain.shape == fitted.shape == photo.shape and not np.array_equal(plain, fitted)
+    # a fit is the same for the same thread count (the default, the idle cores, depends on the load)
+    for run in ("one", "again"):
+        assert main([*args, "--out", str(tmp_path / run), "--fit", "--fit-threads", "1"]) == 0
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "one" / "face.png")), np.asarray(Image.open(tmp_path / "again" / "face.png")))
 
 
 def test_bench_fit_times_a_fit_of_a_real_portrait(model):
