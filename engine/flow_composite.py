@@ -41,7 +41,7 @@ import numpy as np
 
 from engine.crop_warp import PhotoRows, as_tensor, identity_grid, output_displacement, output_jacobian_inverse, resample, sample, warp_patch
 from engine.data.images import gaussian_blur
-from engine.landmark_flow import jaw_drop
+from engine.landmark_flow import jaw_drop, mouth_inside
 from engine.open_mouth import OpenMouth
 from engine.protocol import still_wanted
 from engine.small_cache import SmallCache, array_key
@@ -68,7 +68,6 @@ SMOOTH = 1e-2  # λ per squared crop px between neighbouring control points (dat
 STAGES = ((2.0, 20), (1.0, 20), (0.5, 20))  # (Gaussian blur σ in crop px, Adam steps): coarse to fine
 QUICK_STAGES = ((1.0, 20),)  # a preview's flow: 2.5× cheaper; the default model's ±3σ geometric edits: within 0.2-0.5 crop px (p95)
 LR = 0.1  # crop px per Adam step (3×20 steps land within 0.4 crop px of 3×40 at 0.05, in 40 % of the time)
-OPENED_REACH = 2.0  # crop px: the band the residual leaves out around a drawn opening (a crop px beyond each edge)
 MAX_FLOW = 6.0  # crop px: a larger motion is not an edit this model makes; clipped
 
 
@@ -83,7 +82,7 @@ class Motion:
     flow: np.ndarray
     share: float
     weight: float = 1.0
-    jaw: np.ndarray | None = None  # landmark_flow.mouth_opening's fields (S×S×3), read by landmark_flow.jaw_drop
+    jaw: np.ndarray | None = None  # landmark_flow.mouth_opening's fields (S×S×4), read by landmark_flow.jaw_drop
     around: np.ndarray | None = None
     opening_weight: float = 0.0
     lips: np.ndarray | None = None
@@ -256,8 +255,8 @@ def flow_layer(original: np.ndarray, grid, reconstruction: np.ndarray, face: np.
     if mot.around is not None and mot.opening_weight < 1:  # a mouth not opened: the decode's gap is not added either
         residual = residual * (1.0 - mot.weight * (1.0 - mot.opening_weight) * mot.around)[:, :, None]
     residual = residual * (1.0 - mot.weight * mot.warp_only)  # a head turn: the warp alone
-    if opened is not None:  # the opened band is painted: the decode's own gap, blurred a crop px past it, is left out
-        residual = residual * (1.0 - mot.opening_weight * mask * jaw_drop(mot.jaw, OPENED_REACH)[1])[:, :, None]
+    if opened is not None:  # the opened mouth is the photo's teeth and the painted band: the decode's own mouth is left out
+        residual = residual * (1.0 - mot.opening_weight * mask * mouth_inside(mot.jaw))[:, :, None]
     still_wanted()  # the motion may have taken a while
     source = PhotoRows(original)
 

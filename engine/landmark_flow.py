@@ -110,13 +110,13 @@ def between(points: np.ndarray) -> np.ndarray:
 
 
 def mouth_opening(reconstruction: np.ndarray, edited: np.ndarray, points: tuple | None = None) -> tuple[np.ndarray, ...] | None:
-    """(jaw: S×S×3 float32, around, lips: S×S float32 in 0..1) — the change of the mouth's opening that
+    """(jaw: S×S×4 float32, around, lips: S×S float32 in 0..1) — the change of the mouth's opening that
     ``closed_mouth`` takes out of the landmark field, as a jaw drop: in the frame of the closed-mouth
     warp, everything below the lips' line (the lower lip, the chin; fading out over FADE px below the
     chin) moves down by the opening o(x) (largest mid-mouth, 0 at the corners), and the band it opens
     samples the line itself; that band is where the photo has nothing to show (the composite paints
     a mouth's interior there). ``jaw`` holds the smooth fields that say so (crop px below the line,
-    o, the fade), which :func:`jaw_drop` turns into the drop and the band wherever they are read:
+    o, the fade, and the upper inner lip's height above the line: ``mouth_inside``), which :func:`jaw_drop` turns into the drop and the band wherever they are read:
     on the crop's raster or at each pixel of the photo. ``around``: the same band centred on the lips' line —
     where the decode's opening lies when the mouth is *not* opened (every other edit), whose shading
     the composite then leaves out. ``lips``: the reconstruction's (so the photo's) lips, whose colour
@@ -135,20 +135,40 @@ def mouth_opening(reconstruction: np.ndarray, edited: np.ndarray, points: tuple 
     xs = np.r_[closed[48, 0], closed[60, 0], (lower[:, 0] + upper[:, 0]) / 2, closed[64, 0], closed[54, 0]]
     line = np.r_[closed[48, 1], closed[60, 1], (lower[:, 1] + upper[:, 1]) / 2, closed[64, 1], closed[54, 1]]
     opening = np.r_[0.0, 0.0, o, 0.0, 0.0]
+    up = np.r_[0.0, 0.0, (lower[:, 1] - upper[:, 1]) / 2, 0.0, 0.0]  # the upper inner lip above the line (the teeth a smile shows)
     order = np.argsort(xs)
     s = reconstruction.shape[0]
     ys, xg = np.mgrid[0:s, 0:s].astype(np.float64)
     ox = np.interp(xg, *_rounded(xs[order], opening[order], s, 0.0))
     below = ys - np.interp(xg, *_rounded(xs[order], line[order], s, None))  # crop px under the lips' line
     chin = max(closed[8, 1], closed[57, 1] + 1.0)
-    jaw = np.stack([below, ox, np.clip(1.0 - (ys - chin) / FADE, 0.0, 1.0)], -1).astype(np.float32)
-    around = jaw_drop(np.stack([below + ox / 2, ox, jaw[..., 2]], -1))[1]  # the band, centred on the line
-    return jaw, around, lips_mask(before, s)
+    fade = np.clip(1.0 - (ys - chin) / FADE, 0.0, 1.0)
+    jaw = np.stack([below, ox, fade, np.maximum(np.interp(xg, *_rounded(xs[order], up[order], s, 0.0)), 0.0)], -1).astype(np.float32)
+    around = band_cover(below, -ox / 2, ox / 2)  # the band, centred on the line
+    return jaw, around.astype(np.float32), lips_mask(before, s)
+
+
+def band_cover(below: np.ndarray, top, bottom, k: float = 1.0) -> np.ndarray:
+    """The share of each pixel (``k`` crop px tall, at ``below`` crop px under the lips' line) that
+    lies between ``top`` and ``bottom`` (crop px under the line): a band antialiased by its cover,
+    so that one thinner than a pixel fades instead of drawing a half-grey hairline."""
+    return np.clip((np.minimum(below + k / 2, bottom) - np.maximum(below - k / 2, top)) / k, 0.0, 1.0)
+
+
+def mouth_inside(jaw: np.ndarray, reach: float = 1.0) -> np.ndarray:
+    """Where an opened mouth is (0..1, on the fields' raster): from the upper inner lip (the teeth it
+    shows) to the opened band's bottom, ``reach`` crop px beyond both, fading with the opening
+    towards the corners. The composite draws it from the photo (the teeth, warped) and the painted
+    band; the decode's change there — its own blurry mouth, which greyed the teeth and the lower
+    lip — is left out."""
+    below, ox, up = jaw[..., 0], jaw[..., 1], jaw[..., 3]
+    return band_cover(below, -up - reach, ox + reach) * np.clip(ox / MIN_OPENING, 0.0, 1.0)
 
 
 def jaw_drop(jaw: np.ndarray, k: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(dy: crop px, gap: 0..1, inside: crop px) where ``jaw``'s fields (…×3: crop px below the
-    closed lips' line, the opening there, the fade below the chin) were read — the crop's own
+    """(dy: crop px, gap: 0..1, inside: crop px) where ``jaw``'s fields (…×4: crop px below the
+    closed lips' line, the opening there, the fade below the chin, the upper inner lip above the
+    line) were read — the crop's own
     raster, or the output pixels (``engine.open_mouth``). ``dy``: the jaw drop's flow (y; the band
     samples the line itself, below it the lower part moves down by the opening); ``gap``: the band
     it opens, its edges antialiased over ``k`` crop px (one pixel of where the fields were read);
@@ -158,7 +178,7 @@ def jaw_drop(jaw: np.ndarray, k: float = 1.0) -> tuple[np.ndarray, np.ndarray, n
     opens = ox > 0
     along = np.where(opens, np.clip(below / np.where(opens, ox, 1.0), 0.0, 1.0), np.clip(below / k + 0.5, 0.0, 1.0))
     inside = np.minimum(below, ox - below)
-    gap = np.clip((np.minimum(below + k / 2, ox) - np.maximum(below - k / 2, 0.0)) / k, 0.0, 1.0)  # the pixel's cover: thin ends fade
+    gap = band_cover(below, 0.0, ox, k)
     return (-ox * along * fade).astype(np.float32), gap.astype(np.float32), inside.astype(np.float32)
 
 

@@ -34,12 +34,12 @@ class OpenMouth:
 
     def __init__(self, jaw: np.ndarray, weight: np.ndarray, flow: np.ndarray, grid, inv: np.ndarray, original: np.ndarray,
                  lips: np.ndarray | None) -> None:  # fmt: skip
-        """``jaw``: mouth_opening's S×S×3 fields; ``weight``: S×S, how far the drop applies (the
+        """``jaw``: mouth_opening's S×S×4 fields; ``weight``: S×S, how far the drop applies (the
         opening's weight times the change's mask); ``flow``: the rest of the motion (S×S×2 crop px,
         weighted), in whose frame the drop is; ``grid``/``inv``: the whole output's sampling grid
         and J⁻¹; ``original``: the photo patch; ``lips``: its lips (S×S, 0..1) or None."""
         self.s = jaw.shape[0]
-        self.fields = np.concatenate([jaw, np.asarray(weight, np.float32)[:, :, None]], -1)
+        self.fields = np.concatenate([jaw[..., :3], np.asarray(weight, np.float32)[:, :, None]], -1)
         self.flow, self.inv, self.k = flow, inv, crop_scale(inv)
         self.depth = max(min(DEPTH, 0.5 * float(jaw[..., 1].max())), 1e-3)
         y = lips_brightness(original, grid, inv, lips)

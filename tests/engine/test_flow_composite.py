@@ -147,7 +147,7 @@ def test_a_head_turn_is_the_warp_alone():
 def _jaw(s: int, line: float = 29.5, opening: float = 4.0, cols: slice = slice(20, 44)) -> tuple[np.ndarray, np.ndarray]:
     """landmark_flow.mouth_opening's fields for a mouth opened by ``opening`` crop px under a flat
     lips' line in columns ``cols`` (rows 30–33 opened, for the defaults), and that band on the crop's raster."""
-    jaw = np.zeros((s, s, 3), np.float32)
+    jaw = np.zeros((s, s, 4), np.float32)
     jaw[..., 0] = np.arange(s, dtype=np.float32)[:, None] - line
     jaw[:, cols, 1] = opening
     jaw[..., 2] = 1.0

@@ -15,7 +15,7 @@ S, W, SCALE = 64, 512, 8  # a 64-px crop over a 512-px photo patch: 8 photo px p
 
 
 def _jaw(line: float = 29.5, opening: float = 4.0) -> np.ndarray:
-    jaw = np.zeros((S, S, 3), np.float32)
+    jaw = np.zeros((S, S, 4), np.float32)
     jaw[..., 0] = np.arange(S, dtype=np.float32)[:, None] - line  # crop px under a flat lips' line
     jaw[:, 12:52, 1] = opening
     jaw[..., 2] = 1.0
@@ -62,3 +62,25 @@ def test_the_lips_brightness_is_read_from_a_few_hundred_photo_pixels():
     y = lips_brightness(original, grid, output_jacobian_inverse(grid, S), lips)
     assert y == pytest.approx(float(np.array([180.0, 90.0, 90.0]) @ LUMA), abs=1e-3)
     assert lips_brightness(original, grid, output_jacobian_inverse(grid, S), np.zeros((S, S), np.float32)) is None
+
+
+def test_the_decodes_own_mouth_is_left_out_of_an_opened_one():
+    """The decode's blurry mouth (here: everything from crop row 26 down darkened) is not added over
+    the photo's teeth (up to the upper inner lip, 2 crop px above the line) nor under the painted
+    band; elsewhere the change is added as ever."""
+    grid = sampling_grid(np.array([[1.0 / SCALE, 0.0, 0.0], [0.0, 1.0 / SCALE, 0.0]]), W, W, S, S)
+    original = np.full((W, W, 3), 200.0, np.float32)
+    jaw = _jaw()
+    jaw[:, 12:52, 3] = 2.0  # the upper inner lip 2 crop px above the line (crop row 27.5)
+    recon = np.full((S, S, 3), 120.0, np.float32)
+    face = recon.copy()
+    face[26:40] -= 40.0  # the decode's own dark mouth, over teeth, band and lower lip
+    mask = np.ones((S, S), np.float32)
+    mot = fc.Motion(np.zeros((S, S, 2), np.float32), 0.5, 1.0, jaw, None, 1.0, lips=None)
+    out = original + fc.flow_change(original, grid, recon, face, face - recon, mask, mot=mot)[0]
+    col = out[:, W // 2] @ LUMA
+    assert np.allclose(col[228:238], 200.0, atol=0.5)  # the teeth (crop 28.5–29.7): the photo's, not darkened
+    assert np.allclose(col[273:277], 200.0, atol=5.0)  # right under the band (the lower teeth, moved down): neither
+    assert np.all(col[300:310] < 200.0 - 20.0)  # a crop px beyond the mouth (crop 37.5+) the decode's change is added
+    side = out[240:260, 40] @ LUMA  # beside the mouth (crop column 5): added too
+    assert np.all(side < 200.0 - 20.0)
