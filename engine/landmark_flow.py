@@ -165,21 +165,18 @@ def mouth_inside(jaw: np.ndarray, reach: float = 1.0) -> np.ndarray:
     return band_cover(below, -up - reach, ox + reach) * np.clip(ox / MIN_OPENING, 0.0, 1.0)
 
 
-def jaw_drop(jaw: np.ndarray, k: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(dy: crop px, gap: 0..1, inside: crop px) where ``jaw``'s fields (…×4: crop px below the
+def jaw_drop(jaw: np.ndarray, k: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """(dy: crop px, gap: 0..1) where ``jaw``'s fields (…×4: crop px below the
     closed lips' line, the opening there, the fade below the chin, the upper inner lip above the
     line) were read — the crop's own
     raster, or the output pixels (``engine.open_mouth``). ``dy``: the jaw drop's flow (y; the band
     samples the line itself, below it the lower part moves down by the opening); ``gap``: the band
-    it opens, its edges antialiased over ``k`` crop px (one pixel of where the fields were read);
-    ``inside``: how far within the band (≤ 0 outside). A mouth that closes (opening < 0) moves the
+    it opens, its edges antialiased over ``k`` crop px (one pixel of where the fields were read). A mouth that closes (opening < 0) moves the
     lower part up, from one such pixel under the line."""
     below, ox, fade = jaw[..., 0], jaw[..., 1], jaw[..., 2]
     opens = ox > 0
     along = np.where(opens, np.clip(below / np.where(opens, ox, 1.0), 0.0, 1.0), np.clip(below / k + 0.5, 0.0, 1.0))
-    inside = np.minimum(below, ox - below)
-    gap = band_cover(below, 0.0, ox, k)
-    return (-ox * along * fade).astype(np.float32), gap.astype(np.float32), inside.astype(np.float32)
+    return (-ox * along * fade).astype(np.float32), band_cover(below, 0.0, ox, k).astype(np.float32)
 
 
 def _rounded(xs: np.ndarray, ys: np.ndarray, size: int, outside: float | None, step: float = 0.125) -> tuple[np.ndarray, np.ndarray]:

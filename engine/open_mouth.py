@@ -7,7 +7,7 @@ and the lower lip's were a crop pixel wide — 4 photo px on a 256-px face, 20+ 
 photo's: the inside was a soft dark smear over the teeth, the lower lip greyed. Here the fields
 are read at each output pixel and cut there, the band's edges one output pixel wide, and the lower
 lip moves as a whole. The band is painted as a mouth's inside: a deep red, shaded from the photo's
-lips' brightness, darkest a crop pixel or more inside its edges.
+lips' brightness, darkest under the upper teeth, a tongue lit in the lower part of a wide opening.
 """
 
 from __future__ import annotations
@@ -24,6 +24,12 @@ from engine.landmark_flow import jaw_drop
 #: mode on white teeth) or blue (the cGAN's colours) soft blob.
 INTERIOR_HUE = np.array([1.55, 0.75, 0.75], np.float32) / float(np.array([1.55, 0.75, 0.75], np.float32) @ LUMA)
 SHADE = (0.40, 0.12)  # (EDGE, MIDDLE)
+#: The tongue: over the band's lower part (from TONGUE[0] to TONGUE[1] of its height, smoothstepped) the
+#: inside is lit to TONGUE_SHADE of the lips' brightness, where the opening is wide enough to show one
+#: (none under TONGUE_OPENING[0] crop px, in full from [1]); without it a wide open mouth was one dark hole.
+TONGUE = (0.45, 0.85)
+TONGUE_SHADE = 0.5
+TONGUE_OPENING = (1.0, 2.0)
 DEPTH = 1.0  # crop px inside the band's edges at which it is darkest (less where the band is narrower)
 SOFT = 0.3  # crop px: the band's edges are antialiased over this or one output px, the wider (a photo's lips are not cut out)
 SUPERSAMPLE = 4  # photo samples per crop px (each way) when reading the lips' brightness
@@ -52,7 +58,7 @@ class OpenMouth:
         import torch
 
         v = sample(self.fields, g, mode="bilinear")
-        dy, gap, inside = jaw_drop(v[..., :3], max(self.k, SOFT))
+        dy, gap = jaw_drop(v[..., :3], max(self.k, SOFT))
         weight = np.clip(v[..., 3], 0.0, 1.0)
         dy, gap = dy * weight, gap * weight
         moved = g.clone()
@@ -62,8 +68,18 @@ class OpenMouth:
         if self.colour is None:
             return crop_to_output(f, self.inv), gap, None
         # darkest from under the upper edge (the teeth's shadow), lighter only towards the lower one
-        shade = SHADE[0] + (SHADE[1] - SHADE[0]) * np.clip((v[..., 1] - v[..., 0]) / self.depth, 0.0, 1.0)
+        below, ox = v[..., 0], v[..., 1]
+        shade = SHADE[0] + (SHADE[1] - SHADE[0]) * np.clip((ox - below) / self.depth, 0.0, 1.0)
+        # a tongue in the lower part of a wide opening: lit, where the rest is the mouth's shadow
+        t = np.clip(below / np.maximum(ox, 1e-3), 0.0, 1.0)  # 0 at the band's top, 1 at its bottom
+        tongue = _smoothstep((t - TONGUE[0]) / (TONGUE[1] - TONGUE[0])) * np.clip((ox - TONGUE_OPENING[0]) / (TONGUE_OPENING[1] - TONGUE_OPENING[0]), 0.0, 1.0)
+        shade = shade + (TONGUE_SHADE - shade) * tongue
         return crop_to_output(f, self.inv), gap, shade[:, :, None] * self.colour
+
+
+def _smoothstep(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
 
 
 def lips_brightness(original: np.ndarray, grid, inv: np.ndarray, lips: np.ndarray | None) -> float | None:

@@ -89,7 +89,7 @@ def test_a_mouth_that_opens_is_a_jaw_drop_with_a_drawn_gap(face):
     drop[..., 1] = -DROP * lower  # opened(u) = crop(u − DROP) below the line
     opened = fc.resample(crop, drop)
     jaw, around, lips = lf.mouth_opening(crop, opened)
-    dy, gap, _ = lf.jaw_drop(jaw)  # read on the crop's own raster
+    dy, gap = lf.jaw_drop(jaw)  # read on the crop's own raster
     mid = int(round(before[66, 0]))
     lip = int(round(before[57, 1]))  # the lower lip's outer edge
     assert dy[lip + int(DROP) + 1, mid] == pytest.approx(-DROP, abs=0.8)  # moved down with the jaw

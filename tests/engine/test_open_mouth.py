@@ -44,8 +44,10 @@ def test_the_opened_band_and_the_lower_lip_are_cut_at_the_photos_pixels():
     mot = fc.Motion(np.zeros((S, S, 2), np.float32), 0.5, 1.0, _jaw(), None, 1.0, lips=lips)
     out = original + fc.flow_change(original, grid, recon, recon, np.zeros_like(recon), mask, mot=mot)[0]
     col = out[:, W // 2] @ LUMA
-    # the band: crop 30–34 (below the line 0..4) = photo rows ~240–272, dark
-    assert np.all(col[244:268] < 0.3 * float(np.array([180.0, 90.0, 90.0]) @ LUMA))
+    # the band: crop 30–34 (below the line 0..4) = photo rows ~240–272, dark under the teeth, a lit tongue below
+    lip_y = float(np.array([180.0, 90.0, 90.0]) @ LUMA)
+    assert np.all(col[244:254] < 0.3 * lip_y)
+    assert np.all((col[264:270] > 0.4 * lip_y) & (col[264:270] < 0.6 * lip_y))
     assert _transition_rows(col, 232, 250) <= 3  # its upper edge: ≤ 3 rows (SOFT = 0.3 crop px), not 8
     assert int(((col[262:280] > 60) & (col[262:280] < 180)).sum()) <= 2  # its lower edge, into the lip's 200
     assert col[276] == np.float32(200.0) and np.all(col[282:300] == np.float32(80.0))  # the lip's edge moved 32 rows,
