@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.photo import PhotoEdit, PhotoError, check_mask, mask_patch, masked_bands
+from engine.photo import PhotoEdit, PhotoError, masked_bands
 from engine.photo_export import check_output, source_icc_profile
 from engine.protocol.files import atomic_write
 
@@ -38,9 +38,7 @@ def composite_float(pe: PhotoEdit, z_edited: np.ndarray, mask: np.ndarray | None
     rows, _ = pe.warped_change(z_edited, patch, grid, labels)  # the one change every composite adds
     if rows is None:
         return out
-    painted = check_mask(mask)
-    if painted is not None:
-        painted = mask_patch(painted, pe.size, pe.region, x1 - x0, y1 - y0, sx, sy)
+    painted = pe.painted_patch(mask, x1 - x0, y1 - y0, sx, sy)
     for band, change in masked_bands(rows, *patch.shape[:2], painted):
         patch[band] += change
     return np.clip(out, 0.0, 255.0, out=out)

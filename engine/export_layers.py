@@ -26,7 +26,7 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 from PIL import Image
 
-from engine.photo import PhotoEdit, PhotoError, check_mask, mask_patch, warp_delta
+from engine.photo import PhotoEdit, PhotoError, warp_delta
 from engine.photo_export import check_output, source_icc_profile
 from engine.protocol.files import atomic_output
 
@@ -124,9 +124,9 @@ def layer_arrays(pe: PhotoEdit, z_edited: np.ndarray, mask: np.ndarray | None = 
     _, sx, sy, grid = pe.output_geometry(True, 0)
     size = pe.alignment.size
     alpha = np.clip(warp_delta(pe.crop_mask(size)[:, :, None], grid)[:, :, 0], 0.0, 1.0)  # the change's own mask; bicubic overshoots a little
-    painted = check_mask(mask)
+    painted = pe.painted_patch(mask, x1 - x0, y1 - y0, sx, sy)
     if painted is not None:
-        alpha = alpha * mask_patch(painted, pe.size, pe.region, x1 - x0, y1 - y0, sx, sy)
+        alpha = alpha * painted
     return edited, np.clip(alpha, 0.0, 1.0).astype(np.float32), pe.region
 
 

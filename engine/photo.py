@@ -260,7 +260,7 @@ class PhotoEdit:
             patch = original.copy()
         else:
             oh, ow = original.shape[:2]
-            painted = None if mask is None else mask_patch(mask, self.size, (x0, y0, x1, y1), ow, oh, sx, sy)
+            painted = self.painted_patch(mask, ow, oh, sx, sy)
             patch = np.empty_like(original)
             for band, change in masked_bands(rows, oh, ow, painted):
                 change += original[band]
@@ -272,6 +272,13 @@ class PhotoEdit:
         else:
             image, box, scale = patch, (x0, y0, x1, y1), float(min(sx, sy))
         return RenderResult(image=image, box=box, scale=scale, face=face, z=np.asarray(z_edited, np.float32), changed=rows is not None)
+
+    def painted_patch(self, mask: np.ndarray | None, out_w: int, out_h: int, sx: float, sy: float) -> np.ndarray | None:
+        """The painted ``mask`` (any resolution; checked, one-line errors) over the face region's
+        ``out_w``×``out_h`` output pixels (``sx``, ``sy``: output px per photo px), or None without
+        one: what every composite multiplies its change by."""
+        mask = check_mask(mask)
+        return None if mask is None else mask_patch(mask, self.size, self.region, out_w, out_h, sx, sy)
 
     def composite(self, z_edited: np.ndarray, mask: np.ndarray | None = None, labels: dict[str, float] | None = None) -> np.ndarray:
         """The whole edited photo at full resolution (H×W×3 uint8)."""
@@ -427,8 +434,8 @@ def masked_bands(rows, height: int, width: int, painted: np.ndarray | None):
 
 def warp_delta(delta: np.ndarray, grid) -> np.ndarray:
     """The crop-space change sampled at the output pixels (``grid``; bicubic, 0 outside the crop):
-    :func:`engine.flow_composite.sample`, which the warped composite uses for the same step."""
-    from engine.flow_composite import sample
+    :func:`engine.crop_warp.sample`, which the warped composite uses for the same step."""
+    from engine.crop_warp import sample
 
     return sample(delta, grid)
 
