@@ -97,7 +97,7 @@ def main(argv=None) -> int:
     ap.add_argument("--json", default=None)
     ap.add_argument("--markdown", default=None)
     ap.add_argument("--pictures", default=None, help="folder for before/after PNGs at 100 %% (face region)")
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads, the fit's too (a fit is the same for the same count, not across counts)")
     ap.add_argument("--optical-flow-only", action="store_true", help="the flow without the landmarks (the product before 2026-12-07 evening)")
     ap.add_argument("--config", default="", help="FitConfig fields for the fit, KEY=VALUE comma-separated (loose=Smiling+HeadYaw,loose_weight=0)")
     a = ap.parse_args(argv)
@@ -111,7 +111,7 @@ def main(argv=None) -> int:
     rows, pics = [], {}
     for pname, photo in portraits(a.photos.split(",")).items():
         t0 = time.time()
-        pe, res = fit_photo(open_photo(model, photo), FitConfig(**config_fields(a.config)))
+        pe, res = fit_photo(open_photo(model, photo), FitConfig(**{"threads": a.threads, **config_fields(a.config)}))  # a fit differs across thread counts
         original, sx, sy, grid = pe.output_geometry(True, 0)
         mask = pe.crop_mask()
         ell = np.clip(fc.sample(face_mask(pe.alignment.size)[:, :, None], grid, mode="bilinear")[:, :, 0], 0, 1)

@@ -92,7 +92,7 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     target, sd = targets(a.targets, a.variant)
-    config = config_fields(",".join(a.fit))
+    config = {"threads": a.threads, **config_fields(",".join(a.fit))}  # the fit's threads too: a fit differs across counts
     ident = DlibIdentity(upscale=2)
     model = engine.load_model(a.model, device="cpu")
     names = [n for n in GEO if n in model.attributes]
