@@ -171,11 +171,13 @@ def jaw_drop(jaw: np.ndarray, k: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     line) were read — the crop's own
     raster, or the output pixels (``engine.open_mouth``). ``dy``: the jaw drop's flow (y; the band
     samples the line itself, below it the lower part moves down by the opening); ``gap``: the band
-    it opens, its edges antialiased over ``k`` crop px (one pixel of where the fields were read). A mouth that closes (opening < 0) moves the
-    lower part up, from one such pixel under the line."""
+    it opens, its edges antialiased over ``k`` crop px (one pixel of where the fields were read). A
+    mouth that closes (opening < 0) moves the lower part up, ramped in over a crop px under the line."""
     below, ox, fade = jaw[..., 0], jaw[..., 1], jaw[..., 2]
     opens = ox > 0
-    along = np.where(opens, np.clip(below / np.where(opens, ox, 1.0), 0.0, 1.0), np.clip(below / k + 0.5, 0.0, 1.0))
+    # a closing mouth: the lower part slides up from a crop px ramp under the line (a seam one output px
+    # wide drew a hard line where the lower lip met the upper teeth)
+    along = np.where(opens, np.clip(below / np.where(opens, ox, 1.0), 0.0, 1.0), np.clip(below + 0.5, 0.0, 1.0))
     return (-ox * along * fade).astype(np.float32), band_cover(below, 0.0, ox, k).astype(np.float32)
 
 
