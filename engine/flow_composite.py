@@ -265,7 +265,7 @@ def flow_layer(original: np.ndarray, grid, reconstruction: np.ndarray, face: np.
         if opened is None:
             warped = warp_patch(original, output_displacement(f, g, inv), band.start or 0, source)
             return sample(residual, g) + (warped - here)
-        disp, drawn, painted = opened.at(g)
+        disp, drawn, painted = opened.at(g, band.start or 0)
         warped = warp_patch(original, disp, band.start or 0, source)
         change = sample(residual, g) + (warped - here)
         # the opened band shows what the photo does not have: a mouth's interior (without lips to take

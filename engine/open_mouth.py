@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.crop_warp import crop_scale, crop_to_output, sample
+from engine.crop_warp import crop_scale, crop_to_output, output_displacement, sample
 from engine.fit_composite import LUMA
 from engine.landmark_flow import jaw_drop
 
@@ -50,11 +50,27 @@ class OpenMouth:
         self.depth = max(min(DEPTH, 0.5 * float(jaw[..., 1].max())), 1e-3)
         y = lips_brightness(original, grid, inv, lips)
         self.colour = None if y is None else y * INTERIOR_HUE
+        self.box = _output_box(jaw, grid, inv)
 
-    def at(self, g) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """For the output pixels at ``g`` (1×band×W×2 of the grid): (the displacement, output px,
-        band×W×2; the band it opens, 0..1; the mouth's inside painted there, band×W×3 — None without
-        lips to take a brightness from)."""
+    def at(self, g, top: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """For the output pixels at ``g`` (1×band×W×2 of the grid, its first row the output's ``top``):
+        (the displacement, output px, band×W×2; the band it opens, 0..1; the mouth's inside painted
+        there, band×W×3 — None without lips to take a brightness from). Outside :attr:`box` the drop
+        is nothing: the rest of the motion alone, as ``output_displacement`` gives it."""
+        disp = output_displacement(self.flow, g, self.inv)
+        bh, w = disp.shape[:2]
+        gap = np.zeros((bh, w), np.float32)
+        paint = None if self.colour is None else np.zeros((bh, w, 3), np.float32)
+        x0, y0, x1, y1 = self.box
+        a, b = max(y0 - top, 0), min(y1 - top, bh)
+        if a < b and x0 < x1:
+            disp[a:b, x0:x1], gap[a:b, x0:x1], inside = self._at(g[:, a:b, x0:x1])
+            if paint is not None:
+                paint[a:b, x0:x1] = inside
+        return disp, gap, paint
+
+    def _at(self, g) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """:meth:`at`'s answer for output pixels inside the box."""
         import torch
 
         v = sample(self.fields, g, mode="bilinear")
@@ -75,6 +91,28 @@ class OpenMouth:
         tongue = _smoothstep((t - TONGUE[0]) / (TONGUE[1] - TONGUE[0])) * np.clip((ox - TONGUE_OPENING[0]) / (TONGUE_OPENING[1] - TONGUE_OPENING[0]), 0.0, 1.0)
         shade = shade + (TONGUE_SHADE - shade) * tongue
         return crop_to_output(f, self.inv), gap, shade[:, :, None] * self.colour
+
+
+def _output_box(jaw: np.ndarray, grid, inv: np.ndarray, pad: float = 2.0) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1): the output pixels the jaw drop can reach — the crop pixels with an opening
+    (or a closing) from just above the lips' line down to the chin's fade, ``pad`` crop px around
+    (the bilinear reads), mapped through the affine grid. A preview frame then reads the mouth's
+    fields over the mouth, not the whole face (~15 ms of a 1 MP frame)."""
+    below, ox, fade = jaw[..., 0], jaw[..., 1], jaw[..., 2]
+    rows, cols = np.nonzero((np.abs(ox) > 0) & (fade > 0) & (below > -2.0))
+    h, w = grid.shape[1:3]
+    if rows.size == 0:
+        return 0, 0, 0, 0
+    s = jaw.shape[0]
+    cx = np.array([cols.min() - pad, cols.max() + 1 + pad])  # crop px (pixel i spans [i, i+1))
+    cy = np.array([rows.min() - pad, rows.max() + 1 + pad])
+    c00 = (np.asarray(grid[0, 0, 0], np.float64) + 1.0) * s / 2.0  # output pixel (0, 0)'s centre, crop px
+    inv = np.asarray(inv, np.float64)
+    corners = np.array([(x, y) for x in cx for y in cy]) - c00
+    out = corners @ inv.T  # output pixel index (centres at integers)
+    x0, y0 = np.floor(out.min(0)).astype(int)
+    x1, y1 = np.ceil(out.max(0)).astype(int) + 1
+    return max(int(x0), 0), max(int(y0), 0), min(int(x1), w), min(int(y1), h)
 
 
 def _smoothstep(x: np.ndarray) -> np.ndarray:

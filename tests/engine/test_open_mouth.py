@@ -86,3 +86,28 @@ def test_the_decodes_own_mouth_is_left_out_of_an_opened_one():
     assert np.all(col[300:310] < 200.0 - 20.0)  # a crop px beyond the mouth (crop 37.5+) the decode's change is added
     side = out[240:260, 40] @ LUMA  # beside the mouth (crop column 5): added too
     assert np.all(side < 200.0 - 20.0)
+
+
+def test_the_mouth_is_read_over_its_box_only_and_the_composite_is_the_same(monkeypatch):
+    """A frame reads the jaw's fields over the output box the drop can reach, not the whole face:
+    the composite is bit for bit the one read everywhere (outside the box the drop is nothing)."""
+    import engine.open_mouth as om
+
+    grid = sampling_grid(np.array([[1.0 / SCALE, 0.0, 0.0], [0.0, 1.0 / SCALE, 0.0]]), W, W, S, S)
+    original = np.random.default_rng(3).uniform(60, 200, (W, W, 3)).astype(np.float32)
+    lips = np.zeros((S, S), np.float32)
+    lips[27:30, 12:52] = 1.0
+    jaw = _jaw()
+    jaw[:, :, 1] = 0.0
+    jaw[:, 20:44, 1] = 3.0  # the opening in columns 20–43 only
+    jaw[..., 2] = np.clip(1.0 - (np.arange(S, dtype=np.float32)[:, None] - 40.0) / 4.0, 0.0, 1.0)  # the chin at row 40
+    flow = np.random.default_rng(4).normal(0, 0.5, (S, S, 2)).astype(np.float32)
+    recon = np.full((S, S, 3), 120.0, np.float32)
+    mot = fc.Motion(flow, 0.5, 1.0, jaw, None, 0.8, lips=lips)
+    args = (original, grid, recon, recon + 5.0, np.full((S, S, 3), 5.0, np.float32), np.ones((S, S), np.float32))
+    boxed = fc.flow_change(*args, mot=mot)[0]
+    box = om._output_box(jaw, grid, output_jacobian_inverse(grid, S))
+    assert 0 < (box[2] - box[0]) * (box[3] - box[1]) < 0.3 * W * W  # the mouth, not the face
+    monkeypatch.setattr(om, "_output_box", lambda *a, **k: (0, 0, W, W))
+    everywhere = fc.flow_change(*args, mot=mot)[0]
+    assert np.array_equal(boxed, everywhere) and np.abs(boxed).max() > 10.0
