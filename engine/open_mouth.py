@@ -5,9 +5,11 @@ far below the closed lips' line, the opening there, the fade under the chin); ``
 them into the drop and the band it opens. Cut on the crop's own 64-px raster, that band's edges
 and the lower lip's were a crop pixel wide — 4 photo px on a 256-px face, 20+ on a 12 MP
 photo's: the inside was a soft dark smear over the teeth, the lower lip greyed. Here the fields
-are read at each output pixel and cut there, the band's edges one output pixel wide, and the lower
-lip moves as a whole. The band is painted as a mouth's inside: a deep red, shaded from the photo's
-lips' brightness, darkest under the upper teeth, a tongue lit in the lower part of a wide opening.
+are read at each output pixel and cut there, the band's edges one output pixel (or SOFT crop px)
+wide, and the lower lip moves as a whole. The band is painted as a mouth's inside: a deep red,
+shaded from the photo's lips' brightness, darkest under the upper teeth, a tongue lit in the lower
+part of a wide opening. (The decode's own mouth is left out of the change there:
+``landmark_flow.mouth_inside``, used by ``flow_composite.flow_layer``.)
 """
 
 from __future__ import annotations
@@ -18,19 +20,20 @@ from engine.crop_warp import crop_scale, crop_to_output, output_displacement, sa
 from engine.fit_composite import LUMA
 from engine.landmark_flow import jaw_drop
 
-#: An open mouth's inside: a deep red (luma 1) at SHADE times the photo's lips' brightness, from the
-#: band's edges (EDGE) to its middle (MIDDLE). The decode's own opening is no model of it: on the
+#: An open mouth's inside: a deep red (luma 1) at SHADE times the photo's lips' brightness: EDGE at the
+#: band's lower edge, MIDDLE from DEPTH crop px above it up to the upper teeth (their shadow). The
+#: decode's own opening is no model of it: on the
 #: portrait its mean brightness is 0.89 of its lips' (a pale tongue at 64 px), drawn as a grey (luma
 #: mode on white teeth) or blue (the cGAN's colours) soft blob.
 INTERIOR_HUE = np.array([1.55, 0.75, 0.75], np.float32) / float(np.array([1.55, 0.75, 0.75], np.float32) @ LUMA)
-SHADE = (0.40, 0.12)  # (EDGE, MIDDLE)
+SHADE = (0.40, 0.12)  # (EDGE, MIDDLE) of the lips' brightness
 #: The tongue: over the band's lower part (from TONGUE[0] to TONGUE[1] of its height, smoothstepped) the
 #: inside is lit to TONGUE_SHADE of the lips' brightness, where the opening is wide enough to show one
 #: (none under TONGUE_OPENING[0] crop px, in full from [1]); without it a wide open mouth was one dark hole.
 TONGUE = (0.45, 0.85)
 TONGUE_SHADE = 0.5
 TONGUE_OPENING = (1.0, 2.0)
-DEPTH = 1.0  # crop px inside the band's edges at which it is darkest (less where the band is narrower)
+DEPTH = 1.0  # crop px above the band's lower edge from which it is darkest (half the widest opening where that is less)
 SOFT = 0.3  # crop px: the band's edges are antialiased over this or one output px, the wider (a photo's lips are not cut out)
 SUPERSAMPLE = 4  # photo samples per crop px (each way) when reading the lips' brightness
 
