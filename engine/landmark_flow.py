@@ -116,8 +116,9 @@ def mouth_opening(reconstruction: np.ndarray, edited: np.ndarray, points: tuple 
     chin) moves down by the opening o(x) (largest mid-mouth, 0 at the corners), and the band it opens
     samples the line itself; that band is where the photo has nothing to show (the composite paints
     a mouth's interior there). ``jaw`` holds the smooth fields that say so (crop px below the line,
-    o, the fade, and the upper inner lip's height above the line: ``mouth_inside``), which :func:`jaw_drop` turns into the drop and the band wherever they are read:
-    on the crop's raster or at each pixel of the photo. ``around``: the same band centred on the lips' line —
+    o, the fade, and the upper inner lip's height above the line: ``mouth_inside``), which
+    :func:`jaw_drop` turns into the drop and the band wherever they are read: on the crop's raster
+    or at each pixel of the photo. ``around``: the same band centred on the lips' line —
     where the decode's opening lies when the mouth is *not* opened (every other edit), whose shading
     the composite then leaves out. ``lips``: the reconstruction's (so the photo's) lips, whose colour
     that interior is painted in. A mouth that closes (o < 0) moves the lower part up. None
@@ -166,10 +167,9 @@ def mouth_inside(jaw: np.ndarray, reach: float = 1.0) -> np.ndarray:
 
 
 def jaw_drop(jaw: np.ndarray, k: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """(dy: crop px, gap: 0..1) where ``jaw``'s fields (…×4: crop px below the
-    closed lips' line, the opening there, the fade below the chin, the upper inner lip above the
-    line) were read — the crop's own
-    raster, or the output pixels (``engine.open_mouth``). ``dy``: the jaw drop's flow (y; the band
+    """(dy: crop px, gap: 0..1) where ``jaw``'s fields (…×4: crop px below the closed lips' line,
+    the opening there, the fade below the chin, the upper inner lip above the line) were read — the
+    crop's own raster, or the output pixels (``engine.open_mouth``). ``dy``: the jaw drop's flow (y; the band
     samples the line itself, below it the lower part moves down by the opening); ``gap``: the band
     it opens, its edges antialiased over ``k`` crop px (one pixel of where the fields were read). A
     mouth that closes (opening < 0) moves the lower part up, ramped in over a crop px under the line."""
