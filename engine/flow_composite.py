@@ -41,7 +41,7 @@ import numpy as np
 
 from engine.crop_warp import PhotoRows, as_tensor, identity_grid, output_displacement, output_jacobian_inverse, resample, sample, warp_patch
 from engine.data.images import gaussian_blur
-from engine.landmark_flow import jaw_drop, mouth_inside
+from engine.landmark_flow import jaw_drop, mouth_inside, scaled_opening
 from engine.open_mouth import OpenMouth
 from engine.protocol import still_wanted
 from engine.small_cache import SmallCache, array_key
@@ -62,6 +62,7 @@ OPENS = ("MouthOpen",)  # edits whose mouth opening is warped as a jaw drop and 
 #: move by ``Motion.head`` as far as they are the warp alone: beyond the landmarks, the optical flow
 #: between two turned decodes swirled the hair and bent the ears (the cGAN's most).
 WARP_ONLY = ("HeadYaw",)
+PART_LO, PART_HI = 0.5, 1.0  # σ of an opening direction in a step: not opened below LO, in full from HI (``opening_part``)
 SPAN_LO, SPAN_HI = 0.5, 0.9  # the step's share in that span: no warp below LO, in full from HI
 CONTROL = 16  # control points per side of the flow (a 64-px crop: one per 4 px — features, not texture)
 SMOOTH = 1e-2  # λ per squared crop px between neighbouring control points (data term ~1e-3): 1e-4..1e-3 fold lips and noses
@@ -191,6 +192,38 @@ def geometric_weights(step: np.ndarray, attributes: dict | None, std: np.ndarray
     return tuple(weights)
 
 
+def opening_part(step: np.ndarray, attributes: dict | None, std: np.ndarray, readouts: dict | None) -> float:
+    """How far ``step`` holds an opening edit in its own right, whatever else it holds: the smaller of
+    (a) its coefficient on an OPENS direction when written as a sum of the model's attribute steps
+    (least squares, σ each) and (b) the change of that direction's read-out (``readouts``: what the
+    editor's locks hold) in units of its own 1σ step, smoothstepped from PART_LO σ (0) to PART_HI σ
+    (1). (a) is 0 for a Smiling step, whatever it drags the mouth by; (b) is 0 for a Smiling step
+    with MouthOpen locked, whatever directions the lock mixed in. The share rule of
+    :func:`geometric_weights` asks what *most* of a step is: MouthOpen +2σ with Smiling +2σ was 0.67
+    of an opening (a grey, half-drawn mouth), with HeadYaw +2σ none at all."""
+    from engine.protocol.edits import attribute_step_vector
+
+    names = sorted(attributes or {})
+    opens = [n for n in names if n in OPENS]
+    if not opens:
+        return 0.0
+    step = np.asarray(step, np.float64).reshape(-1)
+    steps = {n: attribute_step_vector(attributes[n], std) for n in names}
+    coef = dict(zip(names, np.linalg.lstsq(np.stack([steps[n] for n in names], 1), step, rcond=None)[0]))
+    part = 0.0
+    for n in opens:
+        c = np.asarray((readouts or {}).get(n, attributes[n]), np.float64).reshape(-1)[: step.size]
+        unit = float(c @ steps[n])
+        moved = abs(float(c @ step) / unit) if abs(unit) > 1e-12 else 0.0
+        part = max(part, min(abs(float(coef[n])), moved))
+    return _smoothstep((part - PART_LO) / (PART_HI - PART_LO))
+
+
+def _smoothstep(x: float) -> float:
+    t = float(np.clip(x, 0.0, 1.0))
+    return t * t * (3.0 - 2.0 * t)
+
+
 def motion(reconstruction: np.ndarray, face: np.ndarray, mask: np.ndarray, quick: bool = False, landmarks: bool = True,
            head: bool = False) -> Motion:  # fmt: skip
     """The motion part of the change from ``reconstruction`` to ``face`` (S×S×3 decodes) inside
@@ -244,19 +277,21 @@ def flow_layer(original: np.ndarray, grid, reconstruction: np.ndarray, face: np.
     f = moves * (mot.weight * mask)[:, :, None]
     inv = output_jacobian_inverse(grid, f.shape[0])
     opened, moved = None, f
+    jaw = None
     if mot.jaw is not None and mot.opening_weight > 0:  # the mouth's opening: a jaw drop, cut at the photo's pixels
-        opened = OpenMouth(mot.jaw, mot.opening_weight * mask, f, grid, inv, original, mot.lips)
-        jaw = np.zeros_like(f)
-        jaw[..., 1] = jaw_drop(mot.jaw)[0] * mot.opening_weight * mask
-        moved = jaw + resample(f, jaw)  # on the crop's raster: what the motion explains of the change
+        jaw = scaled_opening(mot.jaw, mot.opening_weight * mask)  # partly an opening edit: a smaller opening, not a fainter one
+        opened = OpenMouth(jaw, f, grid, inv, original, mot.lips)
+        drop = np.zeros_like(f)
+        drop[..., 1] = jaw_drop(jaw)[0]
+        moved = drop + resample(f, drop)  # on the crop's raster: what the motion explains of the change
     recon = np.asarray(reconstruction, np.float32)
     explained = colour((resample(recon, moved) - recon) * mask[:, :, None])
     residual = delta - explained
     if mot.around is not None and mot.opening_weight < 1:  # a mouth not opened: the decode's gap is not added either
         residual = residual * (1.0 - mot.weight * (1.0 - mot.opening_weight) * mot.around)[:, :, None]
     residual = residual * (1.0 - mot.weight * mot.warp_only)  # a head turn: the warp alone
-    if opened is not None:  # the opened mouth is the photo's teeth and the painted band: the decode's own mouth is left out
-        residual = residual * (1.0 - mot.opening_weight * mask * mouth_inside(mot.jaw))[:, :, None]
+    if jaw is not None:  # the opened mouth is the photo's teeth and the painted band: the decode's own mouth is left out
+        residual = residual * (1.0 - mask * mouth_inside(jaw))[:, :, None]
     still_wanted()  # the motion may have taken a while
     source = PhotoRows(original)
 
@@ -305,6 +340,7 @@ def photo_change(pe, z_edited: np.ndarray, labels, face: np.ndarray, delta: np.n
         return None
     step, attributes, readouts = np.asarray(z_edited, np.float64).reshape(-1) - pe.z, getattr(model, "attributes", None), _readouts(model)
     w, opens, warp_only = geometric_weights(step, attributes, stats.std, readouts, (WARPED, OPENS, WARP_ONLY))
+    opens = max(opens, opening_part(step, attributes, stats.std, readouts))  # MouthOpen beside another slider opens the mouth too
     if w <= 0:
         return None
     from engine.fit_composite import colour_change

@@ -166,6 +166,14 @@ def mouth_inside(jaw: np.ndarray, reach: float = 1.0) -> np.ndarray:
     return band_cover(below, -up - reach, ox + reach) * np.clip(ox / MIN_OPENING, 0.0, 1.0)
 
 
+def scaled_opening(jaw: np.ndarray, weight) -> np.ndarray:
+    """``jaw`` with its opening times ``weight`` (a number, or S×S): an edit that is only partly an
+    opening opens the mouth less, its band still painted opaque (a faded band was a grey mouth)."""
+    out = jaw.copy()
+    out[..., 1] *= weight
+    return out
+
+
 def jaw_drop(jaw: np.ndarray, k: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """(dy: crop px, gap: 0..1) where ``jaw``'s fields (…×4: crop px below the closed lips' line,
     the opening there, the fade below the chin, the upper inner lip above the line) were read — the

@@ -41,14 +41,13 @@ SUPERSAMPLE = 4  # photo samples per crop px (each way) when reading the lips' b
 class OpenMouth:
     """The jaw drop of one render, read at the output pixels: ``at(g)`` for a band of them."""
 
-    def __init__(self, jaw: np.ndarray, weight: np.ndarray, flow: np.ndarray, grid, inv: np.ndarray, original: np.ndarray,
-                 lips: np.ndarray | None) -> None:  # fmt: skip
-        """``jaw``: mouth_opening's S×S×4 fields; ``weight``: S×S, how far the drop applies (the
-        opening's weight times the change's mask); ``flow``: the rest of the motion (S×S×2 crop px,
+    def __init__(self, jaw: np.ndarray, flow: np.ndarray, grid, inv: np.ndarray, original: np.ndarray, lips: np.ndarray | None) -> None:
+        """``jaw``: mouth_opening's S×S×4 fields, the opening already weighted (``scaled_opening``:
+        the opening's weight times the change's mask); ``flow``: the rest of the motion (S×S×2 crop px,
         weighted), in whose frame the drop is; ``grid``/``inv``: the whole output's sampling grid
         and J⁻¹; ``original``: the photo patch; ``lips``: its lips (S×S, 0..1) or None."""
         self.s = jaw.shape[0]
-        self.fields = np.concatenate([jaw[..., :3], np.asarray(weight, np.float32)[:, :, None]], -1)
+        self.fields = np.ascontiguousarray(jaw[..., :3])
         self.flow, self.inv, self.k = flow, inv, crop_scale(inv)
         self.depth = max(min(DEPTH, 0.5 * float(jaw[..., 1].max())), 1e-3)
         y = lips_brightness(original, grid, inv, lips)
@@ -77,9 +76,7 @@ class OpenMouth:
         import torch
 
         v = sample(self.fields, g, mode="bilinear")
-        dy, gap = jaw_drop(v[..., :3], max(self.k, SOFT))
-        weight = np.clip(v[..., 3], 0.0, 1.0)
-        dy, gap = dy * weight, gap * weight
+        dy, gap = jaw_drop(v, max(self.k, SOFT))
         moved = g.clone()
         moved[0, ..., 1] += torch.from_numpy(dy * (2.0 / self.s))
         f = sample(self.flow, moved, mode="bilinear")  # the drop in the frame of the closed-mouth motion

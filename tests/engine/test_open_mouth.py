@@ -111,3 +111,40 @@ def test_the_mouth_is_read_over_its_box_only_and_the_composite_is_the_same(monke
     monkeypatch.setattr(om, "_output_box", lambda *a, **k: (0, 0, W, W))
     everywhere = fc.flow_change(*args, mot=mot)[0]
     assert np.array_equal(boxed, everywhere) and np.abs(boxed).max() > 10.0
+
+
+def test_an_edit_partly_an_opening_opens_the_mouth_less_not_fainter():
+    """Half an opening's weight: a band half as tall, as dark as a full one (a faded band drew a grey mouth)."""
+    grid = sampling_grid(np.array([[1.0 / SCALE, 0.0, 0.0], [0.0, 1.0 / SCALE, 0.0]]), W, W, S, S)
+    original = np.full((W, W, 3), 200.0, np.float32)
+    original[216:240] = (180.0, 90.0, 90.0)
+    lips = np.zeros((S, S), np.float32)
+    lips[27:30, 12:52] = 1.0
+    recon = np.full((S, S, 3), 120.0, np.float32)
+    mask = np.ones((S, S), np.float32)
+    cols = {}
+    for weight in (1.0, 0.5):
+        mot = fc.Motion(np.zeros((S, S, 2), np.float32), 0.5, 1.0, _jaw(), None, weight, lips=lips)
+        out = original + fc.flow_change(original, grid, recon, recon, np.zeros_like(recon), mask, mot=mot)[0]
+        cols[weight] = out[:, W // 2] @ LUMA
+    dark = lambda c: int((c[230:300] < 60.0).sum())  # noqa: E731 - rows of the painted inside
+    assert dark(cols[0.5]) == pytest.approx(dark(cols[1.0]) / 2, abs=4)  # half the band's 32 rows
+    assert cols[0.5][244] == pytest.approx(cols[1.0][244], abs=1.0)  # under the teeth, as dark
+
+
+def test_an_opening_beside_another_slider_is_an_opening():
+    """``opening_part``: MouthOpen +2σ with Smiling +2σ (or HeadYaw) is an opening in full; Smiling
+    alone is none whatever it drags the mouth's read-out by; nor is a Smiling step whose mouth
+    read-out is held (a lock), whatever MouthOpen direction the lock mixed in."""
+    rng = np.random.default_rng(0)
+    q, _ = np.linalg.qr(rng.normal(size=(16, 3)))
+    attrs = {"Smiling": q[:, 0], "MouthOpen": q[:, 1], "HeadYaw": q[:, 2]}
+    std = np.ones(16)
+    s, m, h = q[:, 0], q[:, 1], q[:, 2]
+    assert fc.opening_part(2 * m + 2 * s, attrs, std, None) == 1.0
+    assert fc.opening_part(2 * m + 2 * h, attrs, std, None) == 1.0
+    assert fc.opening_part(2 * s, attrs, std, {"MouthOpen": m + s}) == 0.0  # a read-out the smile drags: no coefficient
+    readout = m + 0.8 * s  # the mouth's read-out moves with the smile …
+    held = 2 * s - 2 * 0.8 * m  # … and a lock holds it: MouthOpen coefficient −1.6 σ, read-out unchanged
+    assert abs(float(readout @ held)) < 1e-9 and fc.opening_part(held, attrs, std, {"MouthOpen": readout}) == 0.0
+    assert fc.opening_part(0.3 * m, attrs, std, None) == 0.0 and 0 < fc.opening_part(0.75 * m, attrs, std, None) < 1
