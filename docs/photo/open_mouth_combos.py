@@ -1,0 +1,68 @@
+"""MouthOpen beside another slider, two checkouts side by side: the landmark moves of the fitted
+edits on face crops (upscaled to 256 px), in s.d. of the face set's labels.
+
+    git worktree add /tmp/prev 9a2946e~1
+    OMP_NUM_THREADS=1 python docs/photo/open_mouth_combos.py /tmp/prev .   # ~4 min; needs matplotlib, scikit-image
+
+Each edit is ``latent-studio edit PHOTO --fit --fit-threads 1 --attr ...`` run by that checkout's code.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+from PIL import Image
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SD = {"Smiling": 0.0611, "MouthOpen": 0.0841, "HeadYaw": 0.384}
+COMBOS = (("MouthOpen=+2", "Smiling=+2"), ("MouthOpen=+2", "HeadYaw=+2"), ("MouthOpen=+2",))
+
+
+def photos(tmp: str) -> dict[str, str]:
+    """The bundled portrait, the astronaut (scikit-image) and Grace Hopper (matplotlib), as files."""
+    import matplotlib.cbook as cbook
+    from skimage.data import astronaut
+
+    Image.fromarray(astronaut()).save(f"{tmp}/astronaut.png")
+    return {"portrait": f"{ROOT}/resources/images/portrait.jpg", "astronaut": f"{tmp}/astronaut.png",
+            "grace_hopper": str(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))}  # fmt: skip
+
+
+def edit(code_root: str, photo: str, attrs: tuple[str, ...], out: str) -> Image.Image:
+    cmd = [sys.executable, "-m", "engine.cli", "edit", photo, "--fit", "--fit-threads", "1", "--quiet", "--overwrite", "--out", out]
+    for a in attrs:
+        cmd += ["--attr", a]
+    subprocess.run(cmd, check=True, cwd=code_root, env={**os.environ, "PYTHONPATH": code_root}, stdout=subprocess.DEVNULL)
+    return Image.open(out).convert("RGB")
+
+
+def face_crop(original: Image.Image):
+    """A function cropping any same-sized image to the original's face (dlib's box, ±0.85), 256 px."""
+    import dlib
+
+    r = dlib.get_frontal_face_detector()(np.asarray(original), 1)[0]
+    cx, cy, h = (r.left() + r.right()) // 2, (r.top() + r.bottom()) // 2, int(max(r.width(), r.height()) * 0.85)
+    return lambda im: np.asarray(im.crop((max(cx - h, 0), max(cy - h, 0), cx + h, cy + h)).resize((256, 256), Image.Resampling.LANCZOS))
+
+
+def main(before: str, now: str = ".") -> None:
+    from engine.data.age import LABELS, measure_labels
+
+    roots = {"before": os.path.abspath(before), "now": os.path.abspath(now)}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, path in photos(tmp).items():
+            original = Image.open(path).convert("RGB")
+            crop = face_crop(original)
+            for attrs in COMBOS:
+                images = [crop(original)] + [crop(edit(root, path, attrs, f"{tmp}/{name}-{tag}.png")) for tag, root in roots.items()]
+                v = measure_labels(np.stack(images))
+                moves = {k: [(row[LABELS.index(k)] - v[0][LABELS.index(k)]) / sd for row in v[1:]] for k, sd in SD.items()}
+                print(name, " ".join(attrs), " ".join(f"{k} {a:+.2f} -> {b:+.2f}" for k, (a, b) in moves.items()), flush=True)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
