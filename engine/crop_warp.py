@@ -70,6 +70,15 @@ def crop_to_output(f: np.ndarray, inv: np.ndarray) -> np.ndarray:
     return np.stack([f[..., 0] * inv[0, 0] + f[..., 1] * inv[0, 1], f[..., 0] * inv[1, 0] + f[..., 1] * inv[1, 1]], -1)
 
 
+def crop_px_to_output(cx, cy, grid, inv: np.ndarray, s: int) -> tuple[np.ndarray, np.ndarray]:
+    """Crop positions (crop px of an S×S crop, pixel i spanning [i, i+1)) → output pixel indices
+    (pixel centres at integers), through the affine ``grid`` (``inv``: its J⁻¹)."""
+    c00 = (np.asarray(grid[0, 0, 0], np.float64) + 1.0) * s / 2.0  # output pixel (0, 0)'s centre, crop px
+    inv = np.asarray(inv, np.float64)
+    dx, dy = np.asarray(cx, np.float64) - c00[0], np.asarray(cy, np.float64) - c00[1]
+    return inv[0, 0] * dx + inv[0, 1] * dy, inv[1, 0] * dx + inv[1, 1] * dy
+
+
 def crop_scale(inv: np.ndarray) -> float:
     """Crop px per output px (the grid's scale; ``inv`` from :func:`output_jacobian_inverse`)."""
     return float(1.0 / np.sqrt(abs(np.linalg.det(np.asarray(inv, np.float64)))))

@@ -51,7 +51,8 @@ def colour_change(delta: np.ndarray, mode: str = "rgb") -> np.ndarray:
     return y[:, :, None] + (delta - y[:, :, None]) * gate[:, :, None]
 
 
-def _smoothstep(t: np.ndarray) -> np.ndarray:
+def smoothstep(t):
+    """0 below 0, 1 above 1, 3t² − 2t³ between: the one smooth ramp of the composites."""
     t = np.clip(t, 0.0, 1.0)
     return t * t * (3.0 - 2.0 * t)
 
@@ -60,7 +61,7 @@ def crop_mask(size: int, feather: float = CROP_FEATHER) -> np.ndarray:
     """size×size float32: 1 over the crop, falling smoothly to ~0 at its border (so the change never
     ends at the hard edge of the warped square), sampled at pixel centres."""
     c = (np.arange(size, dtype=np.float64) + 0.5) / size
-    edge = _smoothstep(np.minimum(c, 1.0 - c) / max(feather, 1e-6))
+    edge = smoothstep(np.minimum(c, 1.0 - c) / max(feather, 1e-6))
     return np.outer(edge, edge).astype(np.float32)
 
 
@@ -71,7 +72,7 @@ def solid_alpha(delta: np.ndarray, solid: float) -> np.ndarray | None:
         return None
     y = np.abs(delta @ LUMA)
     lo = solid / 3.0
-    return _smoothstep((y - lo) / (solid - lo)).astype(np.float32)
+    return smoothstep((y - lo) / (solid - lo)).astype(np.float32)
 
 
 def method_fields(name: str) -> dict:

@@ -41,6 +41,7 @@ import numpy as np
 
 from engine.crop_warp import PhotoRows, as_tensor, identity_grid, output_displacement, output_jacobian_inverse, resample, sample, warp_patch
 from engine.data.images import gaussian_blur
+from engine.fit_composite import smoothstep
 from engine.landmark_flow import jaw_drop, mouth_inside, scaled_opening
 from engine.open_mouth import OpenMouth
 from engine.protocol import still_wanted
@@ -172,11 +173,7 @@ def geometric_weights(step: np.ndarray, attributes: dict | None, std: np.ndarray
     if total <= 0:
         return tuple(0.0 for _ in groups)
     steps = {n: attribute_step_vector(d, std) for n, d in attributes.items()}
-    r2: dict[str, float] = {}
-    for n, s in steps.items() if readouts else ():
-        c = np.asarray(readouts.get(n, attributes[n]), np.float64).reshape(-1)[: step.size]
-        unit = float(c @ s)
-        r2[n] = (float(c @ step) / unit) ** 2 if abs(unit) > 1e-12 else 0.0
+    r2 = {n: r * r for n, r in _readout_moves(step, steps, attributes, readouts).items()} if readouts else {}
     moved = sum(r2.values())
     weights = []
     for names in groups:
@@ -187,9 +184,19 @@ def geometric_weights(step: np.ndarray, attributes: dict | None, std: np.ndarray
         share = float(np.sum((q.T @ step) ** 2) / total)
         if moved > 0:
             share = max(share, sum(v for n, v in r2.items() if n in names) / moved)
-        t = float(np.clip((share - SPAN_LO) / (SPAN_HI - SPAN_LO), 0.0, 1.0))
-        weights.append(t * t * (3.0 - 2.0 * t))
+        weights.append(float(smoothstep((share - SPAN_LO) / (SPAN_HI - SPAN_LO))))
     return tuple(weights)
+
+
+def _readout_moves(step: np.ndarray, steps: dict, attributes: dict, readouts: dict | None) -> dict[str, float]:
+    """For each attribute of ``steps`` (its 1σ latent steps), the change of its read-out (``readouts``,
+    else its direction) along ``step``, in units of its own 1σ step."""
+    out = {}
+    for n, s in steps.items():
+        c = np.asarray((readouts or {}).get(n, attributes[n]), np.float64).reshape(-1)[: step.size]
+        unit = float(c @ s)
+        out[n] = float(c @ step) / unit if abs(unit) > 1e-12 else 0.0
+    return out
 
 
 def opening_part(step: np.ndarray, attributes: dict | None, std: np.ndarray, readouts: dict | None) -> float:
@@ -210,18 +217,9 @@ def opening_part(step: np.ndarray, attributes: dict | None, std: np.ndarray, rea
     step = np.asarray(step, np.float64).reshape(-1)
     steps = {n: attribute_step_vector(attributes[n], std) for n in names}
     coef = dict(zip(names, np.linalg.lstsq(np.stack([steps[n] for n in names], 1), step, rcond=None)[0]))
-    part = 0.0
-    for n in opens:
-        c = np.asarray((readouts or {}).get(n, attributes[n]), np.float64).reshape(-1)[: step.size]
-        unit = float(c @ steps[n])
-        moved = abs(float(c @ step) / unit) if abs(unit) > 1e-12 else 0.0
-        part = max(part, min(abs(float(coef[n])), moved))
-    return _smoothstep((part - PART_LO) / (PART_HI - PART_LO))
-
-
-def _smoothstep(x: float) -> float:
-    t = float(np.clip(x, 0.0, 1.0))
-    return t * t * (3.0 - 2.0 * t)
+    moved = _readout_moves(step, {n: steps[n] for n in opens}, attributes, readouts)
+    part = max(min(abs(float(coef[n])), abs(moved[n])) for n in opens)
+    return float(smoothstep((part - PART_LO) / (PART_HI - PART_LO)))
 
 
 def motion(reconstruction: np.ndarray, face: np.ndarray, mask: np.ndarray, quick: bool = False, landmarks: bool = True,
@@ -340,9 +338,9 @@ def photo_change(pe, z_edited: np.ndarray, labels, face: np.ndarray, delta: np.n
         return None
     step, attributes, readouts = np.asarray(z_edited, np.float64).reshape(-1) - pe.z, getattr(model, "attributes", None), _readouts(model)
     w, opens, warp_only = geometric_weights(step, attributes, stats.std, readouts, (WARPED, OPENS, WARP_ONLY))
-    opens = max(opens, opening_part(step, attributes, stats.std, readouts))  # MouthOpen beside another slider opens the mouth too
     if w <= 0:
         return None
+    opens = max(opens, opening_part(step, attributes, stats.std, readouts))  # MouthOpen beside another slider opens the mouth too
     from engine.fit_composite import colour_change
 
     mask = pe.crop_mask(delta.shape[0])

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.crop_warp import crop_scale, crop_to_output, output_displacement, sample
-from engine.fit_composite import LUMA
+from engine.crop_warp import crop_px_to_output, crop_scale, crop_to_output, output_displacement, sample
+from engine.fit_composite import LUMA, smoothstep
 from engine.landmark_flow import jaw_drop
 
 #: An open mouth's inside: a deep red (luma 1) at SHADE times the photo's lips' brightness: EDGE at the
@@ -88,7 +88,7 @@ class OpenMouth:
         shade = SHADE[0] + (SHADE[1] - SHADE[0]) * np.clip((ox - below) / self.depth, 0.0, 1.0)
         # a tongue in the lower part of a wide opening: lit, where the rest is the mouth's shadow
         t = np.clip(below / np.maximum(ox, 1e-3), 0.0, 1.0)  # 0 at the band's top, 1 at its bottom
-        tongue = _smoothstep((t - TONGUE[0]) / (TONGUE[1] - TONGUE[0])) * np.clip((ox - TONGUE_OPENING[0]) / (TONGUE_OPENING[1] - TONGUE_OPENING[0]), 0.0, 1.0)
+        tongue = smoothstep((t - TONGUE[0]) / (TONGUE[1] - TONGUE[0])) * np.clip((ox - TONGUE_OPENING[0]) / (TONGUE_OPENING[1] - TONGUE_OPENING[0]), 0.0, 1.0)
         shade = shade + (TONGUE_SHADE - shade) * tongue
         return crop_to_output(f, self.inv), gap, shade[:, :, None] * self.colour
 
@@ -103,21 +103,10 @@ def _output_box(jaw: np.ndarray, grid, inv: np.ndarray, pad: float = 2.0) -> tup
     h, w = grid.shape[1:3]
     if rows.size == 0:
         return 0, 0, 0, 0
-    s = jaw.shape[0]
-    cx = np.array([cols.min() - pad, cols.max() + 1 + pad])  # crop px (pixel i spans [i, i+1))
-    cy = np.array([rows.min() - pad, rows.max() + 1 + pad])
-    c00 = (np.asarray(grid[0, 0, 0], np.float64) + 1.0) * s / 2.0  # output pixel (0, 0)'s centre, crop px
-    inv = np.asarray(inv, np.float64)
-    corners = np.array([(x, y) for x in cx for y in cy]) - c00
-    out = corners @ inv.T  # output pixel index (centres at integers)
-    x0, y0 = np.floor(out.min(0)).astype(int)
-    x1, y1 = np.ceil(out.max(0)).astype(int) + 1
-    return max(int(x0), 0), max(int(y0), 0), min(int(x1), w), min(int(y1), h)
-
-
-def _smoothstep(x: np.ndarray) -> np.ndarray:
-    x = np.clip(x, 0.0, 1.0)
-    return x * x * (3.0 - 2.0 * x)
+    cx, cy = np.meshgrid([cols.min() - pad, cols.max() + 1 + pad], [rows.min() - pad, rows.max() + 1 + pad])  # the corners
+    x, y = crop_px_to_output(cx, cy, grid, inv, jaw.shape[0])
+    x0, y0, x1, y1 = int(np.floor(x.min())), int(np.floor(y.min())), int(np.ceil(x.max())) + 1, int(np.ceil(y.max())) + 1
+    return max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
 
 
 def lips_brightness(original: np.ndarray, grid, inv: np.ndarray, lips: np.ndarray | None) -> float | None:
@@ -126,16 +115,12 @@ def lips_brightness(original: np.ndarray, grid, inv: np.ndarray, lips: np.ndarra
     output. None without lips (or with none inside the photo)."""
     if lips is None or float(lips.sum()) < 1.0:
         return None
-    s = lips.shape[0]
     h, w = original.shape[:2]
     rows, cols = np.nonzero(lips > 0)
     sub = (np.arange(SUPERSAMPLE) + 0.5) / SUPERSAMPLE
     cx = (cols[:, None, None] + sub[None, None, :]).reshape(len(cols), -1)  # crop px (pixel i spans [i, i+1))
     cy = (rows[:, None, None] + sub[None, :, None]).reshape(len(rows), -1)
-    c00 = (np.asarray(grid[0, 0, 0], np.float64) + 1.0) * s / 2.0  # output pixel (0, 0)'s centre, crop px
-    inv = np.asarray(inv, np.float64)
-    x = inv[0, 0] * (cx - c00[0]) + inv[0, 1] * (cy - c00[1])  # output pixel index (centres at integers)
-    y = inv[1, 0] * (cx - c00[0]) + inv[1, 1] * (cy - c00[1])
+    x, y = crop_px_to_output(cx, cy, grid, inv, lips.shape[0])
     inside = (x > -0.5) & (x < w - 0.5) & (y > -0.5) & (y < h - 0.5)
     weight = np.broadcast_to(lips[rows, cols][:, None], x.shape) * inside
     if float(weight.sum()) < 1.0:

@@ -27,6 +27,7 @@ from PIL import Image
 from engine.data.align import NoFaceError  # noqa: F401  (open_photo raises it; callers catch it from here)
 from engine.data.align import Alignment, AlignmentError, Face, FaceFinder, align_face, face_from_box, find_faces
 from engine.data.warp import sampling_grid, warp_crop
+from engine.fit_composite import smoothstep
 from engine.data.images import FORMATS, load_image
 from engine.protocol import EditStack, still_wanted
 from engine.protocol.files import open_regular
@@ -60,8 +61,7 @@ def face_mask(size: int, centre=FACE_MASK_CENTRE, radii=FACE_MASK_RADII, feather
     dx = (c[None, :] - centre[0]) / radii[0]
     dy = (c[:, None] - centre[1]) / radii[1]
     rho = np.sqrt(dx**2 + dy**2)
-    t = np.clip((1.0 - rho) / max(feather, 1e-6), 0.0, 1.0)
-    return (t * t * (3.0 - 2.0 * t)).astype(np.float32)  # smoothstep
+    return smoothstep((1.0 - rho) / max(feather, 1e-6)).astype(np.float32)
 
 
 # --------------------------------------------------------------------------- source metadata
