@@ -26,7 +26,9 @@ and the band it opens is painted as a mouth's inside: a deep red, shaded from th
 brightness, both cut at the photo's own pixels (``engine.open_mouth``; docs/photo.md, "The mouth's
 opening"). A head turn (``WARP_ONLY``) moves by the landmarks'
 moves spread over hair and ears instead of the optical flow there (``Motion.head``; docs/photo.md,
-"A head turn in one piece").
+"A head turn in one piece"). A step that holds a turn beside other edits is the rest of it, composited
+as above, then turned: each output pixel shows the rest's result where the turn moves it from
+(``turn_step``, ``turn_field``, ``flow_layer``'s ``turn``; docs/photo.md, "A head turn beside another slider").
 
 Functions of numpy arrays (the last few flows cached); torch only for the small optimisation and the
 resampling; ``photo_change`` is PhotoEdit.warped_change's hook.
@@ -39,7 +41,7 @@ from typing import Callable
 
 import numpy as np
 
-from engine.crop_warp import PhotoRows, as_tensor, identity_grid, output_displacement, output_jacobian_inverse, resample, sample, warp_patch
+from engine.crop_warp import PhotoRows, as_tensor, crop_to_output, identity_grid, output_displacement, output_jacobian_inverse, resample, sample, warp_patch
 from engine.data.images import gaussian_blur
 from engine.fit_composite import smoothstep
 from engine.landmark_flow import jaw_drop, mouth_inside, scaled_opening
@@ -199,27 +201,46 @@ def _readout_moves(step: np.ndarray, steps: dict, attributes: dict, readouts: di
     return out
 
 
-def opening_part(step: np.ndarray, attributes: dict | None, std: np.ndarray, readouts: dict | None) -> float:
-    """How far ``step`` holds an opening edit in its own right, whatever else it holds: the smaller of
-    (a) its coefficient on an OPENS direction when written as a sum of the model's attribute steps
-    (least squares, σ each) and (b) the change of that direction's read-out (``readouts``: what the
-    editor's locks hold) in units of its own 1σ step, smoothstepped from PART_LO σ (0) to PART_HI σ
-    (1). (a) is 0 for a Smiling step, whatever it drags the mouth by; (b) is 0 for a Smiling step
-    with MouthOpen locked, whatever directions the lock mixed in. The share rule of
-    :func:`geometric_weights` asks what *most* of a step is: MouthOpen +2σ with Smiling +2σ was 0.67
-    of an opening (a grey, half-drawn mouth), with HeadYaw +2σ none at all."""
+def _own_parts(step: np.ndarray, attributes: dict, std: np.ndarray, readouts: dict | None, group: tuple[str, ...]) -> dict[str, tuple[float, float, np.ndarray]]:
+    """For each attribute of ``group`` the model has: (how far ``step`` holds it in its own right,
+    smoothstepped from PART_LO σ (0) to PART_HI σ (1); its coefficient when ``step`` is written as a
+    sum of the model's attribute steps (least squares, σ each); its 1σ latent step). "In its own
+    right" is the smaller of that coefficient and the change of its read-out (``readouts``: what the
+    editor's locks hold) in units of its own 1σ step: the coefficient is 0 for a Smiling step however
+    it drags the mouth or the head, the read-out's change 0 when a lock holds it, whatever directions
+    the lock mixed in."""
     from engine.protocol.edits import attribute_step_vector
 
-    names = sorted(attributes or {})
-    opens = [n for n in names if n in OPENS]
-    if not opens:
-        return 0.0
+    names = sorted(attributes)
+    mine = [n for n in names if n in group]
+    if not mine:
+        return {}
     step = np.asarray(step, np.float64).reshape(-1)
     steps = {n: attribute_step_vector(attributes[n], std) for n in names}
     coef = dict(zip(names, np.linalg.lstsq(np.stack([steps[n] for n in names], 1), step, rcond=None)[0]))
-    moved = _readout_moves(step, {n: steps[n] for n in opens}, attributes, readouts)
-    part = max(min(abs(float(coef[n])), abs(moved[n])) for n in opens)
-    return float(smoothstep((part - PART_LO) / (PART_HI - PART_LO)))
+    moved = _readout_moves(step, {n: steps[n] for n in mine}, attributes, readouts)
+    return {n: (float(smoothstep((min(abs(float(coef[n])), abs(moved[n])) - PART_LO) / (PART_HI - PART_LO))), float(coef[n]), steps[n])
+            for n in mine}  # fmt: skip
+
+
+def opening_part(step: np.ndarray, attributes: dict | None, std: np.ndarray, readouts: dict | None) -> float:
+    """How far ``step`` holds an opening edit (OPENS) in its own right, whatever else it holds
+    (:func:`_own_parts`). The share rule of :func:`geometric_weights` asks what *most* of a step is:
+    MouthOpen +2σ with Smiling +2σ was 0.67 of an opening (a grey, half-drawn mouth), with HeadYaw
+    +2σ none at all."""
+    parts = _own_parts(step, attributes or {}, std, readouts, OPENS)
+    return max((p for p, _, _ in parts.values()), default=0.0)
+
+
+def turn_step(step: np.ndarray, attributes: dict | None, std: np.ndarray, readouts: dict | None) -> np.ndarray | None:
+    """The head turn ``step`` holds in its own right, as a latent step (WARP_ONLY attributes: their
+    part times their coefficient, :func:`_own_parts`), or None without one. ``photo_change`` applies
+    it last, as a turn of what the rest of the step made: HeadYaw beside Smiling was *mostly* not a
+    turn, so the share rule pasted the turned decode's ghost (a pale double of the far cheek)."""
+    parts = _own_parts(step, attributes or {}, std, readouts, WARP_ONLY)
+    if not any(p > 0 for p, _, _ in parts.values()):
+        return None
+    return sum(p * c * s for p, c, s in parts.values())
 
 
 def motion(reconstruction: np.ndarray, face: np.ndarray, mask: np.ndarray, quick: bool = False, landmarks: bool = True,
@@ -258,27 +279,71 @@ def _motion(reconstruction: np.ndarray, face: np.ndarray, mask: np.ndarray, quic
 _CACHE: SmallCache[Motion] = SmallCache(8)
 
 
+def turn_field(reconstruction: np.ndarray, start: np.ndarray, end: np.ndarray, mask: np.ndarray, quick: bool = False) -> np.ndarray:
+    """A head turn from decode ``start`` to ``end`` (S×S×2 crop px, not yet faded by ``mask``): the
+    landmarks' moves in one piece (``landmark_flow.head_field``; both read in the reconstruction's face
+    box, as every motion of the photo is), the optical flow without a face or a landmark move. Cached."""
+    return _TURNS.get_or_compute(array_key(reconstruction, start, end, mask, tag=bytes([quick])),
+                                 lambda: _turn_field(reconstruction, start, end, mask, quick))  # fmt: skip
+
+
+def _turn_field(reconstruction: np.ndarray, start: np.ndarray, end: np.ndarray, mask: np.ndarray, quick: bool) -> np.ndarray:
+    from engine.landmark_flow import head_field, landmark_flow, landmark_points
+
+    points = landmark_points(reconstruction, end, start)
+    found = landmark_flow(start, end, points) if points is not None else None
+    if found is None:
+        return crop_flow(start, end, mask, QUICK_STAGES if quick else STAGES)
+    return np.clip(head_field(points, found), -MAX_FLOW, MAX_FLOW)
+
+
+_TURNS: SmallCache[np.ndarray] = SmallCache(4)
+STILL = Motion(flow=np.zeros((1, 1, 2), np.float32), share=0.0, weight=0.0)  # no motion: the change is added as it is
+
 
 Rows = Callable[[slice], np.ndarray]
 
 
 def flow_layer(original: np.ndarray, grid, reconstruction: np.ndarray, face: np.ndarray, delta: np.ndarray, mask: np.ndarray,
-               colour=lambda d: d, mot: Motion | None = None) -> tuple[Rows, Motion]:  # fmt: skip
+               colour=lambda d: d, mot: Motion | None = None, turn: np.ndarray | None = None) -> tuple[Rows, Motion]:  # fmt: skip
     """(``rows(band)``: the change over those output rows, band×W×3 float32; the motion used): the
     photo warped by the weighted flow minus the photo, plus the part of ``delta`` (the masked,
     coloured crop change D(z') − D(z)) the flow does not explain. With weight 0 this is ``delta``
-    sampled at ``grid``. The crop-space work is done here, once; ``rows`` does the output's."""
+    sampled at ``grid``. ``turn``: a head turn after it (S×S×2 crop px, faded by the mask): each
+    output pixel p shows what the rest made at p + turn(p) — one resampling of the photo, the
+    residual and the opened mouth moved with the head. The crop-space work is done here, once;
+    ``rows`` does the output's."""
     mot = mot or motion(reconstruction, face, mask)
+    s = mask.shape[0]
+    inv = output_jacobian_inverse(grid, s)
+    source = PhotoRows(original)
+
+    def turned(g):
+        """(the crop positions the turn reads output pixels ``g`` from; its displacement there, output px, or None)"""
+        if turn is None:
+            return g, None
+        import torch
+
+        t = sample(turn, g, mode="bilinear")  # crop px at the output pixels
+        return g + torch.from_numpy(t * (2.0 / s)), crop_to_output(t, inv)
+
     if mot.weight <= 0:
-        return (lambda band: sample(delta, grid[:, band])), mot
+        if turn is None:
+            return (lambda band: sample(delta, grid[:, band])), mot
+
+        def still(band: slice) -> np.ndarray:
+            g, d = turned(grid[:, band])
+            return sample(delta, g) + (warp_patch(original, d, band.start or 0, source) - np.asarray(original[band], np.float32))
+
+        return still, mot
     moves = mot.flow if mot.head is None or mot.warp_only <= 0 else mot.flow + mot.warp_only * (mot.head - mot.flow)  # a head turn: in one piece
     f = moves * (mot.weight * mask)[:, :, None]
-    inv = output_jacobian_inverse(grid, f.shape[0])
     opened, moved = None, f
     jaw = None
     if mot.jaw is not None and mot.opening_weight > 0:  # the mouth's opening: a jaw drop, cut at the photo's pixels
         jaw = scaled_opening(mot.jaw, mot.opening_weight * mask)  # partly an opening edit: a smaller opening, not a fainter one
-        opened = OpenMouth(jaw, f, grid, inv, original, mot.lips)
+        reach = 0.0 if turn is None else float(np.abs(turn).max())
+        opened = OpenMouth(jaw, f, grid, inv, original, mot.lips, reach)
         drop = np.zeros_like(f)
         drop[..., 1] = jaw_drop(jaw)[0]
         moved = drop + resample(f, drop)  # on the crop's raster: what the motion explains of the change
@@ -291,15 +356,15 @@ def flow_layer(original: np.ndarray, grid, reconstruction: np.ndarray, face: np.
     if jaw is not None:  # the opened mouth is the photo's teeth and the painted band: the decode's own mouth is left out
         residual = residual * (1.0 - mask * mouth_inside(jaw))[:, :, None]
     still_wanted()  # the motion may have taken a while
-    source = PhotoRows(original)
 
     def rows(band: slice) -> np.ndarray:
-        g, here = grid[:, band], np.asarray(original[band], np.float32)
+        (g, d), here = turned(grid[:, band]), np.asarray(original[band], np.float32)
         if opened is None:
-            warped = warp_patch(original, output_displacement(f, g, inv), band.start or 0, source)
+            disp = output_displacement(f, g, inv)
+            warped = warp_patch(original, disp if d is None else disp + d, band.start or 0, source)
             return sample(residual, g) + (warped - here)
         disp, drawn, painted = opened.at(g, band.start or 0)
-        warped = warp_patch(original, disp, band.start or 0, source)
+        warped = warp_patch(original, disp if d is None else disp + d, band.start or 0, source)
         change = sample(residual, g) + (warped - here)
         # the opened band shows what the photo does not have: a mouth's interior (without lips to take
         # a colour from, the decode in the colour mode of every change)
@@ -312,9 +377,9 @@ def flow_layer(original: np.ndarray, grid, reconstruction: np.ndarray, face: np.
 
 
 def flow_change(original: np.ndarray, grid, reconstruction: np.ndarray, face: np.ndarray, delta: np.ndarray, mask: np.ndarray,
-                colour=lambda d: d, mot: Motion | None = None) -> tuple[np.ndarray, Motion]:  # fmt: skip
+                colour=lambda d: d, mot: Motion | None = None, turn: np.ndarray | None = None) -> tuple[np.ndarray, Motion]:  # fmt: skip
     """:func:`flow_layer`'s change over all the output's rows at once (H×W×3 float32), and the motion."""
-    rows, mot = flow_layer(original, grid, reconstruction, face, delta, mask, colour, mot)
+    rows, mot = flow_layer(original, grid, reconstruction, face, delta, mask, colour, mot, turn)
     return rows(slice(0, grid.shape[1])), mot
 
 
@@ -331,21 +396,34 @@ def _readouts(model) -> dict | None:
 def photo_change(pe, z_edited: np.ndarray, labels, face: np.ndarray, delta: np.ndarray, original: np.ndarray, grid,
                  quick: bool = False) -> Rows | None:
     """PhotoEdit.warped_change's geometric path: the change over the output pixels, band by band
-    (:func:`flow_layer`), when the edit is (partly) geometric, else None (the caller adds the plain change). A label edit is never warped."""
+    (:func:`flow_layer`), when the edit is (partly) geometric, else None (the caller adds the plain
+    change). A label edit is never warped. A step that holds a head turn in its own right
+    (:func:`turn_step`) is the rest of it, composited as any edit, turned afterwards by the turn's
+    motion from the rest's decode to ``face`` (``turn_field``): one more 64-px decode."""
     model = pe.model
     stats = getattr(model, "latent_stats", None)
     if not pe.same_labels(labels) or stats is None:
         return None
     step, attributes, readouts = np.asarray(z_edited, np.float64).reshape(-1) - pe.z, getattr(model, "attributes", None), _readouts(model)
+    turn = turn_step(step, attributes, stats.std, readouts)
+    mask = pe.crop_mask(delta.shape[0])
+    if turn is not None:
+        rest = step - turn
+        if float(rest @ rest) <= 1e-12 * float(step @ step):  # a head turn alone (its own decode's rounding aside)
+            rest = np.zeros_like(step)
+        rest_delta, rest_face = pe.delta((pe.z + rest).astype(np.float32), labels)
+        turn = turn_field(pe.reconstruction, rest_face, face, mask, quick) * mask[:, :, None]
+        step, face, delta = rest, rest_face, (np.zeros_like(delta) if rest_delta is None else rest_delta)
     w, opens, warp_only = geometric_weights(step, attributes, stats.std, readouts, (WARPED, OPENS, WARP_ONLY))
-    if w <= 0:
+    if w <= 0 and turn is None:
         return None
-    opens = max(opens, opening_part(step, attributes, stats.std, readouts))  # MouthOpen beside another slider opens the mouth too
     from engine.fit_composite import colour_change
 
-    mask = pe.crop_mask(delta.shape[0])
-    mot = motion(pe.reconstruction, face, mask, quick, head=warp_only > 0)
-    rows, _ = flow_layer(original, grid, pe.reconstruction, face, delta, mask, lambda d: colour_change(d, pe.colour),
-                         replace(mot, weight=w, opening_weight=opens if mot.jaw is not None else 0.0,
-                                 warp_only=warp_only))  # fmt: skip
+    if w <= 0:
+        mot = STILL
+    else:
+        opens = max(opens, opening_part(step, attributes, stats.std, readouts))  # MouthOpen beside another slider opens the mouth too
+        mot = motion(pe.reconstruction, face, mask, quick, head=warp_only > 0)
+        mot = replace(mot, weight=w, opening_weight=opens if mot.jaw is not None else 0.0, warp_only=warp_only)
+    rows, _ = flow_layer(original, grid, pe.reconstruction, face, delta, mask, lambda d: colour_change(d, pe.colour), mot, turn)
     return rows

@@ -41,18 +41,21 @@ SUPERSAMPLE = 4  # photo samples per crop px (each way) when reading the lips' b
 class OpenMouth:
     """The jaw drop of one render, read at the output pixels: ``at(g)`` for a band of them."""
 
-    def __init__(self, jaw: np.ndarray, flow: np.ndarray, grid, inv: np.ndarray, original: np.ndarray, lips: np.ndarray | None) -> None:
+    def __init__(self, jaw: np.ndarray, flow: np.ndarray, grid, inv: np.ndarray, original: np.ndarray, lips: np.ndarray | None,
+                 reach: float = 0.0) -> None:  # fmt: skip
         """``jaw``: mouth_opening's S×S×4 fields, the opening already weighted (``scaled_opening``:
         the opening's weight times the change's mask); ``flow``: the rest of the motion (S×S×2 crop px,
         weighted), in whose frame the drop is; ``grid``/``inv``: the whole output's sampling grid
-        and J⁻¹; ``original``: the photo patch; ``lips``: its lips (S×S, 0..1) or None."""
+        and J⁻¹; ``original``: the photo patch; ``lips``: its lips (S×S, 0..1) or None; ``reach``:
+        crop px the positions :meth:`at` is asked for may lie from their pixels' own (a head turn after
+        the opening moves the mouth by that much)."""
         self.s = jaw.shape[0]
         self.fields = np.ascontiguousarray(jaw[..., :3])
         self.flow, self.inv, self.k = flow, inv, crop_scale(inv)
         self.depth = max(min(DEPTH, 0.5 * float(jaw[..., 1].max())), 1e-3)
         y = lips_brightness(original, grid, inv, lips)
         self.colour = None if y is None else y * INTERIOR_HUE
-        self.box = _output_box(jaw, grid, inv)
+        self.box = _output_box(jaw, grid, inv, 2.0 + reach)
 
     def at(self, g, top: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """For the output pixels at ``g`` (1×band×W×2 of the grid, its first row the output's ``top``):
