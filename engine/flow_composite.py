@@ -66,6 +66,7 @@ OPENS = ("MouthOpen",)  # edits whose mouth opening is warped as a jaw drop and 
 #: between two turned decodes swirled the hair and bent the ears (the cGAN's most).
 WARP_ONLY = ("HeadYaw",)
 PART_LO, PART_HI = 0.5, 1.0  # σ of an opening direction in a step: not opened below LO, in full from HI (``opening_part``)
+REGION_LO, REGION_FULL = 0.05, 0.25  # σ of an attribute in a step: its feature's region not opened below LO, in full from FULL (``edit_region``)
 SPAN_LO, SPAN_HI = 0.5, 0.9  # the step's share in that span: no warp below LO, in full from HI
 CONTROL = 16  # control points per side of the flow (a 64-px crop: one per 4 px — features, not texture)
 SMOOTH = 1e-2  # λ per squared crop px between neighbouring control points (data term ~1e-3): 1e-4..1e-3 fold lips and noses
@@ -92,6 +93,8 @@ class Motion:
     lips: np.ndarray | None = None
     warp_only: float = 0.0
     head: np.ndarray | None = None  # a head turn's flow: the landmarks' moves spread over hair and ears (landmark_flow.head_field; motion(head=True))
+    points: tuple | None = None  # landmark_flow.landmark_points' answer for the two decodes (None: no face)
+    region: np.ndarray | None = None  # where the edit may change the photo (S×S, 0..1; None: anywhere; ``edit_region``)
 
 
 def _dense(p, s: int):
@@ -201,11 +204,10 @@ def _readout_moves(step: np.ndarray, steps: dict, attributes: dict, readouts: di
     return out
 
 
-def _own_parts(step: np.ndarray, attributes: dict, std: np.ndarray, readouts: dict | None, group: tuple[str, ...]) -> dict[str, tuple[float, float, np.ndarray]]:
-    """For each attribute of ``group`` the model has: (how far ``step`` holds it in its own right,
-    smoothstepped from PART_LO σ (0) to PART_HI σ (1); its coefficient when ``step`` is written as a
-    sum of the model's attribute steps (least squares, σ each); its 1σ latent step). "In its own
-    right" is the smaller of that coefficient and the change of its read-out (``readouts``: what the
+def _own_amounts(step: np.ndarray, attributes: dict, std: np.ndarray, readouts: dict | None, group: tuple[str, ...]) -> dict[str, tuple[float, float, np.ndarray]]:
+    """For each attribute of ``group`` the model has: (how many σ of it ``step`` holds in its own right;
+    its coefficient when ``step`` is written as a sum of the model's attribute steps (least squares, σ
+    each); its 1σ latent step). "In its own right" is the smaller of that coefficient and the change of its read-out (``readouts``: what the
     editor's locks hold) in units of its own 1σ step: the coefficient is 0 for a Smiling step however
     it drags the mouth or the head, the read-out's change 0 when a lock holds it, whatever directions
     the lock mixed in."""
@@ -219,8 +221,39 @@ def _own_parts(step: np.ndarray, attributes: dict, std: np.ndarray, readouts: di
     steps = {n: attribute_step_vector(attributes[n], std) for n in names}
     coef = dict(zip(names, np.linalg.lstsq(np.stack([steps[n] for n in names], 1), step, rcond=None)[0]))
     moved = _readout_moves(step, {n: steps[n] for n in mine}, attributes, readouts)
-    return {n: (float(smoothstep((min(abs(float(coef[n])), abs(moved[n])) - PART_LO) / (PART_HI - PART_LO))), float(coef[n]), steps[n])
-            for n in mine}  # fmt: skip
+    return {n: (min(abs(float(coef[n])), abs(moved[n])), float(coef[n]), steps[n]) for n in mine}
+
+
+def _own_parts(step: np.ndarray, attributes: dict, std: np.ndarray, readouts: dict | None, group: tuple[str, ...]) -> dict[str, tuple[float, float, np.ndarray]]:
+    """:func:`_own_amounts` with each amount smoothstepped from PART_LO σ (0) to PART_HI σ (1): how far
+    ``step`` holds the attribute in its own right."""
+    return {n: (float(smoothstep((a - PART_LO) / (PART_HI - PART_LO))), c, s) for n, (a, c, s) in
+            _own_amounts(step, attributes, std, readouts, group).items()}  # fmt: skip
+
+
+def edit_region(step: np.ndarray, attributes: dict | None, std: np.ndarray, readouts: dict | None, points: tuple | None,
+                size: int) -> np.ndarray | None:  # fmt: skip
+    """Where a geometric ``step`` may change the photo (S×S in 0..1; None: anywhere): the largest, over
+    the WARPED attributes it holds in its own right (:func:`_own_amounts`), of its feature's region
+    (``landmark_flow.feature_region``; the whole crop for the head's own edits), in full from
+    REGION_FULL σ of it, not at all under REGION_LO (least squares' crumbs, what a lock mixes in). The
+    region of a step's largest attribute is always in full, however small the edit. None without
+    landmarks (``points``) or attributes."""
+    from engine.landmark_flow import feature_region
+
+    amounts = {n: a for n, (a, _, _) in _own_amounts(step, attributes or {}, std, readouts, WARPED).items()}
+    if points is None or max(amounts.values(), default=0.0) <= 1e-6:  # (least squares leaves crumbs of 1e-16)
+        return None
+    held = {n: float(smoothstep((a - REGION_LO) / (REGION_FULL - REGION_LO))) for n, a in amounts.items()}
+    top = max(held.values())
+    if top <= 0:  # a small edit: its largest attribute's region
+        held, top = {max(amounts, key=amounts.get): 1.0}, 1.0
+    region = np.zeros((size, size), np.float32)
+    for name, h in held.items():
+        if h > 0:
+            r = feature_region(points, name, size)
+            region = np.maximum(region, (h / top) * (1.0 if r is None else r))
+    return region
 
 
 def opening_part(step: np.ndarray, attributes: dict | None, std: np.ndarray, readouts: dict | None) -> float:
@@ -271,8 +304,8 @@ def _motion(reconstruction: np.ndarray, face: np.ndarray, mask: np.ndarray, quic
         opened = mouth_opening(reconstruction, face, points) if points is not None else None
         if opened is not None:
             jaw, around, lips = opened
-            return Motion(flow, explained_share(reconstruction, face, flow, mask), 1.0, jaw, around, lips=lips, head=head)
-        return Motion(flow=flow, share=explained_share(reconstruction, face, flow, mask), head=head)
+            return Motion(flow, explained_share(reconstruction, face, flow, mask), 1.0, jaw, around, lips=lips, head=head, points=points)
+        return Motion(flow=flow, share=explained_share(reconstruction, face, flow, mask), head=head, points=points)
     return Motion(flow=flow, share=explained_share(reconstruction, face, flow, mask))
 
 
@@ -337,7 +370,8 @@ def flow_layer(original: np.ndarray, grid, reconstruction: np.ndarray, face: np.
 
         return still, mot
     moves = mot.flow if mot.head is None or mot.warp_only <= 0 else mot.flow + mot.warp_only * (mot.head - mot.flow)  # a head turn: in one piece
-    f = moves * (mot.weight * mask)[:, :, None]
+    where = mask if mot.region is None else mask * mot.region
+    f = moves * (mot.weight * where)[:, :, None]
     opened, moved = None, f
     jaw = None
     if mot.jaw is not None and mot.opening_weight > 0:  # the mouth's opening: a jaw drop, cut at the photo's pixels
@@ -353,6 +387,8 @@ def flow_layer(original: np.ndarray, grid, reconstruction: np.ndarray, face: np.
     if mot.around is not None and mot.opening_weight < 1:  # a mouth not opened: the decode's gap is not added either
         residual = residual * (1.0 - mot.weight * (1.0 - mot.opening_weight) * mot.around)[:, :, None]
     residual = residual * (1.0 - mot.weight * mot.warp_only)  # a head turn: the warp alone
+    if mot.region is not None:  # an expression edit changes its feature, not the rest of the face the decode dragged along
+        residual = residual * (1.0 - mot.weight * (1.0 - mot.region))[:, :, None]
     if jaw is not None:  # the opened mouth is the photo's teeth and the painted band: the decode's own mouth is left out
         residual = residual * (1.0 - mask * mouth_inside(jaw))[:, :, None]
     still_wanted()  # the motion may have taken a while
@@ -424,6 +460,7 @@ def photo_change(pe, z_edited: np.ndarray, labels, face: np.ndarray, delta: np.n
     else:
         opens = max(opens, opening_part(step, attributes, stats.std, readouts))  # MouthOpen beside another slider opens the mouth too
         mot = motion(pe.reconstruction, face, mask, quick, head=warp_only > 0)
-        mot = replace(mot, weight=w, opening_weight=opens if mot.jaw is not None else 0.0, warp_only=warp_only)
+        mot = replace(mot, weight=w, opening_weight=opens if mot.jaw is not None else 0.0, warp_only=warp_only,
+                      region=edit_region(step, attributes, stats.std, readouts, mot.points, mask.shape[0]))  # fmt: skip
     rows, _ = flow_layer(original, grid, pe.reconstruction, face, delta, mask, lambda d: colour_change(d, pe.colour), mot, turn)
     return rows

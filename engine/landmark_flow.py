@@ -55,6 +55,15 @@ HEAD_SIGMA = 8.0
 HEAD_FADE = 3.0
 MIN_SCORE = 0.3  # dlib's detector score on the reconstruction below which its landmarks are not trusted
 # (the fitted decodes of real portraits: 0.85-1.23; a drawing of three blobs it calls a face: 0.02)
+#: What an expression edit may change on the photo: its feature's landmarks (dlib's 68), each reaching a
+#: Gaussian of this σ (crop px). The fitted 64-px decoder's directions are entangled: on Grace Hopper
+#: EyesOpen ±3σ moved the jaw by up to 4 crop px (the hair and flag beside it swirled) and −3σ drew a
+#: smile. The head's own edits (HeadYaw, HeadRoll) move it all.
+REGIONS = {
+    "Smiling": (np.r_[31:36, 48:68], 5.0),  # the mouth, the nose's wings; the cheeks within reach
+    "MouthOpen": (np.r_[5:12, 48:68], 4.0),  # the mouth and the chin it drops
+    "EyesOpen": (np.r_[17:27, 36:48], 4.0),  # the eyes and brows
+}
 
 
 def _u8(image: np.ndarray) -> np.ndarray:
@@ -247,6 +256,17 @@ def landmark_flow(reconstruction: np.ndarray, edited: np.ndarray, points: tuple 
     flow = (k @ d + kb @ (between(before) - gaps_after)) / np.maximum(total, 1e-12)[..., None]
     cover = np.minimum(total / COVER, 1.0)
     return flow.astype(np.float32), cover.astype(np.float32)
+
+
+def feature_region(points: tuple, name: str, size: int) -> np.ndarray | None:
+    """size×size float32 in 0..1: where an edit of ``name`` may change the photo (REGIONS: its
+    feature's landmarks before and after the edit, their Gaussians summed and clipped at 1); None for
+    an edit that may change the whole head. ``points``: landmark_points' answer."""
+    if name not in REGIONS:
+        return None
+    idx, sigma = REGIONS[name]
+    at = np.concatenate([points[0][idx], points[1][idx]])
+    return np.minimum(_gaussians(at, size, sigma).sum(-1), 1.0).astype(np.float32)
 
 
 def head_field(points: tuple, field: tuple[np.ndarray, np.ndarray]) -> np.ndarray:

@@ -8,7 +8,8 @@ For each photo (fitted with engine.fit.fit_photo, default settings) and each edi
 * ``decode`` the fitted model's own 64-px decodes (edited vs reconstruction): what the model means
 * ``decode-warp`` the reconstruction warped by the flow alone: how much of the model's move the flow carries
 * ``plain``  photo + the change D(z') − D(z) warped back (the composite before this work)
-* ``flow``   photo warped by the flow between the decodes + the change the flow does not explain
+* ``flow``   photo warped by the flow between the decodes + the change the flow does not explain (for
+  the warped attributes the product itself, PhotoEdit.render: its feature regions and share rules)
 * ``warp``   the warp alone
 
 Per row: each geometric measure's move against the unedited photo (decode: against the
@@ -140,6 +141,8 @@ def main(argv=None) -> int:
                 product = pe.render(z, full_resolution=True).image.astype(int)  # what PhotoEdit composites now
                 product_is = "flow" if attr in fc.WARPED else "plain"
                 product_gap = int(np.abs(product - imgs[product_is]).max())
+                if attr in fc.WARPED:  # the product itself (its feature regions, its share rules), not the mechanism rebuilt here
+                    imgs["flow"] = product.astype(np.uint8)
                 imgs["decode-warp"] = np.clip(np.rint(fc.resample(pe.reconstruction, mot.flow)), 0, 255).astype(np.uint8)
                 mag = np.hypot(mot.flow[..., 0], mot.flow[..., 1]) * mask
                 for meth in METHODS:
