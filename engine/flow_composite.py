@@ -312,21 +312,21 @@ def _motion(reconstruction: np.ndarray, face: np.ndarray, mask: np.ndarray, quic
 _CACHE: SmallCache[Motion] = SmallCache(8)
 
 
-def turn_field(reconstruction: np.ndarray, start: np.ndarray, end: np.ndarray, mask: np.ndarray, quick: bool = False) -> np.ndarray:
-    """A head turn from decode ``start`` to ``end`` (S×S×2 crop px, not yet faded by ``mask``): the
-    landmarks' moves in one piece (``landmark_flow.head_field``; both read in the reconstruction's face
-    box, as every motion of the photo is), the optical flow without a face or a landmark move. Cached."""
-    return _TURNS.get_or_compute(array_key(reconstruction, start, end, mask, tag=bytes([quick])),
-                                 lambda: _turn_field(reconstruction, start, end, mask, quick))  # fmt: skip
+def turn_field(reconstruction: np.ndarray, turned: np.ndarray, mask: np.ndarray, quick: bool = False) -> np.ndarray:
+    """A head turn from the reconstruction to the decode ``turned`` (S×S×2 crop px, not yet faded by
+    ``mask``): the landmarks' moves in one piece (``landmark_flow.head_field``), the optical flow
+    without a face or a landmark move. Cached: dragging another slider beside it keeps it."""
+    return _TURNS.get_or_compute(array_key(reconstruction, turned, mask, tag=bytes([quick])),
+                                 lambda: _turn_field(reconstruction, turned, mask, quick))  # fmt: skip
 
 
-def _turn_field(reconstruction: np.ndarray, start: np.ndarray, end: np.ndarray, mask: np.ndarray, quick: bool) -> np.ndarray:
+def _turn_field(reconstruction: np.ndarray, turned: np.ndarray, mask: np.ndarray, quick: bool) -> np.ndarray:
     from engine.landmark_flow import head_field, landmark_flow, landmark_points
 
-    points = landmark_points(reconstruction, end, start)
-    found = landmark_flow(start, end, points) if points is not None else None
+    points = landmark_points(reconstruction, turned)
+    found = landmark_flow(reconstruction, turned, points) if points is not None else None
     if found is None:
-        return crop_flow(start, end, mask, QUICK_STAGES if quick else STAGES)
+        return crop_flow(reconstruction, turned, mask, QUICK_STAGES if quick else STAGES)
     return np.clip(head_field(points, found), -MAX_FLOW, MAX_FLOW)
 
 
@@ -434,8 +434,8 @@ def photo_change(pe, z_edited: np.ndarray, labels, face: np.ndarray, delta: np.n
     """PhotoEdit.warped_change's geometric path: the change over the output pixels, band by band
     (:func:`flow_layer`), when the edit is (partly) geometric, else None (the caller adds the plain
     change). A label edit is never warped. A step that holds a head turn in its own right
-    (:func:`turn_step`) is the rest of it, composited as any edit, turned afterwards by the turn's
-    motion from the rest's decode to ``face`` (``turn_field``): one more 64-px decode."""
+    (:func:`turn_step`) is the rest of it, composited as any edit, turned afterwards by the turn's own
+    motion (``turn_field``: from the reconstruction to the turn alone's decode): two more 64-px decodes."""
     model = pe.model
     stats = getattr(model, "latent_stats", None)
     if not pe.same_labels(labels) or stats is None:
@@ -445,10 +445,12 @@ def photo_change(pe, z_edited: np.ndarray, labels, face: np.ndarray, delta: np.n
     mask = pe.crop_mask(delta.shape[0])
     if turn is not None:
         rest = step - turn
-        if float(rest @ rest) <= 1e-12 * float(step @ step):  # a head turn alone (its own decode's rounding aside)
-            rest = np.zeros_like(step)
+        if float(rest @ rest) <= 1e-12 * float(step @ step):  # a head turn alone (least squares' rounding aside)
+            rest, turned = np.zeros_like(step), face
+        else:  # the turn as the slider alone makes it: the same beside any other, kept while another is dragged
+            turned = pe.delta((pe.z + turn).astype(np.float32), labels)[1]
+        turn = turn_field(pe.reconstruction, turned, mask, quick) * mask[:, :, None]
         rest_delta, rest_face = pe.delta((pe.z + rest).astype(np.float32), labels)
-        turn = turn_field(pe.reconstruction, rest_face, face, mask, quick) * mask[:, :, None]
         step, face, delta = rest, rest_face, (np.zeros_like(delta) if rest_delta is None else rest_delta)
     w, opens, warp_only = geometric_weights(step, attributes, stats.std, readouts, (WARPED, OPENS, WARP_ONLY))
     if w <= 0 and turn is None:

@@ -87,19 +87,15 @@ def _reference(reconstruction: np.ndarray):
 _REFS: SmallCache[tuple | None] = SmallCache(4)
 
 
-def landmark_points(reconstruction: np.ndarray, edited: np.ndarray, start: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+def landmark_points(reconstruction: np.ndarray, edited: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """(68×2 points on the reconstruction, the same on the edited decode), crop px, read in the
-    reconstruction's face box; None when dlib finds no face on the reconstruction (see MIN_SCORE).
-    ``start``: the first points are read on this decode instead (in the same box: a motion from one
-    edit to another, e.g. a head turn after a smile)."""
+    reconstruction's face box; None when dlib finds no face on the reconstruction (see MIN_SCORE)."""
     from engine.data.landmarks import points_in, upscaled
 
     ref = _reference(reconstruction)
     if ref is None:
         return None
     k, box, before = ref
-    if start is not None:
-        before = points_in(upscaled(_u8(start), k), k, box)
     return before, points_in(upscaled(_u8(edited), k), k, box)
 
 

@@ -96,7 +96,8 @@ def test_a_turn_beside_a_smile_pastes_no_ghost(moving, monkeypatch):
     pe, _ = moving
     # the turn's field as dlib's landmarks give it on a face (this stand-in has none, and no optical
     # flow explains a bar that appears): 2 crop px down
-    monkeypatch.setattr(fc, "turn_field", lambda r, a, b, mask, quick=False: np.broadcast_to(np.float32([0.0, -2.0]), (*mask.shape, 2)))
+    asked = []
+    monkeypatch.setattr(fc, "turn_field", lambda r, turned, mask, quick=False: asked.append(turned) or np.broadcast_to(np.float32([0.0, -2.0]), (*mask.shape, 2)))
     step = np.zeros(8, np.float32)
     step[0], step[3] = 0.5, 2.0  # Smiling 0.5 (1 crop px right), HeadYaw 2 (2 crop px down, and the ghost)
 
@@ -112,3 +113,11 @@ def test_a_turn_beside_a_smile_pastes_no_ghost(moving, monkeypatch):
     turn = np.zeros(8, np.float32)
     turn[3] = 2.0
     assert np.abs(alone.composite(turn).astype(np.float32) - edited(Clean)).mean() > 0.5  # and the smile is there
+    # the turn is the slider alone's, whatever else the step holds: its motion is read between the
+    # reconstruction and the turn alone's decode (the same beside a smile of any size)
+    asked.clear()
+    for smile in (0.0, 0.5, 1.0):
+        step[0] = smile
+        alone.composite(step)
+    assert len(asked) == 3 and all(np.array_equal(a, asked[0]) for a in asked)
+    assert np.array_equal(asked[0], alone.model.decode(turn[None])[0])
