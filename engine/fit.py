@@ -33,7 +33,7 @@ import torch
 
 from engine.fit_gains import attribute_step, calibrated, edit_gains, label_gain  # noqa: F401 - public here too
 from engine.fit_run import DECODER_PREFIXES, LABEL_PREFIXES, FitRun  # noqa: F401 - public here too
-from engine.flow_composite import OPENS, WARPED
+from engine.step_parts import OPENS, WARPED
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class FitConfig:
     # hold the unfitted change of the pivot moved ±3σ along each attribute direction (one per step, decoded with the
     # locality batch): edits on the fitted decoder change the face as on the unfitted one (docs/photo.md, issue 18)
     attribute_change_weight: float = 3.0
-    # directions held loosely, at loose_weight instead: the warped ones (engine.flow_composite.WARPED), whose flow must
+    # directions held loosely, at loose_weight instead: the warped ones (engine.step_parts.WARPED), whose flow must
     # be a motion of this face, which the unfitted change (another, blurry face's) is not. Held at the full weight,
     # Smiling moved the right way on 11 of 16 real-portrait edits; not held (0), HeadYaw's fitted change drifted from
     # the unfitted one (cosine 0.67); at 1 every edit survives the fit and the landmarks move as unheld (docs/photo.md)

@@ -27,8 +27,11 @@ brightness, both cut at the photo's own pixels (``engine.open_mouth``; docs/phot
 opening"). A head turn (``WARP_ONLY``) moves by the landmarks'
 moves spread over hair and ears instead of the optical flow there (``Motion.head``; docs/photo.md,
 "A head turn in one piece"). A step that holds a turn beside other edits is the rest of it, composited
-as above, then turned: each output pixel shows the rest's result where the turn moves it from
-(``turn_step``, ``turn_field``, ``flow_layer``'s ``turn``; docs/photo.md, "A head turn beside another slider").
+as above, then turned as the turn alone moves the head: each output pixel shows the rest's result
+where the turn moves it from (``turn_step``, ``turn_field``, ``flow_layer``'s ``turn``; docs/photo.md,
+"A head turn beside another slider"). An expression edit (Smiling, MouthOpen, EyesOpen) changes the
+photo only within its feature's landmarks (``edit_region``; docs/photo.md, "An expression changes its
+feature, not the face").
 
 Functions of numpy arrays (the last few flows cached); torch only for the small optimisation and the
 resampling; ``photo_change`` is PhotoEdit.warped_change's hook.
@@ -43,31 +46,12 @@ import numpy as np
 
 from engine.crop_warp import PhotoRows, as_tensor, crop_to_output, identity_grid, output_displacement, output_jacobian_inverse, resample, sample, warp_patch
 from engine.data.images import gaussian_blur
-from engine.fit_composite import smoothstep
 from engine.landmark_flow import jaw_drop, mouth_inside, scaled_opening
 from engine.open_mouth import OpenMouth
+from engine.step_parts import OPENS, WARP_ONLY, WARPED, edit_region, geometric_weights, opening_part, readouts_of, turn_step
 from engine.protocol import still_wanted
 from engine.small_cache import SmallCache, array_key
 
-#: The attributes whose edits are warped. Only an edit whose latent step lies in their span is: the
-#: share of a change's energy a flow explains does not tell motion from new structure (0.22–0.39 for
-#: Eyeglasses, 0.14–0.51 for the geometric edits on the real portraits), and warping Eyeglasses
-#: weakens its frames. MouthOpen was left out while its opening could only be a stretch of the lips
-#: (the plain composite drew a dark smudge over the lower lip and chin instead); it is warped since
-#: its opening is a jaw drop with the gap drawn (docs/photo.md, "The mouth's opening").
-WARPED = ("Smiling", "MouthOpen", "EyesOpen", "HeadYaw", "HeadRoll")
-OPENS = ("MouthOpen",)  # edits whose mouth opening is warped as a jaw drop and drawn; the others' is left to the residual
-#: Edits that are the warp alone, the change the flow does not explain left out: a head turn is motion,
-#: and what the 64-px decode changes beyond it is the turned face's ghost (the decode itself draws a
-#: transparent double of the cheek at HeadYaw +3σ), which the residual pasted beside the warped jaw and
-#: hair on every real portrait; the warp alone moves the yaw measure nearly as far (docs/photo.md).
-#: Not HeadRoll: its residual carries the eyes' tilt (the landmark field leaves the eyes out). These
-#: move by ``Motion.head`` as far as they are the warp alone: beyond the landmarks, the optical flow
-#: between two turned decodes swirled the hair and bent the ears (the cGAN's most).
-WARP_ONLY = ("HeadYaw",)
-PART_LO, PART_HI = 0.5, 1.0  # σ of an opening direction in a step: not opened below LO, in full from HI (``opening_part``)
-REGION_LO, REGION_FULL = 0.05, 0.25  # σ of an attribute in a step: its feature's region not opened below LO, in full from FULL (``edit_region``)
-SPAN_LO, SPAN_HI = 0.5, 0.9  # the step's share in that span: no warp below LO, in full from HI
 CONTROL = 16  # control points per side of the flow (a 64-px crop: one per 4 px — features, not texture)
 SMOOTH = 1e-2  # λ per squared crop px between neighbouring control points (data term ~1e-3): 1e-4..1e-3 fold lips and noses
 STAGES = ((2.0, 20), (1.0, 20), (0.5, 20))  # (Gaussian blur σ in crop px, Adam steps): coarse to fine
@@ -149,131 +133,6 @@ def explained_share(src: np.ndarray, dst: np.ndarray, flow: np.ndarray, mask: np
     if total <= 0:
         return 0.0
     return float(1.0 - (((b - resample(a, flow)) ** 2) * m).sum() / total)
-
-
-def geometric_weight(step: np.ndarray, attributes: dict | None, std: np.ndarray, readouts: dict | None = None,
-                     names: tuple[str, ...] = WARPED) -> float:  # fmt: skip
-    """How far a latent step is a warped (geometric) edit, smoothstepped from SPAN_LO (0) to SPAN_HI (1);
-    with ``names=OPENS``, how far it is an edit whose mouth opening is drawn as a jaw drop (and so on:
-    ``geometric_weights`` for one group)."""
-    return geometric_weights(step, attributes, std, readouts, (names,))[0]
-
-
-def geometric_weights(step: np.ndarray, attributes: dict | None, std: np.ndarray, readouts: dict | None,
-                      groups: tuple[tuple[str, ...], ...]) -> tuple[float, ...]:  # fmt: skip
-    """For each group of attribute names (WARPED, OPENS, WARP_ONLY), how far ``step`` is an edit of
-    that group, smoothstepped from SPAN_LO (0) to SPAN_HI (1). The share is the larger of (a) the
-    step's energy share in the span of the group's attribute steps (a slider edit as the model stores
-    it) and (b) the group's share of Σ r_a², r_a the change of attribute a's read-out (``readouts``:
-    the vectors the editor's locks keep fixed, classifier normals where stored) in units of its own 1σ
-    step. (b) is what a *locked* edit keeps: the editor projects the locked attributes' read-outs out
-    of a step, which takes it out of the span of (a) (a locked Smiling step of the default model has
-    0.37–0.48 of its energy there, and 0.89–1.0 of its read-out change on the warped attributes).
-    0 for a group none of whose directions the model has."""
-    from engine.protocol.edits import attribute_step_vector
-
-    step = np.asarray(step, np.float64).reshape(-1)
-    total = float(step @ step)
-    attributes = attributes or {}
-    if total <= 0:
-        return tuple(0.0 for _ in groups)
-    steps = {n: attribute_step_vector(d, std) for n, d in attributes.items()}
-    r2 = {n: r * r for n, r in _readout_moves(step, steps, attributes, readouts).items()} if readouts else {}
-    moved = sum(r2.values())
-    weights = []
-    for names in groups:
-        if not any(n in steps for n in names):
-            weights.append(0.0)
-            continue
-        q, _ = np.linalg.qr(np.stack([steps[n] for n in names if n in steps], 1))
-        share = float(np.sum((q.T @ step) ** 2) / total)
-        if moved > 0:
-            share = max(share, sum(v for n, v in r2.items() if n in names) / moved)
-        weights.append(float(smoothstep((share - SPAN_LO) / (SPAN_HI - SPAN_LO))))
-    return tuple(weights)
-
-
-def _readout_moves(step: np.ndarray, steps: dict, attributes: dict, readouts: dict | None) -> dict[str, float]:
-    """For each attribute of ``steps`` (its 1σ latent steps), the change of its read-out (``readouts``,
-    else its direction) along ``step``, in units of its own 1σ step."""
-    out = {}
-    for n, s in steps.items():
-        c = np.asarray((readouts or {}).get(n, attributes[n]), np.float64).reshape(-1)[: step.size]
-        unit = float(c @ s)
-        out[n] = float(c @ step) / unit if abs(unit) > 1e-12 else 0.0
-    return out
-
-
-def _own_amounts(step: np.ndarray, attributes: dict, std: np.ndarray, readouts: dict | None, group: tuple[str, ...]) -> dict[str, tuple[float, float, np.ndarray]]:
-    """For each attribute of ``group`` the model has: (how many σ of it ``step`` holds in its own right;
-    its coefficient when ``step`` is written as a sum of the model's attribute steps (least squares, σ
-    each); its 1σ latent step). "In its own right" is the smaller of that coefficient and the change of its read-out (``readouts``: what the
-    editor's locks hold) in units of its own 1σ step: the coefficient is 0 for a Smiling step however
-    it drags the mouth or the head, the read-out's change 0 when a lock holds it, whatever directions
-    the lock mixed in."""
-    from engine.protocol.edits import attribute_step_vector
-
-    names = sorted(attributes)
-    mine = [n for n in names if n in group]
-    if not mine:
-        return {}
-    step = np.asarray(step, np.float64).reshape(-1)
-    steps = {n: attribute_step_vector(attributes[n], std) for n in names}
-    coef = dict(zip(names, np.linalg.lstsq(np.stack([steps[n] for n in names], 1), step, rcond=None)[0]))
-    moved = _readout_moves(step, {n: steps[n] for n in mine}, attributes, readouts)
-    return {n: (min(abs(float(coef[n])), abs(moved[n])), float(coef[n]), steps[n]) for n in mine}
-
-
-def _own_parts(step: np.ndarray, attributes: dict, std: np.ndarray, readouts: dict | None, group: tuple[str, ...]) -> dict[str, tuple[float, float, np.ndarray]]:
-    """:func:`_own_amounts` with each amount smoothstepped from PART_LO σ (0) to PART_HI σ (1): how far
-    ``step`` holds the attribute in its own right."""
-    return {n: (float(smoothstep((a - PART_LO) / (PART_HI - PART_LO))), c, s) for n, (a, c, s) in
-            _own_amounts(step, attributes, std, readouts, group).items()}  # fmt: skip
-
-
-def edit_region(step: np.ndarray, attributes: dict | None, std: np.ndarray, readouts: dict | None, points: tuple | None,
-                size: int) -> np.ndarray | None:  # fmt: skip
-    """Where a geometric ``step`` may change the photo (S×S in 0..1; None: anywhere): the largest, over
-    the WARPED attributes it holds in its own right (:func:`_own_amounts`), of its feature's region
-    (``landmark_flow.feature_region``; the whole crop for the head's own edits), in full from
-    REGION_FULL σ of it, not at all under REGION_LO (least squares' crumbs, what a lock mixes in). The
-    region of a step's largest attribute is always in full, however small the edit. None without
-    landmarks (``points``) or attributes."""
-    from engine.landmark_flow import feature_region
-
-    amounts = {n: a for n, (a, _, _) in _own_amounts(step, attributes or {}, std, readouts, WARPED).items()}
-    if points is None or max(amounts.values(), default=0.0) <= 1e-6:  # (least squares leaves crumbs of 1e-16)
-        return None
-    held = {n: float(smoothstep((a - REGION_LO) / (REGION_FULL - REGION_LO))) for n, a in amounts.items()}
-    top = max(held.values())
-    if top <= 0:  # a small edit: its largest attribute's region
-        held, top = {max(amounts, key=amounts.get): 1.0}, 1.0
-    region = np.zeros((size, size), np.float32)
-    for name, h in held.items():
-        if h > 0:
-            r = feature_region(points, name, size)
-            region = np.maximum(region, (h / top) * (1.0 if r is None else r))
-    return region
-
-
-def opening_part(step: np.ndarray, attributes: dict | None, std: np.ndarray, readouts: dict | None) -> float:
-    """How far ``step`` holds an opening edit (OPENS) in its own right, whatever else it holds
-    (:func:`_own_parts`). The share rule of :func:`geometric_weights` asks what *most* of a step is:
-    MouthOpen +2σ with Smiling +2σ was 0.67 of an opening (a grey, half-drawn mouth), with HeadYaw
-    +2σ none at all."""
-    parts = _own_parts(step, attributes or {}, std, readouts, OPENS)
-    return max((p for p, _, _ in parts.values()), default=0.0)
-
-
-def turn_step(step: np.ndarray, attributes: dict | None, std: np.ndarray, readouts: dict | None) -> np.ndarray | None:
-    """The head turn ``step`` holds in its own right, as a latent step (WARP_ONLY attributes: their
-    part times their coefficient, :func:`_own_parts`), or None without one. ``photo_change`` applies
-    it last, as a turn of what the rest of the step made: HeadYaw beside Smiling was *mostly* not a
-    turn, so the share rule pasted the turned decode's ghost (a pale double of the far cheek)."""
-    parts = _own_parts(step, attributes or {}, std, readouts, WARP_ONLY)
-    if not any(p > 0 for p, _, _ in parts.values()):
-        return None
-    return sum(p * c * s for p, c, s in parts.values())
 
 
 def motion(reconstruction: np.ndarray, face: np.ndarray, mask: np.ndarray, quick: bool = False, landmarks: bool = True,
@@ -419,16 +278,6 @@ def flow_change(original: np.ndarray, grid, reconstruction: np.ndarray, face: np
     return rows(slice(0, grid.shape[1])), mot
 
 
-def _readouts(model) -> dict | None:
-    """What the editor's locks keep fixed per attribute (classifier normals where the checkpoint stores them)."""
-    ckpt = getattr(model, "ckpt", None)
-    if ckpt is None or not getattr(model, "attributes", None):
-        return None
-    from engine.semantics.orthogonal import stored_lock_vectors
-
-    return stored_lock_vectors(model)
-
-
 def photo_change(pe, z_edited: np.ndarray, labels, face: np.ndarray, delta: np.ndarray, original: np.ndarray, grid,
                  quick: bool = False) -> Rows | None:
     """PhotoEdit.warped_change's geometric path: the change over the output pixels, band by band
@@ -440,7 +289,7 @@ def photo_change(pe, z_edited: np.ndarray, labels, face: np.ndarray, delta: np.n
     stats = getattr(model, "latent_stats", None)
     if not pe.same_labels(labels) or stats is None:
         return None
-    step, attributes, readouts = np.asarray(z_edited, np.float64).reshape(-1) - pe.z, getattr(model, "attributes", None), _readouts(model)
+    step, attributes, readouts = np.asarray(z_edited, np.float64).reshape(-1) - pe.z, getattr(model, "attributes", None), readouts_of(model)
     turn = turn_step(step, attributes, stats.std, readouts)
     mask = pe.crop_mask(delta.shape[0])
     if turn is not None:

@@ -89,6 +89,7 @@ def main(argv=None) -> int:
     from engine.semantics.identity import DlibIdentity
     from engine.semantics.judge import load_judge
     from engine import flow_composite as fc
+    from engine import step_parts as sp
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--photos", default="portrait,astronaut,astronaut-x2,grace_hopper")
@@ -136,12 +137,12 @@ def main(argv=None) -> int:
         for attr in [e for e in EDITS if e in model.attributes]:  # a cGAN: Eyeglasses is a label, not a direction
             for amount in AMOUNTS:
                 z = pe.edited_latent(None, EditStack(ops=(AttributeStep(name=attr, amount=amount),)))
-                imgs, face, mot = variants(pe, z, original, grid, mask, float(attr in fc.OPENS), float(attr in fc.WARP_ONLY))
+                imgs, face, mot = variants(pe, z, original, grid, mask, float(attr in sp.OPENS), float(attr in sp.WARP_ONLY))
                 imgs["decode"] = face
                 product = pe.render(z, full_resolution=True).image.astype(int)  # what PhotoEdit composites now
-                product_is = "flow" if attr in fc.WARPED else "plain"
+                product_is = "flow" if attr in sp.WARPED else "plain"
                 product_gap = int(np.abs(product - imgs[product_is]).max())
-                if attr in fc.WARPED:  # the product itself (its feature regions, its share rules), not the mechanism rebuilt here
+                if attr in sp.WARPED:  # the product itself (its feature regions, its share rules), not the mechanism rebuilt here
                     imgs["flow"] = product.astype(np.uint8)
                 imgs["decode-warp"] = np.clip(np.rint(fc.resample(pe.reconstruction, mot.flow)), 0, 255).astype(np.uint8)
                 mag = np.hypot(mot.flow[..., 0], mot.flow[..., 1]) * mask
@@ -233,18 +234,18 @@ def markdown(rows: list[dict]) -> str:
 
 
 def save_pictures(pics: dict, folder: Path) -> None:
-    """Per photo: rows = the warped edits (flow_composite.WARPED) at +3σ, columns = original, plain composite,
+    """Per photo: rows = the warped edits (step_parts.WARPED) at +3σ, columns = original, plain composite,
     flow warp (what PhotoEdit composites now); the middle of the face at 100 %."""
     from PIL import Image
 
-    from engine import flow_composite as fc
+    from engine import step_parts as sp
     from engine.protocol.files import atomic_write
 
     folder.mkdir(parents=True, exist_ok=True)
     for pname in sorted({p for p, _ in pics}):
         rows = []
         for (p, attr), (o, plain, flow) in pics.items():
-            if p != pname or attr not in fc.WARPED:
+            if p != pname or attr not in sp.WARPED:
                 continue
             h, w = o.shape[:2]
             y0, y1, x0, x1 = int(0.3 * h), int(0.8 * h), int(0.25 * w), int(0.75 * w)  # brows to chin

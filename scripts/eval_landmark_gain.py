@@ -68,6 +68,8 @@ def main(argv=None) -> int:
     from engine.photo import open_photo
 
     from engine import flow_composite as fc
+
+    from engine import step_parts as sp
     from engine.data.landmarks import measure_image
     from engine.fit_gains import attribute_step, edit_gains
     from engine.fit_landmarks import CAP, LMAX, landmark_gains
@@ -142,7 +144,7 @@ def main(argv=None) -> int:
                     ze = p.edited_latent(None, EditStack(ops=(AttributeStep(name=n, amount=s * AMOUNT),)))
                     r = p.render(ze, full_resolution=True)
                     im = r.image
-                    mj = round(fc.min_jacobian(fc.motion(p.reconstruction, r.face, p.crop_mask()).flow), 3) if n in fc.WARPED else None
+                    mj = round(fc.min_jacobian(fc.motion(p.reconstruction, r.face, p.crop_mask()).flow), 3) if n in sp.WARPED else None
                     mv = moves(measure_image(im), base, sd)
                     row = {"gain": gs.get(key, 1.0), "moves_sd": mv, "identity": round(float(ident.distances(original[None], im[None])[0]), 3),
                            "sharpness": round(hf_energy(im, ell) / hf0, 3), "min_jacobian": mj}  # fmt: skip

@@ -48,3 +48,14 @@ def portraits(names, optional: bool = False) -> dict[str, np.ndarray]:
                 raise
             print(f"{name} skipped: {exc}", file=sys.stderr)
     return out
+
+
+def face_box(photo: np.ndarray, reach: float = 0.85) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1): the square the docs' pictures show of a portrait's face — dlib's first face
+    box, ``reach`` times its larger side around its centre (clipped at the photo's top-left)."""
+    import dlib
+
+    r = dlib.get_frontal_face_detector()(np.asarray(photo), 1)[0]
+    cx, cy, h = (r.left() + r.right()) // 2, (r.top() + r.bottom()) // 2, int(max(r.width(), r.height()) * reach)
+    return max(cx - h, 0), max(cy - h, 0), cx + h, cy + h
+

@@ -24,18 +24,20 @@ import numpy as np
 from PIL import Image
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
 SD = {"Smiling": 0.0611, "MouthOpen": 0.0841, "EyesOpen": 0.068, "HeadYaw": 0.384, "HeadRoll": 3.368}  # docs/faces-dataset.md
 MOUTH_COMBOS = "MouthOpen=+2,Smiling=+2;MouthOpen=+2,HeadYaw=+2;MouthOpen=+2"
 
 
 def photos(tmp: str) -> dict[str, str]:
-    """The bundled portrait, the astronaut (scikit-image) and Grace Hopper (matplotlib), as files."""
-    import matplotlib.cbook as cbook
-    from skimage.data import astronaut
+    """The portrait, the astronaut and Grace Hopper (scripts/portraits.py), as files for the CLI."""
+    from portraits import portraits
 
-    Image.fromarray(astronaut()).save(f"{tmp}/astronaut.png")
-    return {"portrait": f"{ROOT}/resources/images/portrait.jpg", "astronaut": f"{tmp}/astronaut.png",
-            "grace_hopper": str(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))}  # fmt: skip
+    out = {}
+    for name, photo in portraits(("portrait", "astronaut", "grace_hopper")).items():
+        out[name] = f"{tmp}/{name}.png"
+        Image.fromarray(photo).save(out[name])
+    return out
 
 
 def edit(code_root: str, photo: str, attrs: tuple[str, ...], out: str) -> Image.Image:
@@ -47,12 +49,11 @@ def edit(code_root: str, photo: str, attrs: tuple[str, ...], out: str) -> Image.
 
 
 def face_crop(original: Image.Image):
-    """A function cropping any same-sized image to the original's face (dlib's box, ±0.85), 256 px."""
-    import dlib
+    """A function cropping any same-sized image to the original's face (``portraits.face_box``), 256 px."""
+    from portraits import face_box
 
-    r = dlib.get_frontal_face_detector()(np.asarray(original), 1)[0]
-    cx, cy, h = (r.left() + r.right()) // 2, (r.top() + r.bottom()) // 2, int(max(r.width(), r.height()) * 0.85)
-    return lambda im: np.asarray(im.crop((max(cx - h, 0), max(cy - h, 0), cx + h, cy + h)).resize((256, 256), Image.Resampling.LANCZOS))
+    box = face_box(np.asarray(original))
+    return lambda im: np.asarray(im.crop(box).resize((256, 256), Image.Resampling.LANCZOS))
 
 
 def main(argv=None) -> None:

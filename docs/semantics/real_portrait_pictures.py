@@ -4,7 +4,7 @@
     OMP_NUM_THREADS=1 python docs/semantics/real_portrait_pictures.py [OUT.png]
 
 Runs ``latent-studio edit PHOTO --fit --fit-threads 1 --attr NAME=+3`` once per attribute (one thread:
-the same fit on any load; 6-35 s each), crops the face (dlib's box, ±0.85 of its size around its centre), writes the strip
+the same fit on any load; 6-35 s each), crops the face (scripts/portraits.py ``face_box``), writes the strip
 (256 colours) and prints each edit's landmark moves against the original, measured on the crops
 upscaled to 256 px, in s.d. of the face set's labels.
 """
@@ -20,13 +20,14 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
 PHOTO = ROOT / "resources" / "images" / "portrait.jpg"
 EDITS = ("Smiling", "MouthOpen", "HeadYaw")
 SD = {"Smiling": 0.0611, "MouthOpen": 0.0841, "EyesOpen": 0.0676, "HeadYaw": 0.384, "HeadRoll": 3.368, "LightDirection": 0.1452}
 
 
 def main(out: str = str(ROOT / "docs" / "semantics" / "real-portrait-before-after.png")) -> None:
-    import dlib
+    from portraits import face_box
 
     from engine.data.age import LABELS, measure_labels
 
@@ -38,9 +39,8 @@ def main(out: str = str(ROOT / "docs" / "semantics" / "real-portrait-before-afte
             subprocess.run([str(cli), "edit", str(PHOTO), "--fit", "--fit-threads", "1", "--attr", f"{name}=+3", "--out", f"{tmp}/{name}"], check=True,
                            stdout=subprocess.DEVNULL)  # fmt: skip
             images.append(Image.open(f"{tmp}/{name}/{PHOTO.name}").convert("RGB"))
-    r = dlib.get_frontal_face_detector()(np.asarray(original), 1)[0]
-    cx, cy, h = (r.left() + r.right()) // 2, (r.top() + r.bottom()) // 2, int(max(r.width(), r.height()) * 0.85)
-    crops = [im.crop((max(cx - h, 0), max(cy - h, 0), cx + h, cy + h)) for im in images]
+    box = face_box(np.asarray(original))
+    crops = [im.crop(box) for im in images]
     up = np.stack([np.asarray(c.resize((256, 256), Image.Resampling.LANCZOS)) for c in crops])
     v = measure_labels(up)
     names = ["original", *(f"{n} +3" for n in EDITS)]

@@ -1,5 +1,5 @@
 """An expression edit changes its feature, not the rest of the face the 64-px decode dragged along
-(landmark_flow.feature_region, flow_composite.edit_region, Motion.region)."""
+(landmark_flow.feature_region, step_parts.edit_region, Motion.region)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from engine import flow_composite as fc
+from engine import step_parts as sp
 from engine import landmark_flow as lf
 from engine.data import align
 from engine.data.warp import sampling_grid
@@ -52,14 +53,14 @@ def test_a_steps_region_is_each_held_attributes_feature(points):
     attrs = {"Smiling": q[:, 0], "EyesOpen": q[:, 1], "HeadRoll": q[:, 2], "Eyeglasses": q[:, 3]}
     std = np.ones(16)
     s, e, r = q[:, 0], q[:, 1], q[:, 2]
-    region = lambda step: fc.edit_region(step, attrs, std, None, points, S)  # noqa: E731
+    region = lambda step: sp.edit_region(step, attrs, std, None, points, S)  # noqa: E731
     smile, eyes = lf.feature_region(points, "Smiling", S), lf.feature_region(points, "EyesOpen", S)
     assert np.array_equal(region(2 * s), smile) and np.array_equal(region(0.1 * s), smile)  # alone: in full, however small
     assert np.allclose(region(2 * s + 2 * e), np.maximum(smile, eyes))
     assert np.allclose(region(2 * s + 0.15 * e), np.maximum(smile, 0.5 * eyes))  # a little of another: its region that little
     assert np.array_equal(region(2 * s + 2 * r), np.ones((S, S), np.float32))  # with a roll: the whole head moves
     assert region(2 * q[:, 3]) is None  # no expression in it (not warped at all)
-    assert fc.edit_region(2 * s, attrs, std, None, None, S) is None  # no face: no region
+    assert sp.edit_region(2 * s, attrs, std, None, None, S) is None  # no face: no region
 
 
 def test_outside_its_region_an_expression_changes_nothing():

@@ -303,7 +303,7 @@ def test_the_hold_is_loose_on_the_warped_directions(model, photo):
     flow between the fitted decodes, which must be this face's own motion."""
     from engine.fit import copy_model
     from engine.fit_run import FitRun
-    from engine.flow_composite import OPENS, WARPED
+    from engine.step_parts import OPENS, WARPED
 
     assert "Smiling" in WARPED and FitConfig().loose == tuple(n for n in WARPED if n not in OPENS)
     assert "MouthOpen" in WARPED and "MouthOpen" not in FitConfig().loose  # warped since 2026-12-07 late, still held in full

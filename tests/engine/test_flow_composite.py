@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from engine import flow_composite as fc
+from engine import step_parts as sp
 from engine import landmark_flow as lf
 from engine.small_cache import SmallCache
 from engine.data.warp import sampling_grid
@@ -138,10 +139,10 @@ def test_a_head_turn_is_the_warp_alone():
     assert (smiled - turned).mean() == pytest.approx(15.0, abs=1.5)
     e = np.eye(3, dtype=np.float32)
     attributes, std = {"HeadYaw": e[0], "Smiling": e[1], "Eyeglasses": e[2]}, np.ones(3, np.float32)
-    groups = (fc.WARPED, fc.OPENS, fc.WARP_ONLY)
-    assert fc.geometric_weights(e[0], attributes, std, None, groups) == (1.0, 0.0, 1.0)
-    assert fc.geometric_weights(e[1], attributes, std, None, groups) == (1.0, 0.0, 0.0)
-    assert fc.geometric_weights(e[0] + e[1], attributes, std, None, groups) == (1.0, 0.0, 0.0)  # half a turn: the change kept
+    groups = (sp.WARPED, sp.OPENS, sp.WARP_ONLY)
+    assert sp.geometric_weights(e[0], attributes, std, None, groups) == (1.0, 0.0, 1.0)
+    assert sp.geometric_weights(e[1], attributes, std, None, groups) == (1.0, 0.0, 0.0)
+    assert sp.geometric_weights(e[0] + e[1], attributes, std, None, groups) == (1.0, 0.0, 0.0)  # half a turn: the change kept
 
 
 def _jaw(s: int, line: float = 29.5, opening: float = 4.0, cols: slice = slice(20, 44)) -> tuple[np.ndarray, np.ndarray]:
@@ -280,7 +281,7 @@ def test_a_geometric_edit_warps_the_photo_and_others_add_the_change(moving):
     assert not np.array_equal(out, plain)  # the warp is used
     # the photo's own texture moved (by ~1 crop px = the alignment's scale in photo px), not a blurred copy added
     x0, y0, x1, y1 = pe.region
-    assert fc.geometric_weight(smile, pe.model.attributes, pe.model.latent_stats.std) == 1.0
+    assert sp.geometric_weight(smile, pe.model.attributes, pe.model.latent_stats.std) == 1.0
     sharp = lambda im: np.abs(np.diff(im[y0 + 20 : y1 - 20, x0 + 20 : x1 - 20].astype(np.float32), axis=1)).mean()  # noqa: E731
     assert sharp(out) > 0.9 * sharp(photo)
     # every output agrees: preview scale, 16-bit float composite
@@ -289,15 +290,15 @@ def test_a_geometric_edit_warps_the_photo_and_others_add_the_change(moving):
     assert small.changed and small.image.shape[0] <= 64
     # Eyeglasses (new structure) composites exactly as before: no warp at all
     glasses = np.eye(8, dtype=np.float32)[1]
-    assert fc.geometric_weight(glasses, pe.model.attributes, pe.model.latent_stats.std) == 0.0
+    assert sp.geometric_weight(glasses, pe.model.attributes, pe.model.latent_stats.std) == 0.0
     assert np.array_equal(pe.composite(glasses), _plain(pe, glasses))
     mouth = np.eye(8, dtype=np.float32)[2]  # MouthOpen: warped since its opening is drawn as a jaw drop (landmark_flow)
-    assert fc.geometric_weight(mouth, pe.model.attributes, pe.model.latent_stats.std) == 1.0
-    assert fc.geometric_weight(mouth, pe.model.attributes, pe.model.latent_stats.std, names=fc.OPENS) == 1.0
-    assert fc.geometric_weight(smile, pe.model.attributes, pe.model.latent_stats.std, names=fc.OPENS) == 0.0  # a smile's opening is not drawn
+    assert sp.geometric_weight(mouth, pe.model.attributes, pe.model.latent_stats.std) == 1.0
+    assert sp.geometric_weight(mouth, pe.model.attributes, pe.model.latent_stats.std, names=sp.OPENS) == 1.0
+    assert sp.geometric_weight(smile, pe.model.attributes, pe.model.latent_stats.std, names=sp.OPENS) == 0.0  # a smile's opening is not drawn
     assert not np.array_equal(pe.composite(mouth), _plain(pe, mouth))
     both = smile + glasses * 0.5  # mostly new structure: not warped
-    assert fc.geometric_weight(both, pe.model.attributes, pe.model.latent_stats.std) == 0.0
+    assert sp.geometric_weight(both, pe.model.attributes, pe.model.latent_stats.std) == 0.0
 
 
 def test_a_warped_edit_changes_nothing_outside_the_crop(moving):
@@ -331,10 +332,10 @@ def test_a_locked_geometric_step_is_still_warped():
     std = np.ones(8, np.float32)
     readouts = {"Smiling": np.eye(8, dtype=np.float32)[0], "Eyeglasses": np.eye(8, dtype=np.float32)[1]}
     locked = np.eye(8)[0] + 0.8 * np.eye(8)[3]  # Smiling with a component the lock added off the span
-    assert fc.geometric_weight(locked, attributes, std) < 0.5
-    assert fc.geometric_weight(locked, attributes, std, readouts) == 1.0
+    assert sp.geometric_weight(locked, attributes, std) < 0.5
+    assert sp.geometric_weight(locked, attributes, std, readouts) == 1.0
     glasses = attributes["Eyeglasses"]
-    assert fc.geometric_weight(glasses, attributes, std, readouts) == 0.0
+    assert sp.geometric_weight(glasses, attributes, std, readouts) == 0.0
 
 
 def test_a_preview_estimates_the_flow_coarsely_and_the_full_render_finely(moving, monkeypatch):

@@ -1,4 +1,4 @@
-"""A head turn beside another slider (engine.flow_composite.turn_step / turn_field / flow_layer's
+"""A head turn beside another slider (engine.step_parts.turn_step / turn_field / flow_layer's
 ``turn``): the rest of the step is composited as any edit, then turned — the turned decode's ghost
 is never pasted, and what the rest drew moves with the head."""
 
@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from engine import flow_composite as fc
+from engine import step_parts as sp
 from engine.data.warp import sampling_grid
 from tests.engine.test_flow_composite import Moving, blobs, moving  # noqa: F401 - the fixture
 
@@ -26,17 +27,32 @@ def test_the_turn_step_is_the_head_turn_a_step_holds_in_its_own_right():
     attrs = {"Smiling": q[:, 0], "HeadYaw": q[:, 1], "Eyeglasses": q[:, 2]}
     std = np.ones(16)
     s, h, g = q[:, 0], q[:, 1], q[:, 2]
-    assert np.allclose(fc.turn_step(-2 * h, attrs, std, None), -2 * h)
-    assert np.allclose(fc.turn_step(3 * h + 2 * s, attrs, std, None), 3 * h)  # beside a smile: the turn alone
-    assert np.allclose(fc.turn_step(2 * h + 2 * g, attrs, std, None), 2 * h)
-    assert fc.turn_step(2 * s, attrs, std, {"HeadYaw": h + s}) is None  # a smile that drags the yaw read-out: no turn
+    assert np.allclose(sp.turn_step(-2 * h, attrs, std, None), -2 * h)
+    assert np.allclose(sp.turn_step(3 * h + 2 * s, attrs, std, None), 3 * h)  # beside a smile: the turn alone
+    assert np.allclose(sp.turn_step(2 * h + 2 * g, attrs, std, None), 2 * h)
+    assert sp.turn_step(2 * s, attrs, std, {"HeadYaw": h + s}) is None  # a smile that drags the yaw read-out: no turn
     readout = h + 0.5 * s
     held = 2 * s - h  # a lock holds the yaw read-out: HeadYaw coefficient −1 σ, read-out unchanged
-    assert abs(float(readout @ held)) < 1e-9 and fc.turn_step(held, attrs, std, {"HeadYaw": readout}) is None
-    assert fc.turn_step(0.3 * h, attrs, std, None) is None
-    part = fc.turn_step(0.75 * h, attrs, std, None)  # between PART_LO and PART_HI: a part of it
+    assert abs(float(readout @ held)) < 1e-9 and sp.turn_step(held, attrs, std, {"HeadYaw": readout}) is None
+    assert sp.turn_step(0.3 * h, attrs, std, None) is None
+    part = sp.turn_step(0.75 * h, attrs, std, None)  # between PART_LO and PART_HI: a part of it
     assert 0 < float(part @ h) < 0.75
-    assert fc.turn_step(2 * s, {"Smiling": s}, std, None) is None  # a model without HeadYaw
+    assert sp.turn_step(2 * s, {"Smiling": s}, std, None) is None  # a model without HeadYaw
+    assert np.allclose(sp.turn_step(2 * h + 0.2 * s, attrs, std, None), 2 * h + 0.2 * s * (1 - sp._held(0.2)))  # a little smile: mostly its own
+
+
+def test_a_locked_turn_keeps_its_lock_corrections():
+    """The editor's locks add read-out corrections off the attributes' span to a turn: they belong to
+    the turn (HeadYaw alone, locked, is the warp alone as before), the smile beside it does not."""
+    rng = np.random.default_rng(2)
+    q, _ = np.linalg.qr(rng.normal(size=(16, 4)))
+    attrs = {"Smiling": q[:, 0], "HeadYaw": q[:, 1], "Eyeglasses": q[:, 2]}
+    std = np.ones(16)
+    s, h, off = q[:, 0], q[:, 1], q[:, 3]  # off: a lock's correction, outside every attribute's step
+    readouts = {"Smiling": s, "HeadYaw": h, "Eyeglasses": q[:, 2]}
+    locked_turn = 2 * h + 0.4 * off
+    assert np.allclose(sp.turn_step(locked_turn, attrs, std, readouts), locked_turn)
+    assert np.allclose(sp.turn_step(locked_turn + 2 * s, attrs, std, readouts), locked_turn)
 
 
 def test_what_the_rest_drew_moves_with_the_head():

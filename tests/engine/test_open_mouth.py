@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from engine import flow_composite as fc
+from engine import step_parts as sp
 from engine.crop_warp import output_jacobian_inverse
 from engine.data.warp import sampling_grid
 from engine.fit_composite import LUMA
@@ -141,10 +142,10 @@ def test_an_opening_beside_another_slider_is_an_opening():
     attrs = {"Smiling": q[:, 0], "MouthOpen": q[:, 1], "HeadYaw": q[:, 2]}
     std = np.ones(16)
     s, m, h = q[:, 0], q[:, 1], q[:, 2]
-    assert fc.opening_part(2 * m + 2 * s, attrs, std, None) == 1.0
-    assert fc.opening_part(2 * m + 2 * h, attrs, std, None) == 1.0
-    assert fc.opening_part(2 * s, attrs, std, {"MouthOpen": m + s}) == 0.0  # a read-out the smile drags: no coefficient
+    assert sp.opening_part(2 * m + 2 * s, attrs, std, None) == 1.0
+    assert sp.opening_part(2 * m + 2 * h, attrs, std, None) == 1.0
+    assert sp.opening_part(2 * s, attrs, std, {"MouthOpen": m + s}) == 0.0  # a read-out the smile drags: no coefficient
     readout = m + 0.8 * s  # the mouth's read-out moves with the smile …
     held = 2 * s - 2 * 0.8 * m  # … and a lock holds it: MouthOpen coefficient −1.6 σ, read-out unchanged
-    assert abs(float(readout @ held)) < 1e-9 and fc.opening_part(held, attrs, std, {"MouthOpen": readout}) == 0.0
-    assert fc.opening_part(0.3 * m, attrs, std, None) == 0.0 and 0 < fc.opening_part(0.75 * m, attrs, std, None) < 1
+    assert abs(float(readout @ held)) < 1e-9 and sp.opening_part(held, attrs, std, {"MouthOpen": readout}) == 0.0
+    assert sp.opening_part(0.3 * m, attrs, std, None) == 0.0 and 0 < sp.opening_part(0.75 * m, attrs, std, None) < 1
