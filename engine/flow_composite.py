@@ -29,9 +29,9 @@ moves spread over hair and ears instead of the optical flow there (``Motion.head
 "A head turn in one piece"). A step that holds a turn beside other edits is the rest of it, composited
 as above, then turned as the turn alone moves the head: each output pixel shows the rest's result
 where the turn moves it from (``turn_step``, ``turn_field``, ``flow_layer``'s ``turn``; docs/photo.md,
-"A head turn beside another slider"). An expression edit (Smiling, MouthOpen, EyesOpen) changes the
-photo only within its feature's landmarks (``edit_region``; docs/photo.md, "An expression changes its
-feature, not the face").
+"A head turn beside another slider"); a roll moves in one piece too, its change added on the face
+only. An expression edit (Smiling, MouthOpen, EyesOpen) changes the photo only within its feature's
+landmarks (``edit_region``; docs/photo.md, "An expression changes its feature, not the face").
 
 Functions of numpy arrays (the last few flows cached); torch only for the small optimisation and the
 resampling; ``photo_change`` is PhotoEdit.warped_change's hook.
@@ -48,7 +48,7 @@ from engine.crop_warp import PhotoRows, as_tensor, crop_to_output, identity_grid
 from engine.data.images import gaussian_blur
 from engine.landmark_flow import jaw_drop, mouth_inside, scaled_opening
 from engine.open_mouth import OpenMouth
-from engine.step_parts import OPENS, WARP_ONLY, WARPED, edit_region, geometric_weights, opening_part, readouts_of, turn_step
+from engine.step_parts import HEAD_MOVES, OPENS, WARP_ONLY, WARPED, edit_region, geometric_weights, opening_part, readouts_of, turn_step
 from engine.protocol import still_wanted
 from engine.small_cache import SmallCache, array_key
 
@@ -78,7 +78,9 @@ class Motion:
     warp_only: float = 0.0
     head: np.ndarray | None = None  # a head turn's flow: the landmarks' moves spread over hair and ears (landmark_flow.head_field; motion(head=True))
     points: tuple | None = None  # landmark_flow.landmark_points' answer for the two decodes (None: no face)
-    region: np.ndarray | None = None  # where the edit may change the photo (S×S, 0..1; None: anywhere; ``edit_region``)
+    region: np.ndarray | None = None  # where the edit may move and change the photo (S×S, 0..1; None: anywhere; ``edit_region``)
+    change_region: np.ndarray | None = None  # where it may add its change (None: ``region``)
+    in_one_piece: float = 0.0  # how far the edit moves the head in one piece (HEAD_MOVES): by ``head``, not the optical flow beyond the landmarks
 
 
 def _dense(p, s: int):
@@ -228,7 +230,8 @@ def flow_layer(original: np.ndarray, grid, reconstruction: np.ndarray, face: np.
             return sample(delta, g) + (warp_patch(original, d, band.start or 0, source) - np.asarray(original[band], np.float32))
 
         return still, mot
-    moves = mot.flow if mot.head is None or mot.warp_only <= 0 else mot.flow + mot.warp_only * (mot.head - mot.flow)  # a head turn: in one piece
+    one = max(mot.in_one_piece, mot.warp_only)
+    moves = mot.flow if mot.head is None or one <= 0 else mot.flow + one * (mot.head - mot.flow)  # a head turn or roll: in one piece
     where = mask if mot.region is None else mask * mot.region
     f = moves * (mot.weight * where)[:, :, None]
     opened, moved = None, f
@@ -246,8 +249,9 @@ def flow_layer(original: np.ndarray, grid, reconstruction: np.ndarray, face: np.
     if mot.around is not None and mot.opening_weight < 1:  # a mouth not opened: the decode's gap is not added either
         residual = residual * (1.0 - mot.weight * (1.0 - mot.opening_weight) * mot.around)[:, :, None]
     residual = residual * (1.0 - mot.weight * mot.warp_only)  # a head turn: the warp alone
-    if mot.region is not None:  # an expression edit changes its feature, not the rest of the face the decode dragged along
-        residual = residual * (1.0 - mot.weight * (1.0 - mot.region))[:, :, None]
+    changes = mot.region if mot.change_region is None else mot.change_region
+    if changes is not None:  # an expression edit changes its feature, not the rest of the face the decode dragged along
+        residual = residual * (1.0 - mot.weight * (1.0 - changes))[:, :, None]
     if jaw is not None:  # the opened mouth is the photo's teeth and the painted band: the decode's own mouth is left out
         residual = residual * (1.0 - mask * mouth_inside(jaw))[:, :, None]
     still_wanted()  # the motion may have taken a while
@@ -301,7 +305,7 @@ def photo_change(pe, z_edited: np.ndarray, labels, face: np.ndarray, delta: np.n
         turn = turn_field(pe.reconstruction, turned, mask, quick) * mask[:, :, None]
         rest_delta, rest_face = pe.delta((pe.z + rest).astype(np.float32), labels)
         step, face, delta = rest, rest_face, (np.zeros_like(delta) if rest_delta is None else rest_delta)
-    w, opens, warp_only = geometric_weights(step, attributes, stats.std, readouts, (WARPED, OPENS, WARP_ONLY))
+    w, opens, warp_only, one = geometric_weights(step, attributes, stats.std, readouts, (WARPED, OPENS, WARP_ONLY, HEAD_MOVES))
     if w <= 0 and turn is None:
         return None
     from engine.fit_composite import colour_change
@@ -310,8 +314,9 @@ def photo_change(pe, z_edited: np.ndarray, labels, face: np.ndarray, delta: np.n
         mot = STILL
     else:
         opens = max(opens, opening_part(step, attributes, stats.std, readouts))  # MouthOpen beside another slider opens the mouth too
-        mot = motion(pe.reconstruction, face, mask, quick, head=warp_only > 0)
+        mot = motion(pe.reconstruction, face, mask, quick, head=max(warp_only, one) > 0)
         mot = replace(mot, weight=w, opening_weight=opens if mot.jaw is not None else 0.0, warp_only=warp_only,
-                      region=edit_region(step, attributes, stats.std, readouts, mot.points, mask.shape[0]))  # fmt: skip
+                      region=edit_region(step, attributes, stats.std, readouts, mot.points, mask.shape[0]), in_one_piece=one,
+                      change_region=edit_region(step, attributes, stats.std, readouts, mot.points, mask.shape[0], change=True))  # fmt: skip
     rows, _ = flow_layer(original, grid, pe.reconstruction, face, delta, mask, lambda d: colour_change(d, pe.colour), mot, turn)
     return rows

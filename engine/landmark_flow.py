@@ -64,6 +64,10 @@ REGIONS = {
     "MouthOpen": (np.r_[5:12, 48:68], 4.0),  # the mouth and the chin it drops
     "EyesOpen": (np.r_[17:27, 36:48], 4.0),  # the eyes and brows
 }
+#: What a head edit may *change* (add) on the photo, where it moves the whole head: the face. HeadRoll's
+#: change carries the eyes' tilt (the landmark field has no eye points), and beyond the face it was a
+#: pale double of the hair beside the ear (Grace Hopper, −3σ).
+CHANGE_REGIONS = {"HeadRoll": (np.r_[0:68], 4.0)}
 
 
 def _u8(image: np.ndarray) -> np.ndarray:
@@ -254,13 +258,15 @@ def landmark_flow(reconstruction: np.ndarray, edited: np.ndarray, points: tuple 
     return flow.astype(np.float32), cover.astype(np.float32)
 
 
-def feature_region(points: tuple, name: str, size: int) -> np.ndarray | None:
-    """size×size float32 in 0..1: where an edit of ``name`` may change the photo (REGIONS: its
-    feature's landmarks before and after the edit, their Gaussians summed and clipped at 1); None for
-    an edit that may change the whole head. ``points``: landmark_points' answer."""
-    if name not in REGIONS:
+def feature_region(points: tuple, name: str, size: int, change: bool = False) -> np.ndarray | None:
+    """size×size float32 in 0..1: where an edit of ``name`` may move and change the photo (REGIONS:
+    its feature's landmarks before and after the edit, their Gaussians summed and clipped at 1); None
+    for an edit that may change the whole head. ``change``: where it may add its change (a head edit
+    moves the whole head but changes only the face: CHANGE_REGIONS). ``points``: landmark_points' answer."""
+    regions = {**REGIONS, **CHANGE_REGIONS} if change else REGIONS
+    if name not in regions:
         return None
-    idx, sigma = REGIONS[name]
+    idx, sigma = regions[name]
     at = np.concatenate([points[0][idx], points[1][idx]])
     return np.minimum(_gaussians(at, size, sigma).sum(-1), 1.0).astype(np.float32)
 

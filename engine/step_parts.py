@@ -27,6 +27,10 @@ OPENS = ("MouthOpen",)  # edits whose mouth opening is warped as a jaw drop and 
 #: move by ``Motion.head`` as far as they are the warp alone: beyond the landmarks, the optical flow
 #: between two turned decodes swirled the hair and bent the ears (the cGAN's most).
 WARP_ONLY = ("HeadYaw",)
+#: Edits that move the head in one piece (``Motion.head``: the landmarks' moves spread over hair and
+#: ears) instead of by the optical flow beyond the landmarks, which swirled the hair beside a turned
+#: or rolled face. HeadRoll keeps its change (the eyes' tilt), on the face only (``edit_region``).
+HEAD_MOVES = ("HeadYaw", "HeadRoll")
 PART_LO, PART_HI = 0.5, 1.0  # σ of an opening direction in a step: not opened below LO, in full from HI (``opening_part``)
 HELD_LO, HELD_FULL = 0.05, 0.25  # σ of an attribute a step holds in its own right: not counted below LO, in full from FULL (``_held``)
 SPAN_LO, SPAN_HI = 0.5, 0.9  # the step's share in that span: no warp below LO, in full from HI
@@ -113,8 +117,9 @@ def _own_parts(step: np.ndarray, attributes: dict, std: np.ndarray, readouts: di
 
 
 def edit_region(step: np.ndarray, attributes: dict | None, std: np.ndarray, readouts: dict | None, points: tuple | None,
-                size: int) -> np.ndarray | None:  # fmt: skip
-    """Where a geometric ``step`` may change the photo (S×S in 0..1; None: anywhere): the largest, over
+                size: int, change: bool = False) -> np.ndarray | None:  # fmt: skip
+    """Where a geometric ``step`` may move and change the photo (S×S in 0..1; None: anywhere; ``change``:
+    where it may add its change, a head edit's the face — ``feature_region``'s): the largest, over
     the WARPED attributes it holds in its own right (:func:`_own_amounts`), of its feature's region
     (``landmark_flow.feature_region``; the whole crop for the head's own edits) as far as the step
     holds it (:func:`_held`: in full from HELD_FULL σ, not at all under HELD_LO). The
@@ -132,7 +137,7 @@ def edit_region(step: np.ndarray, attributes: dict | None, std: np.ndarray, read
     region = np.zeros((size, size), np.float32)
     for name, h in held.items():
         if h > 0:
-            r = feature_region(points, name, size)
+            r = feature_region(points, name, size, change)
             region = np.maximum(region, (h / top) * (1.0 if r is None else r))
     return region
 

@@ -43,6 +43,9 @@ def test_each_expression_reaches_its_own_feature(points):
     assert _at(eyes, eye) == 1.0 and _at(eyes, mouth) < 0.05
     assert _at(opens, mouth) == 1.0 and _at(opens, chin) > 0.9 and _at(opens, eye) < 0.05
     assert lf.feature_region(points, "HeadYaw", S) is None and lf.feature_region(points, "HeadRoll", S) is None  # the whole head
+    face = lf.feature_region(points, "HeadRoll", S, change=True)  # … which a roll changes only on the face
+    assert _at(face, eye) == 1.0 and _at(face, mouth) == 1.0 and face[:4, :4].max() < 1e-3
+    assert np.array_equal(lf.feature_region(points, "Smiling", S, change=True), smile)
     corner = smile[:4, :4]
     assert corner.max() < 1e-3  # hair and background: never an expression's
 
@@ -59,6 +62,8 @@ def test_a_steps_region_is_each_held_attributes_feature(points):
     assert np.allclose(region(2 * s + 2 * e), np.maximum(smile, eyes))
     assert np.allclose(region(2 * s + 0.15 * e), np.maximum(smile, 0.5 * eyes))  # a little of another: its region that little
     assert np.array_equal(region(2 * s + 2 * r), np.ones((S, S), np.float32))  # with a roll: the whole head moves
+    face = lf.feature_region(points, "HeadRoll", S, change=True)
+    assert np.array_equal(sp.edit_region(2 * s + 2 * r, attrs, std, None, points, S, change=True), np.maximum(smile, face))  # … its change on the face
     assert region(2 * q[:, 3]) is None  # no expression in it (not warped at all)
     assert sp.edit_region(2 * s, attrs, std, None, None, S) is None  # no face: no region
 
@@ -78,3 +83,8 @@ def test_outside_its_region_an_expression_changes_nothing():
     limited, _ = fc.flow_change(original, grid, recon, face, delta, mask, mot=replace(mot, region=region))
     assert np.abs(limited[:, 70:]).max() < 1e-3 < np.abs(everywhere[:, 70:]).min()  # right of it: nothing (the bicubic reach aside)
     assert np.allclose(limited[:, :56], everywhere[:, :56], atol=1e-3)  # in it: as before
+    # a head edit: moved everywhere, its change added only in its change region
+    rolled, _ = fc.flow_change(original, grid, recon, face, delta, mask, mot=replace(mot, change_region=region))
+    moved_only, _ = fc.flow_change(original, grid, recon, face, face - recon, mask, mot=replace(mot, change_region=np.zeros((S, S), np.float32)))
+    assert np.allclose(rolled[:, 70:], moved_only[:, 70:], atol=1e-3)  # right of it: the warp alone
+    assert np.allclose(rolled[:, :56], everywhere[:, :56], atol=1e-3)

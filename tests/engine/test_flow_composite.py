@@ -374,3 +374,7 @@ def test_a_head_turn_moves_by_its_own_field_as_far_as_it_is_the_warp_alone():
     half = (mot.flow + head) / 2
     assert np.allclose(change(replace(mot, head=head, warp_only=0.5)), change(replace(mot, flow=half, warp_only=0.5)), atol=1e-3)
     assert np.array_equal(change(replace(mot, head=head)), change(mot))
+    # a roll (HEAD_MOVES, not WARP_ONLY): moved by the head's field, its change kept
+    rolled = change(replace(mot, head=head, in_one_piece=1.0))
+    assert np.array_equal(rolled, change(replace(mot, flow=head)))
+    assert not np.allclose(rolled, change(replace(mot, head=head, warp_only=1.0)))
