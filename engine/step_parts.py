@@ -120,26 +120,45 @@ def edit_region(step: np.ndarray, attributes: dict | None, std: np.ndarray, read
                 size: int, change: bool = False) -> np.ndarray | None:  # fmt: skip
     """Where a geometric ``step`` may move and change the photo (S×S in 0..1; None: anywhere; ``change``:
     where it may add its change, a head edit's the face — ``feature_region``'s): the largest, over
-    the WARPED attributes it holds in its own right (:func:`_own_amounts`), of its feature's region
-    (``landmark_flow.feature_region``; the whole crop for the head's own edits) as far as the step
-    holds it (:func:`_held`: in full from HELD_FULL σ, not at all under HELD_LO). The
-    region of a step's largest attribute is always in full, however small the edit. None without
-    landmarks (``points``) or attributes."""
+    what the step holds in its own right (:func:`_own_amounts`), of that part's region as far as the
+    step holds it (:func:`_held`: in full from HELD_FULL σ, not at all under HELD_LO). An expression's
+    region is its feature's (``landmark_flow.feature_region``); anything else — the head's own edits,
+    Eyeglasses or Male beside a smile, a move no attribute or lock explains (a latent dimension's
+    slider, :func:`_unexplained`) — may change the whole crop. The region of a step's largest part is
+    always in full, however small the edit. None without landmarks (``points``) or attributes."""
     from engine.landmark_flow import feature_region
 
-    amounts = {n: a for n, (a, _, _) in _own_amounts(step, attributes or {}, std, readouts, WARPED).items()}
-    if points is None or max(amounts.values(), default=0.0) <= 1e-6:  # (least squares leaves crumbs of 1e-16)
+    attributes = attributes or {}
+    amounts = {n: a for n, (a, _, _) in _own_amounts(step, attributes, std, readouts, tuple(attributes)).items()}
+    amounts[None] = _unexplained(step, attributes, std, readouts)
+    if points is None or max(amounts.values()) <= 1e-6:  # (least squares leaves crumbs of 1e-16)
         return None
     held = {n: _held(a) for n, a in amounts.items()}
     top = max(held.values())
-    if top <= 0:  # a small edit: its largest attribute's region
-        held, top = {max(amounts, key=amounts.get): 1.0}, 1.0
+    if top <= 0:  # a small edit: its largest part's region
+        held, top = {max(amounts, key=lambda n: amounts[n]): 1.0}, 1.0
     region = np.zeros((size, size), np.float32)
     for name, h in held.items():
         if h > 0:
-            r = feature_region(points, name, size, change)
+            r = None if name is None else feature_region(points, name, size, change)
             region = np.maximum(region, (h / top) * (1.0 if r is None else r))
     return region
+
+
+def _unexplained(step: np.ndarray, attributes: dict, std: np.ndarray, readouts: dict | None) -> float:
+    """How many σ of ``step`` no attribute step and no lock's read-out explains (a latent dimension's
+    slider, an arithmetic or a blend): its length outside their span, in units of the attributes' mean
+    1σ step."""
+    from engine.protocol.edits import attribute_step_vector
+
+    if not attributes:
+        return 0.0
+    step = np.asarray(step, np.float64).reshape(-1)
+    steps = [attribute_step_vector(d, std) for d in attributes.values()]
+    basis = steps + [np.asarray(v, np.float64).reshape(-1)[: step.size] for v in (readouts or {}).values()]
+    q, _ = np.linalg.qr(np.stack(basis, 1))
+    outside = step - q @ (q.T @ step)
+    return float(np.linalg.norm(outside) / np.mean([np.linalg.norm(s) for s in steps]))
 
 
 def opening_part(step: np.ndarray, attributes: dict | None, std: np.ndarray, readouts: dict | None) -> float:

@@ -50,6 +50,10 @@ def test_each_expression_reaches_its_own_feature(points):
     assert corner.max() < 1e-3  # hair and background: never an expression's
 
 
+def fc_region(step, attrs, std, readouts, points):
+    return sp.edit_region(step, attrs, std, readouts, points, S)
+
+
 def test_a_steps_region_is_each_held_attributes_feature(points):
     rng = np.random.default_rng(3)
     q, _ = np.linalg.qr(rng.normal(size=(16, 4)))
@@ -64,7 +68,17 @@ def test_a_steps_region_is_each_held_attributes_feature(points):
     assert np.array_equal(region(2 * s + 2 * r), np.ones((S, S), np.float32))  # with a roll: the whole head moves
     face = lf.feature_region(points, "HeadRoll", S, change=True)
     assert np.array_equal(sp.edit_region(2 * s + 2 * r, attrs, std, None, points, S, change=True), np.maximum(smile, face))  # … its change on the face
-    assert region(2 * q[:, 3]) is None  # no expression in it (not warped at all)
+    ones = np.ones((S, S), np.float32)
+    assert np.array_equal(region(2 * q[:, 3]), ones)  # Eyeglasses: anywhere (it is not warped at all)
+    assert np.array_equal(region(3 * s + q[:, 3]), ones)  # a smile with glasses: the frames are not cut to the mouth
+    assert np.allclose(region(2 * s + 0.15 * q[:, 3]), np.maximum(smile, 0.5))
+    off = np.linalg.qr(np.c_[q, rng.normal(size=16)])[0][:, 4]  # outside every attribute step: a latent dimension's slider
+    assert np.array_equal(region(2 * s + off), ones)
+    held = q[:, 3] + 0.5 * off + 0.3 * s  # Eyeglasses' read-out, which a smile moves …
+    readouts = {"Smiling": s, "EyesOpen": e, "HeadRoll": r, "Eyeglasses": held}
+    locked = 2 * s - (2 * s @ held) / (held @ held) * held  # … held by a lock: the correction is the lock's, off every step
+    assert abs(float(locked @ held)) < 1e-9
+    assert np.array_equal(fc_region(locked, attrs, std, readouts, points), smile)
     assert sp.edit_region(2 * s, attrs, std, None, None, S) is None  # no face: no region
 
 
