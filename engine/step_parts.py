@@ -130,7 +130,7 @@ def edit_region(step: np.ndarray, attributes: dict | None, std: np.ndarray, read
 
     attributes = attributes or {}
     amounts = {n: a for n, (a, _, _) in _own_amounts(step, attributes, std, readouts, tuple(attributes)).items()}
-    amounts[None] = _unexplained(step, attributes, std, readouts)
+    amounts[None] = _unexplained(step, attributes, std, readouts)[0]
     if points is None or max(amounts.values()) <= 1e-6:  # (least squares leaves crumbs of 1e-16)
         return None
     held = {n: _held(a) for n, a in amounts.items()}
@@ -145,20 +145,21 @@ def edit_region(step: np.ndarray, attributes: dict | None, std: np.ndarray, read
     return region
 
 
-def _unexplained(step: np.ndarray, attributes: dict, std: np.ndarray, readouts: dict | None) -> float:
-    """How many σ of ``step`` no attribute step and no lock's read-out explains (a latent dimension's
-    slider, an arithmetic or a blend): its length outside their span, in units of the attributes' mean
-    1σ step."""
+def _unexplained(step: np.ndarray, attributes: dict, std: np.ndarray, readouts: dict | None) -> tuple[float, np.ndarray]:
+    """(how many σ of ``step`` no attribute step and no lock's read-out explains — a latent dimension's
+    slider, an arithmetic or a blend —, that part of it): its component outside their span, its length
+    in units of the attributes' mean 1σ step."""
     from engine.protocol.edits import attribute_step_vector
 
-    if not attributes:
-        return 0.0
     step = np.asarray(step, np.float64).reshape(-1)
+    if not attributes:
+        return 0.0, np.zeros_like(step)
     steps = [attribute_step_vector(d, std) for d in attributes.values()]
     basis = steps + [np.asarray(v, np.float64).reshape(-1)[: step.size] for v in (readouts or {}).values()]
-    q, _ = np.linalg.qr(np.stack(basis, 1))
+    u, sv, _ = np.linalg.svd(np.stack(basis, 1), full_matrices=False)
+    q = u[:, sv > 1e-9 * sv.max()]  # their span (a read-out may be an attribute's own direction: QR would add spurious columns)
     outside = step - q @ (q.T @ step)
-    return float(np.linalg.norm(outside) / np.mean([np.linalg.norm(s) for s in steps]))
+    return float(np.linalg.norm(outside) / np.mean([np.linalg.norm(s) for s in steps])), outside
 
 
 def opening_part(step: np.ndarray, attributes: dict | None, std: np.ndarray, readouts: dict | None) -> float:
@@ -173,9 +174,10 @@ def opening_part(step: np.ndarray, attributes: dict | None, std: np.ndarray, rea
 def turn_step(step: np.ndarray, attributes: dict | None, std: np.ndarray, readouts: dict | None) -> np.ndarray | None:
     """The head turn ``step`` holds in its own right, as a latent step, or None without one (a WARP_ONLY
     attribute's part, :func:`_own_parts`). It is the step less what the *other* attributes hold in
-    their own right (:func:`_held`: each from HELD_LO σ, in full from HELD_FULL σ), times the turn's
-    part: what a lock mixed into the turn (its read-out corrections) stays with it, a smile beside it
-    does not. ``photo_change`` applies it last, as a turn of what the rest of the step made: HeadYaw
+    their own right (:func:`_held`: each from HELD_LO σ, in full from HELD_FULL σ) and less a move no
+    attribute or lock explains (:func:`_unexplained`: a latent dimension's slider beside it), times the
+    turn's part: what a lock mixed into the turn (its read-out corrections) stays with it, a smile
+    beside it does not. ``photo_change`` applies it last, as a turn of what the rest of the step made: HeadYaw
     beside Smiling was *mostly* not a turn, so the share rule pasted the turned decode's ghost (a pale
     double of the far cheek)."""
     attributes = attributes or {}
@@ -184,7 +186,8 @@ def turn_step(step: np.ndarray, attributes: dict | None, std: np.ndarray, readou
         return None
     step = np.asarray(step, np.float64).reshape(-1)
     others = _own_amounts(step, attributes, std, readouts, tuple(n for n in attributes if n not in WARP_ONLY))
-    rest = sum((_held(a) * c * s for a, c, s in others.values()), np.zeros_like(step))
+    amount, outside = _unexplained(step, attributes, std, readouts)
+    rest = sum((_held(a) * c * s for a, c, s in others.values()), _held(amount) * outside)
     return turn * (step - rest)
 
 

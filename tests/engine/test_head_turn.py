@@ -42,17 +42,22 @@ def test_the_turn_step_is_the_head_turn_a_step_holds_in_its_own_right():
 
 
 def test_a_locked_turn_keeps_its_lock_corrections():
-    """The editor's locks add read-out corrections off the attributes' span to a turn: they belong to
-    the turn (HeadYaw alone, locked, is the warp alone as before), the smile beside it does not."""
+    """The editor's locks add read-out corrections to a turn: they belong to the turn (HeadYaw alone,
+    locked, is the warp alone as before); a smile beside it, or a latent dimension's slider, does not."""
     rng = np.random.default_rng(2)
-    q, _ = np.linalg.qr(rng.normal(size=(16, 4)))
+    q, _ = np.linalg.qr(rng.normal(size=(16, 5)))
     attrs = {"Smiling": q[:, 0], "HeadYaw": q[:, 1], "Eyeglasses": q[:, 2]}
     std = np.ones(16)
-    s, h, off = q[:, 0], q[:, 1], q[:, 3]  # off: a lock's correction, outside every attribute's step
-    readouts = {"Smiling": s, "HeadYaw": h, "Eyeglasses": q[:, 2]}
-    locked_turn = 2 * h + 0.4 * off
+    s, h, off = q[:, 0], q[:, 1], q[:, 3]
+    smile_readout = s + 0.5 * off + 0.3 * h  # a turn drags the smile's read-out …
+    readouts = {"Smiling": smile_readout, "HeadYaw": h, "Eyeglasses": q[:, 2]}
+    locked_turn = 2 * h - (2 * h @ smile_readout) / (smile_readout @ smile_readout) * smile_readout  # … which a lock holds
+    assert abs(float(locked_turn @ smile_readout)) < 1e-9
     assert np.allclose(sp.turn_step(locked_turn, attrs, std, readouts), locked_turn)
-    assert np.allclose(sp.turn_step(locked_turn + 2 * s, attrs, std, readouts), locked_turn)
+    beside = q[:, 4]  # off every step and read-out: a latent dimension's slider
+    assert np.allclose(sp.turn_step(locked_turn + beside, attrs, std, readouts), locked_turn)  # is not part of the turn
+    with_smile = sp.turn_step(locked_turn + 2 * s, attrs, std, readouts)
+    assert np.allclose(with_smile - (with_smile @ s) * s, locked_turn - (locked_turn @ s) * s)  # the smile is not either
 
 
 def test_what_the_rest_drew_moves_with_the_head():
