@@ -36,6 +36,10 @@ TONGUE_OPENING = (1.0, 2.0)
 DEPTH = 1.0  # crop px above the band's lower edge from which it is darkest (half the widest opening where that is less)
 SOFT = 0.3  # crop px: the band's edges are antialiased over this or one output px, the wider (a photo's lips are not cut out)
 SUPERSAMPLE = 4  # photo samples per crop px (each way) when reading the lips' brightness
+#: The inside's grain: the photo's own fine detail as read on its lips (each sample against its four
+#: neighbours), times the inside's shade (a darker inside, a fainter grain). One flat colour read as
+#: painted at 100 % on a sharp photo; a grain fixed to each output pixel keeps renders and bands equal.
+GRAIN = 1.0
 
 
 class OpenMouth:
@@ -53,8 +57,9 @@ class OpenMouth:
         self.fields = np.ascontiguousarray(jaw[..., :3])
         self.flow, self.inv, self.k = flow, inv, crop_scale(inv)
         self.depth = max(min(DEPTH, 0.5 * float(jaw[..., 1].max())), 1e-3)
-        y = lips_brightness(original, grid, inv, lips)
-        self.colour = None if y is None else y * INTERIOR_HUE
+        read = lips_luma(original, grid, inv, lips)
+        self.colour = None if read is None else read[0] * INTERIOR_HUE
+        self.grain = 0.0 if read is None else GRAIN * read[1] / max(read[0], 1.0)  # detail per unit of brightness
         self.box = _output_box(jaw, grid, inv, 2.0 + reach)
 
     def at(self, g, top: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -69,13 +74,13 @@ class OpenMouth:
         x0, y0, x1, y1 = self.box
         a, b = max(y0 - top, 0), min(y1 - top, bh)
         if a < b and x0 < x1:
-            disp[a:b, x0:x1], gap[a:b, x0:x1], inside = self._at(g[:, a:b, x0:x1])
+            disp[a:b, x0:x1], gap[a:b, x0:x1], inside = self._at(g[:, a:b, x0:x1], (top + a, x0))
             if paint is not None:
                 paint[a:b, x0:x1] = inside
         return disp, gap, paint
 
-    def _at(self, g) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """:meth:`at`'s answer for output pixels inside the box."""
+    def _at(self, g, corner: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """:meth:`at`'s answer for output pixels inside the box (``corner``: the first one's row, column)."""
         import torch
 
         v = sample(self.fields, g, mode="bilinear")
@@ -93,7 +98,11 @@ class OpenMouth:
         t = np.clip(below / np.maximum(ox, 1e-3), 0.0, 1.0)  # 0 at the band's top, 1 at its bottom
         tongue = smoothstep((t - TONGUE[0]) / (TONGUE[1] - TONGUE[0])) * np.clip((ox - TONGUE_OPENING[0]) / (TONGUE_OPENING[1] - TONGUE_OPENING[0]), 0.0, 1.0)
         shade = shade + (TONGUE_SHADE - shade) * tongue
-        return crop_to_output(f, self.inv), gap, shade[:, :, None] * self.colour
+        inside = shade[:, :, None] * self.colour
+        if self.grain > 0:
+            luma = float(self.colour @ LUMA)
+            inside = inside + (self.grain * luma * shade * pixel_noise(corner, shade.shape))[:, :, None]
+        return crop_to_output(f, self.inv), gap, inside
 
 
 def _output_box(jaw: np.ndarray, grid, inv: np.ndarray, pad: float = 2.0) -> tuple[int, int, int, int]:
@@ -112,8 +121,9 @@ def _output_box(jaw: np.ndarray, grid, inv: np.ndarray, pad: float = 2.0) -> tup
     return max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
 
 
-def lips_brightness(original: np.ndarray, grid, inv: np.ndarray, lips: np.ndarray | None) -> float | None:
-    """The photo's mean luma under the crop's ``lips`` (S×S weights), read at SUPERSAMPLE² points per
+def lips_luma(original: np.ndarray, grid, inv: np.ndarray, lips: np.ndarray | None) -> tuple[float, float] | None:
+    """(the photo's mean luma under the crop's ``lips`` (S×S weights), its fine detail there: the
+    median deviation of each sample's luma from its four neighbours', as a σ), read at SUPERSAMPLE² points per
     crop px mapped into the photo through the (affine) grid: a few hundred pixels, not the whole
     output. None without lips (or with none inside the photo)."""
     if lips is None or float(lips.sum()) < 1.0:
@@ -129,5 +139,26 @@ def lips_brightness(original: np.ndarray, grid, inv: np.ndarray, lips: np.ndarra
     if float(weight.sum()) < 1.0:
         return None
     xi, yi = np.clip(np.rint(x), 0, w - 1).astype(int), np.clip(np.rint(y), 0, h - 1).astype(int)
-    luma = np.asarray(original[yi, xi], np.float32) @ LUMA
-    return float((luma * weight).sum() / weight.sum())
+    luma = lambda r, c: np.asarray(original[np.clip(r, 0, h - 1), np.clip(c, 0, w - 1)], np.float32) @ LUMA  # noqa: E731
+    here = luma(yi, xi)
+    around = (luma(yi - 1, xi) + luma(yi + 1, xi) + luma(yi, xi - 1) + luma(yi, xi + 1)) / 4.0
+    detail = np.abs(here - around)[weight > 0]
+    # a robust σ (the lips' edges against skin are a few outliers); one sample against four neighbours: √1.25 σ
+    return float((here * weight).sum() / weight.sum()), float(1.4826 / np.sqrt(1.25) * np.median(detail))
+
+
+def pixel_noise(corner: tuple[int, int], shape: tuple[int, int]) -> np.ndarray:
+    """Zero-mean, unit-variance noise fixed to each output pixel (rows ``corner[0]``…, columns
+    ``corner[1]``…): a hash of the pixel's row and column, so that any band of a render draws the same."""
+    r = np.arange(corner[0], corner[0] + shape[0], dtype=np.uint64)[:, None]
+    c = np.arange(corner[1], corner[1] + shape[1], dtype=np.uint64)[None, :]
+    total = np.zeros(shape, np.float64)
+    for k in range(4):  # the sum of four uniforms: near enough to normal for a grain
+        v = (r * np.uint64(0x9E3779B1) + c * np.uint64(0x85EBCA77) + np.uint64(0xC2B2AE3D * (k + 1))) & np.uint64(0xFFFFFFFF)
+        v ^= v >> np.uint64(15)
+        v = (v * np.uint64(0x2C1B3C6D)) & np.uint64(0xFFFFFFFF)
+        v ^= v >> np.uint64(12)
+        v = (v * np.uint64(0x297A2D39)) & np.uint64(0xFFFFFFFF)
+        v ^= v >> np.uint64(15)
+        total += v.astype(np.float64) / 4294967296.0
+    return ((total - 2.0) * np.sqrt(3.0)).astype(np.float32)

@@ -10,7 +10,7 @@ from engine import step_parts as sp
 from engine.crop_warp import output_jacobian_inverse
 from engine.data.warp import sampling_grid
 from engine.fit_composite import LUMA
-from engine.open_mouth import lips_brightness
+from engine.open_mouth import lips_luma, pixel_noise
 
 S, W, SCALE = 64, 512, 8  # a 64-px crop over a 512-px photo patch: 8 photo px per crop px
 
@@ -62,9 +62,22 @@ def test_the_lips_brightness_is_read_from_a_few_hundred_photo_pixels():
     original[216:240, 96:416] = (180.0, 90.0, 90.0)  # the lips: crop rows 27–29, columns 12–51
     lips = np.zeros((S, S), np.float32)
     lips[27:30, 12:52] = 1.0
-    y = lips_brightness(original, grid, output_jacobian_inverse(grid, S), lips)
+    y, detail = lips_luma(original, grid, output_jacobian_inverse(grid, S), lips)
     assert y == pytest.approx(float(np.array([180.0, 90.0, 90.0]) @ LUMA), abs=1e-3)
-    assert lips_brightness(original, grid, output_jacobian_inverse(grid, S), np.zeros((S, S), np.float32)) is None
+    assert detail == pytest.approx(0.0, abs=1e-3)  # flat lips: no grain to match
+    assert lips_luma(original, grid, output_jacobian_inverse(grid, S), np.zeros((S, S), np.float32)) is None
+    rng = np.random.default_rng(1)
+    original[216:240, 96:416] += rng.normal(0.0, 6.0, (24, 320, 1))  # grainy lips: the detail is read
+    assert 4.0 < lips_luma(original, grid, output_jacobian_inverse(grid, S), lips)[1] < 10.0
+
+
+def test_the_inside_has_the_photos_grain():
+    """A painted inside of one flat colour read as painted at 100 %: it gets the grain the photo's lips
+    have (scaled by its shade), fixed to each output pixel (any band draws the same), none on a flat photo."""
+    n = pixel_noise((10, 20), (64, 80))
+    assert abs(float(n.mean())) < 0.05 and 0.9 < float(n.std()) < 1.1
+    assert np.array_equal(pixel_noise((10, 20), (64, 80))[30:40, 5:9], pixel_noise((40, 25), (10, 4)))
+    assert abs(float(np.corrcoef(n[:, :-1].ravel(), n[:, 1:].ravel())[0, 1])) < 0.05  # no pattern between neighbours
 
 
 def test_the_decodes_own_mouth_is_left_out_of_an_opened_one():
