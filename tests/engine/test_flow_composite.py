@@ -198,10 +198,8 @@ def test_an_opened_band_is_painted_as_a_mouths_inside():
 
 
 
-def test_the_change_drawn_band_by_band_is_the_change_drawn_at_once():
-    """flow_layer's rows (what a full-resolution render draws between its abandon points) over any
-    split of the output's rows give the whole change bit for bit: the warp reads the photo beyond
-    its band, the painted mouth takes the lips' brightness from the whole photo."""
+def opened_mouth(opening_weight: float = 0.8):
+    """A render with an opened, painted mouth: (original 128², grid, reconstruction, decode, mask, motion)."""
     s, w = 64, 128
     grid = sampling_grid(np.array([[0.5, 0.0, 0.0], [0.0, 0.5, 0.0]]), w, w, s, s)
     recon, face = blobs(), blobs(shift=(1.0, 2.0))
@@ -209,9 +207,20 @@ def test_the_change_drawn_band_by_band_is_the_change_drawn_at_once():
     lips = np.zeros((s, s), np.float32)
     lips[27:30, 20:44] = 1.0
     original = np.random.default_rng(4).uniform(60, 200, (w, w, 3)).astype(np.float32)
-    mot = replace(fc.motion(recon, face, mask, landmarks=False), jaw=_jaw(s)[0], opening_weight=0.8, lips=lips)
-    whole, _ = fc.flow_change(original, grid, recon, face, face - recon, mask, mot=mot)
-    rows, _ = fc.flow_layer(original, grid, recon, face, face - recon, mask, mot=mot)
+    mot = replace(fc.motion(recon, face, mask, landmarks=False), jaw=_jaw(s)[0], opening_weight=opening_weight, lips=lips)
+    return original, grid, recon, face, mask, mot
+
+
+@pytest.mark.parametrize("turned", [False, True])
+def test_the_change_drawn_band_by_band_is_the_change_drawn_at_once(turned):
+    """flow_layer's rows (what a full-resolution render draws between its abandon points) over any
+    split of the output's rows give the whole change bit for bit: the warp reads the photo beyond
+    its band, the painted mouth takes the lips' brightness from the whole photo; with a head turn
+    after it, the mouth's box is read where the turn sends each pixel (``OpenMouth``'s reach)."""
+    original, grid, recon, face, mask, mot = opened_mouth()
+    turn = np.broadcast_to(np.float32([-3.0, 0.0]), (*mask.shape, 2)) if turned else None  # beyond the box's own 2-px pad
+    whole, _ = fc.flow_change(original, grid, recon, face, face - recon, mask, mot=mot, turn=turn)
+    rows, _ = fc.flow_layer(original, grid, recon, face, face - recon, mask, mot=mot, turn=turn)
     for cuts in ((0, 1, 60, 61, 128), (0, 37, 90, 128)):
         banded = np.concatenate([rows(slice(a, b)) for a, b in zip(cuts, cuts[1:])])
         assert np.array_equal(banded, whole)
