@@ -31,7 +31,7 @@ as above, then turned as the turn alone moves the head: each output pixel shows 
 where the turn moves it from (``turn_step``, ``turn_field``, ``flow_layer``'s ``turn``; docs/photo.md,
 "A head turn beside another slider"); a roll moves in one piece too, its change added on the face
 only. An expression edit (Smiling, MouthOpen, EyesOpen) changes the photo only within its feature's
-landmarks (``edit_region``; docs/photo.md, "An expression changes its feature, not the face").
+landmarks (``edit_regions``; docs/photo.md, "An expression changes its feature, not the face").
 
 Functions of numpy arrays (the last few flows cached); torch only for the small optimisation and the
 resampling; ``photo_change`` is PhotoEdit.warped_change's hook.
@@ -48,7 +48,7 @@ from engine.crop_warp import PhotoRows, as_tensor, crop_to_output, identity_grid
 from engine.data.images import gaussian_blur
 from engine.landmark_flow import jaw_drop, mouth_inside, scaled_opening
 from engine.open_mouth import OpenMouth
-from engine.step_parts import HEAD_MOVES, OPENS, WARP_ONLY, WARPED, edit_region, geometric_weights, opening_part, readouts_of, turn_step
+from engine.step_parts import HEAD_MOVES, OPENS, WARP_ONLY, WARPED, edit_regions, geometric_weights, opening_part, readouts_of, turn_step
 from engine.protocol import still_wanted
 from engine.small_cache import SmallCache, array_key
 
@@ -78,7 +78,7 @@ class Motion:
     warp_only: float = 0.0
     head: np.ndarray | None = None  # a head turn's flow: the landmarks' moves spread over hair and ears (landmark_flow.head_field; motion(head=True))
     points: tuple | None = None  # landmark_flow.landmark_points' answer for the two decodes (None: no face)
-    region: np.ndarray | None = None  # where the edit may move and change the photo (S×S, 0..1; None: anywhere; ``edit_region``)
+    region: np.ndarray | None = None  # where the edit may move and change the photo (S×S, 0..1; None: anywhere; ``edit_regions``)
     change_region: np.ndarray | None = None  # where it may add its change (None: ``region``)
     in_one_piece: float = 0.0  # how far the edit moves the head in one piece (HEAD_MOVES): by ``head``, not the optical flow beyond the landmarks
 
@@ -315,8 +315,8 @@ def photo_change(pe, z_edited: np.ndarray, labels, face: np.ndarray, delta: np.n
     else:
         opens = max(opens, opening_part(step, attributes, stats.std, readouts))  # MouthOpen beside another slider opens the mouth too
         mot = motion(pe.reconstruction, face, mask, quick, head=max(warp_only, one) > 0)
+        region, change_region = edit_regions(step, attributes, stats.std, readouts, mot.points, mask.shape[0])
         mot = replace(mot, weight=w, opening_weight=opens if mot.jaw is not None else 0.0, warp_only=warp_only,
-                      region=edit_region(step, attributes, stats.std, readouts, mot.points, mask.shape[0]), in_one_piece=one,
-                      change_region=edit_region(step, attributes, stats.std, readouts, mot.points, mask.shape[0], change=True))  # fmt: skip
+                      region=region, change_region=change_region, in_one_piece=one)  # fmt: skip
     rows, _ = flow_layer(original, grid, pe.reconstruction, face, delta, mask, lambda d: colour_change(d, pe.colour), mot, turn)
     return rows

@@ -29,7 +29,7 @@ OPENS = ("MouthOpen",)  # edits whose mouth opening is warped as a jaw drop and 
 WARP_ONLY = ("HeadYaw",)
 #: Edits that move the head in one piece (``Motion.head``: the landmarks' moves spread over hair and
 #: ears) instead of by the optical flow beyond the landmarks, which swirled the hair beside a turned
-#: or rolled face. HeadRoll keeps its change (the eyes' tilt), on the face only (``edit_region``).
+#: or rolled face. HeadRoll keeps its change (the eyes' tilt), on the face only (``edit_regions``).
 HEAD_MOVES = ("HeadYaw", "HeadRoll")
 PART_LO, PART_HI = 0.5, 1.0  # σ of an opening direction in a step: not opened below LO, in full from HI (``opening_part``)
 HELD_LO, HELD_FULL = 0.05, 0.25  # σ of an attribute a step holds in its own right: not counted below LO, in full from FULL (``_held``)
@@ -116,33 +116,36 @@ def _own_parts(step: np.ndarray, attributes: dict, std: np.ndarray, readouts: di
             _own_amounts(step, attributes, std, readouts, group).items()}  # fmt: skip
 
 
-def edit_region(step: np.ndarray, attributes: dict | None, std: np.ndarray, readouts: dict | None, points: tuple | None,
-                size: int, change: bool = False) -> np.ndarray | None:  # fmt: skip
-    """Where a geometric ``step`` may move and change the photo (S×S in 0..1; None: anywhere; ``change``:
-    where it may add its change, a head edit's the face — ``feature_region``'s): the largest, over
-    what the step holds in its own right (:func:`_own_amounts`), of that part's region as far as the
-    step holds it (:func:`_held`: in full from HELD_FULL σ, not at all under HELD_LO). An expression's
-    region is its feature's (``landmark_flow.feature_region``); anything else — the head's own edits,
-    Eyeglasses or Male beside a smile, a move no attribute or lock explains (a latent dimension's
-    slider, :func:`_unexplained`) — may change the whole crop. The region of a step's largest part is
-    always in full, however small the edit. None without landmarks (``points``) or attributes."""
-    from engine.landmark_flow import feature_region
+def edit_regions(step: np.ndarray, attributes: dict | None, std: np.ndarray, readouts: dict | None, points: tuple | None,
+                 size: int) -> tuple[np.ndarray | None, np.ndarray | None]:  # fmt: skip
+    """(where a geometric ``step`` may move and change the photo, where it may add its change; S×S in
+    0..1 each, None: anywhere): the largest, over what the step holds in its own right
+    (:func:`_own_amounts`), of that part's region as far as the step holds it (:func:`_held`: in full
+    from HELD_FULL σ, not at all under HELD_LO). An expression's region is its feature's
+    (``landmark_flow.feature_region``), for both; a head edit moves the whole crop and adds its change
+    on the face (``feature_region(change=True)``); anything else — Eyeglasses or Male beside a smile,
+    a move no attribute or lock explains (a latent dimension's slider, :func:`_unexplained`) — may
+    change the whole crop. The region of a step's largest part is always in full, however small the
+    edit. (None, None) without landmarks (``points``) or attributes."""
+    from engine.landmark_flow import CHANGE_REGIONS, feature_region
 
     attributes = attributes or {}
     amounts = {n: a for n, (a, _, _) in _own_amounts(step, attributes, std, readouts, tuple(attributes)).items()}
     amounts[None] = _unexplained(step, attributes, std, readouts)[0]
     if points is None or max(amounts.values()) <= 1e-6:  # (least squares leaves crumbs of 1e-16)
-        return None
+        return None, None
     held = {n: _held(a) for n, a in amounts.items()}
     top = max(held.values())
     if top <= 0:  # a small edit: its largest part's region
         held, top = {max(amounts, key=lambda n: amounts[n]): 1.0}, 1.0
-    region = np.zeros((size, size), np.float32)
+    moves, changes = np.zeros((size, size), np.float32), np.zeros((size, size), np.float32)
     for name, h in held.items():
         if h > 0:
-            r = None if name is None else feature_region(points, name, size, change)
-            region = np.maximum(region, (h / top) * (1.0 if r is None else r))
-    return region
+            r = None if name is None else feature_region(points, name, size)
+            c = feature_region(points, name, size, change=True) if name in CHANGE_REGIONS else r
+            moves = np.maximum(moves, (h / top) * (1.0 if r is None else r))
+            changes = np.maximum(changes, (h / top) * (1.0 if c is None else c))
+    return moves, changes
 
 
 def _unexplained(step: np.ndarray, attributes: dict, std: np.ndarray, readouts: dict | None) -> tuple[float, np.ndarray]:

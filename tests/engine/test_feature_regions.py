@@ -1,5 +1,5 @@
 """An expression edit changes its feature, not the rest of the face the 64-px decode dragged along
-(landmark_flow.feature_region, step_parts.edit_region, Motion.region)."""
+(landmark_flow.feature_region, step_parts.edit_regions, Motion.region)."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def test_each_expression_reaches_its_own_feature(points):
 
 
 def fc_region(step, attrs, std, readouts, points):
-    return sp.edit_region(step, attrs, std, readouts, points, S)
+    return sp.edit_regions(step, attrs, std, readouts, points, S)[0]
 
 
 def test_a_steps_region_is_each_held_attributes_feature(points):
@@ -60,14 +60,14 @@ def test_a_steps_region_is_each_held_attributes_feature(points):
     attrs = {"Smiling": q[:, 0], "EyesOpen": q[:, 1], "HeadRoll": q[:, 2], "Eyeglasses": q[:, 3]}
     std = np.ones(16)
     s, e, r = q[:, 0], q[:, 1], q[:, 2]
-    region = lambda step: sp.edit_region(step, attrs, std, None, points, S)  # noqa: E731
+    region = lambda step: sp.edit_regions(step, attrs, std, None, points, S)[0]  # noqa: E731
     smile, eyes = lf.feature_region(points, "Smiling", S), lf.feature_region(points, "EyesOpen", S)
     assert np.array_equal(region(2 * s), smile) and np.array_equal(region(0.1 * s), smile)  # alone: in full, however small
     assert np.allclose(region(2 * s + 2 * e), np.maximum(smile, eyes))
     assert np.allclose(region(2 * s + 0.15 * e), np.maximum(smile, 0.5 * eyes))  # a little of another: its region that little
     assert np.array_equal(region(2 * s + 2 * r), np.ones((S, S), np.float32))  # with a roll: the whole head moves
     face = lf.feature_region(points, "HeadRoll", S, change=True)
-    assert np.array_equal(sp.edit_region(2 * s + 2 * r, attrs, std, None, points, S, change=True), np.maximum(smile, face))  # … its change on the face
+    assert np.array_equal(sp.edit_regions(2 * s + 2 * r, attrs, std, None, points, S)[1], np.maximum(smile, face))  # … its change on the face
     ones = np.ones((S, S), np.float32)
     assert np.array_equal(region(2 * q[:, 3]), ones)  # Eyeglasses: anywhere (it is not warped at all)
     assert np.array_equal(region(3 * s + q[:, 3]), ones)  # a smile with glasses: the frames are not cut to the mouth
@@ -79,7 +79,7 @@ def test_a_steps_region_is_each_held_attributes_feature(points):
     locked = 2 * s - (2 * s @ held) / (held @ held) * held  # … held by a lock: the correction is the lock's, off every step
     assert abs(float(locked @ held)) < 1e-9
     assert np.array_equal(fc_region(locked, attrs, std, readouts, points), smile)
-    assert sp.edit_region(2 * s, attrs, std, None, None, S) is None  # no face: no region
+    assert sp.edit_regions(2 * s, attrs, std, None, None, S) == (None, None)  # no face: no region
 
 
 def test_outside_its_region_an_expression_changes_nothing():
